@@ -1,0 +1,5 @@
+import sys
+
+from geomon.cli import main
+
+sys.exit(main())

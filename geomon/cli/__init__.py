@@ -1,0 +1,72 @@
+"""The ``geomon`` command line: a thin layer over the library's facade functions.
+
+Each topic registers its commands from its own module. Any :class:`GeomonError` becomes a one-line
+``error: ...`` message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from geomon._version import __version__
+from geomon.errors import GeomonError
+
+__all__ = ["cli", "main"]
+
+
+class _GeomonGroup(click.Group):
+    """A click group that reports GeomonError as a one-line message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GeomonError as exc:
+            raise click.ClickException(
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            ) from exc
+
+
+@click.group(cls=_GeomonGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="geomon")
+def cli() -> None:
+    """geomon: watch critical-mineral mines from space."""
+
+
+@cli.command()
+def versions() -> None:
+    """Print the versions of geomon and the libraries its numbers depend on."""
+    from geomon.versions import format_versions
+
+    click.echo(format_versions())
+
+
+def _register() -> None:
+    from geomon.cli import demo, registry
+
+    cli.add_command(registry.registry)
+    cli.add_command(demo.demo)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point. Returns the exit code."""
+    try:
+        cli.main(args=argv, prog_name="geomon", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return 2 if not isinstance(exc, click.UsageError) else exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Where geomon keeps generated data, read from the environment once per call (no global state)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["cache_dir"]
+
+
+def cache_dir() -> Path:
+    """Cache folder for generated and downloaded data: ``$GEOMON_CACHE``, else ``$XDG_CACHE_HOME/geomon``,
+    else ``~/.cache/geomon``. Never inside the repository."""
+    env = os.environ.get("GEOMON_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "geomon"

@@ -1,0 +1,62 @@
+"""The geomon exception hierarchy.
+
+Every error a user can cause derives from :class:`GeomonError`; its message is one line that
+says what is wrong and how to fix it. Subclasses also inherit the matching built-in exception so
+that callers can catch either (``except LookupError`` still catches :class:`NoImageryError`).
+The CLI turns any ``GeomonError`` into a one-line message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "GeomonError",
+    "MissingBandsError",
+    "MissingDependencyError",
+    "NoImageryError",
+    "RegistryError",
+    "RegistryValidationError",
+    "UnknownMineError",
+]
+
+
+class GeomonError(Exception):
+    """Base class of every error geomon raises on purpose."""
+
+
+class ConfigError(GeomonError, ValueError):
+    """An option, a pipeline file or a command-line argument is invalid."""
+
+
+class MissingDependencyError(GeomonError, ImportError):
+    """An optional dependency is needed but not installed; the message names the extra."""
+
+
+class RegistryError(GeomonError, ValueError):
+    """The mine registry or an ownership table cannot be read."""
+
+
+class RegistryValidationError(RegistryError):
+    """A registry failed validation. ``problems`` lists every problem, one per row and reason."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else "unknown problem"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"{source}: {first}{more}")
+
+
+class UnknownMineError(GeomonError, KeyError):
+    """A mine id is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "unknown mine"
+
+
+class NoImageryError(GeomonError, LookupError):
+    """No usable imagery for a mine, period and source."""
+
+
+class MissingBandsError(GeomonError, LookupError):
+    """A stage needs bands the source does not provide."""
