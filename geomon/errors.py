@@ -60,3 +60,29 @@ class NoImageryError(GeomonError, LookupError):
 
 class MissingBandsError(GeomonError, LookupError):
     """A stage needs bands the source does not provide."""
+
+
+# --- esg, pipelines and reports (issue 6) ---
+__all__ += ["PipelineValidationError", "ReportInputError", "UnknownCompanyError"]
+
+
+class UnknownCompanyError(GeomonError, KeyError):
+    """A company name matches no owner or parent in the ownership table."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "unknown company"
+
+
+class PipelineValidationError(ConfigError):
+    """A pipeline file failed validation. ``problems`` lists each one as ``key: what is wrong``."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else "invalid pipeline"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"{source}: {first}{more}")
+
+
+class ReportInputError(GeomonError, ValueError):
+    """The results handed to a report lack something it needs (the message names it)."""
