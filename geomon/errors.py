@@ -86,3 +86,11 @@ class PipelineValidationError(ConfigError):
 
 class ReportInputError(GeomonError, ValueError):
     """The results handed to a report lack something it needs (the message names it)."""
+
+
+class ModelError(GeomonError, ValueError):
+    """A classifier model file is unsafe, corrupt or does not fit the data; the message says the fix."""
+
+
+class EvaluationError(GeomonError, ValueError):
+    """An accuracy assessment cannot be computed from the given reference and map."""
