@@ -148,3 +148,48 @@ def test_company_mines_at_any_level(ownership: pd.DataFrame) -> None:
     assert company_mines(ownership, "Eramet") == ["m2", "m3", "wb"]
     with pytest.raises(UnknownCompanyError, match="did you mean Eramet"):
         company_mines(ownership, "Erammet")
+
+
+def _gem(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=[*COLUMNS, "level"])
+
+
+def test_registry_gem_layout_parent_shares_are_of_the_mine() -> None:
+    # The registry's GEM layout: level="parent" rows give the parent's share OF THE MINE.
+    # Strand 90 % (sole owner, operator); Tsingshan 45 % and Eramet 30 % of the mine through it.
+    rows = _gem(
+        [
+            ("wb", "Strand", 90.0, True, None, None, "2024", "GEM", "owner"),
+            ("wb", "Strand", None, False, "Tsingshan", 45.0, "2024", "GEM", "parent"),
+            ("wb", "Strand", None, False, "Eramet", 30.0, "2024", "GEM", "parent"),
+        ]
+    )
+    chain = ownership_chain(rows, "wb")
+    # 100 - 45 - 30 = 25 unattributed: 10 % of the mine unrecorded + 90 % x (1 - 75/90) of Strand
+    assert _by_holder(chain.equity) == pytest.approx(
+        {"Tsingshan": 45.0, "Eramet": 30.0, UNATTRIBUTED: 25.0}
+    )
+    tsingshan = next(s for s in chain.stakes if s.holder == "Tsingshan")
+    assert tsingshan.share_pct == pytest.approx(50.0)  # of Strand: 45 / 90
+    assert "holders of Strand not recorded" in chain.equity[-1].basis
+    assert _by_holder(chain.controllers) == {}  # 50 % of the operator is not > 50 %
+
+
+def test_registry_gem_layout_joint_parents() -> None:
+    rows = _gem(
+        [
+            ("j", "A", 60.0, False, None, None, "2024", "GEM", "owner"),
+            ("j", "B", 40.0, False, None, None, "2024", "GEM", "owner"),
+            ("j", None, None, False, "P", 70.0, "2024", "GEM", "parent"),
+            ("j", None, None, False, "Q", 20.0, "2024", "GEM", "parent"),
+        ]
+    )
+    chain = ownership_chain(rows, "j")
+    assert _by_holder(chain.equity) == pytest.approx({"P": 70.0, "Q": 20.0, UNATTRIBUTED: 10.0})
+    assert "parents recorded for 90.00% of the mine" in chain.equity[-1].basis
+    assert _by_holder(chain.operational) == {UNATTRIBUTED: 100.0}
+    assert company_mines(rows, "q") == ["j"]
+    equity, _ = company_share(chain, "A")
+    assert equity is not None and equity.pct == pytest.approx(
+        60.0
+    )  # direct equity is still reported

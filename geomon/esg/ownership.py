@@ -137,6 +137,8 @@ class _Tables:
 
     direct: dict[str, float | None]
     above: dict[str, dict[str, float | None]]
+    joint: dict[str, float | None]
+    """GEM parents of several owners jointly: parent -> its share of the mine."""
     operators: tuple[str, ...]
     notes: tuple[str, ...]
 
@@ -144,32 +146,71 @@ class _Tables:
 def _first_share(values: Iterable[float | None], who: str, notes: list[str]) -> float | None:
     known = sorted({v for v in values if v is not None})
     if len(known) > 1:
-        notes.append(
-            f"{who}: conflicting shares {', '.join(_fmt(v) for v in known)}; using {_fmt(known[0])}"
-        )
+        listed = ", ".join(_fmt(v) for v in known)
+        notes.append(f"{who}: conflicting shares {listed}; using {_fmt(known[0])}")
     return known[0] if known else None
 
 
-def _tables(rows: pd.DataFrame) -> _Tables:
-    notes: list[str] = []
-    direct_raw: dict[str, list[float | None]] = {}
-    above_raw: dict[str, dict[str, list[float | None]]] = {}
+def _name(value: object) -> str:
+    text = "" if _is_missing(value) else str(value).strip()
+    return "" if text.lower() in _NO_PARENT else text
+
+
+def _is_gem_parent_row(row: pd.Series) -> bool:
+    return str(row.get("level", "")).strip().lower() == "parent"
+
+
+def _collect(
+    rows: pd.DataFrame,
+) -> tuple[
+    dict[str, list[float | None]],
+    dict[str, dict[str, list[float | None]]],
+    dict[str, list[float | None]],
+    list[str],
+]:
+    direct: dict[str, list[float | None]] = {}
+    above: dict[str, dict[str, list[float | None]]] = {}
+    gem: dict[str, list[float | None]] = {}  # "owner\tparent" -> parent's share of the mine
     operators: list[str] = []
     for _, row in rows.iterrows():
-        owner = str(row["owner"]).strip()
-        if owner.lower() in _NO_PARENT:
+        owner = _name(row["owner"])
+        if _is_gem_parent_row(row):
+            gem.setdefault(f"{owner}\t{_name(row['parent'])}", []).append(
+                _pct(row["parent_share_pct"])
+            )
             continue
-        direct_raw.setdefault(owner, []).append(_pct(row.get("share_pct")))
+        if not owner:
+            continue
+        direct.setdefault(owner, []).append(_pct(row.get("share_pct")))
         if bool(row.get("is_operator")) and owner not in operators:
             operators.append(owner)
         for parent, share in _parents(row):
-            above_raw.setdefault(owner, {}).setdefault(parent, []).append(share)
+            above.setdefault(owner, {}).setdefault(parent, []).append(share)
+    return direct, above, gem, operators
+
+
+def _tables(rows: pd.DataFrame) -> _Tables:
+    """Edges of the chain. Rows with ``level == "parent"`` (the registry's GEM layout) give a
+    parent's share *of the mine*; it becomes a share of the owner named on the row, or a joint
+    holding of all direct owners when the row names none."""
+    notes: list[str] = []
+    direct_raw, above_raw, gem_raw, operators = _collect(rows)
     direct = {o: _first_share(v, o, notes) for o, v in direct_raw.items()}
     above = {
         child: {p: _first_share(v, f"{p} in {child}", notes) for p, v in parents.items()}
         for child, parents in above_raw.items()
     }
-    return _Tables(direct, above, tuple(operators), tuple(notes))
+    joint: dict[str, float | None] = {}
+    for key, values in sorted(gem_raw.items()):
+        owner, parent = key.split("\t")
+        of_mine = _first_share(values, f"{parent} (parent)", notes)
+        if not owner or owner not in direct:
+            joint[parent] = of_mine
+            continue
+        base = direct[owner]
+        share = None if of_mine is None or not base else of_mine / base * 100.0
+        above.setdefault(owner, {})[parent] = share
+    return _Tables(direct, above, joint, tuple(operators), tuple(notes))
 
 
 def _walk(
@@ -190,7 +231,7 @@ def _walk(
         equity_pct=equity,
         basis=basis,
         is_operator=level == 1 and holder in tables.operators,
-        top=not parents,
+        top=not parents and not tables.joint,
     )
     out = [stake]
     for parent, pshare in sorted(parents.items()):
@@ -198,8 +239,27 @@ def _walk(
     return out
 
 
-def _gap_above(stakes: list[Stake], s: Stake, notes: list[str]) -> tuple[float, str] | None:
-    """The part of ``s``'s equity its recorded holders do not account for."""
+_JOINTLY = "the direct owners jointly"
+
+
+def _joint_stakes(tables: _Tables) -> list[Stake]:
+    return [
+        Stake(
+            p,
+            2,
+            _JOINTLY,
+            None,
+            share,
+            f"{_fmt(share)} of the mine (parent, as GEM gives it)",
+            False,
+            True,
+        )
+        for p, share in tables.joint.items()
+    ]
+
+
+def _gap_above(stakes: list[Stake], s: Stake, notes: list[str]) -> str | None:
+    """Why part of ``s``'s equity is unattributed: its recorded holders do not sum to 100 %."""
     known = [p.share_pct for p in stakes if p.via == s.holder and p.level == s.level + 1]
     gap = 100.0 - sum(v for v in known if v is not None)
     if gap < -_EPS:
@@ -207,32 +267,41 @@ def _gap_above(stakes: list[Stake], s: Stake, notes: list[str]) -> tuple[float, 
     if gap <= _EPS or s.equity_pct is None:
         return None
     what = "with unrecorded shares" if any(v is None for v in known) else "not recorded"
-    return s.equity_pct * gap / 100.0, f"holders of {s.holder} {what}: {s.basis} x {gap:.2f}%"
+    return f"holders of {s.holder} {what}: {s.basis} x {gap:.2f}%"
 
 
-def _equity(stakes: list[Stake], notes: list[str]) -> list[Attribution]:
+def _why_unattributed(stakes: list[Stake], tables: _Tables, notes: list[str]) -> list[str]:
+    level1 = [s for s in stakes if s.level == 1]
+    known1 = sum(s.share_pct for s in level1 if s.share_pct is not None)
+    missing = [s.holder for s in level1 if s.share_pct is None]
+    why: list[str] = []
+    if tables.joint:
+        joint = sum(v for v in tables.joint.values() if v is not None)
+        why.append(f"parents recorded for {joint:.2f}% of the mine (100% - {joint:.2f}%)")
+    else:
+        why += [g for s in stakes if not s.top for g in [_gap_above(stakes, s, notes)] if g]
+    if missing:
+        why.append(f"owners with unrecorded shares ({', '.join(missing)})")
+    if not missing and 100.0 - known1 > _EPS and level1:
+        why.append(f"owners not recorded: 100% - {known1:.2f}%")
+    if known1 - 100.0 > _EPS:
+        notes.append(f"owners' shares sum to {known1:.2f}% (> 100%); nothing is rescaled")
+    return why or ["no ownership records"]
+
+
+def _equity(stakes: list[Stake], tables: _Tables, notes: list[str]) -> list[Attribution]:
+    """Top holders' equity, plus 100 % minus their sum as the unattributed remainder."""
     out = [
         Attribution(s.holder, "equity_share", s.equity_pct, s.basis)
         for s in stakes
         if s.top and s.equity_pct is not None
     ]
-    gaps = [g for s in stakes if not s.top for g in [_gap_above(stakes, s, notes)] if g]
-    level1 = [s for s in stakes if s.level == 1]
-    known1 = sum(s.share_pct for s in level1 if s.share_pct is not None)
-    missing = [s.holder for s in level1 if s.share_pct is None]
-    if 100.0 - known1 > _EPS:
-        why = (
-            f"owners with unrecorded shares ({', '.join(missing)})"
-            if missing
-            else "owners not recorded"
-        )
-        gaps.append((100.0 - known1, f"{why}: 100% - {known1:.2f}%"))
-    elif known1 - 100.0 > _EPS:
-        notes.append(f"owners' shares sum to {known1:.2f}% (> 100%); nothing is rescaled")
-    if gaps or not out:
-        basis = "; ".join(b for _, b in gaps) or "no ownership records"
-        total = sum(p for p, _ in gaps) if out or gaps else 100.0
-        out.append(Attribution(UNATTRIBUTED, "equity_share", total, basis))
+    remainder = 100.0 - sum(a.pct for a in out)
+    if remainder > _EPS:
+        why = "; ".join(_why_unattributed(stakes, tables, notes))
+        out.append(Attribution(UNATTRIBUTED, "equity_share", remainder, why))
+    else:
+        _why_unattributed(stakes, tables, notes)  # records excess-share notes
     return out
 
 
@@ -271,7 +340,8 @@ def ownership_chain(
     stakes: list[Stake] = []
     for owner, share in tables.direct.items():
         stakes.extend(_walk(tables, owner, share, None, 1))
-    equity = _equity(stakes, notes)
+    stakes += _joint_stakes(tables)
+    equity = _equity(stakes, tables, notes)
     operational, controllers = _operational(stakes, tables, control_threshold_pct, notes)
     as_of = sorted({str(v) for v in rows.get("as_of", pd.Series(dtype=object)).dropna()})
     sources = sorted({str(v) for v in rows.get("source", pd.Series(dtype=object)).dropna()})
@@ -291,14 +361,15 @@ def _norm(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
+def _held_by(row: pd.Series) -> list[str]:
+    return [_name(row["owner"]), *(p for p, _ in _parents(row))]
+
+
 def companies(ownership: pd.DataFrame) -> list[str]:
     """Every owner and parent named in ``ownership`` (sorted, as spelt)."""
     names: set[str] = set()
     for _, row in ownership.iterrows():
-        owner = str(row["owner"]).strip()
-        if owner.lower() not in _NO_PARENT:
-            names.add(owner)
-        names.update(p for p, _ in _parents(row))
+        names.update(n for n in _held_by(row) if n)
     return sorted(names)
 
 
@@ -321,8 +392,7 @@ def company_mines(ownership: pd.DataFrame, company: str) -> list[str]:
     name = _norm(_resolve(ownership, company))
     mines = set()
     for _, row in ownership.iterrows():
-        held = [str(row["owner"]).strip(), *(p for p, _ in _parents(row))]
-        if any(_norm(h) == name for h in held):
+        if any(_norm(h) == name for h in _held_by(row)):
             mines.add(str(row["mine_id"]))
     return sorted(mines)
 
