@@ -138,6 +138,10 @@ def normalize_areas(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         geometry=areas.geometry.values,
         crs=areas.crs,
     )
+    out["area_id"] = [
+        i if i not in ("", "None", "nan") else n
+        for i, n in zip(out["area_id"], out["name"], strict=True)
+    ]
     is_kba = "sitrecid" in cols
     out["kind"] = [
         k
