@@ -1,0 +1,50 @@
+"""The contract classes of ``docs/contracts.md`` (codes, names) shared by classify, footprint and evaluate."""
+
+from __future__ import annotations
+
+__all__ = [
+    "BARE_DISTURBED",
+    "BUILT_OTHER",
+    "CLASS_CODES",
+    "CLASS_NAMES",
+    "CLOUD_NODATA",
+    "COVER_NAMES",
+    "VEGETATION",
+    "WATER",
+    "class_name",
+]
+
+CLOUD_NODATA = 0
+VEGETATION = 1
+BARE_DISTURBED = 2
+WATER = 3
+BUILT_OTHER = 4
+
+#: code -> name, in code order
+CLASS_NAMES: tuple[str, ...] = (
+    "cloud_nodata",
+    "vegetation",
+    "bare_disturbed",
+    "water",
+    "built_other",
+)
+#: name -> code
+CLASS_CODES: dict[str, int] = {name: code for code, name in enumerate(CLASS_NAMES)}
+
+#: the finer covers of the footprint's ``baseline_cover`` column
+COVER_NAMES: tuple[str, ...] = (
+    "forest",
+    "shrubland",
+    "grassland",
+    "cropland",
+    "wetland",
+    "bare",
+    "water",
+    "built",
+    "unknown",
+)
+
+
+def class_name(code: int) -> str:
+    """The contract name of a class code (``cloud_nodata`` for unknown codes)."""
+    return CLASS_NAMES[code] if 0 <= code < len(CLASS_NAMES) else CLASS_NAMES[CLOUD_NODATA]

@@ -1,0 +1,172 @@
+"""Safe model files: a zip of one JSON header and float32 ``.npy`` arrays, nothing executable.
+
+A model file a user hands to geomon must not be able to run code when loaded, so geomon never
+unpickles. The loader accepts exactly the entries the header announces, reads every array with
+``allow_pickle=False`` and insists on little-endian float32, caps every entry's size, and checks
+that the parts fit together (:class:`~geomon.classify.model.PixelModel`). Anything else — a pickle,
+a skops or joblib file, an object array, an unknown entry — raises :class:`ModelError`.
+
+Writing is deterministic (fixed entry order and timestamps), so the same model gives the same
+bytes and the same SHA-256, which the model card records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from geomon.classify.features import FeatureSet
+from geomon.classify.model import PixelModel
+from geomon.errors import GeomonError, ModelError
+
+__all__ = ["FORMAT", "file_sha256", "load_model", "save_model"]
+
+#: format tag stored in the header; bump on incompatible change
+FORMAT = "geomon-pixel-model/1"
+_HEADER = "model.json"
+_MAX_HEADER_BYTES = 1 << 20
+_MAX_ARRAY_BYTES = 64 << 20
+_MAX_LAYERS = 16
+_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+_VECTORS = ("lower", "upper", "mean", "scale")
+
+
+def _array_names(n_layers: int) -> list[str]:
+    layers = [f"{kind}{i}" for i in range(n_layers) for kind in ("w", "b")]
+    return [f"arrays/{name}.npy" for name in (*_VECTORS, *layers)]
+
+
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.ascontiguousarray(arr, dtype="<f4"), allow_pickle=False)
+    return buf.getvalue()
+
+
+def save_model(model: PixelModel, path: str | Path) -> str:
+    """Write ``model`` to ``path`` atomically; return the file's SHA-256."""
+    path = Path(path)
+    header = {"format": FORMAT, **model.header()}
+    arrays = [model.lower, model.upper, model.mean, model.scale]
+    for w, b in zip(model.weights, model.biases, strict=True):
+        arrays += [w, b]
+    entries = [(_HEADER, json.dumps(header, sort_keys=True, indent=1).encode())]
+    entries += list(zip(_array_names(len(model.weights)), map(_npy_bytes, arrays), strict=True))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w") as zf:
+            for name, data in entries:
+                info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, data, compresslevel=9)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return file_sha256(path)
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_model(path: str | Path, *, sha256: str | None = None) -> PixelModel:
+    """Load a model file safely; with ``sha256``, also refuse a file whose hash differs."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file {path} not found; pass a path from models/ or train one")
+    if sha256 is not None and file_sha256(path) != sha256.lower():
+        raise ModelError(f"model file {path} does not match its expected SHA-256; re-download it")
+    if not zipfile.is_zipfile(path):
+        raise ModelError(
+            f"{path} is not a geomon model file (zip with {_HEADER}); geomon never loads pickle, "
+            "joblib or skops files: retrain with 'geomon train'"
+        )
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return _read_zip(zf, path)
+    except GeomonError:
+        raise
+    except (zipfile.BadZipFile, ValueError, KeyError, TypeError, OSError, EOFError) as exc:
+        raise ModelError(f"{path} is not a valid geomon model file ({exc}); retrain it") from exc
+
+
+def _read_zip(zf: zipfile.ZipFile, path: Path) -> PixelModel:
+    header = _read_header(zf, path)
+    expected = {_HEADER, *_array_names(header["n_layers"])}
+    names = set(zf.namelist())
+    if names != expected:
+        extra = sorted(names - expected) or sorted(expected - names)
+        raise ModelError(
+            f"{path} has unexpected or missing entry {extra[0]!r}; refusing to load it"
+        )
+    arrays = {name: _read_array(zf, name, path) for name in sorted(expected - {_HEADER})}
+    return _build(header, arrays)
+
+
+def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
+    try:
+        info = zf.getinfo(_HEADER)
+    except KeyError:
+        raise ModelError(f"{path} has no {_HEADER}; it is not a geomon model file") from None
+    if info.file_size > _MAX_HEADER_BYTES:
+        raise ModelError(f"{path}: {_HEADER} is larger than 1 MiB; refusing to load it")
+    header = json.loads(zf.read(info).decode("utf-8"))
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelError(f"{path} is not in format {FORMAT}; retrain it with this geomon version")
+    n_layers = header.get("n_layers")
+    if not isinstance(n_layers, int) or not 1 <= n_layers <= _MAX_LAYERS:
+        raise ModelError(f"{path}: n_layers must be an integer 1..{_MAX_LAYERS}; retrain it")
+    for key in ("bands", "indices", "labels", "label_classes", "label_covers"):
+        value = header.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ModelError(f"{path}: header field {key!r} must be a list of strings; retrain it")
+    if not isinstance(header.get("model_id"), str) or not isinstance(header.get("info"), dict):
+        raise ModelError(f"{path}: header needs a string model_id and an info object; retrain it")
+    return header
+
+
+def _read_array(zf: zipfile.ZipFile, name: str, path: Path) -> np.ndarray:
+    info = zf.getinfo(name)
+    if info.file_size > _MAX_ARRAY_BYTES:
+        raise ModelError(f"{path}: entry {name} is larger than 64 MiB; refusing to load it")
+    with zf.open(info) as fh:
+        data = io.BytesIO(fh.read(_MAX_ARRAY_BYTES + 1))
+    try:
+        arr = np.lib.format.read_array(data, allow_pickle=False)
+    except ValueError as exc:
+        raise ModelError(f"{path}: entry {name} is not a plain numeric array ({exc})") from exc
+    if arr.dtype != np.dtype("<f4"):
+        raise ModelError(f"{path}: entry {name} has dtype {arr.dtype}, expected float32")
+    return arr
+
+
+def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> PixelModel:
+    def get(name: str) -> np.ndarray:
+        return arrays[f"arrays/{name}.npy"].astype(np.float32, copy=False)
+
+    n = header["n_layers"]
+    return PixelModel(
+        model_id=header["model_id"],
+        features=FeatureSet(tuple(header["bands"]), tuple(header["indices"])),
+        labels=tuple(header["labels"]),
+        label_classes=tuple(header["label_classes"]),
+        label_covers=tuple(header["label_covers"]),
+        lower=get("lower"),
+        upper=get("upper"),
+        mean=get("mean"),
+        scale=get("scale"),
+        weights=tuple(get(f"w{i}") for i in range(n)),
+        biases=tuple(get(f"b{i}") for i in range(n)),
+        info=header["info"],
+    )

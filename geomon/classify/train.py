@@ -1,0 +1,162 @@
+"""Fit a :class:`~geomon.classify.model.PixelModel` with scikit-learn from labelled feature samples."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from geomon.classify.classes import CLASS_NAMES
+from geomon.classify.features import FeatureSet
+from geomon.classify.model import PixelModel
+from geomon.errors import ConfigError, ModelError
+
+__all__ = ["CONTRACT_SCHEME", "LabelScheme", "TrainOptions", "balanced_sample", "fit_pixel_model"]
+
+
+@dataclass(frozen=True)
+class LabelScheme:
+    """The labels a model predicts, each with its contract class and baseline cover."""
+
+    labels: tuple[str, ...]
+    classes: tuple[str, ...]
+    covers: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not len(self.labels) == len(self.classes) == len(self.covers) or len(self.labels) < 2:
+            raise ConfigError("a label scheme needs >= 2 labels, each with one class and one cover")
+
+
+#: one label per contract class (for label rasters of contract codes 1..4)
+CONTRACT_SCHEME = LabelScheme(
+    labels=CLASS_NAMES[1:],
+    classes=CLASS_NAMES[1:],
+    covers=("unknown", "bare", "water", "unknown"),
+)
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Hyper-parameters of the MLP (scikit-learn ``MLPClassifier``) and its input scaling."""
+
+    hidden: tuple[int, ...] = (32, 16)
+    """Hidden layer widths; prediction costs about ``2 * sum(w_i * w_{i+1})`` flops per pixel."""
+    alpha: float = 1e-4
+    """L2 penalty."""
+    learning_rate: float = 2e-3
+    """Adam's initial learning rate."""
+    batch_size: int = 512
+    max_iter: int = 60
+    """Epochs at most (early stopping on a 10 % validation split usually ends sooner)."""
+    clip_quantile: float = 0.001
+    """Feature clip bounds are the training data's ``q`` and ``1 - q`` quantiles."""
+    seed: int = 0
+    """Seed of weight initialisation and batch shuffling (the same data gives the same model)."""
+
+    def params(self) -> dict[str, Any]:
+        """The options as a JSON-ready dict for the model card."""
+        return {
+            "estimator": "sklearn.neural_network.MLPClassifier",
+            "hidden_layer_sizes": list(self.hidden),
+            "activation": "relu",
+            "solver": "adam",
+            "alpha": self.alpha,
+            "learning_rate_init": self.learning_rate,
+            "batch_size": self.batch_size,
+            "max_iter": self.max_iter,
+            "early_stopping": True,
+            "clip_quantile": self.clip_quantile,
+            "random_state": self.seed,
+        }
+
+
+def balanced_sample(
+    y: np.ndarray, per_label: int, rng: np.random.Generator, n_labels: int
+) -> np.ndarray:
+    """Indices of at most ``per_label`` samples of each label ``0..n_labels-1`` (sorted)."""
+    picks = []
+    for label in range(n_labels):
+        idx = np.flatnonzero(y == label)
+        if idx.size > per_label:
+            idx = rng.choice(idx, per_label, replace=False)
+        picks.append(idx)
+    return np.sort(np.concatenate(picks))
+
+
+def fit_pixel_model(
+    x: np.ndarray,
+    y: np.ndarray,
+    features: FeatureSet,
+    scheme: LabelScheme,
+    model_id: str,
+    options: TrainOptions | None = None,
+    info: Mapping[str, Any] | None = None,
+) -> PixelModel:
+    """Train on features ``x`` ``(n, n_features)`` and label indices ``y`` ``(n,)``."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    options = options or TrainOptions()
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.int64)
+    _check_training_data(x, y, features, scheme)
+    q = options.clip_quantile
+    lower = np.quantile(x, q, axis=0).astype(np.float32)
+    upper = np.quantile(x, 1 - q, axis=0).astype(np.float32)
+    clipped = np.clip(x, lower, upper)
+    mean = clipped.mean(axis=0).astype(np.float32)
+    scale = np.maximum(clipped.std(axis=0), 1e-6).astype(np.float32)
+    mlp = MLPClassifier(
+        hidden_layer_sizes=options.hidden,
+        alpha=options.alpha,
+        learning_rate_init=options.learning_rate,
+        batch_size=min(options.batch_size, len(x)),
+        max_iter=options.max_iter,
+        early_stopping=True,
+        random_state=options.seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp.fit((clipped - mean) / scale, y)
+    weights = [np.asarray(w, np.float32) for w in mlp.coefs_]
+    biases = [np.asarray(b, np.float32) for b in mlp.intercepts_]
+    if weights[-1].shape[1] == 1:  # binary: sklearn's logistic output is softmax over (0, z)
+        weights[-1] = np.hstack([np.zeros_like(weights[-1]), weights[-1]])
+        biases[-1] = np.concatenate([np.zeros_like(biases[-1]), biases[-1]])
+    meta = {"hyper_parameters": options.params(), "epochs": int(mlp.n_iter_), **dict(info or {})}
+    return PixelModel(
+        model_id=model_id,
+        features=features,
+        labels=scheme.labels,
+        label_classes=scheme.classes,
+        label_covers=scheme.covers,
+        lower=lower,
+        upper=upper,
+        mean=mean,
+        scale=scale,
+        weights=tuple(weights),
+        biases=tuple(biases),
+        info=meta,
+    )
+
+
+def _check_training_data(
+    x: np.ndarray, y: np.ndarray, features: FeatureSet, scheme: LabelScheme
+) -> None:
+    if x.ndim != 2 or x.shape[1] != len(features) or y.shape != (x.shape[0],):
+        raise ModelError(
+            f"training data must be (n, {len(features)}) features and (n,) labels; got {x.shape}, {y.shape}"
+        )
+    if not np.isfinite(x).all():
+        raise ModelError("training features hold NaN or inf; drop invalid pixels before training")
+    present = set(np.unique(y).tolist())
+    missing: Sequence[str] = [
+        scheme.labels[i] for i in range(len(scheme.labels)) if i not in present
+    ]
+    if missing or not present <= set(range(len(scheme.labels))):
+        raise ModelError(
+            f"training data lack label {missing[0] if missing else '?'!r}; add samples of every label"
+        )

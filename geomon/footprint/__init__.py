@@ -1,0 +1,235 @@
+"""Footprint: disturbed land per mine and period, from classified periods (docs/contracts.md).
+
+:func:`trace_footprint` takes the classes of a mine's periods (``geomon.classify``), tracks change
+against the baseline with persistence (:mod:`geomon.footprint.change`), and returns the
+footprint GeoDataFrame of the contract: polygons split by status, first_seen, baseline class and
+cover, with ``area_ha`` in EPSG:6933, only inside the mine's AOI, patches under the minimum mapping
+unit dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+from affine import Affine
+from shapely.geometry.base import BaseGeometry
+
+from geomon.classify.classes import CLASS_NAMES, COVER_NAMES
+from geomon.errors import ConfigError
+from geomon.footprint.change import (
+    STATUS_NAMES,
+    ChangeOptions,
+    ChangeResult,
+    track_change,
+)
+from geomon.footprint.periods import period_bounds, period_label
+from geomon.footprint.polygons import (
+    EQUAL_AREA_CRS,
+    aoi_mask,
+    area_ha,
+    drop_small_patches,
+    vectorize,
+)
+
+__all__ = [
+    "COLUMNS",
+    "EQUAL_AREA_CRS",
+    "ChangeOptions",
+    "FootprintOptions",
+    "disturbed_area",
+    "trace_footprint",
+]
+
+#: the footprint contract's columns, in order
+COLUMNS: tuple[str, ...] = (
+    "mine_id",
+    "period",
+    "period_start",
+    "period_end",
+    "status",
+    "first_seen",
+    "baseline_class",
+    "baseline_cover",
+    "area_ha",
+    "geometry",
+)
+#: baseline cover when the classes carry no finer cover
+_COVER_OF_CLASS = {
+    "vegetation": "unknown",
+    "bare_disturbed": "bare",
+    "water": "water",
+    "built_other": "unknown",
+}
+_N_COVERS = len(COVER_NAMES)
+_N_CLASSES = len(CLASS_NAMES)
+
+
+@dataclass(frozen=True)
+class FootprintOptions:
+    """How the footprint is traced."""
+
+    change: ChangeOptions = field(default_factory=ChangeOptions)
+    """Persistence rules for new disturbance and rehabilitation."""
+    min_mapping_unit_ha: float = 0.5
+    """Connected disturbed patches smaller than this are dropped (hectares)."""
+    baseline: str | None = None
+    """First period to use, as a date (``2019-01-01``) or label (``2019``); None = the first one."""
+    aoi_crs: str = "EPSG:4326"
+    """CRS of the AOI geometry handed to :func:`trace_footprint`."""
+
+    def __post_init__(self) -> None:
+        if not self.min_mapping_unit_ha >= 0:
+            raise ConfigError(
+                f"min_mapping_unit_ha {self.min_mapping_unit_ha} must be >= 0 hectares"
+            )
+
+
+def _grid(classes: xr.Dataset) -> tuple[str, Affine]:
+    crs = classes.rio.crs
+    if crs is None:
+        raise ConfigError("classes have no CRS; write one with ds.rio.write_crs('EPSG:326NN')")
+    x, y = classes["x"].values, classes["y"].values
+    if x.size < 2 or y.size < 2:
+        return crs.to_string(), classes.rio.transform(recalc=True)
+    dx, dy = float(x[1] - x[0]), float(y[1] - y[0])
+    return crs.to_string(), Affine(dx, 0.0, float(x[0]) - dx / 2, 0.0, dy, float(y[0]) - dy / 2)
+
+
+def _select_baseline(classes: xr.Dataset, baseline: str | None, kind: str) -> xr.Dataset:
+    if baseline is None:
+        return classes
+    labels = [period_label(t, kind) for t in pd.to_datetime(classes["time"].values)]
+    if baseline in labels:
+        return classes.isel(time=slice(labels.index(baseline), None))
+    try:
+        start = pd.Timestamp(baseline)
+    except ValueError:
+        raise ConfigError(f"baseline {baseline!r} is neither a period label nor a date") from None
+    out = classes.sel(time=slice(start, None))
+    if out.sizes["time"] == 0:
+        raise ConfigError(f"no period on or after baseline {baseline}; choose an earlier baseline")
+    return out
+
+
+def _cover_at_baseline(classes: xr.Dataset, change: ChangeResult) -> np.ndarray:
+    """uint8 ``(y, x)``: cover index at each pixel's baseline period."""
+    if "cover" in classes:
+        cover = np.asarray(classes["cover"].values)
+        idx = np.clip(change.baseline_index, 0, None)[None].astype(np.intp)
+        out = np.take_along_axis(cover, idx, axis=0)[0].astype(np.uint8)
+    else:
+        lut = np.array(
+            [COVER_NAMES.index(_COVER_OF_CLASS.get(n, "unknown")) for n in CLASS_NAMES], np.uint8
+        )
+        out = lut[change.baseline_class]
+    return np.where(change.baseline_index >= 0, out, COVER_NAMES.index("unknown")).astype(np.uint8)
+
+
+def trace_footprint(
+    classes: xr.Dataset,
+    aoi: BaseGeometry | None,
+    mine_id: str,
+    options: FootprintOptions | None = None,
+) -> gpd.GeoDataFrame:
+    """The footprint GeoDataFrame (docs/contracts.md) of one mine over all its periods."""
+    options = options or FootprintOptions()
+    kind = str(classes.attrs.get("period", "year"))
+    classes = _select_baseline(classes, options.baseline, kind)
+    crs, transform = _grid(classes)
+    codes = np.asarray(classes["class"].values)
+    counts = np.asarray(classes["clear_count"].values) if "clear_count" in classes else None
+    change = track_change(codes, counts, options.change)
+    aoi_local = None
+    inside = np.ones(codes.shape[1:], bool)
+    if aoi is not None:
+        aoi_local = gpd.GeoSeries([aoi], crs=options.aoi_crs).to_crs(crs).iloc[0]
+        inside = aoi_mask(aoi_local, codes.shape[1:], transform)
+    cover = _cover_at_baseline(classes, change)
+    times = pd.to_datetime(classes["time"].values)
+    labels = [period_label(t, kind) for t in times]
+    pixel_m2 = abs(transform.a * transform.e - transform.b * transform.d)
+    min_px = math.ceil(options.min_mapping_unit_ha * 10_000 / pixel_m2 - 1e-9)
+    frames = [
+        _period_frame(
+            change, t, inside, min_px, transform, aoi_local, cover, labels, kind, times[t]
+        )
+        for t in range(len(times))
+    ]
+    rows = (
+        pd.concat([f for f in frames if len(f)], ignore_index=True)
+        if any(len(f) for f in frames)
+        else None
+    )
+    return _to_frame(rows, crs, mine_id)
+
+
+def _period_frame(
+    change: ChangeResult,
+    t: int,
+    inside: np.ndarray,
+    min_px: int,
+    transform: Affine,
+    aoi: BaseGeometry | None,
+    cover: np.ndarray,
+    labels: list[str],
+    kind: str,
+    start: pd.Timestamp,
+) -> pd.DataFrame:
+    status = change.status[t]
+    mask = drop_small_patches((status > 0) & inside, min_px)
+    n_periods = len(labels) + 1
+    first = change.first_seen.astype(np.int64) + 1
+    keys = (
+        (status.astype(np.int64) * n_periods + first) * _N_CLASSES + change.baseline_class
+    ) * _N_COVERS + cover
+    geoms, values = vectorize(np.where(mask, keys, 0), mask, transform, aoi)
+    if not geoms:
+        return pd.DataFrame()
+    vals = np.asarray(values, dtype=np.int64)
+    cov, rest = vals % _N_COVERS, vals // _N_COVERS
+    bcls, rest = rest % _N_CLASSES, rest // _N_CLASSES
+    fst, st = rest % n_periods, rest // n_periods
+    p_start, p_end = period_bounds(start, kind)
+    return pd.DataFrame(
+        {
+            "period": labels[t],
+            "period_start": p_start,
+            "period_end": p_end,
+            "status": [STATUS_NAMES[s] for s in st],
+            "first_seen": [labels[f - 1] if f > 0 else labels[t] for f in fst],
+            "baseline_class": [CLASS_NAMES[c] for c in bcls],
+            "baseline_cover": [COVER_NAMES[c] for c in cov],
+            "geometry": geoms,
+        }
+    )
+
+
+def _to_frame(rows: pd.DataFrame | None, crs: str, mine_id: str) -> gpd.GeoDataFrame:
+    if rows is None:
+        empty = {c: pd.Series(dtype="object") for c in COLUMNS if c != "geometry"}
+        empty["area_ha"] = pd.Series(dtype="float64")
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=crs), crs=crs)[list(COLUMNS)]
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+    gdf.insert(0, "mine_id", mine_id)
+    gdf["area_ha"] = area_ha(gdf.geometry)
+    return gdf[list(COLUMNS)]
+
+
+def disturbed_area(footprint: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Hectares per period and status (columns new, persisting, rehabilitated, disturbed =
+    new + persisting), one row per period."""
+    table = footprint.pivot_table(
+        index="period", columns="status", values="area_ha", aggfunc="sum", fill_value=0.0
+    )
+    for name in STATUS_NAMES[1:]:
+        if name not in table:
+            table[name] = 0.0
+    table = table[list(STATUS_NAMES[1:])]
+    table["disturbed"] = table["new"] + table["persisting"]
+    table.columns.name = None
+    return table

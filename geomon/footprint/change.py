@@ -1,0 +1,147 @@
+"""Change against a baseline, with persistence: per-pixel state over a series of classified periods.
+
+Rules (all per pixel, periods in time order, the first one the baseline):
+
+- Only *clear* periods count (class code != 0); a cloudy period neither confirms nor breaks a run.
+- Disturbance is *confirmed* at period ``t`` when the pixel is ``bare_disturbed`` there and in the
+  following clear periods, ``persistence`` clear periods in a row. So a one-off cloud shadow or a
+  wet field never raises anything. A run that reaches the end of the series before it is long
+  enough is confirmed only when each of its periods' composites rests on at least
+  ``tail_min_clear`` clear observations (the median of three or more observations already rejects
+  a one-off artefact); otherwise it waits for the next period.
+- Rehabilitation is confirmed the same way: a disturbed pixel that is ``vegetation`` for
+  ``persistence`` clear periods in a row becomes ``rehabilitated`` from the first of them.
+- Once disturbed, a pixel stays in the footprint (``persisting``) whatever its class (a pit that
+  floods is still a pit) until it is confirmed rehabilitated; re-disturbed land is ``persisting``
+  again with its original ``first_seen``.
+- ``new`` marks the period where disturbance starts on land seen undisturbed in an earlier clear
+  period; disturbance present at the first clear view (the baseline) is ``persisting``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from geomon.classify.classes import BARE_DISTURBED, CLOUD_NODATA, VEGETATION
+from geomon.errors import ConfigError
+
+__all__ = [
+    "NEW",
+    "NONE",
+    "PERSISTING",
+    "REHABILITATED",
+    "STATUS_NAMES",
+    "ChangeOptions",
+    "ChangeResult",
+    "confirmed_runs",
+    "track_change",
+]
+
+NONE, NEW, PERSISTING, REHABILITATED = 0, 1, 2, 3
+#: status code -> contract name (code 0 is "not in the footprint")
+STATUS_NAMES: tuple[str, ...] = ("", "new", "persisting", "rehabilitated")
+
+
+@dataclass(frozen=True)
+class ChangeOptions:
+    """How change is confirmed."""
+
+    persistence: int = 2
+    """Consecutive clear periods a new class must hold to count (disturbance and rehabilitation)."""
+    tail_min_clear: int = 3
+    """At the end of the series, accept a shorter run if each of its periods had at least this
+    many clear observations (``clear_count``); 0 never accepts a shorter run."""
+
+    def __post_init__(self) -> None:
+        if self.persistence < 1:
+            raise ConfigError(f"persistence {self.persistence} must be at least 1 period")
+        if self.tail_min_clear < 0:
+            raise ConfigError(f"tail_min_clear {self.tail_min_clear} must be 0 or more")
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """Per-pixel change over the series; arrays over ``(time, y, x)`` or ``(y, x)``."""
+
+    status: np.ndarray
+    """uint8 ``(time, y, x)``: NONE, NEW, PERSISTING or REHABILITATED."""
+    first_seen: np.ndarray
+    """int16 ``(y, x)``: index of the period disturbance started, -1 if never."""
+    baseline_index: np.ndarray
+    """int16 ``(y, x)``: index of the first clear period (the pixel's baseline), -1 if none."""
+    baseline_class: np.ndarray
+    """uint8 ``(y, x)``: class code at the baseline period, 0 if never clear."""
+
+
+def confirmed_runs(
+    hit: np.ndarray, clear: np.ndarray, clear_count: np.ndarray | None, options: ChangeOptions
+) -> np.ndarray:
+    """bool ``(time, ...)``: ``hit`` at ``t`` starts (or continues) a confirmed run of clear hits.
+
+    A run is the clear periods from ``t`` on where ``hit`` holds, skipping periods not ``clear``.
+    """
+    n = hit.shape[0]
+    shape = hit.shape[1:]
+    big = np.iinfo(np.int32).max
+    run = np.zeros(shape, np.int32)  # run length from t+1
+    to_end = np.ones(shape, bool)  # that run reaches the series end
+    min_cc = np.full(shape, big, np.int32)  # fewest clear observations along it
+    out = np.zeros(hit.shape, bool)
+    for t in range(n - 1, -1, -1):
+        c, x = clear[t], hit[t] & clear[t]
+        run = np.where(x, run + 1, np.where(c, 0, run))
+        to_end = np.where(c & ~x, False, to_end)
+        if clear_count is not None:
+            cc = clear_count[t].astype(np.int32)
+            min_cc = np.where(x, np.minimum(min_cc, cc), np.where(c, big, min_cc))
+        tail_ok = to_end & (min_cc >= options.tail_min_clear) & (options.tail_min_clear > 0)
+        if clear_count is None:
+            tail_ok = np.zeros(shape, bool)
+        out[t] = x & ((run >= options.persistence) | tail_ok)
+    return out
+
+
+def track_change(
+    codes: np.ndarray, clear_count: np.ndarray | None = None, options: ChangeOptions | None = None
+) -> ChangeResult:
+    """Status of every pixel in every period from class codes ``(time, y, x)`` (period 0 = baseline)."""
+    options = options or ChangeOptions()
+    codes = np.asarray(codes)
+    if codes.ndim != 3 or codes.shape[0] < 1:
+        raise ConfigError("codes must be (time, y, x) with at least one period")
+    clear = codes != CLOUD_NODATA
+    bare_ok = confirmed_runs(codes == BARE_DISTURBED, clear, clear_count, options)
+    veg_ok = confirmed_runs(codes == VEGETATION, clear, clear_count, options)
+    return _forward(codes, clear, bare_ok, veg_ok)
+
+
+def _forward(
+    codes: np.ndarray, clear: np.ndarray, bare_ok: np.ndarray, veg_ok: np.ndarray
+) -> ChangeResult:
+    shape = codes.shape[1:]
+    disturbed = np.zeros(shape, bool)
+    rehab = np.zeros(shape, bool)
+    first = np.full(shape, -1, np.int16)
+    base_idx = np.full(shape, -1, np.int16)
+    base_cls = np.zeros(shape, np.uint8)
+    seen_undisturbed = np.zeros(shape, bool)
+    status = np.zeros(codes.shape, np.uint8)
+    for t in range(codes.shape[0]):
+        newly_clear = clear[t] & (base_idx < 0)
+        base_idx[newly_clear] = t
+        base_cls[newly_clear] = codes[t][newly_clear]
+        onset = bare_ok[t] & ~disturbed
+        is_new = onset & (first < 0) & seen_undisturbed
+        first = np.where(onset & (first < 0), np.int16(t), first)
+        disturbed |= onset
+        rehab &= ~onset
+        healed = veg_ok[t] & disturbed
+        rehab |= healed
+        disturbed &= ~healed
+        seen_undisturbed |= clear[t] & (codes[t] != BARE_DISTURBED) & ~disturbed & ~rehab
+        status[t] = np.where(
+            disturbed, np.where(is_new, NEW, PERSISTING), np.where(rehab, REHABILITATED, NONE)
+        )
+    return ChangeResult(status, first, base_idx, base_cls)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geomon.classify.features import (
+    FULL_FEATURES,
+    REDUCED_FEATURES,
+    FeatureSet,
+    bsi,
+    compute_features,
+    feature_set_for,
+    mndwi,
+    nbr,
+    ndbi,
+    ndvi,
+)
+from geomon.errors import MissingBandsError
+
+
+def test_indices_match_reference_formulas() -> None:
+    blue, green, red, nir, swir16, swir22 = (
+        np.float32(v) for v in (0.05, 0.08, 0.04, 0.40, 0.20, 0.10)
+    )
+    assert ndvi(nir, red) == pytest.approx((0.40 - 0.04) / 0.44, rel=1e-6)
+    assert mndwi(green, swir16) == pytest.approx((0.08 - 0.20) / 0.28, rel=1e-6)
+    assert nbr(nir, swir22) == pytest.approx(0.30 / 0.50, rel=1e-6)
+    assert ndbi(swir16, nir) == pytest.approx(-0.20 / 0.60, rel=1e-6)
+    assert bsi(blue, red, nir, swir16) == pytest.approx((0.24 - 0.45) / 0.69, rel=1e-6)
+
+
+def test_zero_denominator_gives_zero_and_nan_stays_nan() -> None:
+    out = ndvi(np.array([0.0, np.nan, 0.3]), np.array([0.0, 0.1, 0.1]))
+    assert out[0] == 0 and np.isnan(out[1]) and out[2] == pytest.approx(0.5)
+    assert out.dtype == np.float32
+
+
+def test_feature_set_chosen_from_available_bands() -> None:
+    assert feature_set_for((*FULL_FEATURES.bands, "scl")) is FULL_FEATURES
+    assert feature_set_for(("blue", "green", "red", "nir", "swir16", "swir22")) is REDUCED_FEATURES
+    with pytest.raises(MissingBandsError, match="swir22"):
+        feature_set_for(("blue", "red", "nir", "swir16"))
+
+
+def test_index_needing_absent_band_is_refused() -> None:
+    with pytest.raises(MissingBandsError, match="green"):
+        FeatureSet(("blue", "red", "nir", "swir16"), ("mndwi",))
+
+
+def test_compute_features_stacks_bands_then_indices() -> None:
+    rng = np.random.default_rng(0)
+    bands = {b: rng.uniform(0.01, 0.5, (3, 4)).astype(np.float32) for b in REDUCED_FEATURES.bands}
+    stack = compute_features(bands, REDUCED_FEATURES)
+    assert stack.shape == (len(REDUCED_FEATURES), 3, 4)
+    np.testing.assert_array_equal(stack[1], bands["red"])
+    i = REDUCED_FEATURES.names.index("ndvi")
+    np.testing.assert_allclose(stack[i], ndvi(bands["nir"], bands["red"]), rtol=1e-6)
+    with pytest.raises(MissingBandsError, match="green"):
+        compute_features(bands, FULL_FEATURES)

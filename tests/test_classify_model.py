@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geomon.classify.classes import BARE_DISTURBED, CLOUD_NODATA, VEGETATION, WATER
+from geomon.classify.features import REDUCED_FEATURES, compute_features
+from geomon.classify.model import PixelModel
+from geomon.classify.model_io import file_sha256, load_model, save_model
+from geomon.classify.train import CONTRACT_SCHEME, TrainOptions, fit_pixel_model
+from geomon.errors import GeomonError, ModelError
+
+# mean reflectance (blue, red, nir, swir16, swir22) of each contract class 1..4
+MEANS = {
+    1: (0.03, 0.03, 0.35, 0.17, 0.08),
+    2: (0.12, 0.20, 0.26, 0.34, 0.30),
+    3: (0.06, 0.04, 0.03, 0.02, 0.01),
+    4: (0.10, 0.13, 0.18, 0.21, 0.19),
+}
+
+
+def _spectra(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` noisy spectra per class: features (n*4, n_features) and labels 0..3."""
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for code, mean in MEANS.items():
+        refl = np.asarray(mean, np.float32) * rng.uniform(0.85, 1.15, (n, 1)).astype(np.float32)
+        refl += rng.normal(0, 0.008, (n, 5)).astype(np.float32)
+        bands = dict(zip(REDUCED_FEATURES.bands, np.clip(refl, 0.001, 1).T, strict=True))
+        xs.append(compute_features(bands, REDUCED_FEATURES).T)
+        ys.append(np.full(n, code - 1))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+@pytest.fixture(scope="module")
+def model() -> PixelModel:
+    x, y = _spectra(300, seed=1)
+    return fit_pixel_model(
+        x,
+        y,
+        REDUCED_FEATURES,
+        CONTRACT_SCHEME,
+        "test-reduced",
+        TrainOptions(hidden=(16,), max_iter=40),
+    )
+
+
+def test_model_classifies_held_out_spectra(model: PixelModel) -> None:
+    x, y = _spectra(200, seed=2)  # a different seed from training
+    stack = x.T.reshape(len(REDUCED_FEATURES), 8, 100)
+    pred = model.predict(stack)
+    accuracy = (pred.code.ravel() == y + 1).mean()
+    assert accuracy > 0.97
+    assert pred.probability.min() > 0.25 and pred.probability.max() <= 1.0 + 1e-6
+
+
+def test_invalid_and_nan_pixels_are_cloud_nodata(model: PixelModel) -> None:
+    x, _ = _spectra(5, seed=3)
+    stack = x.T.reshape(len(REDUCED_FEATURES), 4, 5).copy()
+    stack[:, 0, 0] = np.nan
+    valid = np.ones((4, 5), bool)
+    valid[3, 4] = False
+    pred = model.predict(stack, valid)
+    assert pred.code[0, 0] == CLOUD_NODATA and pred.code[3, 4] == CLOUD_NODATA
+    assert pred.probability[0, 0] == 0
+    assert set(np.unique(pred.code[1:3])) <= {VEGETATION, BARE_DISTURBED, WATER, 4}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_numpy_forward_pass_equals_sklearn() -> None:
+    from sklearn.neural_network import MLPClassifier
+
+    x, y = _spectra(100, seed=4)
+    opts = TrainOptions(hidden=(8, 6), max_iter=15, clip_quantile=0.0, batch_size=64)
+    ours = fit_pixel_model(x, y, REDUCED_FEATURES, CONTRACT_SCHEME, "m", opts)
+    scaled = (x - x.mean(axis=0)) / np.maximum(x.std(axis=0), 1e-6)
+    ref = MLPClassifier(
+        hidden_layer_sizes=(8, 6),
+        alpha=opts.alpha,
+        learning_rate_init=opts.learning_rate,
+        batch_size=64,
+        max_iter=15,
+        early_stopping=True,
+        random_state=0,
+    ).fit(scaled, y)
+    np.testing.assert_allclose(ours.predict_proba(x), ref.predict_proba(scaled), atol=2e-4)
+
+
+def test_save_is_deterministic_and_round_trips(model: PixelModel, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.gmodel", tmp_path / "b.gmodel"
+    sha_a, sha_b = save_model(model, a), save_model(model, b)
+    assert sha_a == sha_b == file_sha256(a)
+    assert a.stat().st_size < 20_000
+    loaded = load_model(a, sha256=sha_a)
+    assert loaded.digest == model.digest
+    x, _ = _spectra(10, seed=5)
+    np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
+
+
+def test_training_is_deterministic() -> None:
+    x, y = _spectra(60, seed=6)
+    opts = TrainOptions(hidden=(8,), max_iter=5)
+    first = fit_pixel_model(x, y, REDUCED_FEATURES, CONTRACT_SCHEME, "m", opts)
+    second = fit_pixel_model(x, y, REDUCED_FEATURES, CONTRACT_SCHEME, "m", opts)
+    assert first.digest == second.digest
+
+
+class _Payload:
+    """Unpickling this would create a file: proof that code ran."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (Path.mkdir, (self.target,))  # type: ignore[return-value]
+
+
+def test_pickle_file_is_refused_without_running_code(tmp_path: Path) -> None:
+    target = tmp_path / "pwned"
+    bad = tmp_path / "model.gmodel"
+    bad.write_bytes(pickle.dumps(_Payload(str(target))))
+    with pytest.raises(ModelError, match="never loads pickle"):
+        load_model(bad)
+    assert not target.exists()
+
+
+def test_object_array_inside_model_zip_is_refused(model: PixelModel, tmp_path: Path) -> None:
+    good = tmp_path / "good.gmodel"
+    save_model(model, good)
+    target = tmp_path / "pwned"
+    buf = io.BytesIO()
+    np.save(buf, np.array([_Payload(str(target))], dtype=object), allow_pickle=True)
+    bad = tmp_path / "bad.gmodel"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for name in src.namelist():
+            data = buf.getvalue() if name == "arrays/mean.npy" else src.read(name)
+            dst.writestr(name, data)
+    with pytest.raises(ModelError, match="not a plain numeric array"):
+        load_model(bad)
+    assert not target.exists()
+
+
+def test_extra_entry_and_wrong_format_are_refused(model: PixelModel, tmp_path: Path) -> None:
+    good = tmp_path / "good.gmodel"
+    save_model(model, good)
+    extra = tmp_path / "extra.gmodel"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(extra, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, src.read(name))
+        dst.writestr("payload.pkl", pickle.dumps({"a": 1}))
+    with pytest.raises(ModelError, match=r"payload\.pkl"):
+        load_model(extra)
+    other = tmp_path / "other.gmodel"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(other, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "model.json":
+                header = json.loads(data)
+                header["format"] = "skops"
+                data = json.dumps(header).encode()
+            dst.writestr(name, data)
+    with pytest.raises(GeomonError, match="not in format"):
+        load_model(other)
+    with pytest.raises(ModelError, match="SHA-256"):
+        load_model(good, sha256="0" * 64)

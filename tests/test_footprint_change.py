@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geomon.classify.classes import BARE_DISTURBED as B
+from geomon.classify.classes import BUILT_OTHER as O
+from geomon.classify.classes import CLOUD_NODATA as C
+from geomon.classify.classes import VEGETATION as V
+from geomon.classify.classes import WATER as W
+from geomon.errors import ConfigError
+from geomon.footprint.change import (
+    NEW,
+    NONE,
+    PERSISTING,
+    REHABILITATED,
+    ChangeOptions,
+    track_change,
+)
+
+
+def _series(*codes: int) -> np.ndarray:
+    return np.asarray(codes, np.uint8)[:, None, None]
+
+
+def _status(*codes: int, counts: tuple[int, ...] | None = None, **kw: int) -> list[int]:
+    cc = None if counts is None else np.asarray(counts)[:, None, None]
+    return track_change(_series(*codes), cc, ChangeOptions(**kw)).status[:, 0, 0].tolist()
+
+
+def test_one_off_bare_period_raises_nothing() -> None:
+    # a cloud shadow or wet field classified bare once, between vegetated periods
+    assert _status(V, V, B, V, V) == [NONE] * 5
+    assert _status(V, B, C, V, V) == [NONE] * 5  # cloud after does not confirm it
+
+
+def test_new_disturbance_needs_two_clear_periods_and_skips_clouds() -> None:
+    assert _status(V, V, B, B, B) == [NONE, NONE, NEW, PERSISTING, PERSISTING]
+    assert _status(V, B, C, B, V) == [NONE, NEW, PERSISTING, PERSISTING, PERSISTING]
+    assert _status(V, B, B, B, persistence=3) == [NONE, NEW, PERSISTING, PERSISTING]
+    assert _status(V, B, B, V, persistence=3) == [NONE] * 4
+
+
+def test_first_seen_and_baseline() -> None:
+    change = track_change(_series(C, W, V, B, B))
+    assert change.first_seen[0, 0] == 3
+    assert change.baseline_index[0, 0] == 1 and change.baseline_class[0, 0] == W
+
+
+def test_disturbed_at_baseline_is_persisting_not_new() -> None:
+    assert _status(B, B, B) == [PERSISTING] * 3
+    # never seen undisturbed before (cloudy baseline): persisting from first view
+    assert _status(C, B, B) == [NONE, PERSISTING, PERSISTING]
+
+
+def test_rehabilitation_needs_persistent_vegetation() -> None:
+    assert _status(V, B, B, V, V, V) == [
+        NONE,
+        NEW,
+        PERSISTING,
+        REHABILITATED,
+        REHABILITATED,
+        REHABILITATED,
+    ]
+    assert _status(V, B, B, V, B, B) == [NONE, NEW, PERSISTING, PERSISTING, PERSISTING, PERSISTING]
+
+
+def test_flooded_pit_stays_in_the_footprint() -> None:
+    assert _status(V, B, B, W, W, O) == [NONE, NEW] + [PERSISTING] * 4
+
+
+def test_re_disturbed_land_keeps_first_seen() -> None:
+    change = track_change(_series(V, B, B, V, V, B, B))
+    assert change.status[:, 0, 0].tolist() == [
+        NONE,
+        NEW,
+        PERSISTING,
+        REHABILITATED,
+        REHABILITATED,
+        PERSISTING,
+        PERSISTING,
+    ]
+    assert change.first_seen[0, 0] == 1
+
+
+def test_tail_run_needs_enough_clear_observations() -> None:
+    # last period bare: unconfirmed unless its composite rests on >= 3 clear observations
+    assert _status(V, V, B, counts=(5, 5, 2)) == [NONE, NONE, NONE]
+    assert _status(V, V, B, counts=(5, 5, 4)) == [NONE, NONE, NEW]
+    assert _status(V, V, B, counts=(5, 5, 4), tail_min_clear=0) == [NONE, NONE, NONE]
+    assert _status(V, V, B) == [NONE, NONE, NONE]  # no clear_count: always wait
+
+
+def test_vectorised_over_pixels() -> None:
+    codes = np.stack([_series(V, V, B, V, V)[:, 0, 0], _series(V, V, B, B, B)[:, 0, 0]], axis=1)
+    status = track_change(codes[:, :, None]).status
+    assert status[:, 0, 0].tolist() == [NONE] * 5
+    assert status[:, 1, 0].tolist() == [NONE, NONE, NEW, PERSISTING, PERSISTING]
+
+
+def test_bad_options() -> None:
+    with pytest.raises(ConfigError, match="persistence"):
+        ChangeOptions(persistence=0)
+    with pytest.raises(ConfigError, match="time, y, x"):
+        track_change(np.zeros((3, 3), np.uint8))

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rioxarray  # noqa: F401  (registers .rio)
+import xarray as xr
+from pyproj import Geod
+from shapely.geometry import box
+
+from geomon.classify.classes import BARE_DISTURBED as B
+from geomon.classify.classes import CLOUD_NODATA as C
+from geomon.classify.classes import VEGETATION as V
+from geomon.footprint import COLUMNS, FootprintOptions, disturbed_area, trace_footprint
+from geomon.footprint.polygons import area_ha
+
+CRS = "EPSG:32735"  # UTM 35S (southern Africa)
+X0, Y0 = 500_000.0, 8_800_000.0
+
+
+def _classes(codes: np.ndarray, years: list[int]) -> xr.Dataset:
+    _, h, w = codes.shape
+    ds = xr.Dataset(
+        {"class": (("time", "y", "x"), codes.astype(np.uint8))},
+        coords={
+            "time": pd.to_datetime([f"{y}-01-01" for y in years]),
+            "y": Y0 - 5 - 10 * np.arange(h),
+            "x": X0 + 5 + 10 * np.arange(w),
+        },
+        attrs={"period": "year"},
+    )
+    return ds.rio.write_crs(CRS)
+
+
+def _aoi_lonlat(x0: float, y0: float, x1: float, y1: float) -> object:
+    return gpd.GeoSeries([box(x0, y0, x1, y1)], crs=CRS).to_crs("EPSG:4326").iloc[0]
+
+
+def _scene() -> xr.Dataset:
+    codes = np.full((5, 60, 60), V, np.uint8)
+    codes[:, 5:15, 5:15] = B  # pit at baseline: 1 ha, persisting
+    codes[2:, 30:50, 30:50] = B  # new in 2021 (confirmed by 2022): 4 ha
+    codes[1, 20:25, 40:45] = B  # one-off bare in 2020: 0.25 ha, never confirmed
+    codes[1:, 52:55, 2:5] = B  # tiny persistent patch, 0.09 ha < MMU
+    codes[3, 30:40, 30:40] = C  # cloud over part of the new pit in 2022: state carries
+    return _classes(codes, [2019, 2020, 2021, 2022, 2023])
+
+
+def test_footprint_statuses_areas_and_columns() -> None:
+    fp = trace_footprint(_scene(), None, "mine_a")
+    assert tuple(fp.columns) == COLUMNS
+    assert fp.crs.to_epsg() == 32735
+    areas = disturbed_area(fp)
+    assert areas.loc["2019", "persisting"] == pytest.approx(1.0, rel=1.5e-3)
+    assert areas.loc["2020", "new"] == 0.0
+    assert areas.loc["2021", "new"] == pytest.approx(4.0, rel=1.5e-3)
+    assert areas.loc["2022", "persisting"] == pytest.approx(5.0, rel=1.5e-3)
+    assert areas.loc["2022", "new"] == 0.0
+    new = fp[fp.status == "new"]
+    assert set(new.first_seen) == {"2021"} and set(new.baseline_class) == {"vegetation"}
+    old = fp[(fp.period == "2022") & (fp.first_seen == "2019")]
+    assert set(old.baseline_class) == {"bare_disturbed"} and set(old.baseline_cover) == {"bare"}
+    assert fp.period_start.iloc[0].isoformat() == fp.period.iloc[0] + "-01-01"
+    assert all(fp.period_end.map(lambda d: d.isoformat()[5:]) == "12-31")
+    assert fp.geometry.is_valid.all()
+
+
+def test_minimum_mapping_unit_is_configurable() -> None:
+    fine = trace_footprint(_scene(), None, "mine_a", FootprintOptions(min_mapping_unit_ha=0.05))
+    assert disturbed_area(fine).loc["2021", "persisting"] == pytest.approx(1.09, rel=1.5e-3)
+
+
+def test_disturbance_outside_the_aoi_is_not_counted() -> None:
+    # AOI: x from 0 to 400 m (pixel columns 0..39) -> half of the new pit (cols 30..49) is outside
+    aoi = _aoi_lonlat(X0, Y0 - 600, X0 + 400, Y0)
+    fp = trace_footprint(_scene(), aoi, "mine_a")
+    new = fp[fp.status == "new"]
+    assert new.area_ha.sum() == pytest.approx(2.0, rel=5e-3)
+    assert new.geometry.total_bounds[2] <= X0 + 400 + 1e-6
+
+
+def test_aoi_edge_cuts_pixels_exactly() -> None:
+    # cuts half a pixel off the new pit's left and bottom columns/rows
+    aoi = _aoi_lonlat(X0 + 305, Y0 - 495, X0 + 520, Y0 - 280)
+    fp = trace_footprint(_scene(), aoi, "m", FootprintOptions(min_mapping_unit_ha=0))
+    new = fp[fp.status == "new"]
+    assert new.area_ha.sum() == pytest.approx(1.95 * 1.95, rel=1.5e-3)
+
+
+def test_equal_area_matches_geodesic_area() -> None:
+    # a 2 km x 3 km UTM rectangle and a 0.2 x 0.3 degree box at 60 N
+    rect = gpd.GeoSeries([box(X0, Y0, X0 + 2000, Y0 + 3000)], crs=CRS)
+    geod = Geod(ellps="WGS84")
+    for shape in (rect, gpd.GeoSeries([box(10.0, 60.0, 10.2, 60.3)], crs="EPSG:4326")):
+        lonlat = shape.to_crs("EPSG:4326").iloc[0].segmentize(0.001)
+        truth = abs(geod.geometry_area_perimeter(lonlat)[0]) / 10_000
+        assert area_ha(shape)[0] == pytest.approx(truth, rel=1e-5)
+
+
+def test_nothing_disturbed_gives_empty_frame_with_contract_columns() -> None:
+    fp = trace_footprint(_classes(np.full((2, 10, 10), V), [2020, 2021]), None, "quiet")
+    assert len(fp) == 0 and tuple(fp.columns) == COLUMNS and fp.crs is not None
+
+
+def test_baseline_option_drops_earlier_periods() -> None:
+    fp = trace_footprint(_scene(), None, "mine_a", FootprintOptions(baseline="2021"))
+    assert sorted(set(fp.period)) == ["2021", "2022", "2023"]
+    assert (fp.status != "new").all()  # the 2021 pit is there at the new baseline
