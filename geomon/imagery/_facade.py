@@ -1,0 +1,246 @@
+"""The public tasks: search, load (the imagery contract) and load_composite (native-resolution
+compositing, resampled once)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import xarray as xr
+from odc.geo.geobox import GeoBox
+
+from geomon.errors import ConfigError, MissingBandsError, NoImageryError
+from geomon.imagery._aoi import target_geobox
+from geomon.imagery._bands import BANDS
+from geomon.imagery._composite import composite
+from geomon.imagery._mask import FALLBACK_BANDS, qa_pixel_clear, scl_clear, spectral_clear
+from geomon.imagery._resample import downsample_all, upsample
+from geomon.imagery._types import (
+    CompositeOptions,
+    ImagerySource,
+    LoadOptions,
+    Query,
+    Scene,
+)
+
+__all__ = ["load", "load_composite", "plan", "search"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a load will read: scenes, output grid, and bands grouped by native resolution."""
+
+    source: str
+    """The source's name."""
+    query: Query
+    """The query planned for."""
+    scenes: tuple[Scene, ...]
+    """Scenes to read, in time order."""
+    bands: tuple[str, ...]
+    """Canonical bands in the output."""
+    geobox: GeoBox
+    """The output grid (UTM zone of the AOI, chosen resolution)."""
+    groups: tuple[tuple[int, tuple[str, ...]], ...]
+    """(zoom-out factor, layers read at that factor): 20 m bands read at 20 m under a 10 m grid."""
+    mask: str
+    """Resolved mask method: ``scl``, ``qa_pixel``, ``spectral`` or ``none``."""
+
+    @property
+    def sensor(self) -> str:
+        """Sensor of the scenes."""
+        return self.scenes[0].sensor
+
+    def grid(self, factor: int) -> GeoBox:
+        """The grid a group is read on."""
+        return self.geobox.zoom_out(factor) if factor > 1 else self.geobox
+
+    @property
+    def mask_factor(self) -> int:
+        """The group holding the mask layer, or the fallback's bands."""
+        wanted = self.mask if self.mask in ("scl", "qa_pixel") else "blue"
+        return next((f for f, names in self.groups if wanted in names), 1)
+
+
+def search(source: ImagerySource, query: Query) -> list[Scene]:
+    """Scenes of ``source`` for ``query``; raises NoImageryError when there are none."""
+    scenes = source.search(query)
+    if not scenes:
+        raise NoImageryError(
+            f"no imagery for {query.describe()} from source '{source.name}' "
+            f"(cloud cover <= {query.max_cloud:g}%); widen the dates, raise --max-cloud "
+            "or choose another --source"
+        )
+    sensors = {s.sensor for s in scenes}
+    if len(sensors) > 1:
+        raise ConfigError(
+            f"source '{source.name}' mixes sensors {sorted(sensors)}; load one at a time"
+        )
+    return scenes
+
+
+def _required(scenes: Sequence[Scene], options: LoadOptions, source: str) -> tuple[str, ...]:
+    available = [b for b in BANDS if any(b in s.bands for s in scenes)]
+    required = tuple(options.bands) if options.bands is not None else tuple(available)
+    unknown = [b for b in required if b not in BANDS]
+    if unknown:
+        raise ConfigError(
+            f"unknown band(s) {', '.join(unknown)}; use names from {', '.join(BANDS)}"
+        )
+    missing = [b for b in required if b not in available]
+    if missing or not required:
+        raise MissingBandsError(
+            f"source '{source}' lacks band(s) {', '.join(missing) or '(none requested)'}: "
+            f"required {', '.join(required)}; available {', '.join(available) or 'none'}; "
+            "choose another --source or a stage that needs fewer bands"
+        )
+    return required
+
+
+def _mask_method(scenes: Sequence[Scene], bands: Sequence[str], options: LoadOptions) -> str:
+    method = options.mask.method
+    layer = scenes[0].mask_layer
+    if method == "auto":
+        return layer or "spectral"
+    if method in ("scl", "qa_pixel") and layer != method:
+        raise MissingBandsError(
+            f"mask '{method}' requested but the scenes provide {layer or 'no mask layer'}; "
+            "use --mask auto or --mask spectral"
+        )
+    return method
+
+
+def _layers(bands: Sequence[str], mask: str) -> tuple[str, ...]:
+    extra = [mask] if mask in ("scl", "qa_pixel") else []
+    extra += [b for b in FALLBACK_BANDS if b not in bands] if mask == "spectral" else []
+    return (*bands, *extra)
+
+
+def _groups(
+    scenes: Sequence[Scene], layers: Sequence[str], resolution: float
+) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    native = scenes[0].native_resolution
+    by_factor: dict[int, list[str]] = {}
+    for name in layers:
+        ratio = max(native.get(name, resolution), resolution) / resolution
+        factor = round(ratio) if abs(ratio - round(ratio)) < 1e-6 else 1
+        by_factor.setdefault(factor, []).append(name)
+    return tuple((f, tuple(names)) for f, names in sorted(by_factor.items()))
+
+
+def plan(source: ImagerySource, query: Query, options: LoadOptions | None = None) -> Plan:
+    """Search and decide what to read, without reading pixels."""
+    options = options or LoadOptions()
+    found = search(source, query)
+    bands = _required(found, options, source.name)
+    scenes = [s for s in found if set(bands) <= set(s.bands)]
+    if not scenes:
+        raise MissingBandsError(
+            f"no scene from '{source.name}' has all of {', '.join(bands)}; request fewer bands"
+        )
+    mask = _mask_method(scenes, bands, options)
+    layers = _layers(bands, mask)
+    native = scenes[0].native_resolution
+    resolution = options.resolution or min(native.get(b, 10.0) for b in bands)
+    groups = _groups(scenes, layers, resolution)
+    geobox = target_geobox(query.aoi, resolution, align=resolution * max(f for f, _ in groups))
+    return Plan(source.name, query, tuple(scenes), bands, geobox, groups, mask)
+
+
+def _read_groups(source: ImagerySource, p: Plan, options: LoadOptions) -> dict[int, xr.Dataset]:
+    out = {}
+    for factor, names in p.groups:
+        opts = replace(options, chunk=max(options.chunk // factor, 64))
+        out[factor] = source.load(p.scenes, names, p.grid(factor), opts)
+    return out
+
+
+def _clear(groups: dict[int, xr.Dataset], p: Plan, options: LoadOptions) -> xr.DataArray:
+    ds = groups[p.mask_factor]
+    if p.mask == "scl":
+        return scl_clear(ds["scl"], options.mask)
+    if p.mask == "qa_pixel":
+        return qa_pixel_clear(ds["qa_pixel"], options.mask)
+    if p.mask == "spectral":
+        return spectral_clear(ds, options.mask)
+    return ds[p.bands[0]].notnull()
+
+
+def _valid_on(clear: xr.DataArray, p: Plan, factor: int, ds: xr.Dataset) -> xr.DataArray:
+    """The clear mask moved to a group's grid, and'ed with that group's data presence."""
+    if factor < p.mask_factor:
+        clear = upsample(clear, p.mask_factor // factor, p.grid(factor))
+    elif factor > p.mask_factor:
+        clear = downsample_all(clear, factor // p.mask_factor, p.grid(factor))
+    first = next(b for b in (*p.bands, *ds.data_vars) if b in ds)
+    valid = clear.variable & ds[first].notnull().variable
+    return xr.DataArray(valid, coords=ds[first].coords, name="valid")
+
+
+def _attrs(p: Plan, groups: dict[int, xr.Dataset]) -> dict[str, object]:
+    scaling = sorted({s for ds in groups.values() for s in ds.attrs.get("scaling", [])})
+    return {
+        "aoi": p.query.aoi.name,
+        "source": p.source,
+        "sensor": p.sensor,
+        "crs": str(p.geobox.crs),
+        "resolution": float(p.geobox.resolution.x),
+        "start": p.query.start.isoformat(),
+        "end": p.query.end.isoformat(),
+        "mask": p.mask,
+        "scaling": scaling,
+        "item_ids": [s.id for s in p.scenes],
+    }
+
+
+def load(source: ImagerySource, query: Query, options: LoadOptions | None = None) -> xr.Dataset:
+    """The imagery contract for ``query``: lazy, dims (time, y, x), UTM, float32 reflectance,
+    boolean ``valid``, provenance in attrs."""
+    options = options or LoadOptions()
+    p = plan(source, query, options)
+    groups = _read_groups(source, p, options)
+    clear = _clear(groups, p, options)
+    out = xr.Dataset(attrs=_attrs(p, groups))
+    for factor, ds in groups.items():
+        for band in (b for b in p.bands if b in ds):
+            out[band] = upsample(ds[band], factor, p.geobox) if factor > 1 else ds[band]
+    fine = groups[1] if 1 in groups else xr.Dataset({b: out[b] for b in p.bands})
+    out["valid"] = (out[p.bands[0]].dims, _valid_on(clear, p, 1, fine).data)
+    return out.assign_coords(item_ids=("time", next(iter(groups.values()))["item_ids"].values))
+
+
+def load_composite(
+    source: ImagerySource,
+    query: Query,
+    options: LoadOptions | None = None,
+    composite_options: CompositeOptions | None = None,
+) -> xr.Dataset:
+    """Per-period composites for ``query``, each band composited at its native resolution and
+    resampled once to the output grid (cheaper than compositing resampled 20 m bands)."""
+    options = options or LoadOptions()
+    composite_options = composite_options or CompositeOptions()
+    p = plan(source, query, options)
+    groups = _read_groups(source, p, options)
+    clear = _clear(groups, p, options)
+    parts = {}
+    for factor, ds in groups.items():
+        bands = [b for b in p.bands if b in ds]
+        if not bands and factor != 1:
+            continue
+        valid = _valid_on(clear, p, factor, ds)
+        staged = xr.Dataset({b: ds[b] for b in bands}).assign(valid=(valid.dims, valid.data))
+        parts[factor] = composite(staged, composite_options, start=query.start, end=query.end)
+    return _merge_composites(parts, p, _attrs(p, groups))
+
+
+def _merge_composites(
+    parts: dict[int, xr.Dataset], p: Plan, attrs: dict[str, object]
+) -> xr.Dataset:
+    finest = min(parts)
+    out = parts[finest].copy()
+    for factor, comp in parts.items():
+        for band in (b for b in p.bands if b in comp and factor != finest):
+            out[band] = upsample(comp[band], factor // finest, p.grid(finest))
+    extra = ["clear_count", "valid", "low_coverage", "clear_fraction"]
+    out = out[[*(b for b in p.bands if b in out), *extra]]
+    out.attrs = {**out.attrs, **attrs}
+    return out

@@ -1,0 +1,304 @@
+"""STAC items -> scenes -> the imagery contract, through odc-stac.
+
+Shared by the static-catalog, STAC API and folder sources: each turns its inputs into pystac
+Items; this module filters them, reads their metadata (bands, scale, offset, masks) and loads them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pystac
+import shapely
+import xarray as xr
+from odc.geo.geobox import GeoBox
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from geomon.errors import ConfigError
+from geomon.imagery._aoi import project_lonlat
+from geomon.imagery._bands import (
+    BANDS,
+    LANDSAT_ALIASES,
+    S2_ALIASES,
+    S2_NATIVE_RESOLUTION,
+    item_scaling,
+)
+from geomon.imagery._types import LoadOptions, Query, Scene, Sensor
+
+__all__ = ["StacNative", "StaticCatalogSource", "filter_items", "load_stac", "scene_from_item"]
+
+#: mask layer -> (dtype, nodata) used when an item does not say
+_MASK_DEFAULTS = {"scl": ("uint8", 0), "qa_pixel": ("uint16", 1)}
+_REFLECTANCE_DEFAULT = ("uint16", 0)
+
+
+@dataclass(frozen=True)
+class StacNative:
+    """What the loader needs from one scene: the item and its asset key per canonical band."""
+
+    item: pystac.Item
+    """The STAC item (hrefs absolute)."""
+    assets: tuple[tuple[str, str], ...]
+    """(canonical band or mask layer, asset key) pairs."""
+
+
+def sensor_of(item: pystac.Item) -> Sensor:
+    """``landsat`` when the item's collection or platform says so, else ``sentinel-2``."""
+    text = f"{item.collection_id or ''} {item.properties.get('platform', '')}".lower()
+    return "landsat" if "landsat" in text else "sentinel-2"
+
+
+def _asset_map(item: pystac.Item, sensor: Sensor) -> dict[str, str]:
+    aliases = LANDSAT_ALIASES if sensor == "landsat" else S2_ALIASES
+    lowered = {key.lower(): key for key in item.assets}
+    found: dict[str, str] = {}
+    for canon, keys in aliases.items():
+        key = next((lowered[k.lower()] for k in keys if k.lower() in lowered), None)
+        if key is not None:
+            found[canon] = key
+    return found
+
+
+def _asset_resolution(asset: pystac.Asset, default: float) -> float:
+    fields = asset.extra_fields
+    bands = fields.get("raster:bands") or []
+    if bands and isinstance(bands[0], Mapping) and bands[0].get("spatial_resolution"):
+        return float(bands[0]["spatial_resolution"])
+    if fields.get("gsd"):
+        return float(fields["gsd"])
+    transform = fields.get("proj:transform")
+    return abs(float(transform[0])) if transform else default
+
+
+def _default_resolution(sensor: Sensor, band: str) -> float:
+    return 30.0 if sensor == "landsat" else S2_NATIVE_RESOLUTION.get(band, 10.0)
+
+
+def scene_from_item(item: pystac.Item) -> Scene | None:
+    """A :class:`Scene` for a Sentinel-2 or Landsat item, None when it has no band we know."""
+    sensor = sensor_of(item)
+    assets = _asset_map(item, sensor)
+    bands = tuple(b for b in BANDS if b in assets)
+    if not bands or item.datetime is None:
+        return None
+    when = item.datetime
+    first = item.assets[assets[bands[0]]]
+    scaling = item_scaling(sensor, item.properties, first.extra_fields, when.date())
+    resolution = tuple(
+        (name, _asset_resolution(item.assets[key], _default_resolution(sensor, name)))
+        for name, key in assets.items()
+    )
+    mask = next((m for m in ("scl", "qa_pixel") if m in assets), None)
+    cloud = item.properties.get("eo:cloud_cover")
+    return Scene(
+        id=item.id,
+        datetime=when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC),
+        sensor=sensor,
+        bands=bands,
+        resolution=resolution,
+        cloud_cover=None if cloud is None else float(cloud),
+        platform=str(item.properties.get("platform", "")),
+        mask_layer=mask,
+        scale=scaling.scale,
+        offset=scaling.offset,
+        scaling_source=scaling.source,
+        native=StacNative(item, tuple(assets.items())),
+    )
+
+
+def _footprint(item: pystac.Item) -> BaseGeometry | None:
+    if item.geometry is not None:
+        return shape(item.geometry)
+    return shapely.box(*item.bbox) if item.bbox else None
+
+
+def _in_query(scene: Scene, query: Query, area: BaseGeometry, crs: str) -> bool:
+    if not query.start <= scene.datetime.date() <= query.end:
+        return False
+    if scene.cloud_cover is not None and scene.cloud_cover > query.max_cloud:
+        return False
+    footprint = _footprint(scene.native.item)
+    return footprint is None or project_lonlat(footprint, crs).intersects(area)
+
+
+def filter_items(items: Iterable[pystac.Item], query: Query) -> list[Scene]:
+    """Scenes of ``items`` inside the query's area, dates and cloud ceiling, sorted by time."""
+    crs = query.aoi.crs
+    area = query.aoi.projected(crs)
+    scenes = (scene_from_item(item) for item in items)
+    kept = [s for s in scenes if s is not None and _in_query(s, query, area, crs)]
+    return sorted(kept, key=lambda s: (s.datetime, s.id))
+
+
+class StaticCatalogSource:
+    """A local static STAC catalog (the demo catalog, or any catalog whose assets are files).
+
+    pystac-client cannot search a static catalog, so items are read once with pystac and
+    filtered here with shapely."""
+
+    def __init__(self, path: str | Path, name: str | None = None) -> None:
+        self.path = Path(path)
+        self._name = name or f"stac:{self.path}"
+        self._items: list[pystac.Item] | None = None
+
+    @property
+    def name(self) -> str:
+        """``demo`` or ``stac:PATH``."""
+        return self._name
+
+    def items(self) -> list[pystac.Item]:
+        """Every item of the catalog, hrefs made absolute (read once)."""
+        if self._items is None:
+            self._items = _read_catalog(self.path)
+        return self._items
+
+    def search(self, query: Query) -> list[Scene]:
+        """Scenes over the query's area and dates."""
+        return filter_items(self.items(), query)
+
+    def load(
+        self, scenes: Sequence[Scene], bands: Sequence[str], geobox: GeoBox, options: LoadOptions
+    ) -> xr.Dataset:
+        """See :class:`ImagerySource`."""
+        return load_stac(scenes, bands, geobox, options)
+
+
+def _read_catalog(path: Path) -> list[pystac.Item]:
+    target = path / "catalog.json" if path.is_dir() else path
+    if not target.exists():
+        raise ConfigError(f"no STAC catalog at {target}; pass a catalog.json or its folder")
+    root = pystac.read_file(str(target))
+    if isinstance(root, pystac.Item):
+        items = [root]
+    elif isinstance(root, pystac.Catalog):
+        items = list(root.get_items(recursive=True))
+    else:
+        raise ConfigError(f"{target} is not a STAC catalog or collection; point at catalog.json")
+    for item in items:
+        item.make_asset_hrefs_absolute()
+    return items
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def solar_day(when: dt.datetime, lon: float) -> dt.date:
+    """The local solar date of an acquisition at longitude ``lon``."""
+    return (when + dt.timedelta(hours=lon / 15.0)).date()
+
+
+def time_groups(scenes: Sequence[Scene], lon: float, by_day: bool) -> list[list[Scene]]:
+    """Scenes merged into one time step: same solar day and same scaling (or one per scene)."""
+    groups: dict[Any, list[Scene]] = {}
+    for scene in sorted(scenes, key=lambda s: (s.datetime, s.id)):
+        key = (solar_day(scene.datetime, lon), scene.scale, scene.offset) if by_day else scene.id
+        groups.setdefault(key, []).append(scene)
+    return sorted(groups.values(), key=lambda g: (g[0].datetime, g[0].id))
+
+
+def _asset_keys(scenes: Sequence[Scene], names: Sequence[str]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for name in names:
+        found = {dict(s.native.assets).get(name) for s in scenes}
+        if len(found) != 1 or None in found:
+            raise ConfigError(
+                f"band '{name}' has different asset keys across items ({sorted(map(str, found))}); "
+                "load one collection at a time"
+            )
+        keys[name] = str(found.pop())
+    return keys
+
+
+def _fill_cfg(item: pystac.Item, keys: Mapping[str, str]) -> dict[str, Any]:
+    """odc-stac config for assets whose ``raster:bands`` lack data type or nodata."""
+    assets: dict[str, Any] = {}
+    for name, key in keys.items():
+        bands = item.assets[key].extra_fields.get("raster:bands") or [{}]
+        if bands[0].get("data_type") and "nodata" in bands[0]:
+            continue
+        dtype, nodata = _MASK_DEFAULTS.get(name, _REFLECTANCE_DEFAULT)
+        assets[key] = {"data_type": dtype, "nodata": nodata}
+    return {"*": {"assets": assets, "warnings": "ignore"}}
+
+
+def _reflectance(dn: np.ndarray, scale: np.ndarray, offset: np.ndarray, nodata: Any) -> np.ndarray:
+    shape_ = (-1,) + (1,) * (dn.ndim - 1)
+    out = dn.astype(np.float32)
+    out *= scale.reshape(shape_).astype(np.float32)
+    out += offset.reshape(shape_).astype(np.float32)
+    if nodata is not None:
+        out[dn == nodata] = np.nan
+    return out
+
+
+def to_reflectance(dn: xr.DataArray, groups: Sequence[Sequence[Scene]]) -> xr.DataArray:
+    """DN -> float32 reflectance with each time step's scale and offset; nodata -> NaN."""
+    scale = xr.DataArray([g[0].scale for g in groups], dims="time")
+    offset = xr.DataArray([g[0].offset for g in groups], dims="time")
+    nodata = dn.attrs.get("nodata")
+    return xr.apply_ufunc(
+        _reflectance,
+        dn,
+        scale,
+        offset,
+        kwargs={"nodata": nodata},
+        dask="parallelized",
+        output_dtypes=[np.float32],
+        keep_attrs=False,
+    )
+
+
+def load_stac(
+    scenes: Sequence[Scene],
+    bands: Sequence[str],
+    geobox: GeoBox,
+    options: LoadOptions,
+    patch_url: Callable[[str], str] | None = None,
+) -> xr.Dataset:
+    """Load ``bands`` of STAC scenes on ``geobox``, lazily: reflectance bands as float32, mask
+    layers (``scl``, ``qa_pixel``) as stored."""
+    import odc.stac
+
+    keys = _asset_keys(scenes, list(dict.fromkeys(bands)))
+    lon = geobox.extent.centroid.to_crs("EPSG:4326").coords[0][0]
+    groups = time_groups(scenes, lon, options.group_by_day)
+    group_of = {s.id: i for i, g in enumerate(groups) for s in g}
+    items = [s.native.item for s in scenes]
+    try:
+        raw = odc.stac.load(
+            items,
+            bands=sorted(set(keys.values())),
+            geobox=geobox,
+            chunks={"time": 1, "y": options.chunk, "x": options.chunk},
+            groupby=lambda item, _parsed, _idx: group_of[item.id],
+            resampling="nearest",
+            stac_cfg=_fill_cfg(items[0], keys),
+            patch_url=patch_url,
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            f"cannot load items such as '{items[0].id}': {exc}; add the projection extension "
+            "(proj:code, proj:shape, proj:transform) to the catalog's items"
+        ) from exc
+    return _contract(raw, groups, keys)
+
+
+def _contract(
+    raw: xr.Dataset, groups: Sequence[Sequence[Scene]], keys: Mapping[str, str]
+) -> xr.Dataset:
+    times = np.array([np.datetime64(g[0].datetime.replace(tzinfo=None), "ns") for g in groups])
+    ids = [",".join(s.id for s in g) for g in groups]
+    raw = raw.assign_coords(time=times)
+    out = {
+        name: to_reflectance(raw[key], groups) if name in BANDS else raw[key]
+        for name, key in keys.items()
+    }
+    ds = xr.Dataset(out).assign_coords(item_ids=("time", ids))
+    ds.attrs["scaling"] = sorted({f"{g[0].scaling_source}" for g in groups})
+    return ds
