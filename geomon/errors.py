@@ -94,3 +94,19 @@ class ModelError(GeomonError, ValueError):
 
 class EvaluationError(GeomonError, ValueError):
     """An accuracy assessment cannot be computed from the given reference and map."""
+
+
+class ReferenceLayerError(GeomonError, ValueError):
+    """A reference layer (protected areas, KBA, World Heritage, ecozones, a footprint given to the
+    impact stage) is unusable; the message names the layer and the fix."""
+
+
+class MissingEcozoneError(ReferenceLayerError, LookupError):
+    """A mine has no (or an unknown) IPCC ecological zone or continent, needed by the factor tables."""
+
+
+class FactorTableError(GeomonError, ValueError):
+    """A factor table file is malformed (missing header lines or columns)."""
+
+
+__all__ += ["FactorTableError", "MissingEcozoneError", "ReferenceLayerError"]
