@@ -1,0 +1,118 @@
+"""Per-period compositing: medians of clear observations, counts, flagged periods."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+import numpy as np
+import pytest
+
+from geomon.errors import ConfigError
+from geomon.imagery import (
+    Aoi,
+    CompositeOptions,
+    LoadOptions,
+    Query,
+    StaticCatalogSource,
+    composite,
+    load,
+    load_composite,
+    period_label,
+    period_starts,
+)
+from geomon.imagery.testing import SyntheticImagery, write_s2_catalog
+
+DATES = [dt.date(2021, 1, d) for d in (3, 13, 23)] + [dt.date(2021, 2, 2), dt.date(2021, 4, 3)]
+
+
+@pytest.fixture(scope="module")
+def cat(tmp_path_factory: pytest.TempPathFactory) -> SyntheticImagery:
+    root = tmp_path_factory.mktemp("comp")
+    return write_s2_catalog(root, DATES, cloud=[0.2, 0.4, 0.1, 0.6, 0.0], size_px=96, seed=3)
+
+
+def _query(cat: SyntheticImagery) -> Query:
+    return Query(Aoi("m", cat.aoi_lonlat.buffer(-0.001)), dt.date(2021, 1, 1), dt.date(2021, 4, 30))
+
+
+def _numpy_median(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+        return np.nanmedian(np.where(valid, x, np.nan), axis=0)
+
+
+def test_monthly_median_and_count_match_numpy(cat: SyntheticImagery) -> None:
+    ds = load(StaticCatalogSource(cat.catalog_path), _query(cat), LoadOptions(bands=("red", "nir")))
+    comp = composite(
+        ds, CompositeOptions("month"), start=dt.date(2021, 1, 1), end=dt.date(2021, 4, 30)
+    )
+    assert list(comp["period"].values) == ["2021-01", "2021-02", "2021-03", "2021-04"]
+    got, raw = comp.compute(), ds.compute()
+    jan = raw.isel(time=slice(0, 3))
+    expected = _numpy_median(jan["red"].values, jan["valid"].values)
+    np.testing.assert_allclose(got["red"].isel(time=0).values, expected, rtol=1e-6)
+    np.testing.assert_array_equal(
+        got["clear_count"].isel(time=0).values, jan["valid"].values.sum(axis=0)
+    )
+    assert got["clear_count"].dtype == np.int16
+    assert got["red"].dtype == np.float32
+
+
+def test_empty_and_cloudy_periods_are_flagged_not_dropped(cat: SyntheticImagery) -> None:
+    ds = load(StaticCatalogSource(cat.catalog_path), _query(cat), LoadOptions(bands=("red",)))
+    comp = composite(
+        ds,
+        CompositeOptions("month", min_coverage=0.5),
+        start=dt.date(2021, 1, 1),
+        end=dt.date(2021, 4, 30),
+    ).compute()
+    assert comp.sizes["time"] == 4
+    march = comp.sel(time="2021-03-01")
+    assert bool(march["low_coverage"]) and int(march["clear_count"].max()) == 0
+    assert np.isnan(march["red"].values).all()
+    assert not bool(comp.sel(time="2021-04-01")["low_coverage"])
+    assert march["item_ids"].item() == ""
+    assert comp["item_ids"].values[0].count(",") == 2
+
+
+def test_quarter_and_year_periods(cat: SyntheticImagery) -> None:
+    ds = load(StaticCatalogSource(cat.catalog_path), _query(cat), LoadOptions(bands=("red",)))
+    quarters = composite(ds, CompositeOptions("quarter"))
+    assert list(quarters["period"].values) == ["2021Q1", "2021Q2"]
+    year = composite(ds, CompositeOptions("year")).compute()
+    assert list(year["period"].values) == ["2021"]
+    assert int(year["clear_count"].max()) <= 5
+
+
+def test_native_resolution_composite_equals_composite_of_load(cat: SyntheticImagery) -> None:
+    source, q = StaticCatalogSource(cat.catalog_path), _query(cat)
+    opts = LoadOptions(bands=("red", "swir16"))
+    direct = composite(load(source, q, opts), start=q.start, end=q.end).compute()
+    native = load_composite(source, q, opts).compute()
+    for band in ("red", "swir16", "clear_count"):
+        np.testing.assert_array_equal(native[band].values, direct[band].values)
+    assert (
+        native.attrs["period"] == "month" and native.attrs["item_ids"] == direct.attrs["item_ids"]
+    )
+
+
+def test_period_helpers() -> None:
+    assert period_starts(dt.date(2020, 11, 15), dt.date(2021, 2, 1), "month") == [
+        dt.date(2020, 11, 1),
+        dt.date(2020, 12, 1),
+        dt.date(2021, 1, 1),
+        dt.date(2021, 2, 1),
+    ]
+    assert period_starts(dt.date(2020, 5, 1), dt.date(2021, 1, 1), "quarter")[0] == dt.date(
+        2020, 4, 1
+    )
+    assert period_label(dt.date(2020, 7, 1), "quarter") == "2020Q3"
+    with pytest.raises(ConfigError, match="period"):
+        CompositeOptions("week")  # type: ignore[arg-type]
+
+
+def test_composite_needs_valid(cat: SyntheticImagery) -> None:
+    ds = load(StaticCatalogSource(cat.catalog_path), _query(cat), LoadOptions(bands=("red",)))
+    with pytest.raises(ConfigError, match="valid"):
+        composite(ds.drop_vars("valid"))
