@@ -36,21 +36,27 @@ def format_mine(reg: Registry, mine_id: str) -> str:
         lic_ha = abs(_GEOD.geometry_area_perimeter(lic)[0]) / 1e4
         lines.append(f"  licence/concession: {lic_ha:,.0f} ha (approximate)")
     lines.append(f"  source: {row['source']}")
-    own = reg.owners(mine_id)
-    lines.append("  ownership:")
-    if own.empty:
-        lines.append("    unknown (no ownership records)")
-    known = 0.0
-    for o in own.itertuples():
-        op = "  [operator]" if o.is_operator else ""
-        parent = ""
-        if isinstance(o.parent, str) and o.parent.strip():
-            parent = f"  <- parent {o.parent} ({_fmt_pct(o.parent_share_pct)})"
-        lines.append(f"    {o.owner}: {_fmt_pct(o.share_pct)}{op}{parent}")
-        if not pd.isna(o.share_pct):
-            known += float(o.share_pct)
-    if not own.empty and known < 99.995:
-        lines.append(f"    unknown: {100 - known:.2f}% (shares sum to {known:.2f}%)")
-    if not own.empty:
-        lines.append(f"  ownership as of {own['as_of'].iloc[0]}; source: {own['source'].iloc[0]}")
+    lines.extend(_ownership_lines(reg.owners(mine_id)))
     return "\n".join(lines)
+
+
+def _ownership_lines(own: pd.DataFrame) -> list[str]:
+    """Owners with their share, operator mark and parents (an owner with two parents has two
+    rows in the table, one per parent, with the same ``share_pct``; it is listed and counted once)."""
+    lines = ["  ownership:"]
+    if own.empty:
+        return [*lines, "    unknown (no ownership records)"]
+    known = 0.0
+    for owner, rows in own.groupby("owner", sort=False):
+        first = rows.iloc[0]
+        op = "  [operator]" if bool(rows["is_operator"].any()) else ""
+        lines.append(f"    {owner}: {_fmt_pct(first['share_pct'])}{op}")
+        for r in rows.itertuples():
+            if isinstance(r.parent, str) and r.parent.strip():
+                lines.append(f"      parent: {r.parent} holds {_fmt_pct(r.parent_share_pct)} of it")
+        if not pd.isna(first["share_pct"]):
+            known += float(first["share_pct"])
+    if known < 99.995:
+        lines.append(f"    unknown: {100 - known:.2f}% (known shares sum to {known:.2f}%)")
+    lines.append(f"  ownership as of {own['as_of'].iloc[0]}; sources: {own['source'].iloc[0]}")
+    return lines
