@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -96,47 +97,93 @@ class PixelModel:
             "info": dict(self.info),
         }
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Label probabilities ``(n, n_labels)`` for features ``x`` of shape ``(n, n_features)``."""
-        h = np.clip(np.asarray(x, dtype=np.float32), self.lower, self.upper)
-        h = (h - self.mean) / self.scale
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = h @ w
+    @cached_property
+    def _folded(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """Layers transposed for feature-major input, standardisation folded into the first."""
+        w0 = self.weights[0] / self.scale[:, None]
+        b0 = self.biases[0] - (self.mean / self.scale) @ self.weights[0]
+        ws = (w0, *self.weights[1:])
+        bs = (b0, *self.biases[1:])
+        return (
+            tuple(np.ascontiguousarray(w.T, np.float32) for w in ws),
+            tuple(np.asarray(b, np.float32)[:, None] for b in bs),
+        )
+
+    @cached_property
+    def _class_matrix(self) -> np.ndarray:
+        """0/1 matrix ``(n_classes, n_labels)`` summing label probabilities into contract classes."""
+        out = np.zeros((len(CLASS_NAMES), len(self.labels)), dtype=np.float32)
+        for i, name in enumerate(self.label_classes):
+            out[CLASS_NAMES.index(name), i] = 1
+        return out
+
+    @cached_property
+    def _label_cover_codes(self) -> np.ndarray:
+        return np.array([COVER_NAMES.index(c) for c in self.label_covers], dtype=np.uint8)
+
+    def _scores(self, xfm: np.ndarray) -> np.ndarray:
+        """Unnormalised label probabilities ``(n_labels, n)`` for feature-major ``(n_features, n)``."""
+        h = np.clip(xfm, self.lower[:, None], self.upper[:, None])
+        weights, biases = self._folded
+        last = len(weights) - 1
+        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+            h = w @ h
             h += b
             if i < last:
                 np.maximum(h, 0, out=h)
-        h -= h.max(axis=1, keepdims=True)
+        h -= h.max(axis=0)
         np.exp(h, out=h)
-        h /= h.sum(axis=1, keepdims=True)
         return h
 
-    def class_matrix(self) -> np.ndarray:
-        """0/1 matrix ``(n_labels, n_classes)`` summing label probabilities into contract classes."""
-        out = np.zeros((len(self.labels), len(CLASS_NAMES)), dtype=np.float32)
-        for i, name in enumerate(self.label_classes):
-            out[i, CLASS_NAMES.index(name)] = 1
-        return out
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Label probabilities ``(n, n_labels)`` for features ``x`` of shape ``(n, n_features)``."""
+        scores = self._scores(np.ascontiguousarray(np.asarray(x, dtype=np.float32).T))
+        return (scores / scores.sum(axis=0)).T
 
     def predict(self, features: np.ndarray, valid: np.ndarray | None = None) -> Prediction:
         """Classify a feature stack ``(n_features, *shape)``; pixels not ``valid`` or NaN get code 0."""
         shape = features.shape[1:]
-        flat = features.reshape(len(self.features), -1).T
-        ok = np.isfinite(flat).all(axis=1)
+        xfm = np.asarray(features, dtype=np.float32).reshape(len(self.features), -1)
+        n = xfm.shape[1]
+        code = np.empty(n, np.uint8)
+        prob = np.empty(n, np.float32)
+        cover = np.empty(n, np.uint8)
+        for start in range(0, n, _BLOCK):  # cache-sized slices: 3-4x faster than one big product
+            part = slice(start, min(start + _BLOCK, n))
+            self._predict_slice(xfm[:, part], code[part], prob[part], cover[part])
         if valid is not None:
-            ok &= np.asarray(valid, dtype=bool).reshape(-1)
-        code = np.zeros(flat.shape[0], dtype=np.uint8)
-        prob = np.zeros(flat.shape[0], dtype=np.float32)
-        cover = np.full(flat.shape[0], COVER_NAMES.index("unknown"), dtype=np.uint8)
-        if ok.any():
-            label_p = self.predict_proba(flat[ok])
-            class_p = label_p @ self.class_matrix()
-            code[ok] = class_p.argmax(axis=1)
-            prob[ok] = class_p.max(axis=1)
-            covers = np.array([COVER_NAMES.index(c) for c in self.label_covers], dtype=np.uint8)
-            cover[ok] = covers[label_p.argmax(axis=1)]
-        code[~ok] = CLOUD_NODATA
+            bad = ~np.asarray(valid, dtype=bool).reshape(-1)
+            code[bad] = CLOUD_NODATA
+            prob[bad] = 0
+            cover[bad] = COVER_NAMES.index("unknown")
         return Prediction(code.reshape(shape), prob.reshape(shape), cover.reshape(shape))
+
+    def _predict_slice(
+        self, xfm: np.ndarray, code: np.ndarray, prob: np.ndarray, cover: np.ndarray
+    ) -> None:
+        scores = self._scores(xfm)
+        total = scores.sum(axis=0)
+        class_scores = self._class_matrix @ scores
+        code[:] = _argmax0(class_scores)
+        np.divide(class_scores.max(axis=0), total, out=prob)
+        cover[:] = self._label_cover_codes[_argmax0(scores)]
+        bad = ~np.isfinite(total)
+        code[bad] = CLOUD_NODATA
+        prob[bad] = 0
+        cover[bad] = COVER_NAMES.index("unknown")
+
+
+_BLOCK = 32_768
+
+
+def _argmax0(a: np.ndarray) -> np.ndarray:
+    """``a.argmax(axis=0)`` as uint8 for a few rows; row-wise passes beat numpy's strided argmax."""
+    best = a[0].copy()
+    idx = np.zeros(a.shape[1], np.uint8)
+    for i in range(1, a.shape[0]):
+        np.putmask(idx, a[i] > best, i)
+        np.maximum(best, a[i], out=best)
+    return idx
 
 
 def _check_model(model: PixelModel) -> None:

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from geomon.classify import classify, select_model
+from geomon.classify.classes import CLOUD_NODATA
+from geomon.classify.features import REDUCED_FEATURES, compute_features
+from geomon.classify.model import PixelModel
+from geomon.classify.model_io import save_model
+from geomon.classify.train import CONTRACT_SCHEME, TrainOptions, fit_pixel_model
+from geomon.errors import MissingBandsError
+
+MEANS = {  # blue, red, nir, swir16, swir22 per contract class 1..4
+    1: (0.03, 0.03, 0.35, 0.17, 0.08),
+    2: (0.12, 0.20, 0.26, 0.34, 0.30),
+    3: (0.06, 0.04, 0.03, 0.02, 0.01),
+    4: (0.10, 0.13, 0.18, 0.21, 0.19),
+}
+
+
+def _reflectance(codes: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    means = np.array([MEANS[1], *MEANS.values()], np.float32)  # index by code (0 -> dummy)
+    refl = means[codes] * rng.uniform(0.9, 1.1, (*codes.shape, 1)).astype(np.float32)
+    refl += rng.normal(0, 0.006, refl.shape).astype(np.float32)
+    refl = np.clip(refl, 0.001, 1)
+    return {b: refl[..., i] for i, b in enumerate(REDUCED_FEATURES.bands)}
+
+
+@pytest.fixture(scope="module")
+def model() -> PixelModel:
+    codes = np.repeat(np.arange(1, 5), 300)
+    bands = _reflectance(codes, seed=10)
+    x = compute_features(bands, REDUCED_FEATURES).T
+    return fit_pixel_model(
+        x,
+        codes - 1,
+        REDUCED_FEATURES,
+        CONTRACT_SCHEME,
+        "tiny",
+        TrainOptions(hidden=(12,), max_iter=40),
+    )
+
+
+def _composite(codes: np.ndarray, chunk: int) -> xr.Dataset:
+    t, h, w = codes.shape
+    bands = _reflectance(codes, seed=11)
+    valid = np.ones(codes.shape, bool)
+    valid[:, :3, :3] = False
+    coords = {
+        "time": pd.date_range("2020-01-01", periods=t, freq="YS"),
+        "y": 9_000_000 - 5 - 10 * np.arange(h),
+        "x": 500_005 + 10 * np.arange(w),
+    }
+    dims = ("time", "y", "x")
+    data = {b: (dims, da.from_array(v, chunks=(1, chunk, chunk))) for b, v in bands.items()}
+    data["valid"] = (dims, da.from_array(valid, chunks=(1, chunk, chunk)))
+    data["clear_count"] = (
+        dims,
+        da.from_array(np.full(codes.shape, 4, np.int16), chunks=(1, chunk, chunk)),
+    )
+    return xr.Dataset(data, coords=coords, attrs={"period": "year", "source": "test"})
+
+
+def test_blockwise_classes_match_truth_and_stay_lazy(model: PixelModel) -> None:
+    rng = np.random.default_rng(3)
+    codes = rng.integers(1, 5, (2, 64, 48)).astype(np.uint8)
+    comp = _composite(codes, chunk=16)
+    out = classify(comp, model)
+    assert isinstance(out["class"].data, da.Array)
+    assert out["class"].data.chunks == comp["blue"].data.chunks
+    assert out.attrs["model_id"] == "tiny" and out.attrs["period"] == "year"
+    got = out.compute()
+    assert got["class"].dtype == np.uint8 and got["probability"].dtype == np.float32
+    assert (got["class"].values[:, :3, :3] == CLOUD_NODATA).all()
+    inner = (slice(None), slice(3, None), slice(3, None))
+    assert (got["class"].values[inner] == codes[inner]).mean() > 0.97
+    np.testing.assert_array_equal(got["clear_count"].values, 4)
+
+
+def test_blockwise_equals_whole_array(model: PixelModel) -> None:
+    codes = np.random.default_rng(4).integers(1, 5, (1, 40, 40)).astype(np.uint8)
+    comp = _composite(codes, chunk=7)  # ragged chunks
+    blockwise = classify(comp, model)["probability"].values
+    whole = classify(comp.compute(), model)["probability"].values
+    np.testing.assert_array_equal(blockwise, whole)
+
+
+def test_missing_band_names_the_fix(model: PixelModel) -> None:
+    comp = _composite(np.ones((1, 8, 8), np.uint8), chunk=8).drop_vars("swir22")
+    with pytest.raises(MissingBandsError, match="swir22"):
+        classify(comp, model)
+
+
+def test_select_model_prefers_full_band_set(model: PixelModel, tmp_path: Path) -> None:
+    sha = save_model(model, tmp_path / "reduced.gmodel")
+    index = {
+        "models": [
+            {
+                "model_id": "full",
+                "file": "full.gmodel",
+                "sha256": "0" * 64,
+                "bands": [*REDUCED_FEATURES.bands, "green", "rededge1"],
+            },
+            {
+                "model_id": "tiny",
+                "file": "reduced.gmodel",
+                "sha256": sha,
+                "bands": list(REDUCED_FEATURES.bands),
+            },
+        ]
+    }
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    chosen = select_model([*REDUCED_FEATURES.bands, "valid"], tmp_path)
+    assert chosen.model_id == "tiny"
+    with pytest.raises(MissingBandsError, match="missing swir16, swir22"):
+        select_model(["blue", "red", "nir"], tmp_path)
