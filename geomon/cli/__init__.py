@@ -48,6 +48,7 @@ def _register() -> None:
 
     cli.add_command(registry.registry)
     cli.add_command(demo.demo)
+    cli.add_command(__import__("geomon.cli.imagery", fromlist=["imagery"]).imagery)
 
 
 _register()

@@ -1,0 +1,85 @@
+"""Click options shared by every command that reads imagery: one syntax everywhere.
+
+``--source`` (``demo | earth-search | planetary-computer | earthengine | stac:PATH_OR_URL |
+files:DIR[:PATTERN]``), ``--scheduler``, ``MINE_ID`` or ``--aoi FILE``, ``--start``/``--end``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from geomon.cli.registry import registry_option
+from geomon.errors import ConfigError
+
+__all__ = [
+    "area_options",
+    "dates_options",
+    "registry_option",
+    "resolve_aoi",
+    "scheduler_option",
+    "source_option",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SOURCE_HELP = (
+    "Imagery source: demo | earth-search | planetary-computer | earthengine | "
+    "stac:PATH_OR_URL | files:DIR[:PATTERN] (env GEOMON_SOURCE; default demo)."
+)
+
+source_option = click.option(
+    "--source", "source", default=None, envvar="GEOMON_SOURCE", metavar="SOURCE", help=_SOURCE_HELP
+)
+
+scheduler_option = click.option(
+    "--scheduler",
+    "scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Where Dask runs: threads (default), local (a process cluster), or a scheduler address "
+    "such as tcp://host:8786 (env GEOMON_SCHEDULER).",
+)
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def dates_options(func: F) -> F:
+    """``--start`` and ``--end`` (YYYY-MM-DD, inclusive), passed as ``start``/``end`` datetimes."""
+    func = click.option("--end", type=_DATE, required=True, help="Last day, YYYY-MM-DD.")(func)
+    return click.option("--start", type=_DATE, required=True, help="First day, YYYY-MM-DD.")(func)
+
+
+def area_options(func: F) -> F:
+    """An optional ``MINE_ID`` argument, ``--aoi FILE`` and ``--registry``; use :func:`resolve_aoi`."""
+    func = registry_option(func)
+    func = click.option(
+        "--aoi",
+        "aoi_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="A GeoJSON or GeoPackage polygon to use instead of MINE_ID.",
+    )(func)
+    return click.argument("mine_id", required=False)(func)
+
+
+def resolve_aoi(mine_id: str | None, aoi_file: Path | None, registry_dir: Path | None) -> Any:
+    """The :class:`geomon.imagery.Aoi` named by exactly one of ``MINE_ID`` and ``--aoi``."""
+    from geomon.imagery import Aoi
+
+    if (mine_id is None) == (aoi_file is None):
+        raise ConfigError("give either a MINE_ID or --aoi FILE (not both, not neither)")
+    if aoi_file is not None:
+        return Aoi.from_file(aoi_file)
+    from geomon.registry import load_registry
+
+    return Aoi.from_registry(load_registry(registry_dir), str(mine_id))
+
+
+def as_date(value: dt.datetime | dt.date) -> dt.date:
+    """A click DateTime value as a date."""
+    return value.date() if isinstance(value, dt.datetime) else value
