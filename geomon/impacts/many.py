@@ -48,7 +48,8 @@ def neighbour_outlines(
     others = outlines[outlines["mine_id"] != mine_id]
     if own.empty or others.empty:
         return others.iloc[0:0]
-    lat = float(own.geometry.centroid.y.mean()) if len(own) else 0.0
+    _, miny, _, maxy = own.total_bounds
+    lat = (miny + maxy) / 2.0
     zone = shapely.union_all(own.geometry.to_numpy()).buffer(_degrees(reach_m, lat))
     near_ids = set(others.loc[others.intersects(zone), "mine_id"])
     return others[others["mine_id"].isin(near_ids)]

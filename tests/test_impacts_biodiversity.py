@@ -1,0 +1,141 @@
+"""MSA·ha lost on hand-made polygons, the infrastructure halo and its de-duplication between mines."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import shapely
+from test_impacts_helpers import box, make_footprint, make_mine
+
+from geomon.impacts import FactorTables, ImpactParams, compute_impacts, compute_impacts_many
+from geomon.impacts.biodiversity import attributed_halo_ha, halo_loss
+
+NO_HALO = ImpactParams(mc_draws=200, halo=False)
+CROP_GRASS = [(0.0, 500.0, 0.4), (500.0, 2000.0, 0.8), (2000.0, 7000.0, 0.9)]
+
+
+def test_msa_sum_on_hand_made_polygons():
+    rows = [
+        {"geometry": box(0, 0, 1000, 100)},  # 10 ha forest: 1.0 -> 0.05
+        {
+            "geometry": box(0, 200, 500, 300),
+            "baseline_cover": "cropland",
+            "status": "persisting",
+            "first_seen": "2020",
+        },  # 5 ha low-input agriculture: 0.3 -> 0.05
+        {
+            "geometry": box(0, 400, 300, 500),
+            "baseline_class": "bare_disturbed",
+            "baseline_cover": "bare",
+            "status": "persisting",
+            "first_seen": "2020",
+        },  # mine land: 0
+        {"geometry": box(0, 600, 200, 700), "baseline_class": "water", "baseline_cover": "water"},
+        {"geometry": box(0, 800, 400, 900), "status": "rehabilitated", "first_seen": "2019"},
+    ]
+    row = compute_impacts(make_footprint(rows), make_mine(), params=NO_HALO).iloc[0]
+    assert row["msa_ha_lost_footprint"] == pytest.approx(10 * 0.95 + 5 * 0.25, rel=1e-3)
+    assert row["msa_ha_lost"] == row["msa_ha_lost_footprint"]
+    assert row["ha_no_msa_factor"] == pytest.approx(2.0, rel=1e-3)
+    assert "GLOBIO has no mining class" in row["notes"]
+    assert "MSA of 2.0 ha water: no factor" in row["notes"]
+
+
+def test_secondary_forest_starts_lower():
+    rows = [{"geometry": box(0, 0, 1000, 100)}]
+    params = ImpactParams(mc_draws=200, halo=False, forest_state="secondary_le20")
+    row = compute_impacts(make_footprint(rows), make_mine(), params=params).iloc[0]
+    assert row["msa_ha_lost"] == pytest.approx(10 * (0.5 - 0.05), rel=1e-3)
+
+
+def _buffer_area(side: float, r: float) -> float:
+    """Area (m²) of a square of ``side`` buffered by ``r``: a² + 4ar + πr²."""
+    return side * side + 4 * side * r + math.pi * r * r
+
+
+def test_halo_rings_of_one_square_match_hand_computed_areas():
+    square = box(0, 0, 100, 100)
+    got = attributed_halo_ha(square, [], CROP_GRASS)
+    edges = [0.0, 500.0, 2000.0, 7000.0]
+    want = [(_buffer_area(100, edges[i + 1]) - _buffer_area(100, edges[i])) / 1e4 for i in range(3)]
+    assert got == pytest.approx(want, rel=1e-3)
+    loss = halo_loss(square, [], shapely.Polygon(), [], CROP_GRASS, 1.0)
+    assert loss == pytest.approx(want[0] * 0.6 + want[1] * 0.2 + want[2] * 0.1, rel=1e-3)
+
+
+def _zone_areas(geoms, bands):
+    """Band areas around the union of all disturbance (what must be shared out)."""
+    d = shapely.union_all(geoms)
+    out = []
+    for inner, outer, _ in bands:
+        inner_g = d if inner == 0 else shapely.union_all([g.buffer(inner, 32) for g in geoms])
+        out.append(
+            shapely.union_all([g.buffer(outer, 32) for g in geoms]).difference(inner_g).area / 1e4
+        )
+    return out
+
+
+def test_halo_shared_between_neighbours_is_not_double_counted():
+    a, b = box(0, 0, 200, 200), box(1200, 0, 1400, 200)  # 1 km apart: rings overlap
+    share_a = attributed_halo_ha(a, [b], CROP_GRASS)
+    share_b = attributed_halo_ha(b, [a], CROP_GRASS)
+    alone = attributed_halo_ha(a, [], CROP_GRASS)
+    total = _zone_areas([a, b], CROP_GRASS)
+    assert [x + y for x, y in zip(share_a, share_b, strict=True)] == pytest.approx(total, rel=1e-6)
+    assert share_a == pytest.approx(share_b, rel=1e-6)  # symmetric layout, equal shares
+    assert sum(share_a) < sum(alone)
+
+
+def test_halo_three_mines_shares_add_up():
+    geoms = [box(0, 0, 200, 200), box(900, 0, 1100, 300), box(400, 900, 700, 1000)]
+    shares = [attributed_halo_ha(g, [h for h in geoms if h is not g], CROP_GRASS) for g in geoms]
+    sums = [sum(col) for col in zip(*shares, strict=True)]
+    assert sums == pytest.approx(_zone_areas(geoms, CROP_GRASS), rel=1e-6)
+
+
+def test_halo_is_counted_against_baseline():
+    pit = box(0, 0, 200, 200)
+    assert halo_loss(pit, [], pit, [], CROP_GRASS, 1.0) == pytest.approx(0.0, abs=1e-9)
+    grown = box(0, 0, 400, 200)
+    assert halo_loss(grown, [], pit, [], CROP_GRASS, 1.0) > 0
+
+
+def test_halo_biome_from_cover_and_ecozone():
+    rows = [{"geometry": box(0, 0, 200, 200), "baseline_cover": "grassland"}]
+    params = ImpactParams(mc_draws=200)
+    row = compute_impacts(make_footprint(rows), make_mine(), params=params).iloc[0]
+    assert row["halo_biome"] == "crop_grass"
+    rows = [{"geometry": box(0, 0, 200, 200)}]
+    row = compute_impacts(make_footprint(rows), make_mine(), params=params).iloc[0]
+    assert row["halo_biome"] == "tropical_forest"
+    mine = make_mine(ecozone="Boreal coniferous forest", continent="Americas", lat=55.0)
+    from test_impacts_helpers import local
+
+    fp = make_footprint(rows, crs=local(25.4, 55.0))
+    assert (
+        compute_impacts(fp, mine, params=params).iloc[0]["halo_biome"] == "temperate_boreal_forest"
+    )
+
+
+def test_many_mines_halo_shares_add_up_to_the_union():
+    bands = FactorTables.load().halo_bands("tropical_forest")
+    a, b = box(-1500, 0, -1300, 200), box(1300, 0, 1500, 200)
+    mines = {m: make_mine(m) for m in ("mine_a", "mine_b")}
+    fps = {
+        "mine_a": make_footprint([{"geometry": a}], "mine_a"),
+        "mine_b": make_footprint([{"geometry": b}], "mine_b"),
+    }
+    import geopandas as gpd
+
+    registry = gpd.GeoDataFrame(list(mines.values()), geometry="geometry", crs=4326)
+    params = ImpactParams(mc_draws=200, edge_depth_m=50.0)
+    out = compute_impacts_many(fps, registry, params=params, scheduler="sync")
+    assert out["mine_id"].tolist() == ["mine_a", "mine_b"]
+    weights = [1 - m for _, _, m in bands]
+    want = sum(w * z for w, z in zip(weights, _zone_areas([a, b], bands), strict=True))
+    assert out["msa_ha_lost_halo"].sum() == pytest.approx(want, rel=2e-3)
+    alone = compute_impacts(fps["mine_a"], mines["mine_a"], params=params)
+    assert out.iloc[0]["msa_ha_lost_halo"] < alone.iloc[0]["msa_ha_lost_halo"]
+    threads = compute_impacts_many(fps, registry, params=params, scheduler="threads")
+    assert threads["msa_ha_lost_halo"].tolist() == out["msa_ha_lost_halo"].tolist()
