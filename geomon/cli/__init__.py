@@ -49,6 +49,7 @@ def _register() -> None:
     cli.add_command(registry.registry)
     cli.add_command(demo.demo)
     cli.add_command(__import__("geomon.cli.imagery", fromlist=["imagery"]).imagery)
+    cli.add_command(__import__("geomon.cli.impacts", fromlist=["impacts"]).impacts)
 
 
 _register()

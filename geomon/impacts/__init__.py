@@ -4,13 +4,15 @@ fragmentation and the EU cut-off flag. Every figure names the factor tables it u
 
 Public surface: :func:`compute_impacts` (one mine), :func:`compute_impacts_many` (many mines on
 Dask), :class:`ImpactParams`, :class:`ImpactLayers` / :func:`load_layers` /
-:func:`bundled_layers`, :class:`FactorTables`, :func:`disturbed_outlines`, :data:`IMPACT_COLUMNS`.
+:func:`bundled_layers`, :class:`FactorTables`, :func:`disturbed_outlines`, :func:`format_impacts`,
+:data:`IMPACT_COLUMNS`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from geomon.impacts._format import format_impacts
 from geomon.impacts._tables import FactorTable, FactorTables
 from geomon.impacts.core import IMPACT_COLUMNS, compute_impacts, disturbed_outlines
 from geomon.impacts.many import compute_impacts_many
@@ -26,6 +28,7 @@ __all__ = [
     "compute_impacts",
     "compute_impacts_many",
     "disturbed_outlines",
+    "format_impacts",
     "load_layers",
 ]
 

@@ -108,7 +108,11 @@ def _candidates(
 
 
 def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value)) and str(value)
+    return (
+        value is not None
+        and not (isinstance(value, float) and math.isnan(value))
+        and bool(str(value))
+    )
 
 
 def _label(row: Any) -> str:
