@@ -79,13 +79,13 @@ def search(source: ImagerySource, query: Query) -> list[Scene]:
 
 
 def _required(scenes: Sequence[Scene], options: LoadOptions, source: str) -> tuple[str, ...]:
+    """Requested bands, checked; by default the bands every scene has."""
     available = [b for b in BANDS if any(b in s.bands for s in scenes)]
-    required = tuple(options.bands) if options.bands is not None else tuple(available)
+    common = [b for b in available if all(b in s.bands for s in scenes)]
+    required = tuple(options.bands) if options.bands is not None else tuple(common or available)
     unknown = [b for b in required if b not in BANDS]
     if unknown:
-        raise ConfigError(
-            f"unknown band(s) {', '.join(unknown)}; use names from {', '.join(BANDS)}"
-        )
+        raise ConfigError(f"unknown band(s) {', '.join(unknown)}; use names from {', '.join(BANDS)}")
     missing = [b for b in required if b not in available]
     if missing or not required:
         raise MissingBandsError(
@@ -100,7 +100,12 @@ def _mask_method(scenes: Sequence[Scene], bands: Sequence[str], options: LoadOpt
     method = options.mask.method
     layer = scenes[0].mask_layer
     if method == "auto":
-        return layer or "spectral"
+        method = layer or "spectral"
+    if method == "spectral" and not all(set(FALLBACK_BANDS) <= set(s.bands) for s in scenes):
+        raise MissingBandsError(
+            f"the scenes have no cloud mask layer and the spectral fallback needs "
+            f"{', '.join(FALLBACK_BANDS)} in every scene; add those files or use mask method 'none'"
+        )
     if method in ("scl", "qa_pixel") and layer != method:
         raise MissingBandsError(
             f"mask '{method}' requested but the scenes provide {layer or 'no mask layer'}; "
