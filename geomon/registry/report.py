@@ -56,6 +56,11 @@ def _ownership_lines(own: pd.DataFrame) -> list[str]:
                 lines.append(f"      parent: {r.parent} holds {_fmt_pct(r.parent_share_pct)} of it")
         if not pd.isna(first["share_pct"]):
             known += float(first["share_pct"])
+    joint = own[own["owner"].isna() | (own["owner"].astype(str).str.strip() == "")]
+    if not joint.empty:
+        lines.append("    parents with a share of the mine (owner not named by the source):")
+        for r in joint.itertuples():
+            lines.append(f"      {r.parent}: {_fmt_pct(r.parent_share_pct)} of the mine")
     if known < 99.995:
         lines.append(f"    unknown: {100 - known:.2f}% (known shares sum to {known:.2f}%)")
     lines.append(f"  ownership as of {own['as_of'].iloc[0]}; sources: {own['source'].iloc[0]}")
