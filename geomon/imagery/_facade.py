@@ -97,7 +97,7 @@ def _required(scenes: Sequence[Scene], options: LoadOptions, source: str) -> tup
 
 
 def _mask_method(scenes: Sequence[Scene], bands: Sequence[str], options: LoadOptions) -> str:
-    method = options.mask.method
+    method: str = options.mask.method
     layer = scenes[0].mask_layer
     if method == "auto":
         method = layer or "spectral"
