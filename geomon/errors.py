@@ -110,3 +110,10 @@ class FactorTableError(GeomonError, ValueError):
 
 
 __all__ += ["FactorTableError", "MissingEcozoneError", "ReferenceLayerError"]
+
+
+class ImagerySourceError(GeomonError, ConnectionError):
+    """An imagery source (STAC API, Earth Engine) failed after retries; the message says what to try."""
+
+
+__all__ += ["ImagerySourceError"]
