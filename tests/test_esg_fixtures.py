@@ -15,6 +15,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+import xarray as xr
 from shapely.geometry import box
 
 CRS = "EPSG:32652"
@@ -139,36 +141,72 @@ def areas(inside: bool = False) -> gpd.GeoDataFrame:
 
 
 def impacts() -> pd.DataFrame:
-    """Impact records per contract: CO2e with a range, MSA.ha, PA figures, factor tables."""
+    """Impact records in geomon.impacts' shape: CO2e with a range (not estimated for non-forest),
+    MSA-ha (footprint + halo), protected-area figures, factor tables as ``name@version; ...``."""
     fp = footprint()
     new = fp[fp["status"] == "new"].groupby("period")["area_ha"].sum()
     rows = []
-    for period in PERIODS:
+    for i, period in enumerate(PERIODS):
         ha = float(new[period])
-        forest = STRIPS[PERIODS.index(period)][3] == "forest"
+        forest = STRIPS[i][3] == "forest"
         rows.append(
             {
                 "mine_id": "testmine",
                 "period": period,
+                "period_start": f"{period}-01-01",
+                "period_end": f"{period}-12-31",
                 "co2e_t_mean": ha * 1067.0 if forest else math.nan,
                 "co2e_t_low": ha * 500.0 if forest else math.nan,
                 "co2e_t_high": ha * 1600.0 if forest else math.nan,
-                "msa_ha_lost": ha * 0.95,
+                "op_co2e_t": math.nan,
+                "msa_ha_lost": ha * 1.25,
+                "msa_ha_lost_footprint": ha * 0.95,
                 "msa_ha_lost_halo": ha * 0.3,
                 "ha_in_protected": 0.0,
+                "ha_in_protected_by_iucn": "{}",
                 "ha_within_buffer": ha,
                 "distance_to_nearest_pa_m": 1070.0,
-                "ha_natural_cleared_after_cutoff": ha
-                if int(period) > 2020 and STRIPS[PERIODS.index(period)][3] != "cropland"
+                "ha_natural_cleared_after_cutoff": 11.0
+                if period == "2021"
+                else 71.0
+                if int(period) > 2021
                 else 0.0,
-                "notes": "" if forest else "co2e: no factor for non-forest cover (not estimated)",
-                "factor_tables": [
-                    {"name": "ipcc2019_agb_forest", "version": "1.0.0"},
-                    {"name": "globio_msa_land_use", "version": "1.0.0"},
-                ],
+                "notes": ""
+                if forest
+                else "biomass of shrubland: no factor (not estimated); operational emissions: not estimated",
+                "factor_tables": "globio_msa_land_use@1.0.0; ipcc2019_agb_forest@1.0.0",
             }
         )
     return pd.DataFrame(rows)
+
+
+def composites() -> xr.Dataset:
+    """Yearly true-colour composites (40 m grid) over the AOI: green vegetation, brown where the
+    period's footprint is disturbed, so the maps show what the footprint says."""
+    fp = footprint()
+    xs = np.arange(X0 - 500 + 20, X0 + 3000, 40.0)
+    ys = np.arange(Y0 + 1500 - 20, Y0 - 500, -40.0)
+    xx, yy = np.meshgrid(xs, ys)
+    bands = {
+        b: np.zeros((len(PERIODS), len(ys), len(xs)), "float32") for b in ("red", "green", "blue")
+    }
+    rng = np.random.default_rng(0)
+    for i, period in enumerate(PERIODS):
+        cur = fp[(fp["period"] == period) & fp["status"].isin(["new", "persisting"])]
+        inside = shapely.contains_xy(shapely.union_all(cur.geometry.values), xx, yy)
+        noise = rng.normal(0, 0.01, xx.shape)
+        bands["red"][i] = np.where(inside, 0.30, 0.05) + noise
+        bands["green"][i] = np.where(inside, 0.25, 0.12) + noise
+        bands["blue"][i] = np.where(inside, 0.20, 0.04) + noise
+    times = pd.to_datetime([f"{p}-01-01" for p in PERIODS])
+    ds = xr.Dataset(
+        {b: (("time", "y", "x"), v) for b, v in bands.items()},
+        coords={"time": times, "y": ys, "x": xs},
+    )
+    ds.attrs.update(
+        {"sensor": "sentinel-2", "item_ids": [f"S2DEMO_testmine_{p}0615" for p in PERIODS]}
+    )
+    return ds
 
 
 def test_fixture_footprint_follows_the_contract() -> None:

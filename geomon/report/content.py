@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import math
 from typing import Any
 
@@ -67,6 +68,14 @@ def _footprint_by_period(fp: gpd.GeoDataFrame) -> pd.DataFrame:
     return ha
 
 
+def _json_dict(text: str) -> dict[str, Any] | None:
+    try:
+        out = json.loads(text)
+    except ValueError:
+        return None
+    return out if isinstance(out, dict) else None
+
+
 def impact_records(impacts: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Impact figures per period label (numeric columns and dict-valued ones such as by-category ha)."""
     out: dict[str, dict[str, Any]] = {}
@@ -75,6 +84,8 @@ def impact_records(impacts: pd.DataFrame) -> dict[str, dict[str, Any]]:
         for col, val in row.items():
             if col in _NOT_FIGURES:
                 continue
+            if isinstance(val, str) and val.strip().startswith("{"):
+                val = _json_dict(val)
             if isinstance(val, dict):
                 rec[str(col)] = {str(k): v for k, v in val.items()}
             elif isinstance(val, bool):
@@ -250,6 +261,12 @@ def _factor_tables(impacts: pd.DataFrame) -> list[dict[str, str]]:
     if "factor_tables" not in impacts.columns:
         return []
     for val in impacts["factor_tables"]:
+        if isinstance(val, str):  # "name@version; name@version" (geomon.impacts)
+            val = [
+                dict(zip(("name", "version"), (*s.strip().split("@", 1), "")[:2], strict=True))
+                for s in val.split(";")
+                if s.strip()
+            ]
         items = val if isinstance(val, list | tuple) else []
         if isinstance(val, dict):
             items = [{"name": k, "version": v} for k, v in val.items()]

@@ -333,8 +333,11 @@ def msa_chart(periods: list[dict[str, Any]], dpi: int) -> bytes:
     )
     halo = np.array([p["impacts"].get("msa_ha_lost_halo", np.nan) for p in periods], dtype=float)
     ok = np.isfinite(total)
+    foot_given = np.array(
+        [p["impacts"].get("msa_ha_lost_footprint", np.nan) for p in periods], dtype=float
+    )
     if np.isfinite(halo).any():
-        foot = total - np.nan_to_num(halo)
+        foot = np.where(np.isfinite(foot_given), foot_given, total - np.nan_to_num(halo))
         ax.bar(x[ok], foot[ok], color="#b07aa1", label="footprint")
         ax.bar(
             x[ok],

@@ -33,6 +33,10 @@ def _estimated(periods: list[dict[str, Any]], col: str) -> bool:
     return any(p.get(col) is not None and not math.isnan(p[col]) for p in periods)
 
 
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not math.isnan(x)
+
+
 def _flag_status(flags: list[dict[str, Any]], check: str) -> str:
     states = {f["status"] for f in flags if f["check"] == check}
     if "flagged" in states:
@@ -97,9 +101,7 @@ def _biodiversity(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
 
 def _climate(c: dict[str, Any]) -> list[dict[str, str]]:
     luc = _estimated(c["periods"], "co2e_t_mean")
-    ops = any(
-        k.startswith(("operational", "scope1")) for p in c["periods"] for k in p.get("impacts", {})
-    )
+    ops = any(_finite(p.get("impacts", {}).get("op_co2e_t")) for p in c["periods"])
     return [
         _row(
             "GRI 305: Emissions 2016",

@@ -35,8 +35,8 @@ def _limits(res: SiteResults, content: dict[str, Any]) -> list[str]:
     out = [
         "Disturbance is what the classifier sees from orbit at 10-30 m: patches under the minimum "
         "mapping unit, and disturbance under canopy, are missed.",
-        "Area accuracy follows the classifier's accuracy (below); the figures carry that error "
-        "beyond the CO2e range shown.",
+        "Area accuracy follows the classifier's accuracy (see 'Accuracy' above); the figures "
+        "carry that error beyond the CO2e range shown.",
         "North arrows on the maps show grid north of the UTM projection (within a few degrees of true north).",
     ]
     gaps = content["summary"].get("data_gap_periods") or []

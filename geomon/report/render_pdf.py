@@ -91,6 +91,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         "h3": ParagraphStyle(
             "h3", parent=base, fontName=_BOLD, fontSize=10, leading=13, spaceBefore=6, spaceAfter=3
         ),
+        "bullet": ParagraphStyle(
+            "bullet", parent=base, leftIndent=11, bulletIndent=2, spaceAfter=2
+        ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.2, spaceAfter=0),
         "cellnum": ParagraphStyle(
             "cellnum", parent=base, fontSize=7.5, leading=9.2, spaceAfter=0, alignment=TA_RIGHT
@@ -227,6 +230,32 @@ def _heading(h: Heading, st: dict[str, ParagraphStyle], n: int) -> list[Flowable
     return [CondPageBreak(45 * mm if h.level <= 2 else 25 * mm), para]
 
 
+class _KeepWithNext(Spacer):
+    """Marker: the heading before it stays on the page of the flowable after it."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 0)
+
+
+def _glue_headings(items: list[Flowable]) -> list[Flowable]:
+    out: list[Flowable] = []
+    i = 0
+    while i < len(items):
+        if isinstance(items[i], _KeepWithNext) and out and i + 1 < len(items):
+            nxt = items[i + 1]
+            out[-1] = (
+                KeepTogether([out[-1], nxt])
+                if not isinstance(nxt, KeepTogether)
+                else KeepTogether([out[-1], *nxt._content])
+            )
+            i += 2
+            continue
+        if not isinstance(items[i], _KeepWithNext):
+            out.append(items[i])
+        i += 1
+    return out
+
+
 def _flowables(doc: Document, st: dict[str, ParagraphStyle], width: float) -> list[Flowable]:
     out: list[Flowable] = [_p(doc.title, st["title"]), _p(doc.subtitle, st["subtitle"])]
     blocks = list(doc.blocks)
@@ -235,10 +264,11 @@ def _flowables(doc: Document, st: dict[str, ParagraphStyle], width: float) -> li
         b = blocks[i]
         if isinstance(b, Heading):
             out += _heading(b, st, i)
+            out.append(_KeepWithNext())
         elif isinstance(b, Para):
             out.append(_p(b.text, st.get(b.style, st["body"])))
         elif isinstance(b, Bullets):
-            out += [Paragraph("•&nbsp;&nbsp;" + escape(item), st["body"]) for item in b.items]
+            out += [Paragraph(escape(item), st["bullet"], bulletText="•") for item in b.items]
         elif isinstance(b, KeyValues):
             out.append(_kv(b, st, width))
         elif isinstance(b, Table):
@@ -249,7 +279,7 @@ def _flowables(doc: Document, st: dict[str, ParagraphStyle], width: float) -> li
             out.append(_figures(b, second, st, width))
             i += 1 if second is not None else 0
         i += 1
-    return out
+    return _glue_headings(out)
 
 
 def render_pdf(doc: Document) -> bytes:

@@ -139,6 +139,8 @@ def evidence_text(flag: dict[str, Any]) -> str:
             text = ", ".join(
                 f"{k} {fmt_num(v, 2) if isinstance(v, float) else v}" for k, v in val.items()
             )
+        elif isinstance(val, bool):
+            text = "yes" if val else "no"
         elif isinstance(val, float):
             text = fmt_num(val, 2 if abs(val) < 1000 else 0)
         else:
@@ -181,7 +183,7 @@ def _summary_blocks(c: dict[str, Any]) -> list[Block]:
         ),
         (
             "Disturbed land",
-            f"{fmt_num(s.get('disturbed_ha_first'))} ha ({s.get('first_period')}) -> {fmt_num(s.get('disturbed_ha_last'))} ha ({s.get('last_period')})",
+            f"{fmt_num(s.get('disturbed_ha_first'))} ha ({s.get('first_period')}) → {fmt_num(s.get('disturbed_ha_last'))} ha ({s.get('last_period')})",
         ),
         ("Newly disturbed in window", f"{fmt_num(s.get('new_ha_total'))} ha"),
         ("Rehabilitated (last period)", f"{fmt_num(s.get('rehabilitated_ha_last'))} ha"),
@@ -200,17 +202,26 @@ def _summary_blocks(c: dict[str, Any]) -> list[Block]:
         ),
     ]
     blocks: list[Block] = [Heading("Summary", 2, "summary"), KeyValues(tuple(items))]
-    if flags:
-        blocks.append(
-            Bullets(
-                tuple(
-                    f"{f['period']}: {f['message']} [{f['severity']}]"
-                    for f in flags
-                    if f["severity"] != "info"
-                )
-            )
-        )
+    grouped = _group_flags([f for f in flags if f["severity"] != "info"])
+    if grouped:
+        blocks.append(Bullets(tuple(grouped)))
     return blocks
+
+
+def _group_flags(flags: list[dict[str, Any]]) -> list[str]:
+    """One line per check: the latest finding and every period it was raised in."""
+    by_check: dict[str, list[dict[str, Any]]] = {}
+    for f in flags:
+        by_check.setdefault(f["check"], []).append(f)
+    lines = []
+    for check, items in by_check.items():
+        periods = ", ".join(f["period"] for f in items)
+        worst = "high" if any(f["severity"] == "high" for f in items) else items[-1]["severity"]
+        title = CHECK_TITLES.get(check, check)
+        lines.append(
+            f"{title[0].upper()}{title[1:]} [{worst}] in {periods}; latest: {items[-1]['message']}"
+        )
+    return lines
 
 
 def _period_table(periods: list[dict[str, Any]]) -> Table:
@@ -245,7 +256,7 @@ def _period_table(periods: list[dict[str, Any]]) -> Table:
         "CO2e t (90 % range)",
         "MSA·ha lost",
         "ha in PA",
-        "Natural ha cleared after cut-off",
+        "Natural ha cleared since cut-off (to date)",
     )
     return Table(
         cols,
@@ -332,7 +343,7 @@ def ownership_blocks(own: dict[str, Any], figures_label: str = "window") -> list
             ("Holder", "Level", "Holds", "Share", "Equity in mine", "Basis", "Operator"),
             stakes,
             "Ownership chain.",
-            (2.4, 0.5, 2, 0.8, 0.9, 1.6, 0.7),
+            (2.4, 0.5, 2, 0.8, 0.9, 1.6, 0.8),
             (1, 3, 4),
             small=True,
         ),
@@ -341,7 +352,7 @@ def ownership_blocks(own: dict[str, Any], figures_label: str = "window") -> list
                 "Approach",
                 "Holder",
                 "Share",
-                "Disturbed ha (last)",
+                "Disturbed ha, last",
                 "New ha",
                 "CO2e t (range)",
                 "MSA·ha lost (last)",
@@ -349,7 +360,7 @@ def ownership_blocks(own: dict[str, Any], figures_label: str = "window") -> list
             ),
             tuple(attr),
             f"Site figures attributed to holders ({figures_label}).",
-            (1.2, 1.8, 0.7, 0.9, 0.8, 1.6, 0.9, 2.2),
+            (1.2, 1.8, 0.85, 0.95, 0.8, 1.6, 0.9, 2.1),
             (2, 3, 4, 5, 6),
             small=True,
         ),
@@ -375,7 +386,7 @@ def flag_blocks(flags: list[dict[str, Any]], with_mine: bool = False) -> list[Bl
     )
     blocks: list[Block] = [Heading("Flags and their evidence", 2, "flags")]
     if rows:
-        widths = ((1.2,) if with_mine else ()) + (0.6, 1.3, 0.6, 2.2, 4.2)
+        widths = ((1.2,) if with_mine else ()) + (0.6, 1.3, 0.8, 2.2, 4.0)
         blocks.append(
             Table(
                 (*lead, "Period", "Check", "Severity", "Finding", "Evidence"),
@@ -387,21 +398,21 @@ def flag_blocks(flags: list[dict[str, Any]], with_mine: bool = False) -> list[Bl
         )
     else:
         blocks.append(Para("No check raised a flag."))
-    skipped: dict[str, str] = {}
+    skipped: dict[str, list[str]] = {}
+    reasons: dict[str, str] = {}
     for f in flags:
         if f["status"] == "not_assessed":
-            skipped.setdefault(
-                f"{CHECK_TITLES.get(f['check'], f['check'])}: {f['message']}", f["period"]
+            key = CHECK_TITLES.get(f["check"], f["check"])
+            skipped.setdefault(key, []).append(
+                f"{f['mine_id']} {f['period']}" if with_mine else f["period"]
             )
-    clear = sum(1 for f in flags if f["status"] == "clear")
-    blocks.append(
-        Para(
-            f"{clear} checks were made and found clear. Not assessed: "
-            + ("; ".join(sorted(skipped)) if skipped else "none")
-            + ".",
-            "note",
-        )
+            reasons.setdefault(key, f["message"])
+    text = (
+        "; ".join(f"{k} in {', '.join(v)} ({reasons[k]})" for k, v in sorted(skipped.items()))
+        or "none"
     )
+    clear = sum(1 for f in flags if f["status"] == "clear")
+    blocks.append(Para(f"{clear} checks were made and found clear. Not assessed: {text}.", "note"))
     return blocks
 
 
