@@ -45,14 +45,14 @@ def open_source(spec: str | None = None) -> ImagerySource:
     spec = (spec or DEFAULT_SOURCE).strip()
     if spec == "demo":
         return _demo_source()
-    if spec in ("earth-search", "planetary-computer"):
+    if spec.split(":")[0] in ("earth-search", "planetary-computer"):
         from geomon.imagery._api import named_api_source
 
         return named_api_source(spec)
-    if spec == "earthengine":
+    if spec.split(":")[0] == "earthengine":
         from geomon.imagery._ee import EarthEngineSource
 
-        return EarthEngineSource()
+        return EarthEngineSource.named(spec)
     kind, sep, rest = spec.partition(":")
     if sep and rest and kind == "stac":
         return _stac_source(rest)
