@@ -352,7 +352,7 @@ def _protected(
         )
         return p.check(name, "flagged", "high", msg, near_m=opts.near_m, areas=hits)
     near = hits[0]
-    msg = f"disturbed land {near['distance_m'] / 1000:,.1f} km from {near['name']} ({near['kind']}), within {opts.near_m / 1000:g} km"
+    msg = f"disturbed land {near['distance_m'] / 1000:,.1f} km from {near['name']} ({near['kind'].replace('_', ' ')}), within {opts.near_m / 1000:g} km"
     return p.check(name, "flagged", "medium", msg, near_m=opts.near_m, areas=hits)
 
 
@@ -376,7 +376,7 @@ def _expansion(
             name,
             "not_assessed",
             "",
-            f"{len(history)} earlier period(s); the check needs {opts.expansion_min_history}",
+            f"needs {opts.expansion_min_history} earlier periods",
             ha_per_year=_r(rate),
         )
     med = float(np.median(history))

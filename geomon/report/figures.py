@@ -146,11 +146,13 @@ def site_map(
     else:
         ax.set_facecolor("#eeeeee")
         ax.text(
-            0.5,
-            0.5,
+            0.02,
+            0.97,
             "no imagery composite supplied",
             transform=ax.transAxes,
-            ha="center",
+            ha="left",
+            va="top",
+            fontsize=7,
             color="#666666",
         )
     _draw(
@@ -204,6 +206,8 @@ def site_map(
     ax.set_ylim(extent[2], extent[3])
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.set_title(title, fontsize=9)
     _scale_bar(ax, extent)
     _north_arrow(ax)
@@ -227,7 +231,7 @@ def site_map(
 
 
 def _bar_axes(title: str, ylabel: str) -> tuple[Figure, Any]:
-    fig = Figure(figsize=(6.4, 2.6))
+    fig = Figure(figsize=(6.4, 2.4))
     ax = fig.add_axes((0.11, 0.2, 0.86, 0.68))
     ax.set_title(title, fontsize=9)
     ax.set_ylabel(ylabel, fontsize=8)

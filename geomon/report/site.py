@@ -343,7 +343,7 @@ def ownership_blocks(own: dict[str, Any], figures_label: str = "window") -> list
             ("Holder", "Level", "Holds", "Share", "Equity in mine", "Basis", "Operator"),
             stakes,
             "Ownership chain.",
-            (2.4, 0.5, 2, 0.8, 0.9, 1.6, 0.8),
+            (2.3, 0.65, 2, 0.8, 0.9, 1.6, 0.8),
             (1, 3, 4),
             small=True,
         ),
@@ -360,7 +360,7 @@ def ownership_blocks(own: dict[str, Any], figures_label: str = "window") -> list
             ),
             tuple(attr),
             f"Site figures attributed to holders ({figures_label}).",
-            (1.2, 1.8, 0.85, 0.95, 0.8, 1.6, 0.9, 2.1),
+            (1.2, 1.7, 0.85, 1.1, 0.8, 1.6, 0.9, 2.0),
             (2, 3, 4, 5, 6),
             small=True,
         ),
@@ -489,6 +489,13 @@ def methods_blocks(m: dict[str, Any]) -> list[Block]:
     return blocks
 
 
+def _short(value: Any, limit: int = 400) -> str:
+    from geomon.report._json import dumps
+
+    text = dumps(value or {}, indent=None)
+    return text if len(text) <= limit else text[:limit] + " ... (full text in the JSON)"
+
+
 def provenance_blocks(c: dict[str, Any]) -> list[Block]:
     prov = c["provenance"]
     ids = prov.get("imagery", {}).get("item_ids", [])
@@ -500,7 +507,10 @@ def provenance_blocks(c: dict[str, Any]) -> list[Block]:
     items = [
         ("Provenance hash (sha256)", prov["sha256"]),
         ("Model", f"{prov.get('model', {}).get('id')} / {prov.get('model', {}).get('hash')}"),
-        ("Pipeline", f"{pipe.get('file', 'none (command line)')}"),
+        (
+            "Pipeline",
+            f"{pipe.get('file') or 'none (command line)'}; parameters {_short(pipe.get('parameters'))}",
+        ),
         ("Input items", shown or "none recorded"),
         (
             "Input hashes",
