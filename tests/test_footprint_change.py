@@ -23,7 +23,7 @@ def _series(*codes: int) -> np.ndarray:
     return np.asarray(codes, np.uint8)[:, None, None]
 
 
-def _status(*codes: int, counts: tuple[int, ...] | None = None, **kw: int) -> list[int]:
+def _status(*codes: int, counts: tuple[int, ...] | None = None, **kw: object) -> list[int]:
     cc = None if counts is None else np.asarray(counts)[:, None, None]
     return track_change(_series(*codes), cc, ChangeOptions(**kw)).status[:, 0, 0].tolist()
 
@@ -103,3 +103,13 @@ def test_bad_options() -> None:
         ChangeOptions(persistence=0)
     with pytest.raises(ConfigError, match="time, y, x"):
         track_change(np.zeros((3, 3), np.uint8))
+
+
+def test_ponds_and_plant_replacing_other_land_are_disturbance() -> None:
+    assert _status(O, O, W, W) == [NONE, NONE, NEW, PERSISTING]  # evaporation pond on a salt flat
+    assert _status(V, O, O) == [NONE, NEW, PERSISTING]  # plant on cleared bush
+    assert _status(W, W, W, W) == [NONE] * 4  # a natural lake stays a lake
+    assert _status(O, O, O) == [NONE] * 3  # natural rock or a town at baseline
+    assert _status(V, V, W, W, conversions=()) == [NONE] * 4
+    with pytest.raises(ConfigError, match="conversion"):
+        ChangeOptions(conversions=("vegetation",))

@@ -3,8 +3,10 @@
 Rules (all per pixel, periods in time order, the first one the baseline):
 
 - Only *clear* periods count (class code != 0); a cloudy period neither confirms nor breaks a run.
-- Disturbance is *confirmed* at period ``t`` when the pixel is ``bare_disturbed`` there and in the
-  following clear periods, ``persistence`` clear periods in a row. So a one-off cloud shadow or a
+- Disturbance is *confirmed* at period ``t`` when the pixel is disturbed there and in the
+  following clear periods, ``persistence`` clear periods in a row. Disturbed means
+  ``bare_disturbed``, or (by default) ``water`` or ``built_other`` on land whose baseline class was
+  something else: a tailings dam or evaporation pond on a salt flat, a plant on cleared bush. So a one-off cloud shadow or a
   wet field never raises anything. A run that reaches the end of the series before it is long
   enough is confirmed only when each of its periods' composites rests on at least
   ``tail_min_clear`` clear observations (the median of three or more observations already rejects
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geomon.classify.classes import BARE_DISTURBED, CLOUD_NODATA, VEGETATION
+from geomon.classify.classes import BARE_DISTURBED, CLASS_NAMES, CLOUD_NODATA, VEGETATION
 from geomon.errors import ConfigError
 
 __all__ = [
@@ -53,12 +55,18 @@ class ChangeOptions:
     tail_min_clear: int = 3
     """At the end of the series, accept a shorter run if each of its periods had at least this
     many clear observations (``clear_count``); 0 never accepts a shorter run."""
+    conversions: tuple[str, ...] = ("water", "built_other")
+    """Classes that count as disturbance when they replace a different baseline class
+    (``bare_disturbed`` always counts); ``()`` restricts disturbance to bare ground."""
 
     def __post_init__(self) -> None:
         if self.persistence < 1:
             raise ConfigError(f"persistence {self.persistence} must be at least 1 period")
         if self.tail_min_clear < 0:
             raise ConfigError(f"tail_min_clear {self.tail_min_clear} must be 0 or more")
+        bad = [c for c in self.conversions if c not in ("water", "built_other")]
+        if bad:
+            raise ConfigError(f"conversion class {bad[0]!r} must be 'water' or 'built_other'")
 
 
 @dataclass(frozen=True)
@@ -112,13 +120,25 @@ def track_change(
     if codes.ndim != 3 or codes.shape[0] < 1:
         raise ConfigError("codes must be (time, y, x) with at least one period")
     clear = codes != CLOUD_NODATA
-    bare_ok = confirmed_runs(codes == BARE_DISTURBED, clear, clear_count, options)
+    base_cls = _first_clear(codes, clear)
+    hit = codes == BARE_DISTURBED
+    for name in options.conversions:
+        code = CLASS_NAMES.index(name)
+        hit |= (codes == code) & (base_cls[None] != code)
+    bare_ok = confirmed_runs(hit, clear, clear_count, options)
     veg_ok = confirmed_runs(codes == VEGETATION, clear, clear_count, options)
-    return _forward(codes, clear, bare_ok, veg_ok)
+    return _forward(codes, clear, hit, bare_ok, veg_ok)
+
+
+def _first_clear(codes: np.ndarray, clear: np.ndarray) -> np.ndarray:
+    """Class code of each pixel's first clear period (0 if never clear)."""
+    first = np.argmax(clear, axis=0)
+    out = np.take_along_axis(codes, first[None], axis=0)[0]
+    return np.where(clear.any(axis=0), out, CLOUD_NODATA).astype(np.uint8)
 
 
 def _forward(
-    codes: np.ndarray, clear: np.ndarray, bare_ok: np.ndarray, veg_ok: np.ndarray
+    codes: np.ndarray, clear: np.ndarray, hit: np.ndarray, bare_ok: np.ndarray, veg_ok: np.ndarray
 ) -> ChangeResult:
     shape = codes.shape[1:]
     disturbed = np.zeros(shape, bool)
@@ -140,7 +160,7 @@ def _forward(
         healed = veg_ok[t] & disturbed
         rehab |= healed
         disturbed &= ~healed
-        seen_undisturbed |= clear[t] & (codes[t] != BARE_DISTURBED) & ~disturbed & ~rehab
+        seen_undisturbed |= clear[t] & ~hit[t] & ~disturbed & ~rehab
         status[t] = np.where(
             disturbed, np.where(is_new, NEW, PERSISTING), np.where(rehab, REHABILITATED, NONE)
         )

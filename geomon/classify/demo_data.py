@@ -1,0 +1,200 @@
+"""Labelled pixels from the demo catalog: imagery read through ``geomon.imagery`` exactly as the
+chain reads it, and the generator's ground truth placed on the same grid.
+
+A demo config's seed decides every landscape, mine plan, cloud and noise field, so seeds are the
+unit of separation: models are trained on some seeds and measured on others, never the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import xarray as xr
+
+from geomon.classify.classes import CLASS_NAMES
+from geomon.classify.features import FeatureSet
+from geomon.classify.samples import (
+    DEMO_COVER_LABELS,
+    DEMO_SCHEME,
+    Augment,
+    label_lookup,
+    sample_pixels,
+    stack_samples,
+)
+
+if TYPE_CHECKING:
+    from odc.geo.geobox import GeoBox
+
+    from geomon.demo import DemoCatalog
+    from geomon.imagery import Aoi
+
+__all__ = [
+    "DemoSampling",
+    "MineData",
+    "contract_lookup",
+    "cover_codes",
+    "demo_samples",
+    "load_mine",
+    "period_truth",
+]
+
+NO_LABEL = 255
+SKY_CLEAR = 0
+
+
+@dataclass(frozen=True)
+class DemoSampling:
+    """How many demo pixels to draw, and how to perturb them."""
+
+    per_label: int = 1200
+    """Pixels per label, per mine, per kind (single scenes; each composite period kind)."""
+    periods: tuple[str, ...] = ("year", "quarter")
+    """Composite periods sampled besides single scenes (the chain classifies composites)."""
+    augment: Augment = field(default_factory=Augment)
+    """Perturbations applied to every drawn pixel."""
+    seed: int = 0
+    """Seed of the draws and perturbations."""
+
+
+@dataclass(frozen=True)
+class MineData:
+    """One mine's imagery (contract Dataset, computed) and ground truth on the same grid."""
+
+    mine_id: str
+    imagery: xr.Dataset
+    cover: np.ndarray
+    """uint8 ``(time, y, x)`` truth cover code (255 where unknown or changed within a period)."""
+    clear: np.ndarray
+    """bool ``(time, y, x)``: truth sky clear (for composites: clear in at least one scene)."""
+
+
+def cover_codes(catalog: DemoCatalog) -> dict[int, str]:
+    """Truth code -> cover name, from the catalog's ``truth/codes.json``."""
+    doc = json.loads((catalog.root / "truth" / "codes.json").read_text(encoding="utf-8"))
+    return {int(c["code"]): str(c["name"]) for c in doc["land_cover"]}
+
+
+def contract_lookup(catalog: DemoCatalog) -> np.ndarray:
+    """Truth code -> contract class code (docs/contracts.md: natural bare ground is built_other);
+    255 for no data."""
+    lut = np.full(256, NO_LABEL, np.uint8)
+    for code, name in cover_codes(catalog).items():
+        label = DEMO_COVER_LABELS.get(name)
+        if label is not None:
+            cls = DEMO_SCHEME.classes[DEMO_SCHEME.labels.index(label)]
+            lut[code] = CLASS_NAMES.index(cls)
+    return lut
+
+
+def _scene_aoi(catalog: DemoCatalog, mine_id: str) -> Aoi:
+    from shapely.geometry import shape
+
+    from geomon.imagery import Aoi
+
+    first = catalog.item_ids[mine_id][0]
+    item = json.loads(catalog.item_path(first).read_text(encoding="utf-8"))
+    return Aoi(mine_id, shape(item["geometry"]).buffer(-1e-4))  # inside the scene edge
+
+
+def _truth_on(path: str, geobox: GeoBox) -> np.ndarray:
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    out = np.full((2, *geobox.shape), NO_LABEL, np.uint8)
+    with rasterio.open(path) as src:
+        reproject(
+            source=src.read(),
+            destination=out,
+            src_transform=src.transform,
+            src_crs=src.crs,
+            dst_transform=geobox.affine,
+            dst_crs=str(geobox.crs),
+            resampling=Resampling.nearest,
+            dst_nodata=NO_LABEL,
+        )
+    return out
+
+
+def _query(catalog: DemoCatalog, mine_id: str) -> object:
+    from geomon.imagery import Query
+
+    cfg = catalog.config
+    start = dt.date(cfg.start_year, 1, 1)
+    end = dt.date(cfg.start_year + cfg.years - 1, 12, 31)
+    return Query(_scene_aoi(catalog, mine_id), start, end, max_cloud=100.0)
+
+
+def load_mine(catalog: DemoCatalog, mine_id: str, period: str | None = None) -> MineData:
+    """Scenes (``period`` None) or composites of one demo mine, with truth on the same grid."""
+    from geomon.imagery import CompositeOptions, StaticCatalogSource, load, load_composite, plan
+
+    source = StaticCatalogSource(catalog.catalog_path, name="demo")
+    query = _query(catalog, mine_id)
+    geobox = plan(source, query).geobox  # type: ignore[arg-type]
+    if period is None:
+        ds = load(source, query).compute()  # type: ignore[arg-type]
+    else:
+        opts = CompositeOptions(period)  # type: ignore[arg-type]
+        ds = load_composite(source, query, None, opts).compute()  # type: ignore[arg-type]
+    ids = [str(v).split(",") if str(v) else [] for v in ds["item_ids"].values]
+    truths = {
+        i: _truth_on(str(catalog.truth_path(i)), geobox)
+        for i in sorted({i for g in ids for i in g})
+    }
+    shape = (int(geobox.shape[0]), int(geobox.shape[1]))
+    cover, clear = period_truth([[truths[i] for i in group] for group in ids], shape)
+    return MineData(mine_id, ds, cover, clear)
+
+
+def period_truth(
+    groups: list[list[np.ndarray]], shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per time step, the cover of pixels whose truth is the same in every scene of the step
+    (255 otherwise), and whether any scene saw them under a clear sky."""
+    cover = np.full((len(groups), *shape), NO_LABEL, np.uint8)
+    clear = np.zeros((len(groups), *shape), bool)
+    for t, group in enumerate(groups):
+        if not group:
+            continue
+        covers = np.stack([g[0] for g in group])
+        stable = (covers == covers[0]).all(axis=0) & (covers[0] != 0)
+        cover[t] = np.where(stable, covers[0], NO_LABEL)
+        clear[t] = (np.stack([g[1] for g in group]) == SKY_CLEAR).any(axis=0)
+    return cover, clear
+
+
+def _mine_samples(
+    data: MineData,
+    lut: np.ndarray,
+    fset: FeatureSet,
+    sampling: DemoSampling,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.where(data.clear, lut[data.cover], -1)
+    if "valid" in data.imagery:
+        labels = np.where(data.imagery["valid"].values, labels, -1)
+    bands = {b: data.imagery[b].values for b in fset.bands}
+    return sample_pixels(
+        bands, labels, fset, sampling.per_label, len(DEMO_SCHEME.labels), rng, sampling.augment
+    )
+
+
+def demo_samples(
+    catalogs: list[DemoCatalog], fset: FeatureSet, sampling: DemoSampling | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and :data:`DEMO_SCHEME` label indices drawn from every mine of ``catalogs``:
+    single clear scenes and composites of each period in ``sampling.periods``."""
+    sampling = sampling or DemoSampling()
+    rng = np.random.default_rng(sampling.seed)
+    parts = []
+    for catalog in catalogs:
+        lut = label_lookup(cover_codes(catalog), DEMO_SCHEME, DEMO_COVER_LABELS)
+        for mine_id in catalog.mine_ids:
+            for period in (None, *sampling.periods):
+                data = load_mine(catalog, mine_id, period)
+                parts.append(_mine_samples(data, lut, fset, sampling, rng))
+    return stack_samples(parts)

@@ -1,0 +1,196 @@
+"""The chain for one mine: imagery composites -> classes -> footprint, and the files it writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import xarray as xr
+
+from geomon.classify import PixelModel, classify, select_model
+from geomon.classify.classes import CLASS_NAMES
+from geomon.footprint import FootprintOptions, disturbed_area, trace_footprint
+from geomon.footprint.periods import period_label
+
+if TYPE_CHECKING:
+    from geomon.imagery import Aoi, ImagerySource
+
+__all__ = ["FootprintRun", "RunOptions", "compute_classes", "run_footprint", "write_outputs"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How the chain runs for one mine."""
+
+    period: str = "year"
+    """Compositing period: ``year``, ``quarter`` or ``month``."""
+    max_cloud: float = 80.0
+    """Skip scenes cloudier than this (percent)."""
+    footprint: FootprintOptions = field(default_factory=FootprintOptions)
+    """Change and polygon options."""
+    chunk: int = 1024
+    """Spatial chunk side (pixels) of the imagery graph."""
+
+
+@dataclass(frozen=True)
+class FootprintRun:
+    """What one mine's chain produced."""
+
+    mine_id: str
+    footprint: gpd.GeoDataFrame
+    """The footprint contract frame, all periods."""
+    classes: xr.Dataset
+    """The computed classes (in memory)."""
+    model_id: str
+    model_digest: str
+    seconds: dict[str, float]
+    """Wall time per step: ``load``, ``classify``, ``footprint``."""
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def compute_classes(classes: xr.Dataset, progress: bool = False) -> xr.Dataset:
+    """Compute a lazy classes Dataset one period at a time (bounded memory, a progress bar)."""
+    from tqdm import tqdm
+
+    n = classes.sizes["time"]
+    steps = tqdm(range(n), desc="classify", unit="period", disable=not progress, leave=False)
+    parts = [classes.isel(time=[t]).compute() for t in steps]
+    return xr.concat(parts, dim="time", data_vars="all", coords="minimal", compat="override")
+
+
+def run_footprint(
+    aoi: Aoi,
+    start: dt.date,
+    end: dt.date,
+    source: ImagerySource,
+    options: RunOptions | None = None,
+    model: PixelModel | None = None,
+    progress: bool = False,
+) -> FootprintRun:
+    """Composite, classify and trace the footprint of ``aoi`` between ``start`` and ``end``."""
+    from geomon.imagery import CompositeOptions, LoadOptions, Query, load_composite
+
+    options = options or RunOptions()
+    seconds: dict[str, float] = {}
+    query = Query(aoi, start, end, max_cloud=options.max_cloud)
+    bands = model.features.bands if model is not None else None
+    load_opts = LoadOptions(bands=bands, chunk=options.chunk)
+    comp = load_composite(source, query, load_opts, CompositeOptions(options.period))  # type: ignore[arg-type]
+    chosen = model or select_model(str(v) for v in comp.data_vars)
+    lazy = classify(comp, chosen)
+    with _timed(seconds, "load+classify"):
+        classes = compute_classes(lazy, progress)
+    crs = str(classes.rio.crs) if classes.rio.crs is not None else str(comp.attrs["crs"])
+    if classes.rio.crs is None:
+        classes = classes.rio.write_crs(crs)
+    fp_options = options.footprint
+    with _timed(seconds, "footprint"):
+        fp = trace_footprint(classes, aoi.projected(crs), aoi.name, _in_crs(fp_options, crs))
+    return FootprintRun(aoi.name, fp, classes, chosen.model_id, chosen.digest, seconds)
+
+
+def _in_crs(options: FootprintOptions, crs: str) -> FootprintOptions:
+    from dataclasses import replace
+
+    return replace(options, aoi_crs=crs)
+
+
+def _labels(classes: xr.Dataset) -> list[str]:
+    if "period" in classes.coords:
+        return [str(p) for p in classes["period"].values]
+    kind = str(classes.attrs.get("period", "year"))
+    return [period_label(t, kind) for t in classes["time"].values]
+
+
+def write_class_cog(classes: xr.Dataset, index: int, path: Path) -> Path:
+    """Write period ``index``'s class codes (band 1) and probability x 100 (band 2) as a COG."""
+    import rasterio
+
+    code = np.asarray(classes["class"].isel(time=index).values, np.uint8)
+    prob = np.asarray(classes["probability"].isel(time=index).values)
+    prob100 = np.clip(np.round(prob * 100), 0, 100).astype(np.uint8)
+    profile = {
+        "driver": "COG",
+        "width": code.shape[1],
+        "height": code.shape[0],
+        "count": 2,
+        "dtype": "uint8",
+        "crs": classes.rio.crs,
+        "transform": classes.rio.transform(),
+        "compress": "deflate",
+        "blocksize": 256 if max(code.shape) <= 2048 else 512,
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(code, 1)
+        dst.write(prob100, 2)
+        dst.set_band_description(
+            1, "class: " + ", ".join(f"{i} {n}" for i, n in enumerate(CLASS_NAMES))
+        )
+        dst.set_band_description(2, "probability of the class, percent")
+    tmp.replace(path)
+    return path
+
+
+def write_outputs(run: FootprintRun, out_dir: Path, progress: bool = False) -> list[Path]:
+    """Per period: ``footprint_<period>.parquet`` (GeoParquet), ``.geojson`` (EPSG:4326) and
+    ``classes_<period>.tif`` (COG); plus ``footprint.parquet`` (all periods) and ``run.json``."""
+    from tqdm import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels = _labels(run.classes)
+    written: list[Path] = []
+    for i, label in enumerate(tqdm(labels, desc="write", unit="period", disable=not progress)):
+        part = run.footprint[run.footprint["period"] == label]
+        written.append(_write_frame(part, out_dir / f"footprint_{label}.parquet"))
+        written.append(_write_geojson(part, out_dir / f"footprint_{label}.geojson"))
+        written.append(write_class_cog(run.classes, i, out_dir / f"classes_{label}.tif"))
+    written.append(_write_frame(run.footprint, out_dir / "footprint.parquet"))
+    written.append(_write_summary(run, out_dir / "run.json"))
+    return written
+
+
+def _write_frame(frame: gpd.GeoDataFrame, path: Path) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    out = frame.to_crs("EPSG:4326")
+    for col in ("period_start", "period_end"):
+        out[col] = out[col].astype(str)
+    out.to_file(tmp, driver="GeoJSON")
+    tmp.replace(path)
+    return path
+
+
+def _write_summary(run: FootprintRun, path: Path) -> Path:
+    table = disturbed_area(run.footprint) if len(run.footprint) else None
+    doc: dict[str, Any] = {
+        "mine_id": run.mine_id,
+        "model_id": run.model_id,
+        "model_digest": run.model_digest,
+        "item_ids": run.classes.attrs.get("item_ids", []),
+        "source": run.classes.attrs.get("source", ""),
+        "seconds": run.seconds,
+        "hectares": {} if table is None else table.round(4).to_dict(orient="index"),
+    }
+    path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    return path
