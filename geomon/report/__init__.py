@@ -7,6 +7,20 @@ Build a report from a mine's stage results, then write it::
 """
 
 from geomon.report.inputs import ReportOptions, SiteResults
-from geomon.report.write import FORMATS, Report, build_site_report, write_report
+from geomon.report.write import (
+    FORMATS,
+    Report,
+    build_company_report,
+    build_site_report,
+    write_report,
+)
 
-__all__ = ["FORMATS", "Report", "ReportOptions", "SiteResults", "build_site_report", "write_report"]
+__all__ = [
+    "FORMATS",
+    "Report",
+    "ReportOptions",
+    "SiteResults",
+    "build_company_report",
+    "build_site_report",
+    "write_report",
+]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["BATTERY_COMMODITIES", "frameworks"]
+__all__ = ["BATTERY_COMMODITIES", "framework_row", "frameworks"]
 
 #: Commodities under the EU Batteries Regulation's supply-chain due diligence (Art. 48, Annex X).
 BATTERY_COMMODITIES = ("cobalt", "graphite", "lithium", "nickel")
 
 
-def _row(
+def framework_row(
     framework: str, disclosure: str, status: str, figures: str, missing: str
 ) -> dict[str, str]:
     return {
@@ -49,21 +49,21 @@ def _biodiversity(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
     pa_missing = "" if has_areas else "no protected-area/KBA layer in this run"
     msa = _estimated(c["periods"], "msa_ha_lost")
     return [
-        _row(
+        framework_row(
             "GRI 101: Biodiversity 2024",
             "101-5 Locations with biodiversity impacts",
             pa,
             "site location, AOI and footprint ha; ha inside and distance to protected areas/KBAs (flags)",
             pa_missing or "KBA and World Heritage layers only where supplied",
         ),
-        _row(
+        framework_row(
             "GRI 101: Biodiversity 2024",
             "101-6 Direct drivers: land-use change",
             "supported",
             "ha converted per period by baseline cover (natural vs modified), ha cleared after the cut-off",
             "ecosystem typology is the classifier's cover classes, not IUCN GET ecosystem types",
         ),
-        _row(
+        framework_row(
             "GRI 101: Biodiversity 2024",
             "101-7 Changes to the state of biodiversity",
             "partly" if msa else "not supported",
@@ -72,24 +72,24 @@ def _biodiversity(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
             else "none (MSA not estimated)",
             "no field-measured ecosystem condition; species and ecosystem-services disclosures (101-8) not covered",
         ),
-        _row(
+        framework_row(
             "GRI 101 / GRI 304 (2016)",
             "304-1 Sites in or adjacent to protected areas",
             pa,
             "protected-area check with distances and ha inside",
             pa_missing or "-",
         ),
-        _row(
+        framework_row(
             "GRI 304 (2016)",
             "304-3 Habitats protected or restored",
             "partly",
             "ha rehabilitated (persistently re-vegetated after disturbance)",
             "revegetation seen from space is not verified restoration; success not assessed",
         ),
-        _row(
+        framework_row(
             "GRI 304 (2016)", "304-4 IUCN Red List species", "not supported", "-", "no species data"
         ),
-        _row(
+        framework_row(
             "GRI 14: Mining Sector 2024",
             "Biodiversity topic: site-level GRI 101 disclosures",
             "partly",
@@ -103,14 +103,14 @@ def _climate(c: dict[str, Any]) -> list[dict[str, str]]:
     luc = _estimated(c["periods"], "co2e_t_mean")
     ops = any(_finite(p.get("impacts", {}).get("op_co2e_t")) for p in c["periods"])
     return [
-        _row(
+        framework_row(
             "GRI 305: Emissions 2016",
             "305-1/2/3 Scope 1, 2, 3 GHG emissions",
             "partly" if ops else "not supported",
             "operational (ore) emissions where a verified factor exists" if ops else "-",
             "scope 2 and 3 not estimated; no verified per-tonne factors for lithium, nickel, cobalt, graphite, rare earths",
         ),
-        _row(
+        framework_row(
             "GHG Protocol (land sector)",
             "Land-use-change emissions of clearing",
             "supported" if luc else "not supported",
@@ -128,49 +128,49 @@ def _others(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
     lic = c["mine"].get("licence_ha") is not None
     commodities = set(c["mine"]["commodities"]) & set(BATTERY_COMMODITIES)
     rows = [
-        _row(
+        framework_row(
             "ESRS E4 (CSRD)",
             "E4-5 sites in or near biodiversity-sensitive areas",
             "supported" if has_areas else "not supported",
             "protected-area/KBA check: number of areas, ha inside, distance",
             "" if has_areas else "no protected-area layer in this run",
         ),
-        _row(
+        framework_row(
             "ESRS E4 (CSRD)",
             "E4-5 land-use change over 1 and 5 years",
             "supported",
             "disturbed and new ha per period over the window",
             "conversion is land cover, not land use",
         ),
-        _row(
+        framework_row(
             "TNFD",
             "C1.0 Total spatial footprint",
             "supported" if lic else "partly",
             "disturbed + rehabilitated ha" + (" + licence (controlled) ha" if lic else ""),
             "" if lic else "controlled area unknown: no licence polygon",
         ),
-        _row(
+        framework_row(
             "TNFD",
             "C1.1 Extent of land-use change",
             "supported",
             "ha by baseline cover per period",
             "-",
         ),
-        _row(
+        framework_row(
             "IFC Performance Standard 6",
             "Natural vs modified habitat converted",
             "partly",
             "ha of natural cover (forest, shrubland, grassland, wetland) converted",
             "critical-habitat determination and no-net-loss accounting need field surveys and offsets",
         ),
-        _row(
+        framework_row(
             "ICMM Mining Principles",
             "No mining in World Heritage sites",
             "flag only" if has_areas else "not supported",
             f"protected-area check result: {whs}",
             "World Heritage layer only where supplied",
         ),
-        _row(
+        framework_row(
             "EU Deforestation Regulation",
             "Cut-off 2020-12-31 (mining out of scope)",
             "flag only",
@@ -180,7 +180,7 @@ def _others(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
     ]
     if commodities:
         rows.append(
-            _row(
+            framework_row(
                 "EU Batteries Regulation",
                 "Supply-chain due diligence (" + ", ".join(sorted(commodities)) + ")",
                 "partly",

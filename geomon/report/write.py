@@ -21,7 +21,14 @@ from geomon.report.document import Document
 from geomon.report.inputs import ReportOptions, SiteResults
 from geomon.report.site import site_document, site_figures
 
-__all__ = ["FORMATS", "Report", "build_site_report", "report_versions", "write_report"]
+__all__ = [
+    "FORMATS",
+    "Report",
+    "build_company_report",
+    "build_site_report",
+    "report_versions",
+    "write_report",
+]
 
 FORMATS = ("json", "html", "pdf", "geojson", "geoparquet")
 _RENDER_LIBS = ("matplotlib", "reportlab", "jinja2")
@@ -62,6 +69,28 @@ def build_site_report(results: SiteResults, options: ReportOptions | None = None
     doc = site_document(content, figs)
     fp = with_polygon_ids(results.footprint)
     return Report("site", f"site_{results.mine['mine_id']}", content, doc, fp)
+
+
+def build_company_report(
+    company: str, sites: list[Report], ownership: pd.DataFrame, options: ReportOptions | None = None
+) -> Report:
+    """The company report of ``company`` from the site reports of its mines (nothing is written)."""
+    from geomon.registry.schema import slugify
+    from geomon.report.company import (
+        company_content,
+        company_document,
+        company_figures,
+        company_footprint,
+    )
+
+    opts = options or ReportOptions()
+    content = company_content(
+        company, [s.content for s in sites], ownership, opts, report_versions()
+    )
+    doc = company_document(content, company_figures(content, opts.dpi))
+    ids = {m["mine_id"] for m in content["mines"]}
+    fp = company_footprint([s.footprint for s in sites if s.content["mine"]["mine_id"] in ids])
+    return Report("company", f"company_{slugify(content['company'])}", content, doc, fp)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

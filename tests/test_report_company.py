@@ -1,0 +1,125 @@
+"""Company reports: figures of several mines attributed by equity share and operational control."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import test_esg_fixtures as fx
+from pypdf import PdfReader
+
+from geomon.errors import UnknownCompanyError
+from geomon.report import Report, SiteResults, build_company_report, build_site_report, write_report
+from geomon.report.document import fmt_num, fmt_pct
+
+OWNERSHIP = pd.DataFrame(
+    [
+        (
+            "testmine",
+            "Strand Minerals",
+            80.0,
+            True,
+            "Tsingshan",
+            57.0,
+            "2024-06-30",
+            "company filings",
+        ),
+        (
+            "testmine",
+            "Strand Minerals",
+            80.0,
+            True,
+            "Eramet",
+            30.0,
+            "2024-06-30",
+            "company filings",
+        ),
+        ("second", "Eramet", 100.0, True, None, None, "2024-06-30", "company filings"),
+    ],
+    columns=[
+        "mine_id",
+        "owner",
+        "share_pct",
+        "is_operator",
+        "parent",
+        "parent_share_pct",
+        "as_of",
+        "source",
+    ],
+)
+
+
+def _site(mine_id: str) -> Report:
+    mine = fx.mine().copy()
+    mine["mine_id"], mine["name"] = mine_id, f"Mine {mine_id}"
+    fp = fx.footprint().assign(mine_id=mine_id)
+    res = SiteResults(
+        mine,
+        fp,
+        fx.impacts().assign(mine_id=mine_id),
+        OWNERSHIP,
+        dt.date(2019, 1, 1),
+        dt.date(2023, 12, 31),
+        coverage=fx.coverage(),
+        areas=fx.areas(),
+        imagery={"sensor": "sentinel-2-l2a", "source": "stac"},
+    )
+    return build_site_report(res)
+
+
+@pytest.fixture(scope="module")
+def sites() -> list[Report]:
+    return [_site("testmine"), _site("second")]
+
+
+def test_equity_and_operational_totals(sites: list[Report]) -> None:
+    c = build_company_report("eramet", sites, OWNERSHIP).content
+    assert c["company"] == "Eramet"
+    rows = {r["mine_id"]: r for r in c["mines"]}
+    assert rows["testmine"]["equity_pct"] == pytest.approx(24.0)  # 80 % x 30 %
+    assert rows["testmine"]["operational_pct"] == 0.0
+    assert rows["second"]["equity_pct"] == 100.0 and rows["second"]["operational_pct"] == 100.0
+    site = {p["period"]: p for p in sites[0].content["periods"]}
+    for p in c["periods"]:
+        one = site[p["period"]]["disturbed_ha"]
+        assert p["equity_share"]["total"]["disturbed_ha"] == pytest.approx(1.24 * one, rel=1e-3)
+        assert p["operational_control"]["total"]["disturbed_ha"] == pytest.approx(one, rel=1e-3)
+    p22 = next(p for p in c["periods"] if p["period"] == "2022")
+    assert p22["equity_share"]["total"]["co2e_t_mean"] is None  # not estimated at both mines
+    assert p22["equity_share"]["total"]["co2e_t_mean_mines_estimated"] == 0
+    assert {f["mine_id"] for f in c["flags"]} == {"testmine", "second"}
+
+
+def test_majority_parent_reports_operational_control(sites: list[Report]) -> None:
+    c = build_company_report("Tsingshan", sites, OWNERSHIP).content
+    (row,) = c["mines"]
+    assert row["equity_pct"] == pytest.approx(45.6)
+    assert row["operational_pct"] == 100.0 and "57.00% of operator" in row["operational_basis"]
+
+
+def test_company_files_and_figures(sites: list[Report], tmp_path: Path) -> None:
+    report = build_company_report("Eramet", sites, OWNERSHIP)
+    paths = write_report(report, tmp_path)
+    assert paths["json"].name == "company_eramet.json"
+    c = json.loads(paths["json"].read_text())
+    pdf = " ".join(
+        " ".join((pg.extract_text() or "").split()) for pg in PdfReader(paths["pdf"]).pages
+    )
+    html = paths["html"].read_text()
+    expected = [fmt_pct(r["equity_pct"]) for r in c["mines"]]
+    expected += [fmt_num(p["equity_share"]["total"]["disturbed_ha"]) for p in c["periods"]]
+    expected += [fmt_num(p["operational_control"]["total"]["disturbed_ha"]) for p in c["periods"]]
+    assert [s for s in expected if s not in pdf] == []
+    assert [s for s in expected if s not in html] == []
+    again = write_report(build_company_report("Eramet", sites, OWNERSHIP), tmp_path / "again")
+    first, second = c, json.loads(again["json"].read_text())
+    first.pop("generated_at"), second.pop("generated_at")
+    assert first == second
+
+
+def test_unknown_company(sites: list[Report]) -> None:
+    with pytest.raises(UnknownCompanyError, match="did you mean Eramet"):
+        build_company_report("Erament", sites, OWNERSHIP)
