@@ -278,14 +278,14 @@ def _mine_table(c: dict[str, Any]) -> Table:
     return Table(
         (
             "Mine",
-            "Country",
+            "ISO3",
             "Equity",
             "Equity basis",
             "Op. control",
             "Site disturbed ha (last)",
             "Site new ha",
             "Site CO2e t (range)",
-            "Flags h/m/gap",
+            "Flags high/med/gap",
         ),
         tuple(rows),
         "Whole-site figures (before attribution); the company's shares of them follow.",
@@ -353,7 +353,9 @@ def company_document(c: dict[str, Any], figs: dict[str, bytes]) -> Document:
         Heading("Mines", 2, "mines"),
         _mine_table(c),
         Heading("Totals per period", 2, "totals"),
+        Heading("By equity share", 3),
         _totals_table(c, "equity_share"),
+        Heading("By operational control (100 % of operated or controlled sites)", 3),
         _totals_table(c, "operational_control"),
         Figure(figs["disturbed"], "Disturbed land attributed by equity share, by mine."),
         Figure(

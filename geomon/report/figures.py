@@ -373,5 +373,11 @@ def company_chart(
         v = np.nan_to_num(np.asarray(values, dtype=float))
         ax.bar(x, v, bottom=bottom, color=cmap(i % 20), label=name)
         bottom += v
-    ax.legend(fontsize=6, frameon=False, loc="upper left", ncol=2)
+    for i in range(len(labels)):
+        if all(math.isnan(float(v[i])) for v in series.values()) and series:
+            ax.text(
+                x[i], 0, "not\nestimated", ha="center", va="bottom", fontsize=6, color="#555555"
+            )
+    ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.3)
+    ax.legend(fontsize=6, frameon=False, loc="upper left", ncol=4)
     return _png(fig, dpi)

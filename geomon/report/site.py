@@ -386,7 +386,7 @@ def flag_blocks(flags: list[dict[str, Any]], with_mine: bool = False) -> list[Bl
     )
     blocks: list[Block] = [Heading("Flags and their evidence", 2, "flags")]
     if rows:
-        widths = ((1.2,) if with_mine else ()) + (0.6, 1.3, 0.8, 2.2, 4.0)
+        widths = (0.9, 0.7, 1.2, 0.9, 2.0, 3.6) if with_mine else (0.6, 1.3, 0.8, 2.2, 4.0)
         blocks.append(
             Table(
                 (*lead, "Period", "Check", "Severity", "Finding", "Evidence"),
