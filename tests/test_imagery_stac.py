@@ -56,7 +56,7 @@ def test_load_returns_the_contract(s2: SyntheticImagery) -> None:
     assert all(ds[b].dtype == np.float32 for b in BANDS)
     assert ds["valid"].dtype == bool
     assert all(ds[v].chunks is not None for v in ds.data_vars), "must be lazy"
-    assert ds.attrs["crs"] == s2.crs == str(ds.odc.geobox.crs)
+    assert ds.attrs["crs"] == s2.crs == f"EPSG:{ds.odc.geobox.crs.epsg}"
     assert ds.attrs["sensor"] == "sentinel-2" and ds.attrs["resolution"] == 10.0
     assert ds.attrs["item_ids"] == s2.item_ids
     assert list(ds["item_ids"].values) == s2.item_ids

@@ -8,12 +8,15 @@ and spatial block reduces that block's whole period at once (a sort along time).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
 from geomon.errors import ConfigError
 from geomon.imagery._bands import BANDS
@@ -47,16 +50,16 @@ def period_label(start: dt.date, period: Period) -> str:
 
 
 def _median_block(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    if x.shape[0] == 0:
-        return np.full((1, *x.shape[1:]), np.nan, np.float32)
+    """Median over axis 0 of the clear, finite values; NaN where there are none."""
     ok = valid & np.isfinite(x)
     n = ok.sum(axis=0)
+    if x.shape[0] == 1:
+        return np.where(ok, x, np.float32(np.nan)).astype(np.float32, copy=False)
     work = np.where(ok, x, np.float32(np.inf))
     work.sort(axis=0)
     lo = np.take_along_axis(work, np.maximum((n - 1) // 2, 0)[None], 0)
-    hi = np.take_along_axis(work, (n // 2)[None], 0) if work.shape[0] > 1 else lo
-    hi = np.where(n[None] % 2 == 1, lo, hi)
-    out = (lo + hi) * np.float32(0.5)
+    hi = np.take_along_axis(work, (n // 2)[None], 0)
+    out = np.where(n[None] % 2 == 1, lo, (lo + hi) * np.float32(0.5))
     out[n[None] == 0] = np.nan
     return out.astype(np.float32, copy=False)
 
@@ -65,25 +68,43 @@ def _count_block(valid: np.ndarray) -> np.ndarray:
     return valid.sum(axis=0, dtype=np.int16)[None]
 
 
+def _median_task(xs: list[np.ndarray], valids: list[np.ndarray]) -> np.ndarray:
+    return _median_block(np.concatenate(xs), np.concatenate(valids))
+
+
+def _count_task(valids: list[np.ndarray]) -> np.ndarray:
+    return _count_block(np.concatenate(valids))
+
+
+def _fill_task(shape: tuple[int, ...], value: Any, dtype: Any) -> np.ndarray:
+    return np.full(shape, value, dtype=dtype)
+
+
 def _per_period(
-    arrays: Sequence[da.Array], sizes: Sequence[int], func: object, dtype: object, fill: object
+    func: Callable[..., np.ndarray],
+    arrays: Sequence[da.Array],
+    sizes: Sequence[int],
+    dtype: Any,
+    fill: Any,
 ) -> da.Array:
-    """Reduce each run of ``sizes`` time steps to one, inserting ``fill`` for empty periods."""
-    first = arrays[0]
-    used = [s for s in sizes if s]
-    parts = [a.rechunk({0: tuple(used)}) for a in arrays]
-    chunks = ((1,) * len(used), *first.chunks[1:])
-    reduced = da.map_blocks(func, *parts, chunks=chunks, dtype=dtype)
-    out, i = [], 0
-    for size in sizes:
-        if size:
-            out.append(reduced[i : i + 1])
-            i += 1
-        else:
-            out.append(
-                da.full((1, *first.shape[1:]), fill, dtype=dtype, chunks=(1, *first.chunks[1:]))
-            )
-    return da.concatenate(out, axis=0) if len(out) > 1 else out[0]
+    """One task per (period, spatial block): ``func`` gets, for each input, the list of that
+    period's time blocks (no rechunk, no concatenate tasks); empty periods get ``fill``."""
+    arrays = [a if all(c == 1 for c in a.chunks[0]) else a.rechunk({0: 1}) for a in arrays]
+    ychunks, xchunks = arrays[0].chunks[1:]
+    name = f"{func.__name__.strip('_')}-{tokenize(func, *arrays, tuple(sizes), fill)}"
+    graph: dict[Any, Any] = {}
+    t0 = 0
+    for p, size in enumerate(sizes):
+        for i, h in enumerate(ychunks):
+            for j, w in enumerate(xchunks):
+                if size == 0:
+                    graph[(name, p, i, j)] = (_fill_task, (1, h, w), fill, dtype)
+                    continue
+                blocks = [[(a.name, t, i, j) for t in range(t0, t0 + size)] for a in arrays]
+                graph[(name, p, i, j)] = (func, *blocks)
+        t0 += size
+    hlg = HighLevelGraph.from_collections(name, graph, dependencies=list(arrays))  # type: ignore[arg-type]
+    return da.Array(hlg, name, ((1,) * len(sizes), ychunks, xchunks), dtype=dtype)
 
 
 def _sizes(times: np.ndarray, starts: Sequence[dt.date], period: Period) -> list[int]:
@@ -108,7 +129,10 @@ def composite(
         raise ConfigError("composite needs a 'valid' mask; load imagery with geomon.imagery.load")
     if ds.sizes["time"] == 0:
         raise ConfigError("composite needs at least one time step")
-    ds = ds.sortby("time").chunk({"time": 1}) if not ds.chunks else ds.sortby("time")
+    if not ds.indexes["time"].is_monotonic_increasing:
+        ds = ds.sortby("time")  # (an indexing task per block: only when needed)
+    if not ds.chunks:
+        ds = ds.chunk({"time": 1})
     times = ds["time"].values
     first = start or pd.Timestamp(times[0]).date()
     last = end or pd.Timestamp(times[-1]).date()
@@ -116,11 +140,11 @@ def composite(
     sizes = _sizes(times, starts, options.period)
     valid = ds["valid"].data
     out = {
-        band: _per_period([ds[band].data, valid], sizes, _median_block, np.float32, np.nan)
+        band: _per_period(_median_task, [ds[band].data, valid], sizes, np.float32, np.nan)
         for band in ds.data_vars
         if band in BANDS
     }
-    count = _per_period([valid], sizes, _count_block, np.int16, 0)
+    count = _per_period(_count_task, [valid], sizes, np.int16, 0)
     return _assemble(ds, out, count, starts, sizes, options)
 
 

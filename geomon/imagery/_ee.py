@@ -270,6 +270,8 @@ def _dataset(
     out = {}
     for k, band in enumerate(bands):
         raw = xr.DataArray(cube[:, k], dims=("time", "y", "x"), coords=coords, attrs={"nodata": 0})
+        if band == "qa_pixel":  # masked pixels arrive as 0: mark them fill (bit 0)
+            raw = raw.where(raw != 0, 1)
         out[band] = to_reflectance(raw, steps) if band in BANDS else raw.drop_attrs()
     ds = xr.Dataset(out).assign_coords(
         item_ids=("time", [",".join(s.id for s in g) for g in steps])

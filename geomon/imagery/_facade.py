@@ -85,7 +85,9 @@ def _required(scenes: Sequence[Scene], options: LoadOptions, source: str) -> tup
     required = tuple(options.bands) if options.bands is not None else tuple(common or available)
     unknown = [b for b in required if b not in BANDS]
     if unknown:
-        raise ConfigError(f"unknown band(s) {', '.join(unknown)}; use names from {', '.join(BANDS)}")
+        raise ConfigError(
+            f"unknown band(s) {', '.join(unknown)}; use names from {', '.join(BANDS)}"
+        )
     missing = [b for b in required if b not in available]
     if missing or not required:
         raise MissingBandsError(
@@ -171,13 +173,16 @@ def _clear(groups: dict[int, xr.Dataset], p: Plan, options: LoadOptions) -> xr.D
 
 
 def _valid_on(clear: xr.DataArray, p: Plan, factor: int, ds: xr.Dataset) -> xr.DataArray:
-    """The clear mask moved to a group's grid, and'ed with that group's data presence."""
+    """The clear mask moved to a group's grid. Masks from SCL or QA_PIXEL already exclude
+    nodata; the others are and'ed with the presence of the group's first band."""
     if factor < p.mask_factor:
         clear = upsample(clear, p.mask_factor // factor, p.grid(factor))
     elif factor > p.mask_factor:
         clear = downsample_all(clear, factor // p.mask_factor, p.grid(factor))
     first = next(b for b in (*p.bands, *ds.data_vars) if b in ds)
-    valid = clear.variable & ds[first].notnull().variable
+    valid = clear.variable
+    if p.mask not in ("scl", "qa_pixel"):
+        valid = valid & ds[first].notnull().variable
     return xr.DataArray(valid, coords=ds[first].coords, name="valid")
 
 

@@ -34,7 +34,15 @@ def scl_clear(scl: xr.DataArray, options: MaskOptions) -> xr.DataArray:
     classes = set(options.scl_clear)
     classes |= {11} if options.keep_snow else set()
     classes |= {7} if options.keep_unclassified else set()
-    return scl.isin(sorted(classes))
+    table = np.zeros(256, dtype=bool)
+    table[sorted(classes)] = True
+    return xr.apply_ufunc(
+        _lookup, scl, kwargs={"table": table}, dask="parallelized", output_dtypes=[bool]
+    )
+
+
+def _lookup(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    return table[codes.astype(np.uint8, copy=False)]
 
 
 def qa_pixel_clear(qa: xr.DataArray, options: MaskOptions) -> xr.DataArray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dask.array as da
 import numpy as np
 import pystac
 import shapely
@@ -227,31 +228,30 @@ def _fill_cfg(item: pystac.Item, keys: Mapping[str, str]) -> dict[str, Any]:
     return {"*": {"assets": assets, "warnings": "ignore"}}
 
 
-def _reflectance(dn: np.ndarray, scale: np.ndarray, offset: np.ndarray, nodata: Any) -> np.ndarray:
+def _reflectance_block(
+    dn: np.ndarray, scale: np.ndarray, offset: np.ndarray, nodata: Any, block_info: Any = None
+) -> np.ndarray:
+    t0, t1 = block_info[0]["array-location"][0] if block_info else (0, dn.shape[0])
     shape_ = (-1,) + (1,) * (dn.ndim - 1)
     out = dn.astype(np.float32)
-    out *= scale.reshape(shape_).astype(np.float32)
-    out += offset.reshape(shape_).astype(np.float32)
+    out *= scale[t0:t1].reshape(shape_)
+    out += offset[t0:t1].reshape(shape_)
     if nodata is not None:
         out[dn == nodata] = np.nan
     return out
 
 
 def to_reflectance(dn: xr.DataArray, groups: Sequence[Sequence[Scene]]) -> xr.DataArray:
-    """DN -> float32 reflectance with each time step's scale and offset; nodata -> NaN."""
-    scale = xr.DataArray([g[0].scale for g in groups], dims="time")
-    offset = xr.DataArray([g[0].offset for g in groups], dims="time")
+    """DN -> float32 reflectance with each time step's scale and offset; nodata -> NaN.
+    One task per input block (fused into the read by dask's blockwise optimisation)."""
+    scale = np.array([g[0].scale for g in groups], dtype=np.float32)
+    offset = np.array([g[0].offset for g in groups], dtype=np.float32)
     nodata = dn.attrs.get("nodata")
-    return xr.apply_ufunc(
-        _reflectance,
-        dn,
-        scale,
-        offset,
-        kwargs={"nodata": nodata},
-        dask="parallelized",
-        output_dtypes=[np.float32],
-        keep_attrs=False,
-    )
+    data = dn.data
+    if not isinstance(data, da.Array):
+        data = da.from_array(data, chunks=(1, *data.shape[1:]))
+    out = data.map_blocks(_reflectance_block, scale, offset, nodata, dtype=np.float32)
+    return xr.DataArray(out, dims=dn.dims, coords=dn.coords, name=dn.name)
 
 
 def load_stac(
