@@ -9,6 +9,7 @@ import shapely
 from test_impacts_helpers import box, make_footprint, make_mine
 
 from geomon.impacts import FactorTables, ImpactParams, compute_impacts, compute_impacts_many
+from geomon.impacts._geo import grow
 from geomon.impacts.biodiversity import attributed_halo_ha, halo_loss
 
 NO_HALO = ImpactParams(mc_draws=200, halo=False)
@@ -69,9 +70,9 @@ def _zone_areas(geoms, bands):
     d = shapely.union_all(geoms)
     out = []
     for inner, outer, _ in bands:
-        inner_g = d if inner == 0 else shapely.union_all([g.buffer(inner, 32) for g in geoms])
+        inner_g = d if inner == 0 else shapely.union_all([grow(g, inner) for g in geoms])
         out.append(
-            shapely.union_all([g.buffer(outer, 32) for g in geoms]).difference(inner_g).area / 1e4
+            shapely.union_all([grow(g, outer) for g in geoms]).difference(inner_g).area / 1e4
         )
     return out
 

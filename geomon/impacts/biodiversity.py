@@ -21,7 +21,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geomon.errors import ConfigError
-from geomon.impacts._geo import union
+from geomon.impacts._geo import GrowCache, union
 from geomon.impacts._tables import FactorTables
 from geomon.impacts.params import ImpactParams
 
@@ -38,7 +38,6 @@ MSA_TABLES = ("globio_msa_land_use", "cover_classes")
 HALO_TABLES = ("globio_infrastructure_halo", "ecozone_halo_biome")
 #: GLOBIO land use given to mine land (GLOBIO has no mining class)
 MINE_LAND_USE = "built_up"
-_QUAD_SEGS = 32  # circle arcs of buffers: area error < 0.05 %
 
 
 def _land_use(cover_row_land_use: str, cover_key: str, params: ImpactParams) -> str:
@@ -90,20 +89,26 @@ def choose_halo_biome(
 
 
 def attributed_halo_ha(
-    own: BaseGeometry, others: Sequence[BaseGeometry], bands: Sequence[tuple[float, float, float]]
+    own: BaseGeometry,
+    others: Sequence[BaseGeometry],
+    bands: Sequence[tuple[float, float, float]],
+    cache: GrowCache | None = None,
 ) -> list[float]:
     """Hectares of each halo band attributed to ``own`` (planar metres CRS), others sharing."""
     geoms = [own, *[g for g in others if not g.is_empty]]
     if own.is_empty:
         return [0.0 for _ in bands]
+    cache = cache or GrowCache()
+
+    def buffered(i: int, r: float) -> BaseGeometry:
+        return cache.grow(geoms[i], r)
+
     disturbed = union(geoms)
     out = []
     for inner, outer, _ in bands:
-        inner_all = (
-            disturbed if inner <= 0 else union(g.buffer(inner, quad_segs=_QUAD_SEGS) for g in geoms)
-        )
-        buffers = [g.buffer(outer, quad_segs=_QUAD_SEGS) for g in geoms]
-        zone = union(buffers).difference(inner_all)
+        inside = disturbed if inner <= 0 else union(buffered(i, inner) for i in range(len(geoms)))
+        buffers = [buffered(i, outer) for i in range(len(geoms))]
+        zone = union(buffers).difference(inside)
         own_piece = zone.intersection(buffers[0])
         claims = [zone.intersection(b) for b in buffers[1:] if b.intersects(own_piece)]
         out.append(_shared_area(own_piece, claims) / 1e4)
@@ -137,12 +142,14 @@ def halo_loss(
     others_base: Sequence[BaseGeometry],
     bands: Sequence[tuple[float, float, float]],
     background: float,
+    cache: GrowCache | None = None,
 ) -> float:
     """MSA·ha lost in the halo now, against the halo that was already there at baseline."""
     if not bands:
         return math.nan
-    now = attributed_halo_ha(own_now, others_now, bands)
-    base = attributed_halo_ha(own_base, others_base, bands)
+    cache = cache or GrowCache()
+    now = attributed_halo_ha(own_now, others_now, bands, cache)
+    base = attributed_halo_ha(own_base, others_base, bands, cache)
     weights = [1.0 - m for _, _, m in bands]
     loss = sum(w * (a - b) for w, a, b in zip(weights, now, base, strict=True))
     return background * loss

@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from geomon._version import __version__
 from geomon.impacts import biodiversity, carbon, operational
 from geomon.impacts._covers import resolve_covers
-from geomon.impacts._geo import local_crs, to_crs, union
+from geomon.impacts._geo import GrowCache, local_crs, to_crs, union
 from geomon.impacts._periods import Period, first_seen_bounds, periods_of
 from geomon.impacts._tables import FactorTables
 from geomon.impacts._validate import validate_footprint, validate_mine
@@ -97,6 +97,7 @@ class _Mine:
     halo_biome: str
     neighbours: gpd.GeoDataFrame | None
     non_natural_before: BaseGeometry
+    cache: GrowCache
 
 
 def disturbed_outlines(footprint: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -149,6 +150,7 @@ def _prepare(
         halo_biome=biodiversity.choose_halo_biome(rows, ecozone, tables, params),
         neighbours=None if neighbours is None else neighbours.to_crs(local),
         non_natural_before=before,
+        cache=GrowCache(),
     )
 
 
@@ -173,6 +175,7 @@ def _biodiversity(ctx: _Mine, rows: pd.DataFrame, period: Period) -> tuple[dict,
             _neighbour_geoms(ctx, period.label, "base"),
             ctx.tables.halo_bands(ctx.halo_biome),
             ctx.params.halo_background_msa,
+            ctx.cache,
         )
         notes.append(
             f"halo: GLOBIO {ctx.halo_biome} bands, background MSA {ctx.params.halo_background_msa:g}"

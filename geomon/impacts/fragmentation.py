@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from shapely.geometry.base import BaseGeometry
 
+from geomon.impacts._geo import grow
+
 __all__ = ["Fragmentation", "fragmentation"]
 
 _TOLERANCE_M = 0.001
@@ -41,9 +43,7 @@ def fragmentation(window: BaseGeometry, non_natural: BaseGeometry, depth_m: floa
     natural = window.difference(inside)
     outline = window.boundary.buffer(_TOLERANCE_M)
     edge = natural.boundary.difference(outline).length
-    core = (
-        natural.difference(inside.buffer(depth_m, quad_segs=32)) if not inside.is_empty else natural
-    )
+    core = natural.difference(grow(inside, depth_m)) if not inside.is_empty else natural
     return Fragmentation(
         edge_m=float(edge),
         edge_density_m_per_ha=float(edge / window_ha) if window_ha else float("nan"),

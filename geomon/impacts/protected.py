@@ -20,7 +20,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from geomon.impacts._geo import area_ha, to_crs, union
+from geomon.impacts._geo import area_ha, grow, to_crs, union
 
 __all__ = ["SPECS", "LayerSpec", "layer_columns"]
 
@@ -172,7 +172,7 @@ def _within_buffers(
     values: dict[str, float] = {}
     for b in buffers:
         clip = shapely.box(minx - b, miny - b, maxx + b, maxy + b)
-        zone = union(g.intersection(clip).buffer(b, quad_segs=32) for g in near.geometry)
+        zone = union(grow(g.intersection(clip), b) for g in near.geometry)
         values[str(int(b))] = area_ha(disturbed.intersection(zone), local)
     first = values[str(int(buffers[0]))]
     return {
