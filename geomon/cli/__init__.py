@@ -50,6 +50,8 @@ def _register() -> None:
     cli.add_command(demo.demo)
     cli.add_command(__import__("geomon.cli.imagery", fromlist=["imagery"]).imagery)
     cli.add_command(__import__("geomon.cli.impacts", fromlist=["impacts"]).impacts)
+    cli.add_command(__import__("geomon.cli.report", fromlist=["report"]).report)
+    cli.add_command(__import__("geomon.cli.run", fromlist=["run"]).run)
 
 
 _register()

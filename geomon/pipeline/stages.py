@@ -1,0 +1,251 @@
+"""One mine through the real stages: imagery -> classify -> footprint -> impacts, as SiteResults."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from geomon.pipeline.spec import Pipeline
+from geomon.registry import Registry
+from geomon.report.inputs import SiteResults
+
+__all__ = ["SiteRun", "coverage_table", "impact_params", "model_info", "run_site"]
+
+
+@dataclass(frozen=True, eq=False)
+class SiteRun:
+    """A mine's results and the wall time of each stage."""
+
+    results: SiteResults
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def coverage_table(composites: xr.Dataset) -> pd.DataFrame:
+    """Per period: clear-sky fraction, low-coverage flag and scene count, from the composites."""
+    from geomon.footprint.periods import period_bounds
+
+    kind = str(composites.attrs.get("period", "year"))
+    times = pd.to_datetime(composites["time"].values)
+    frac = (
+        np.asarray(composites["clear_fraction"].values, dtype=float)
+        if "clear_fraction" in composites
+        else np.full(len(times), np.nan)
+    )
+    low = (
+        np.asarray(composites["low_coverage"].values, dtype=bool)
+        if "low_coverage" in composites
+        else np.zeros(len(times), bool)
+    )
+    ids = composites.coords.get("item_ids")
+    rows = []
+    for i, t in enumerate(times):
+        start, end = period_bounds(t, kind)
+        label = (
+            str(composites["period"].values[i]) if "period" in composites.coords else str(t.year)
+        )
+        n = (
+            len([s for s in str(ids.values[i]).split(",") if s])
+            if ids is not None and ids.ndim == 1
+            else None
+        )
+        rows.append(
+            {
+                "period": label,
+                "period_start": start,
+                "period_end": end,
+                "clear_fraction": frac[i],
+                "low_coverage": bool(low[i]),
+                "n_items": n,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _card(model_id: str) -> tuple[str, dict[str, Any]]:
+    """Summary and accuracy from the model card beside the model (``models/<id>*.md|json``)."""
+    from geomon.classify.bundled import models_dir
+
+    folder = models_dir()
+    for path in sorted(folder.glob(f"{model_id}*.json")):
+        if path.name == "index.json":
+            continue
+        try:
+            card = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        if isinstance(card, dict) and ("accuracy" in card or "summary" in card):
+            return str(card.get("summary", "")), dict(card.get("accuracy") or {})
+    for path in sorted(folder.glob(f"{model_id}*.md")):
+        text = path.read_text(encoding="utf-8")
+        paras = [
+            p.strip() for p in text.split("\n\n") if p.strip() and not p.lstrip().startswith("#")
+        ]
+        return (paras[0][:600] if paras else path.name) + f" (model card: {path.name})", {}
+    return "", {}
+
+
+def model_info(model: Any) -> dict[str, Any]:
+    """Id, hash, card summary and accuracy of a classifier, for the report."""
+    info = dict(getattr(model, "info", {}) or {})
+    summary, accuracy = _card(model.model_id)
+    accuracy = accuracy or {
+        k: v
+        for k, v in dict(info.get("accuracy") or info.get("metrics") or {}).items()
+        if isinstance(v, int | float)
+    }
+    return {
+        "id": model.model_id,
+        "hash": model.digest,
+        "summary": summary or str(info.get("summary", "")),
+        "accuracy": accuracy,
+    }
+
+
+def impact_params(p: Pipeline) -> Any:
+    from geomon.impacts import ImpactParams
+
+    s = p.impacts
+    return ImpactParams(
+        forest_state=s.forest_state,
+        unknown_vegetation_cover=s.unknown_vegetation_cover,
+        soc_ref_t_c_per_ha=s.soc_ref_t_c_per_ha,
+        seed=s.seed,
+        interval=s.interval,
+        cutoff_date=p.flags.cutoff,
+        pa_buffers_m=tuple(b * 1000.0 for b in s.pa_buffers_km),
+    )
+
+
+def _model(p: Pipeline, bands: list[str]) -> Any:
+    from geomon.classify import select_model
+
+    if p.classifier.model is None:
+        return select_model(bands)
+    from geomon.classify.bundled import bundled_models
+    from geomon.classify.model_io import load_model
+
+    path = Path(p.classifier.model)
+    if path.exists():
+        return load_model(path)
+    for entry in bundled_models():
+        if entry.model_id == p.classifier.model:
+            return entry.load()
+    from geomon.errors import ConfigError
+
+    raise ConfigError(
+        f"classifier.model '{p.classifier.model}' is neither a bundled model id nor a file; see models/index.json"
+    )
+
+
+def _layers(registry_dir: str | None) -> tuple[Any, Any, tuple[str, ...]]:
+    """Impact layers, and the same areas as one frame for the flags, with their credits."""
+    import geopandas as gpd
+
+    from geomon.impacts import bundled_layers
+
+    layers = bundled_layers(registry_dir)
+    parts, credits = [], []
+    for kind, frame in (
+        ("protected_area", layers.protected_areas),
+        ("kba", layers.kba),
+        ("world_heritage", layers.world_heritage),
+    ):
+        if frame is not None and not frame.empty:
+            parts.append(frame.to_crs(4326).assign(kind=kind))
+            note = frame["SAMPLE_NOTE"].iloc[0] if "SAMPLE_NOTE" in frame.columns else None
+            credits.append(
+                f"{kind.replace('_', ' ').capitalize()} layer: {note}"
+                if note
+                else f"{kind.replace('_', ' ').capitalize()} layer: see the registry folder"
+            )
+    areas = (
+        gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)
+        if parts
+        else None
+    )
+    return layers, areas, tuple(credits)
+
+
+def run_site(
+    p: Pipeline,
+    registry: Registry,
+    mine_id: str,
+    source: Any = None,
+    pipeline_file: str | None = None,
+) -> SiteRun:
+    """Run one mine through every stage with the pipeline's options."""
+    from geomon.classify import classify
+    from geomon.footprint import FootprintOptions, trace_footprint
+    from geomon.footprint.run import compute_classes
+    from geomon.imagery import (
+        Aoi,
+        CompositeOptions,
+        LoadOptions,
+        Query,
+        load_composite,
+        open_source,
+    )
+    from geomon.impacts import compute_impacts
+
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    src = source or open_source(p.source)
+    aoi = Aoi.from_registry(registry, mine_id)
+    comp = load_composite(
+        src,
+        Query(aoi, p.periods.start, p.periods.end, max_cloud=p.periods.max_cloud),
+        LoadOptions(),
+        CompositeOptions(p.periods.period),
+    )
+    model = _model(p, [str(v) for v in comp.data_vars])
+    classes = compute_classes(classify(comp, model))
+    crs = str(classes.rio.crs) if classes.rio.crs is not None else str(comp.attrs["crs"])
+    classes = classes.rio.write_crs(crs) if classes.rio.crs is None else classes
+    seconds["imagery+classify"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    fp_opts = replace(
+        FootprintOptions(),
+        min_mapping_unit_ha=p.classifier.min_mapping_unit_ha,
+        baseline=p.baseline,
+        aoi_crs=crs,
+    )
+    footprint = trace_footprint(classes, aoi.projected(crs), mine_id, fp_opts)
+    seconds["footprint"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    layers, areas, credits = _layers(p.registry)
+    mine = registry.mine(mine_id)
+    impacts = compute_impacts(footprint, mine.to_dict(), layers=layers, params=impact_params(p))
+    seconds["impacts"] = time.perf_counter() - t2
+    rgb = (
+        comp[["red", "green", "blue"]].compute()
+        if all(b in comp for b in ("red", "green", "blue"))
+        else None
+    )
+    results = SiteResults(
+        mine=mine,
+        footprint=footprint,
+        impacts=impacts,
+        ownership=registry.ownership,
+        start=p.periods.start,
+        end=p.periods.end,
+        coverage=coverage_table(comp),
+        composites=rgb,
+        areas=areas,
+        imagery={
+            "sensor": comp.attrs.get("sensor"),
+            "source": comp.attrs.get("source", p.source),
+            "item_ids": list(comp.attrs.get("item_ids", [])),
+            "synthetic": p.source == "demo",
+        },
+        model=model_info(model),
+        pipeline={"file": pipeline_file, "parameters": p.model_dump(mode="json")},
+        layer_sources=credits,
+    )
+    return SiteRun(results, seconds)
