@@ -21,6 +21,7 @@ from geomon.impacts import (
     ImpactLayers,
     ImpactParams,
     compute_impacts,
+    describe_factor_tables,
     load_layers,
 )
 
@@ -175,3 +176,15 @@ def test_records_have_the_contract_columns():
 def test_empty_footprint_gives_no_records():
     out = compute_impacts(FP.iloc[0:0], make_mine())
     assert out.empty and tuple(out.columns) == IMPACT_COLUMNS
+
+
+def test_describe_factor_tables_reads_sources():
+    labels = compute_impacts(FP, make_mine(), params=ImpactParams(mc_draws=200, halo=False))
+    described = describe_factor_tables(labels.iloc[0]["factor_tables"])
+    names = [d["name"] for d in described]
+    assert "ipcc2019_agb_forest" in names and "globio_msa_land_use" in names
+    agb = described[names.index("ipcc2019_agb_forest")]
+    assert agb["version"] == "1.0.0" and "Table 4.7" in agb["source"]
+    assert describe_factor_tables("nope@9") == [
+        {"name": "nope", "version": "9", "source": "", "title": ""}
+    ]

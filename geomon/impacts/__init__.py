@@ -4,7 +4,7 @@ fragmentation and the EU cut-off flag. Every figure names the factor tables it u
 
 Public surface: :func:`compute_impacts` (one mine), :func:`compute_impacts_many` (many mines on
 Dask), :class:`ImpactParams`, :class:`ImpactLayers` / :func:`load_layers` /
-:func:`bundled_layers`, :class:`FactorTables`, :func:`disturbed_outlines`, :func:`format_impacts`,
+:func:`bundled_layers`, :class:`FactorTables`, :func:`describe_factor_tables`, :func:`disturbed_outlines`, :func:`format_impacts`,
 :data:`IMPACT_COLUMNS`.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from geomon.impacts._format import format_impacts
-from geomon.impacts._tables import FactorTable, FactorTables
+from geomon.impacts._tables import FactorTable, FactorTables, describe_factor_tables
 from geomon.impacts.core import IMPACT_COLUMNS, compute_impacts, disturbed_outlines
 from geomon.impacts.many import compute_impacts_many
 from geomon.impacts.params import ImpactLayers, ImpactParams, load_layers
@@ -27,6 +27,7 @@ __all__ = [
     "bundled_layers",
     "compute_impacts",
     "compute_impacts_many",
+    "describe_factor_tables",
     "disturbed_outlines",
     "format_impacts",
     "load_layers",

@@ -20,7 +20,7 @@ import pandas as pd
 
 from geomon.errors import FactorTableError
 
-__all__ = ["FactorTable", "FactorTables", "load_table_file"]
+__all__ = ["FactorTable", "FactorTables", "describe_factor_tables", "load_table_file"]
 
 _REQUIRED_META = ("table", "version", "source")
 
@@ -215,3 +215,26 @@ class FactorTables:
     def ecozones(self) -> list[str]:
         """Canonical ecozone names."""
         return list(self["ecozone_halo_biome"].frame["ecozone"])
+
+
+def describe_factor_tables(labels: str, folder: str | Path | None = None) -> list[dict[str, str]]:
+    """``[{"name", "version", "source", "title"}]`` for a ``factor_tables`` value of the impact
+    records (``"name@version; ..."``), sources read from the tables themselves (bundled, or
+    ``folder`` as in ImpactParams.tables_dir). A table not found keeps an empty source."""
+    by_name = {t.name: t for t in FactorTables.load(folder).tables.values()}
+    out = []
+    for label in (x.strip() for x in str(labels).split(";")):
+        if not label:
+            continue
+        name, _, version = label.partition("@")
+        table = by_name.get(name)
+        known = table is not None and table.version == version
+        out.append(
+            {
+                "name": name,
+                "version": version,
+                "source": table.source if known and table else "",
+                "title": table.meta.get("title", "") if known and table else "",
+            }
+        )
+    return out
