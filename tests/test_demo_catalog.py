@@ -271,6 +271,7 @@ def test_cover_codes_map_to_contract_classes() -> None:
     natural_bare = {c for c, i in COVER_INFO.items() if i.group == "natural_bare"}
     assert natural_bare == {Cover.BARE_SOIL, Cover.ROCK, Cover.SALT_CRUST}
     assert not any(COVER_INFO[c].disturbed for c in natural_bare)
+    assert {COVER_INFO[c].contract_class for c in natural_bare} == {"built_other"}  # contracts.md
     assert (
         COVER_INFO[Cover.PIT].contract_class == "bare_disturbed" and COVER_INFO[Cover.PIT].disturbed
     )

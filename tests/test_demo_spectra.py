@@ -84,4 +84,6 @@ def test_biome_falls_back_to_latitude_and_style_to_commodities() -> None:
     assert choose_biome("", -23.5, ["lithium"], "", "Salar de X").name == "salar"
     assert choose_style("", ["nickel", "cobalt"], "x") == "laterite"
     assert choose_style("underground", ["copper"], "x") == "underground"
+    assert choose_style("open pit and underground", ["copper", "cobalt"], "x") == "open_pit"
+    assert choose_style("brine (evaporation ponds)", ["lithium"], "x") == "brine"
     assert utm_epsg(14.56, 45.87) == 32633

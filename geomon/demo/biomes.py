@@ -277,11 +277,10 @@ def choose_style(mine_type: str, commodities: list[str], name: str) -> str:
     mt = mine_type.lower()
     if _is_brine(mine_type, commodities, name):
         return "brine"
-    if "underground" in mt:
-        return "underground"
     if "laterite" in mt or ("nickel" in commodities and "copper" not in commodities):
         return "laterite"
-    return "open_pit"
+    surface = any(word in mt for word in ("open", "pit", "cut", "strip", "quarry"))
+    return "underground" if "underground" in mt and not surface else "open_pit"
 
 
 def season(doy: float, peak_doy: float) -> float:

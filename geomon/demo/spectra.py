@@ -9,10 +9,11 @@ Environment* 120: 25-36.
 
 Land-cover codes (ground-truth band 1)
 --------------------------------------
-Each code maps to one contract class of ARCHITECTURE.md (``vegetation``, ``bare_disturbed``,
-``water``, ``built_other``) by what the pixel *looks like*, and carries ``disturbed`` (true for
-everything the mine made) and ``group`` so that natural bare ground (rock, bare soil, salt crust)
-stays distinguishable from mine-disturbed ground. ``truth/codes.json`` repeats this table.
+Each code maps to one contract class of docs/contracts.md (``vegetation``, ``bare_disturbed``,
+``water``, ``built_other``). As that page says, natural bare ground (rock, bare soil, salt crust)
+is ``built_other`` ("not vegetation, not disturbance"), so it stays distinguishable from
+mine-disturbed ground; every code also carries ``disturbed`` (true for everything the mine made
+or cleared) and ``group``. ``truth/codes.json`` repeats this table.
 
 Spectra
 -------
@@ -99,7 +100,14 @@ BANDS: tuple[Band, ...] = (
     Band("swir22", "B12", "swir22", 2.2024, 0.175, 20, 100),
 )
 BAND_NAMES: tuple[str, ...] = tuple(b.name for b in BANDS)
-CONTRACT_CLASSES: tuple[str, ...] = ("vegetation", "bare_disturbed", "water", "built_other")
+#: Contract classes of docs/contracts.md, in the order of their codes (0-4).
+CONTRACT_CLASSES: tuple[str, ...] = (
+    "cloud_nodata",
+    "vegetation",
+    "bare_disturbed",
+    "water",
+    "built_other",
+)
 
 
 class Cover(IntEnum):
@@ -152,7 +160,8 @@ class CoverInfo:
 
     name: str
     contract_class: str
-    """``vegetation``, ``bare_disturbed``, ``water`` or ``built_other``: what the pixel looks like."""
+    """Class of docs/contracts.md: ``vegetation``, ``bare_disturbed``, ``water`` or ``built_other``
+    (natural bare ground included); ``cloud_nodata`` for no data."""
     disturbed: bool
     """True for ground the mine made or cleared."""
     group: str
@@ -162,7 +171,7 @@ class CoverInfo:
 
 
 COVER_INFO: dict[Cover, CoverInfo] = {
-    Cover.NODATA: CoverInfo("nodata", "built_other", False, "none", "no data"),
+    Cover.NODATA: CoverInfo("nodata", "cloud_nodata", False, "none", "no data (outside the swath)"),
     Cover.FOREST: CoverInfo(
         "forest", "vegetation", False, "natural_vegetation", "closed tree cover"
     ),
@@ -184,12 +193,12 @@ COVER_INFO: dict[Cover, CoverInfo] = {
         "fields and gardens; fallow fields can look bare between seasons",
     ),
     Cover.BARE_SOIL: CoverInfo(
-        "bare_soil", "bare_disturbed", False, "natural_bare", "natural bare soil or sand"
+        "bare_soil", "built_other", False, "natural_bare", "natural bare soil or sand"
     ),
-    Cover.ROCK: CoverInfo("rock", "bare_disturbed", False, "natural_bare", "natural outcrop"),
+    Cover.ROCK: CoverInfo("rock", "built_other", False, "natural_bare", "natural outcrop"),
     Cover.WATER: CoverInfo("water", "water", False, "natural_water", "sea, lake or river"),
     Cover.SALT_CRUST: CoverInfo(
-        "salt_crust", "bare_disturbed", False, "natural_bare", "natural salar or playa crust"
+        "salt_crust", "built_other", False, "natural_bare", "natural salar or playa crust"
     ),
     Cover.SETTLEMENT: CoverInfo(
         "settlement", "built_other", False, "settlement", "village or town, not the mine"
