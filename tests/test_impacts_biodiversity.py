@@ -140,3 +140,19 @@ def test_many_mines_halo_shares_add_up_to_the_union():
     assert out.iloc[0]["msa_ha_lost_halo"] < alone.iloc[0]["msa_ha_lost_halo"]
     threads = compute_impacts_many(fps, registry, params=params, scheduler="threads")
     assert threads["msa_ha_lost_halo"].tolist() == out["msa_ha_lost_halo"].tolist()
+
+
+def test_many_mines_on_processes_and_with_an_empty_footprint():
+    import geopandas as gpd
+
+    mines = [make_mine("mine_a"), make_mine("mine_b")]
+    registry = gpd.GeoDataFrame(mines, geometry="geometry", crs=4326)
+    fps = {
+        "mine_a": make_footprint([{"geometry": box(0, 0, 200, 200)}], "mine_a"),
+        "mine_b": make_footprint([{"geometry": box(0, 0, 200, 200)}], "mine_b").iloc[0:0],
+    }
+    params = ImpactParams(mc_draws=200)
+    out = compute_impacts_many(fps, registry, params=params, scheduler="processes")
+    assert out["mine_id"].tolist() == ["mine_a"]
+    same = compute_impacts_many(fps, registry, params=params, scheduler="sync")
+    assert out.drop(columns="notes").equals(same.drop(columns="notes"))

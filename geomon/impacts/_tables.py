@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
 
 import pandas as pd
 
@@ -95,9 +94,7 @@ def _parse(text: str, where: str, required: tuple[str, ...]) -> FactorTable:
             f"factor table {where}: column(s) {', '.join(absent)} missing; "
             f"the file needs columns {', '.join(required)}"
         )
-    return FactorTable(
-        meta["table"], meta["version"], meta["source"], MappingProxyType(meta), frame
-    )
+    return FactorTable(meta["table"], meta["version"], meta["source"], dict(meta), frame)
 
 
 def _number(value: str) -> float:
@@ -130,7 +127,7 @@ class FactorTables:
                 loaded[stem] = load_table_file(override, required)
             else:
                 loaded[stem] = _bundled(stem)
-        return cls(MappingProxyType(loaded))
+        return cls(dict(loaded))
 
     def __getitem__(self, stem: str) -> FactorTable:
         return self.tables[stem]

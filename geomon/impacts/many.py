@@ -92,7 +92,7 @@ def compute_impacts_many(
         )
         for m in footprints
     ]
-    results = dask.compute(*tasks, scheduler=scheduler) if tasks else []
+    results = [r for r in (dask.compute(*tasks, scheduler=scheduler) if tasks else []) if len(r)]
     if not results:
         return pd.DataFrame(columns=list(IMPACT_COLUMNS))
     out = pd.concat(results, ignore_index=True)
