@@ -16,7 +16,7 @@ PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
 
 
 @pytest.mark.parametrize(
-    "name", ["site_report.yaml", "company_report.yaml", "footprint_trends.yaml"]
+    "name", ["site_report.yaml", "company_report.yaml", "footprint_trends.yaml", "demo.yaml"]
 )
 def test_shipped_pipelines_are_valid(name: str) -> None:
     p = load_pipeline(PIPELINES / name)
