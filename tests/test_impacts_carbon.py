@@ -207,3 +207,12 @@ def test_operational_scales_with_period_length():
     mine = make_mine(mine_id="kansanshi", country="ZMB", ore_mt_per_year=4.0)
     cols, _ = operational_columns(mine, 0.25, tables)
     assert cols["op_co2e_t"] == pytest.approx(4e6 * 0.0454 * 0.25)
+
+
+def test_soil_skips_cropland_and_says_so():
+    rows = [{"geometry": HA}, {"geometry": box(200, 0, 300, 100), "baseline_cover": "cropland"}]
+    params = ImpactParams(mc_draws=2000, halo=False, soc_ref_t_c_per_ha=100.0)
+    row = _one(rows, params=params).iloc[0]
+    assert row["co2e_soil_t_mean"] == pytest.approx(100.0 * 0.2 * 44 / 12 / 20, rel=1e-2)
+    assert "soil of 1.0 ha cropland: no factor" in row["notes"]
+    assert not row["co2e_complete"]

@@ -173,20 +173,17 @@ def _footprint_from_imagery(
     scheduler: str | None,
     period: str,
 ) -> gpd.GeoDataFrame:
-    """Imagery -> composites -> classes -> footprint, with the stages' default options."""
-    from geomon.classify import classify
-    from geomon.footprint import trace_footprint
-    from geomon.imagery import Aoi, CompositeOptions, Query, load_composite, open_source
+    """Imagery -> composites -> classes -> footprint (geomon.footprint.run), default options."""
+    from geomon.footprint.run import RunOptions, run_footprint
+    from geomon.imagery import Aoi, open_source
     from geomon.scheduler import dask_client
 
     aoi = Aoi.from_registry(registry, mine_id)
-    composite = load_composite(
-        open_source(source),
-        Query(aoi, start, end),
-        composite_options=CompositeOptions(period),  # type: ignore[arg-type]  # click.Choice checked it
-    )
     with dask_client(scheduler):
-        return trace_footprint(classify(composite), aoi.geometry, mine_id)
+        run = run_footprint(
+            aoi, start, end, open_source(source), RunOptions(period=period), progress=True
+        )
+    return run.footprint
 
 
 def _within(records: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:

@@ -2,8 +2,9 @@
 
 Biomass: CO2 = area x AGB x (1 + R) x CF x 44/12, emitted in the period the land is first seen
 disturbed (status ``new``); only forest has a shipped factor, other vegetation is "no factor".
-Soil: SOC_ref x (1 - F_LU) x 44/12 per ha, spread evenly over 20 years from the period the land
-was first seen disturbed, only where a reference soil stock is given.
+Soil: SOC_ref x (1 - F_LU) x 44/12 per ha of former natural vegetation, spread evenly over 20
+years from the start of the period the land was first seen disturbed, only where a reference soil
+stock is given.
 
 Uncertainty: AGB, the optional soil stock and the optional area error are drawn from lognormal
 distributions whose mean and standard deviation equal the published ones. Lognormal rather than a
@@ -168,7 +169,7 @@ def carbon_columns(
     notes = list(model.notes)
     new = rows[rows["status"] == "new"]
     biomass, biomass_mean, no_factor = _biomass(new, model, notes)
-    soil, soil_mean = _soil(rows, period, model)
+    soil, soil_mean, soil_complete = _soil(rows, period, model, notes)
     out: dict = {"ha_no_carbon_factor": no_factor}
     out.update(_triple("co2e_biomass_t", biomass_mean, biomass, model.interval))
     out.update(_triple("co2e_soil_t", soil_mean, soil, model.interval))
@@ -180,7 +181,7 @@ def carbon_columns(
     out.update(_triple("co2e_t", total_mean, total, model.interval))
     complete = (
         no_factor == 0.0
-        and soil is not None
+        and soil_complete
         and (model.forest is None or model.forest.root_shoot is not None or biomass_mean == 0.0)
     )
     out["co2e_complete"] = bool(complete)
@@ -230,14 +231,21 @@ def _biomass(
 
 
 def _soil(
-    rows: pd.DataFrame, period: Period, model: CarbonModel
-) -> tuple[np.ndarray | None, float]:
-    """(draws, mean) of the soil CO2 falling in ``period``; None when no soil stock is given."""
+    rows: pd.DataFrame, period: Period, model: CarbonModel, notes: list[str]
+) -> tuple[np.ndarray | None, float, bool]:
+    """(draws, mean, complete) of the soil CO2 falling in ``period``; draws None when no soil
+    stock is given. SOC_ref is the stock under native vegetation, so it applies to land whose
+    baseline was natural vegetation; cropland (already below SOC_ref) is "no factor"."""
     if model.soil_per_ha is None:
-        return None, math.nan
-    soiled = rows[rows["carbon_pool"] != "none"]
+        return None, math.nan, False
+    crop = float(rows.loc[rows["cover_key"] == "cropland", "area_ha"].sum())
+    if crop > 0:
+        notes.append(
+            f"soil of {crop:.1f} ha cropland: no factor (no cropland stock change factor shipped)"
+        )
+    soiled = rows[rows["natural_vegetation"]]
     if soiled.empty:
-        return np.zeros_like(model.area_draws), 0.0
+        return np.zeros_like(model.area_draws), 0.0, crop == 0
     share = _soil_fraction(soiled["first_seen_start"], period, model.transition_years)
     mean = float((soiled["area_ha"].to_numpy() * share).sum() * model.soil_per_ha)
-    return mean * model.soil_draws * model.area_draws, mean
+    return mean * model.soil_draws * model.area_draws, mean, crop == 0
