@@ -51,17 +51,9 @@ def period_label(start: dt.date, period: Period) -> str:
 
 def _median_block(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Median over axis 0 of the clear, finite values; NaN where there are none."""
-    ok = valid & np.isfinite(x)
-    n = ok.sum(axis=0)
-    if x.shape[0] == 1:
-        return np.where(ok, x, np.float32(np.nan)).astype(np.float32, copy=False)
-    work = np.where(ok, x, np.float32(np.inf))
-    work.sort(axis=0)
-    lo = np.take_along_axis(work, np.maximum((n - 1) // 2, 0)[None], 0)
-    hi = np.take_along_axis(work, (n // 2)[None], 0)
-    out = np.where(n[None] % 2 == 1, lo, (lo + hi) * np.float32(0.5))
-    out[n[None] == 0] = np.nan
-    return out.astype(np.float32, copy=False)
+    from geomon.imagery._kernels import median_clear
+
+    return median_clear(x, valid)
 
 
 def _count_block(valid: np.ndarray) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""geomon benchmarks: wall time and memory, printed as ratios against a floor (``make bench``)."""
