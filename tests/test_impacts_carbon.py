@@ -94,11 +94,17 @@ def test_soil_spread_over_20_years_when_stock_given():
         {"geometry": HA, "period": "2021"},
         {"geometry": HA, "period": "2022", "status": "persisting", "first_seen": "2021"},
     ]
-    out = _one(rows, params=ImpactParams(mc_draws=2000, halo=False, soc_ref_t_c_per_ha=100.0))
+    params = ImpactParams(
+        mc_draws=2000, halo=False, soc_ref_t_c_per_ha=100.0, soc_ref_sd_t_c_per_ha=30.0
+    )
+    out = _one(rows, params=params)
     yearly = 100.0 * (1 - 0.80) * 44 / 12 / 20
     assert out["co2e_soil_t_mean"].tolist() == pytest.approx([yearly, yearly], rel=1e-2)
     assert out.iloc[1]["co2e_biomass_t_mean"] == 0.0  # persisting land: biomass already counted
     assert bool(out.iloc[0]["co2e_complete"])
+    assert out.iloc[1]["co2e_t_low"] < out.iloc[1]["co2e_t_mean"] < out.iloc[1]["co2e_t_high"]
+    no_sd = _one(rows, params=ImpactParams(mc_draws=2000, halo=False, soc_ref_t_c_per_ha=100.0))
+    assert math.isnan(no_sd.iloc[1]["co2e_soil_t_low"]) and math.isnan(no_sd.iloc[1]["co2e_t_low"])
 
 
 def test_soil_not_estimated_without_stock():
@@ -141,7 +147,18 @@ def test_missing_root_shoot_gives_above_ground_only():
     row = _one([{"geometry": HA}], mine=mine).iloc[0]
     assert row["co2e_biomass_t_mean"] == pytest.approx(48.4 * 0.47 * 44 / 12, rel=1e-3)
     assert "below-ground biomass: no factor" in row["notes"]
-    assert "no published SD" in row["notes"]
+
+
+def test_unpublished_sd_gives_no_range_unless_assumed():
+    mine = make_mine(ecozone="Tropical mountain system", continent="Americas")
+    row = _one([{"geometry": HA}], mine=mine).iloc[0]
+    assert row["co2e_t_mean"] == pytest.approx(195.0 * 0.47 * 44 / 12, rel=1e-3)
+    assert math.isnan(row["co2e_t_low"]) and math.isnan(row["co2e_t_high"])
+    assert "no published SD, so no CO2e interval" in row["notes"]
+    params = ImpactParams(mc_draws=2000, halo=False, agb_rel_sd_when_unpublished=0.3)
+    row = _one([{"geometry": HA}], mine=mine, params=params).iloc[0]
+    assert row["co2e_t_low"] < row["co2e_t_mean"] < row["co2e_t_high"]
+    assert "assumed 30% of the mean" in row["notes"]
 
 
 def test_unknown_vegetation_uses_the_assumed_cover():

@@ -53,11 +53,15 @@ def make_mine(
 
 
 def make_footprint(
-    rows: list[dict[str, Any]], mine_id: str = "m1", *, crs: CRS | None = None
+    rows: list[dict[str, Any]],
+    mine_id: str = "m1",
+    *,
+    crs: CRS | None = None,
+    out_crs: Any = UTM,
 ) -> gpd.GeoDataFrame:
     """A footprint (docs/contracts.md) from rows with ``geometry`` drawn in ``crs`` (default: the
-    local CRS); ``area_ha`` is measured in EPSG:6933 and the frame is returned in UTM like
-    geomon.footprint does."""
+    local CRS); ``area_ha`` is measured in EPSG:6933 and the frame is returned in ``out_crs``
+    (UTM 35S by default, like geomon.footprint returns a mine's UTM zone)."""
     crs = crs or local()
     records = []
     for row in rows:
@@ -78,7 +82,7 @@ def make_footprint(
         )
     gdf = gpd.GeoDataFrame(records, geometry="geometry", crs=crs)
     gdf["area_ha"] = gdf.geometry.to_crs(6933).area / 1e4
-    return gdf.to_crs(UTM)
+    return gdf.to_crs(out_crs)
 
 
 def make_layer(

@@ -22,7 +22,10 @@ def _co2e(row: pd.Series) -> str:
     mean = row["co2e_t_mean"]
     if math.isnan(mean):
         return "not estimated"
-    text = f"{mean:,.0f} [{row['co2e_t_low']:,.0f}-{row['co2e_t_high']:,.0f}]"
+    if math.isnan(row["co2e_t_low"]):
+        text = f"{mean:,.0f} [no range]"
+    else:
+        text = f"{mean:,.0f} [{row['co2e_t_low']:,.0f}-{row['co2e_t_high']:,.0f}]"
     return text if bool(row["co2e_complete"]) else text + " *"
 
 
@@ -38,7 +41,7 @@ def format_impacts(records: pd.DataFrame) -> str:
     if partial:
         lines.append(
             "* partial: a part (soil without a reference stock, vegetation with no published "
-            "factor) is not estimated; see the notes column"
+            "factor) is not estimated; 'no range': no published SD; see the notes column"
         )
     tables = sorted({t for v in records.get("factor_tables", []) for t in str(v).split("; ") if t})
     if tables:

@@ -68,6 +68,10 @@ class CarbonModel:
     """Multipliers of the area (mean 1)."""
     soil_draws: np.ndarray
     """Multipliers of the soil stock (mean 1)."""
+    agb_interval: bool
+    """False when the AGB has no published SD (and none is assumed): no biomass interval."""
+    soil_interval: bool
+    """False when the soil stock has no SD: no soil interval."""
     notes: tuple[str, ...]
     """Notes that apply to every period."""
     interval: float
@@ -99,11 +103,6 @@ def _forest_factor(
             f"below-ground biomass: no factor (no root-to-shoot ratio for {ecozone} in {continent}); "
             "forest CO2e is above-ground only"
         )
-    if math.isnan(sd):
-        notes.append(
-            f"AGB of {state} {ecozone} in {continent} has no published SD: "
-            "the interval leaves out its uncertainty"
-        )
     k = tables.constant("carbon_fraction") * tables.constant("co2_per_c")
     return ForestFactor(mean, sd, r, k)
 
@@ -129,9 +128,15 @@ def build_carbon_model(
         np.random.default_rng(s) for s in np.random.SeedSequence(params.seed).spawn(3)
     )
     n = params.mc_draws
-    agb_rel = forest.agb_sd / forest.agb_mean if forest else math.nan
+    agb_rel = _agb_rel_sd(forest, ecozone, continent, params, notes)
     area_rel = (params.area_ci95_rel or 0.0) / 1.959963984540054
     soil_rel = (params.soc_ref_sd_t_c_per_ha or 0.0) / soc if soc else 0.0
+    soil_interval = soc is None or params.soc_ref_sd_t_c_per_ha is not None
+    if not soil_interval:
+        notes.append(
+            "soil carbon: no SD given for the reference stock, so no soil interval "
+            "(set soc_ref_sd_t_c_per_ha)"
+        )
     return CarbonModel(
         forest=forest,
         soil_per_ha=soil_per_ha,
@@ -139,9 +144,36 @@ def build_carbon_model(
         agb_draws=lognormal(rng_agb, 1.0, agb_rel, n),
         area_draws=lognormal(rng_area, 1.0, area_rel, n),
         soil_draws=lognormal(rng_soil, 1.0, soil_rel, n),
+        agb_interval=forest is None or not math.isnan(agb_rel),
+        soil_interval=soil_interval,
         notes=tuple(notes),
         interval=params.interval,
     )
+
+
+def _agb_rel_sd(
+    forest: ForestFactor | None,
+    ecozone: str,
+    continent: str,
+    params: ImpactParams,
+    notes: list[str],
+) -> float:
+    """Relative SD of the AGB cell: published, else the params' assumption, else NaN (no
+    interval: a zero-width range would pass a point off as a range)."""
+    if forest is None:
+        return math.nan
+    if not math.isnan(forest.agb_sd):
+        return forest.agb_sd / forest.agb_mean
+    cell = f"{params.forest_state} {ecozone} in {continent}"
+    assumed = params.agb_rel_sd_when_unpublished
+    if assumed is not None:
+        notes.append(f"AGB of {cell} has no published SD: assumed {assumed:.0%} of the mean")
+        return assumed
+    notes.append(
+        f"AGB of {cell} has no published SD, so no CO2e interval "
+        "(set agb_rel_sd_when_unpublished to assume one)"
+    )
+    return math.nan
 
 
 def _bounds(draws: np.ndarray, interval: float) -> tuple[float, float]:
@@ -171,14 +203,17 @@ def carbon_columns(
     biomass, biomass_mean, no_factor = _biomass(new, model, notes)
     soil, soil_mean, soil_complete = _soil(rows, period, model, notes)
     out: dict = {"ha_no_carbon_factor": no_factor}
-    out.update(_triple("co2e_biomass_t", biomass_mean, biomass, model.interval))
-    out.update(_triple("co2e_soil_t", soil_mean, soil, model.interval))
+    biomass_known = model.agb_interval or not biomass_mean
+    soil_known = model.soil_interval or not soil_mean
+    out.update(_triple("co2e_biomass_t", biomass_mean, biomass, model.interval, biomass_known))
+    out.update(_triple("co2e_soil_t", soil_mean, soil, model.interval, soil_known))
     parts = [d for d in (biomass, soil) if d is not None]
     total = sum(parts[1:], parts[0]) if parts else None
     total_mean = (biomass_mean if biomass is not None else 0.0) + (
         soil_mean if soil is not None else 0.0
     )
-    out.update(_triple("co2e_t", total_mean, total, model.interval))
+    known = (biomass is None or biomass_known) and (soil is None or soil_known)
+    out.update(_triple("co2e_t", total_mean, total, model.interval, known))
     complete = (
         no_factor == 0.0
         and soil_complete
@@ -194,9 +229,14 @@ def carbon_columns(
     return out, notes
 
 
-def _triple(prefix: str, mean: float, draws: np.ndarray | None, interval: float) -> dict:
+def _triple(
+    prefix: str, mean: float, draws: np.ndarray | None, interval: float, known: bool = True
+) -> dict:
+    """mean/low/high columns; NaN bounds when the draws carry no uncertainty (``known`` False)."""
     if draws is None:
         return {f"{prefix}_mean": math.nan, f"{prefix}_low": math.nan, f"{prefix}_high": math.nan}
+    if not known:
+        return {f"{prefix}_mean": mean, f"{prefix}_low": math.nan, f"{prefix}_high": math.nan}
     low, high = _bounds(draws, interval)
     return {f"{prefix}_mean": mean, f"{prefix}_low": low, f"{prefix}_high": high}
 

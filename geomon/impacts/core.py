@@ -178,7 +178,9 @@ def _biodiversity(ctx: _Mine, rows: pd.DataFrame, period: Period) -> tuple[dict,
             ctx.cache,
         )
         notes.append(
-            f"halo: GLOBIO {ctx.halo_biome} bands, background MSA {ctx.params.halo_background_msa:g}"
+            f"halo: GLOBIO {ctx.halo_biome} bands to {ctx.tables.halo_bands(ctx.halo_biome)[-1][1]:g} m, "
+            f"background MSA {ctx.params.halo_background_msa:g}, water inside the rings not "
+            "excluded (upper bound)"
         )
     else:
         notes.append("halo: not counted (ImpactParams.halo is False)")

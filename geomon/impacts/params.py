@@ -43,6 +43,11 @@ class ImpactParams:
     soc_ref_sd_t_c_per_ha: float | None = None
     """Standard deviation of ``soc_ref_t_c_per_ha``; None = no soil uncertainty propagated."""
 
+    agb_rel_sd_when_unpublished: float | None = None
+    """Relative SD assumed for AGB cells whose SD the IPCC table does not publish (e.g. 0.3, the
+    lowest relative SD the shipped table does publish). None (default): such cells get a mean but
+    no interval (low/high NaN), since a zero-width range would pass a point off as a range."""
+
     area_ci95_rel: float | None = None
     """Relative half-width of the 95 % confidence interval of the disturbed area, as printed by
     ``geomon evaluate`` (e.g. 0.04 for +/-4 %). None: area uncertainty not propagated."""
@@ -105,7 +110,12 @@ class ImpactParams:
             out.append("mc_draws must be at least 100")
         if not 0.0 < self.interval < 1.0:
             out.append("interval must be between 0 and 1, e.g. 0.90")
-        for name in ("soc_ref_t_c_per_ha", "soc_ref_sd_t_c_per_ha", "area_ci95_rel"):
+        for name in (
+            "soc_ref_t_c_per_ha",
+            "soc_ref_sd_t_c_per_ha",
+            "area_ci95_rel",
+            "agb_rel_sd_when_unpublished",
+        ):
             value = getattr(self, name)
             if value is not None and value < 0:
                 out.append(f"{name} must be >= 0")
