@@ -162,28 +162,35 @@ def _neighbour_geoms(ctx: _Mine, period: str, kind: str) -> list[BaseGeometry]:
     return [g for g in hit.geometry if g is not None and not g.is_empty]
 
 
+def _halo(ctx: _Mine, rows: pd.DataFrame, period: Period) -> tuple[float, str]:
+    """MSA·ha lost in the halo of this period's disturbance, and its note."""
+    if not ctx.params.halo:
+        return 0.0, "halo: not counted (ImpactParams.halo is False)"
+    bands = ctx.tables.halo_bands(ctx.halo_biome)
+    if not bands:
+        return math.nan, f"halo: no factor (no GLOBIO bands for biome {ctx.halo_biome})"
+    now = rows[rows["status"].isin(_DISTURBED)]
+    base = now[now["baseline_class"] == "bare_disturbed"]
+    halo = biodiversity.halo_loss(
+        union(now.geometry),
+        _neighbour_geoms(ctx, period.label, "now"),
+        union(base.geometry),
+        _neighbour_geoms(ctx, period.label, "base"),
+        bands,
+        ctx.params.halo_background_msa,
+        ctx.cache,
+    )
+    note = (
+        f"halo: GLOBIO {ctx.halo_biome} bands to {bands[-1][1]:g} m, background MSA "
+        f"{ctx.params.halo_background_msa:g}, water inside the rings not excluded (upper bound)"
+    )
+    return halo, note
+
+
 def _biodiversity(ctx: _Mine, rows: pd.DataFrame, period: Period) -> tuple[dict, list[str]]:
     lost, no_factor, notes = biodiversity.footprint_msa(rows, ctx.tables, ctx.params)
-    halo = 0.0
-    if ctx.params.halo:
-        now = rows[rows["status"].isin(_DISTURBED)]
-        base = now[now["baseline_class"] == "bare_disturbed"]
-        halo = biodiversity.halo_loss(
-            union(now.geometry),
-            _neighbour_geoms(ctx, period.label, "now"),
-            union(base.geometry),
-            _neighbour_geoms(ctx, period.label, "base"),
-            ctx.tables.halo_bands(ctx.halo_biome),
-            ctx.params.halo_background_msa,
-            ctx.cache,
-        )
-        notes.append(
-            f"halo: GLOBIO {ctx.halo_biome} bands to {ctx.tables.halo_bands(ctx.halo_biome)[-1][1]:g} m, "
-            f"background MSA {ctx.params.halo_background_msa:g}, water inside the rings not "
-            "excluded (upper bound)"
-        )
-    else:
-        notes.append("halo: not counted (ImpactParams.halo is False)")
+    halo, note = _halo(ctx, rows, period)
+    notes.append(note)
     return {
         "msa_ha_lost": lost + halo,
         "msa_ha_lost_footprint": lost,
