@@ -78,7 +78,9 @@ def _se_share(weights: np.ndarray, props: np.ndarray, n_row: np.ndarray) -> np.n
     return np.sqrt(np.nansum(np.where(n_row[:, None] > 1, var, 0.0), axis=0))
 
 
-def error_adjusted_area(counts: np.ndarray, mapped_ha: Sequence[float]) -> list[AreaEstimate]:
+def error_adjusted_area(
+    counts: np.ndarray, mapped_ha: Sequence[float] | np.ndarray
+) -> list[AreaEstimate]:
     """Olofsson et al. (2014) stratified area estimate per class from ``counts[map, reference]``
     and the mapped area of each class in hectares."""
     counts = np.asarray(counts, dtype=np.float64)
@@ -177,7 +179,9 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> tuple[float, ...]:
 
 
 def assess(
-    counts: np.ndarray, classes: Sequence[str], mapped_ha: Sequence[float] | None = None
+    counts: np.ndarray,
+    classes: Sequence[str],
+    mapped_ha: Sequence[float] | np.ndarray | None = None,
 ) -> AccuracyReport:
     """Scores from ``counts[map, reference]``; with ``mapped_ha``, also Olofsson areas."""
     c = np.asarray(counts, dtype=np.int64)
@@ -203,7 +207,9 @@ def assess(
     )
 
 
-def _overall_adjusted(counts: np.ndarray, mapped_ha: Sequence[float] | None) -> tuple[float, float]:
+def _overall_adjusted(
+    counts: np.ndarray, mapped_ha: Sequence[float] | np.ndarray | None
+) -> tuple[float, float]:
     if mapped_ha is None:
         return float("nan"), float("nan")
     mapped = np.asarray(mapped_ha, dtype=np.float64)

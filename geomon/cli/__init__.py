@@ -52,6 +52,7 @@ def _register() -> None:
     cli.add_command(__import__("geomon.cli.impacts", fromlist=["impacts"]).impacts)
     cli.add_command(__import__("geomon.cli.report", fromlist=["report"]).report)
     cli.add_command(__import__("geomon.cli.run", fromlist=["run"]).run)
+    list(map(cli.add_command, __import__("geomon.cli.classify", fromlist=["COMMANDS"]).COMMANDS))
 
 
 _register()

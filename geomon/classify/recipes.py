@@ -1,0 +1,172 @@
+"""Reproducible recipes: train a model on demo seeds, measure one on other demo seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import xarray as xr
+
+from geomon.classify.apply import classify_dataset
+from geomon.classify.classes import CLASS_NAMES, CLOUD_NODATA
+from geomon.classify.demo_data import (
+    NO_LABEL,
+    DemoSampling,
+    contract_lookup,
+    demo_samples,
+    load_mine,
+)
+from geomon.classify.features import FeatureSet
+from geomon.classify.model import PixelModel
+from geomon.classify.samples import DEMO_SCHEME
+from geomon.classify.train import TrainOptions, fit_pixel_model
+from geomon.errors import ConfigError
+from geomon.evaluate import AccuracyReport, assess
+
+if TYPE_CHECKING:
+    from geomon.demo import DemoCatalog
+
+__all__ = ["DemoRecipe", "demo_catalogs", "evaluate_on_demo", "train_on_demo"]
+
+
+@dataclass(frozen=True)
+class DemoRecipe:
+    """Everything that decides a demo-trained model."""
+
+    seeds: tuple[int, ...] = (1, 2, 3)
+    """Demo config seeds whose catalogs supply training pixels (never used for testing)."""
+    sampling: DemoSampling = field(default_factory=DemoSampling)
+    train: TrainOptions = field(default_factory=TrainOptions)
+    years: int = 5
+    """Years per demo catalog."""
+
+
+def demo_catalogs(
+    seeds: Sequence[int], years: int = 5, progress: bool = False
+) -> list[DemoCatalog]:
+    """The demo catalogs of ``seeds`` (generated once, then reused from the cache)."""
+    from geomon.demo import DemoConfig, build_demo_catalog
+
+    return [build_demo_catalog(DemoConfig(seed=s, years=years), progress=progress) for s in seeds]
+
+
+def train_on_demo(
+    fset: FeatureSet, model_id: str, recipe: DemoRecipe | None = None, progress: bool = False
+) -> PixelModel:
+    """Train a model for ``fset`` on the demo catalogs of ``recipe.seeds``."""
+    recipe = recipe or DemoRecipe()
+    catalogs = demo_catalogs(recipe.seeds, recipe.years, progress)
+    x, y = demo_samples(catalogs, fset, recipe.sampling)
+    counts = np.bincount(y, minlength=len(DEMO_SCHEME.labels))
+    info = {
+        "training_data": {
+            "source": "geomon demo catalog (geomon.demo, synthetic Sentinel-2 L2A)",
+            "seeds": list(recipe.seeds),
+            "years": recipe.years,
+            "periods": ["scene", *recipe.sampling.periods],
+            "per_label_per_mine_and_kind": recipe.sampling.per_label,
+            "augment": vars(recipe.sampling.augment),
+            "samples": len(y),
+            "class_balance": {
+                lab: int(c) for lab, c in zip(DEMO_SCHEME.labels, counts, strict=True)
+            },
+        }
+    }
+    return fit_pixel_model(x, y, fset, DEMO_SCHEME, model_id, recipe.train, info)
+
+
+def evaluate_on_demo(
+    model: PixelModel,
+    seeds: Sequence[int],
+    period: str = "year",
+    years: int = 5,
+    exclude: Sequence[int] = (),
+) -> AccuracyReport:
+    """Accuracy of ``model`` on the composites of the demo catalogs of ``seeds``: every pixel whose
+    truth is the same in all of a period's scenes and seen clear at least once is a reference
+    pixel (a census: error-adjusted areas equal the reference areas up to rounding)."""
+    overlap = sorted(
+        set(seeds) & set(exclude)
+        | set(seeds) & set(model.info.get("training_data", {}).get("seeds", []))
+    )
+    if overlap:
+        raise ConfigError(
+            f"demo seed(s) {overlap} were used to train {model.model_id}; evaluate on other seeds"
+        )
+    k = len(CLASS_NAMES)
+    counts = np.zeros((k, k), np.int64)
+    mapped = np.zeros(k, np.float64)
+    for catalog in demo_catalogs(seeds, years):
+        lut = contract_lookup(catalog)
+        for mine_id in catalog.mine_ids:
+            data = load_mine(catalog, mine_id, period)
+            pred = classify_dataset(data.imagery, model)["class"].values
+            ref = np.where(data.clear & (data.cover != NO_LABEL), lut[data.cover], NO_LABEL)
+            res = float(abs(data.imagery["x"].values[1] - data.imagery["x"].values[0]))
+            mapped += np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000
+            counts += _counts(pred, ref, k)
+    names = CLASS_NAMES[1:]
+    return assess(counts[1:, 1:], names, mapped[1:])
+
+
+def _counts(pred: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray:
+    from geomon.evaluate import confusion_matrix
+
+    keep = (ref != NO_LABEL) & (pred != CLOUD_NODATA)
+    return confusion_matrix(pred[keep], ref[keep], k)
+
+
+def with_seeds(recipe: DemoRecipe, seeds: Sequence[int]) -> DemoRecipe:
+    """``recipe`` with other training seeds."""
+    return replace(recipe, seeds=tuple(seeds))
+
+
+def train_on_reference(
+    composite: xr.Dataset,
+    reference: np.ndarray,
+    fset: FeatureSet,
+    model_id: str,
+    options: TrainOptions | None = None,
+    per_label: int = 20_000,
+    seed: int = 0,
+    source: str = "",
+) -> PixelModel:
+    """Train on a user's reference (contract codes on the composite grid, 255 = none), using every
+    period of ``composite`` where a pixel is valid. Hold some reference back to evaluate it."""
+    from geomon.classify.samples import Augment, sample_pixels
+    from geomon.classify.train import CONTRACT_SCHEME
+
+    ds = composite
+    rng = np.random.default_rng(seed)
+    labels = np.where(reference == 255, -1, reference.astype(np.int64) - 1)
+    labels = np.broadcast_to(labels, ds["valid"].shape)
+    labels = np.where(np.asarray(ds["valid"].values), labels, -1)
+    bands = {b: np.asarray(ds[b].values) for b in fset.bands}
+    x, y = sample_pixels(bands, labels, fset, per_label, 4, rng, Augment(haze_fraction=0.0))
+    counts = np.bincount(y, minlength=4)
+    info = {
+        "training_data": {
+            "source": source or "user reference",
+            "samples": len(y),
+            "class_balance": {
+                n: int(c) for n, c in zip(CONTRACT_SCHEME.labels, counts, strict=True)
+            },
+        }
+    }
+    return fit_pixel_model(x, y, fset, CONTRACT_SCHEME, model_id, options, info)
+
+
+def evaluate_on_reference(classes: xr.Dataset, reference: np.ndarray) -> AccuracyReport:
+    """Accuracy of classified periods against a reference valid for all of them (census of the
+    reference pixels; error-adjusted areas use the mapped areas of the whole grid)."""
+    ds = classes
+    pred = np.asarray(ds["class"].values)
+    ref = np.broadcast_to(reference, pred.shape)
+    xs = np.asarray(ds["x"].values)
+    res = float(abs(xs[1] - xs[0])) if xs.size > 1 else 10.0
+    k = len(CLASS_NAMES)
+    mapped = np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000
+    counts = _counts(pred, ref, k)
+    return assess(counts[1:, 1:], CLASS_NAMES[1:], mapped[1:])

@@ -1,0 +1,317 @@
+"""``geomon train``, ``geomon evaluate`` and ``geomon footprint``: classify and trace mines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from geomon.cli.options import (
+    area_options,
+    as_date,
+    dates_options,
+    resolve_aoi,
+    scheduler_option,
+    source_option,
+)
+from geomon.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import xarray as xr
+
+    from geomon.classify import PixelModel
+
+__all__ = ["COMMANDS", "evaluate", "footprint", "train"]
+
+_period = click.option(
+    "--period",
+    type=click.Choice(["month", "quarter", "year"]),
+    default="year",
+    show_default=True,
+    help="Compositing period.",
+)
+_model = click.option(
+    "--model",
+    "model_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Model file (default: the shipped model for the bands the source has).",
+)
+
+
+def _seeds(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return ()
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise ConfigError(
+            f"seeds '{text}' must be comma-separated integers, e.g. 101,102"
+        ) from None
+
+
+def _load_model(path: Path | None) -> PixelModel | None:
+    if path is None:
+        return None
+    from geomon.classify import load_model
+
+    return load_model(path)
+
+
+def _composite(
+    mine_id: str | None,
+    aoi_file: Path | None,
+    registry_dir: Path | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    source: str | None,
+    period: str,
+    bands: tuple[str, ...] | None = None,
+) -> xr.Dataset:
+    from geomon.imagery import CompositeOptions, LoadOptions, Query, load_composite, open_source
+
+    if start is None or end is None:
+        raise ConfigError("give --start and --end (YYYY-MM-DD) with MINE_ID or --aoi")
+    aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
+    query = Query(aoi, as_date(start), as_date(end))
+    opts = CompositeOptions(period)  # type: ignore[arg-type]  # click.Choice checked it
+    return load_composite(open_source(source), query, LoadOptions(bands=bands), opts)
+
+
+@click.command()
+@area_options
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day.")
+@source_option
+@scheduler_option
+@_period
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Label raster (contract codes 1-4) or vector file with a 'class' column.",
+)
+@click.option("--demo-seeds", default=None, help="Train on these demo catalog seeds instead.")
+@click.option(
+    "--bands",
+    type=click.Choice(["full", "reduced"]),
+    default="full",
+    show_default=True,
+    help="Feature set: the full Sentinel-2 bands, or blue, red, nir, swir16, swir22.",
+)
+@click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Model file to write.",
+)
+def train(
+    mine_id: str | None,
+    aoi_file: Path | None,
+    registry_dir: Path | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    source: str | None,
+    scheduler: str | None,
+    period: str,
+    labels_path: Path | None,
+    demo_seeds: str | None,
+    bands: str,
+    model_id: str | None,
+    out: Path,
+) -> None:
+    """Train a pixel model from a label raster or labelled polygons plus imagery, or on demo seeds."""
+    from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, save_model
+    from geomon.classify.recipes import DemoRecipe, train_on_demo, train_on_reference
+    from geomon.scheduler import dask_client
+
+    fset = FULL_FEATURES if bands == "full" else REDUCED_FEATURES
+    name = model_id or out.stem
+    seeds = _seeds(demo_seeds)
+    if seeds and labels_path is not None:
+        raise ConfigError("give either --labels or --demo-seeds, not both")
+    with dask_client(scheduler):
+        if seeds:
+            model = train_on_demo(fset, name, DemoRecipe(seeds=seeds), progress=True)
+        elif labels_path is not None:
+            comp = _composite(
+                mine_id, aoi_file, registry_dir, start, end, source, period, fset.bands
+            )
+            ref = _reference(comp, labels_path)
+            model = train_on_reference(comp.compute(), ref, fset, name, source=str(labels_path))
+        else:
+            raise ConfigError(
+                "give --labels FILE (with MINE_ID/--aoi and dates) or --demo-seeds 1,2,3"
+            )
+    sha = save_model(model, out)
+    balance = model.info.get("training_data", {}).get("class_balance", {})
+    click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
+    click.echo(f"model {name}: {len(fset)} features, {len(model.labels)} labels, samples {balance}")
+
+
+def _reference(comp: xr.Dataset, path: Path) -> np.ndarray:
+    from geomon.classify.labels import reference_on_grid
+
+    ds = comp
+    transform = ds.rio.transform(recalc=True)
+    crs = str(ds.attrs["crs"])
+    shape = (ds.sizes["y"], ds.sizes["x"])
+    return reference_on_grid(path, crs, transform, shape)
+
+
+@click.command()
+@area_options
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day.")
+@source_option
+@scheduler_option
+@_period
+@_model
+@click.option(
+    "--reference",
+    "reference_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Label raster (contract codes 1-4) or labelled points/polygons ('class' column).",
+)
+@click.option(
+    "--demo-seeds", default=None, help="Measure on these demo seeds (never training seeds)."
+)
+@click.option(
+    "--bands",
+    type=click.Choice(["full", "reduced"]),
+    default=None,
+    help="With --demo-seeds and no --model: which shipped model to measure.",
+)
+def evaluate(
+    mine_id: str | None,
+    aoi_file: Path | None,
+    registry_dir: Path | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    source: str | None,
+    scheduler: str | None,
+    period: str,
+    model_path: Path | None,
+    reference_path: Path | None,
+    demo_seeds: str | None,
+    bands: str | None,
+) -> None:
+    """Confusion matrix, per-class precision/recall/F1/IoU, overall accuracy and error-adjusted
+    areas with 95 % intervals (Olofsson et al. 2014) of a model against a reference."""
+    from geomon.classify import classify
+    from geomon.classify.recipes import evaluate_on_demo, evaluate_on_reference
+    from geomon.evaluate import format_report
+    from geomon.scheduler import dask_client
+
+    model = _load_model(model_path)
+    seeds = _seeds(demo_seeds)
+    with dask_client(scheduler):
+        if seeds:
+            chosen = model or _shipped(bands or "full")
+            report = evaluate_on_demo(chosen, seeds, period)
+            title = (
+                f"{chosen.model_id} on demo seeds {','.join(map(str, seeds))}, {period} composites"
+            )
+        elif reference_path is not None:
+            comp = _composite(mine_id, aoi_file, registry_dir, start, end, source, period)
+            classes = classify(comp, model).compute()
+            report = evaluate_on_reference(classes, _reference(comp, reference_path))
+            title = f"{classes.attrs['model_id']} against {reference_path}, {period} composites"
+        else:
+            raise ConfigError(
+                "give --reference FILE (with MINE_ID/--aoi and dates) or --demo-seeds 101,102"
+            )
+    click.echo(format_report(report, title))
+
+
+def _shipped(bands: str) -> PixelModel:
+    from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, select_model
+
+    return select_model((FULL_FEATURES if bands == "full" else REDUCED_FEATURES).bands)
+
+
+@click.command()
+@click.argument("mine_id")
+@dates_options
+@source_option
+@scheduler_option
+@_period
+@_model
+@click.option(
+    "--registry",
+    "registry_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="GEOMON_REGISTRY",
+    help="Registry folder (default: bundled).",
+)
+@click.option(
+    "--persistence",
+    type=click.IntRange(1, 12),
+    default=2,
+    show_default=True,
+    help="Consecutive clear periods a change must hold.",
+)
+@click.option(
+    "--mmu-ha",
+    type=click.FloatRange(0),
+    default=0.5,
+    show_default=True,
+    help="Minimum mapping unit, hectares.",
+)
+@click.option("--baseline", default=None, help="Baseline period label or date (default: first).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for footprint_<period>.parquet/.geojson and classes_<period>.tif.",
+)
+def footprint(
+    mine_id: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    source: str | None,
+    scheduler: str | None,
+    period: str,
+    model_path: Path | None,
+    registry_dir: Path | None,
+    persistence: int,
+    mmu_ha: float,
+    baseline: str | None,
+    out: Path,
+) -> None:
+    """Trace a mine's footprint per period: GeoParquet + GeoJSON polygons and a class COG each."""
+    from geomon.footprint import ChangeOptions, FootprintOptions, disturbed_area
+    from geomon.footprint.run import RunOptions, run_footprint, write_outputs
+    from geomon.imagery import Aoi, open_source
+    from geomon.registry import load_registry
+    from geomon.scheduler import dask_client
+
+    aoi = Aoi.from_registry(load_registry(registry_dir), mine_id)
+    fp_opts = FootprintOptions(ChangeOptions(persistence=persistence), mmu_ha, baseline)
+    options = RunOptions(period=period, footprint=fp_opts)
+    with dask_client(scheduler):
+        run = run_footprint(
+            aoi,
+            as_date(start),
+            as_date(end),
+            open_source(source),
+            options,
+            _load_model(model_path),
+            progress=True,
+        )
+    write_outputs(run, out, progress=True)
+    click.echo(f"{mine_id}: model {run.model_id}; wrote {out}")
+    if len(run.footprint):
+        click.echo(disturbed_area(run.footprint).round(2).to_string())
+    else:
+        click.echo("no disturbance above the minimum mapping unit")
+
+
+COMMANDS = (train, evaluate, footprint)
