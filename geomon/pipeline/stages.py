@@ -173,6 +173,15 @@ def _layers(registry_dir: str | None) -> tuple[Any, Any, tuple[str, ...]]:
     return layers, areas, tuple(credits)
 
 
+def _true_colour_bands(comp: xr.Dataset, max_px: int = 700) -> xr.Dataset | None:
+    """Red, green and blue of every period, thinned to at most ``max_px`` a side, in memory."""
+    if not all(b in comp for b in ("red", "green", "blue")):
+        return None
+    step = max(1, -(-max(comp.sizes["x"], comp.sizes["y"]) // max_px))
+    thin = comp[["red", "green", "blue"]].isel(x=slice(None, None, step), y=slice(None, None, step))
+    return thin.compute()
+
+
 def run_site(
     p: Pipeline,
     registry: Registry,
@@ -181,6 +190,8 @@ def run_site(
     pipeline_file: str | None = None,
 ) -> SiteRun:
     """Run one mine through every stage with the pipeline's options."""
+    import rioxarray  # noqa: F401  - registers the .rio accessor
+
     from geomon.classify import classify
     from geomon.footprint import FootprintOptions, trace_footprint
     from geomon.footprint.run import compute_classes
@@ -223,11 +234,7 @@ def run_site(
     mine = registry.mine(mine_id)
     impacts = compute_impacts(footprint, mine.to_dict(), layers=layers, params=impact_params(p))
     seconds["impacts"] = time.perf_counter() - t2
-    rgb = (
-        comp[["red", "green", "blue"]].compute()
-        if all(b in comp for b in ("red", "green", "blue"))
-        else None
-    )
+    rgb = _true_colour_bands(comp)
     results = SiteResults(
         mine=mine,
         footprint=footprint,

@@ -17,6 +17,7 @@ from geomon.errors import ReportInputError
 from geomon.esg.flags import Check, normalize_areas, run_checks, with_polygon_ids
 from geomon.esg.ownership import Attribution, OwnershipChain, ownership_chain
 from geomon.report._json import clean, sha256
+from geomon.report._notes import split_notes
 from geomon.report.frameworks import frameworks
 from geomon.report.inputs import ReportOptions, SiteResults
 from geomon.report.methods import credits, methods
@@ -102,7 +103,7 @@ def _notes(impacts: pd.DataFrame) -> dict[str, list[str]]:
         return out
     for _, row in impacts.iterrows():
         val = row["notes"]
-        items = val if isinstance(val, list | tuple) else [s for s in str(val or "").split(";")]
+        items = val if isinstance(val, list | tuple) else split_notes(str(val or ""))
         out[str(row["period"])] = [s.strip() for s in items if str(s).strip() and str(s) != "nan"]
     return out
 

@@ -322,7 +322,7 @@ def co2e_chart(periods: list[dict[str, Any]], dpi: int) -> bytes:
             fontsize=6,
             color="#555555",
         )
-    ax.set_ylim(0, top * 1.1)
+    ax.set_ylim(0, max(top, 1.0) * 1.1)
     _mark_gaps(ax, x, periods)
     ax.legend(fontsize=7, frameon=False, loc="upper left")
     return _png(fig, dpi)

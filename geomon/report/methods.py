@@ -6,6 +6,7 @@ import dataclasses
 import re
 from typing import Any
 
+from geomon.report._notes import generic_note
 from geomon.report.inputs import ReportOptions, SiteResults
 
 __all__ = ["NOT_ESTIMATED_ALWAYS", "credits", "methods"]
@@ -58,7 +59,7 @@ def methods(res: SiteResults, content: dict[str, Any], opts: ReportOptions) -> d
     """What was done in this run, with which data, and what it does not cover."""
     prov = content["provenance"]
     periods = content["periods"]
-    not_est = _unique([n for p in periods for n in p["not_estimated"]])
+    not_est = _unique([generic_note(n) for p in periods for n in p["not_estimated"]])
     return {
         "imagery": {
             "sensor": prov["imagery"]["sensor"] or "not recorded",

@@ -67,8 +67,16 @@ def _map_layers(
     }
 
 
-def _extent(res: SiteResults, crs: Any) -> tuple[float, float, float, float]:
+def _extent(res: SiteResults, crs: Any, fp: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """A square around where there is something to see: the imagery and the footprint when
+    imagery is given (the AOI may reach far beyond the scenes), else the AOI."""
     x0, y0, x1, y1 = gpd.GeoSeries([res.mine.geometry], crs=4326).to_crs(crs).total_bounds
+    if res.composites is not None and {"x", "y"} <= set(res.composites.coords):
+        xs, ys = res.composites["x"].values, res.composites["y"].values
+        x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
+        if not fp.empty:
+            fx0, fy0, fx1, fy1 = fp.total_bounds
+            x0, y0, x1, y1 = min(x0, fx0), min(y0, fy0), max(x1, fx1), max(y1, fy1)
     pad = 0.04 * max(x1 - x0, y1 - y0)
     side = max(x1 - x0, y1 - y0) + 2 * pad
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
@@ -100,7 +108,7 @@ def site_figures(
         if fp.crs is not None
         else gpd.GeoSeries([res.mine.geometry], crs=4326).estimate_utm_crs()
     )
-    extent = _extent(res, crs)
+    extent = _extent(res, crs, fp)
     first = periods[0]["period"]
     for key, p in (("map_before", periods[0]), ("map_after", periods[-1])):
         idx = _composite_index(res, p["start"])
@@ -118,8 +126,18 @@ def site_figures(
 # ---------------------------------------------------------------- text
 
 
+_MAX_IDS = 8
+
+
+def _ids(ids: list[str]) -> str:
+    """At most ``_MAX_IDS`` ids, then how many more (every id is in the JSON)."""
+    shown = ", ".join(ids[:_MAX_IDS]) or "-"
+    more = len(ids) - _MAX_IDS
+    return shown + (f" ... and {more} more (all in the JSON)" if more > 0 else "")
+
+
 def evidence_text(flag: dict[str, Any]) -> str:
-    """A one-paragraph rendering of a check's evidence (all of it; the JSON has the same)."""
+    """A one-paragraph rendering of a check's evidence; long id lists are cut (the JSON has all)."""
     ev = dict(flag["evidence"])
     parts: list[str] = []
     for area in ev.pop("areas", []) or []:
@@ -130,11 +148,11 @@ def evidence_text(flag: dict[str, Any]) -> str:
         )
         parts.append(
             f"{area['name']} ({area['kind'].replace('_', ' ')}{cat}): {fmt_num(area['ha_inside'], 2)} ha inside, "
-            f"{fmt_num(area['distance_m'], 0)} m away; polygons {', '.join(area['polygon_ids']) or '-'}"
+            f"{fmt_num(area['distance_m'], 0)} m away; polygons {_ids(area['polygon_ids'])}"
         )
     for key, val in ev.items():
         if isinstance(val, list):
-            text = ", ".join(str(v) for v in val) or "-"
+            text = _ids([str(v) for v in val])
         elif isinstance(val, dict):
             text = ", ".join(
                 f"{k} {fmt_num(v, 2) if isinstance(v, float) else v}" for k, v in val.items()
@@ -269,12 +287,25 @@ def _period_table(periods: list[dict[str, Any]]) -> Table:
 
 
 def _not_estimated_blocks(periods: list[dict[str, Any]]) -> list[Block]:
-    rows = tuple(
-        (p["period"], "; ".join(p["not_estimated"])) for p in periods if p["not_estimated"]
-    )
-    if not rows:
+    """What was not estimated, once per reason, with the periods it applies to (ha in the JSON)."""
+    from geomon.report._notes import generic_note
+
+    where: dict[str, list[str]] = {}
+    for p in periods:
+        for note in p["not_estimated"]:
+            where.setdefault(generic_note(note), []).append(p["period"])
+    if not where:
         return []
-    return [Table(("Period", "Not estimated, and why"), rows, "", (1, 6), small=True)]
+    rows = tuple((note, ", ".join(dict.fromkeys(ps))) for note, ps in where.items())
+    return [
+        Table(
+            ("Not estimated or assumed, and why", "Periods"),
+            rows,
+            "The hectares each note concerns, per period, are in the JSON.",
+            (6, 1.4),
+            small=True,
+        )
+    ]
 
 
 def _cover_table(c: dict[str, Any]) -> list[Block]:
