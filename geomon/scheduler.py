@@ -32,6 +32,8 @@ class SchedulerSpec:
     """The scheduler address for ``address`` (``tcp://host:8786``)."""
     workers: int | None = None
     """Threads (``threads``) or worker processes (``local``); None: the number of cores."""
+    timeout: float = 10.0
+    """Seconds to wait for an existing scheduler to answer."""
 
 
 def parse_scheduler(value: str | None = None, workers: int | None = None) -> SchedulerSpec:
@@ -79,7 +81,7 @@ def _distributed(spec: SchedulerSpec) -> Iterator[Any]:
             yield client
         return
     try:
-        client = Client(spec.address, timeout="10s")
+        client = Client(spec.address, timeout=f"{spec.timeout}s")
     except OSError as exc:
         raise ConfigError(
             f"cannot reach the Dask scheduler at {spec.address}: {exc}; start it or fix --scheduler"

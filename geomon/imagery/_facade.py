@@ -156,7 +156,7 @@ def plan(source: ImagerySource, query: Query, options: LoadOptions | None = None
 def _read_groups(source: ImagerySource, p: Plan, options: LoadOptions) -> dict[int, xr.Dataset]:
     out = {}
     for factor, names in p.groups:
-        opts = replace(options, chunk=max(options.chunk // factor, 64))
+        opts = replace(options, chunk=options.chunk // factor)
         out[factor] = source.load(p.scenes, names, p.grid(factor), opts)
     return out
 

@@ -103,7 +103,7 @@ class MaskOptions:
     """Spectral fallback: mean visible reflectance above this may be cloud."""
     whiteness: float = 0.7
     """Spectral fallback: the spread of visible bands over their mean below this looks white (cloud)."""
-    temporal_delta: float = 0.04
+    temporal_delta: float = 0.03
     """Spectral fallback: blue above (nir below) the pixel's median over time by more than this is
     cloud (shadow)."""
 
@@ -122,6 +122,12 @@ class LoadOptions:
     """Cloud masking."""
     group_by_day: bool = True
     """Merge scenes of the same solar day (adjacent tiles of one pass) into one time step."""
+
+    def __post_init__(self) -> None:
+        if self.chunk < 32 or self.chunk % 16:
+            raise ConfigError(f"chunk {self.chunk} must be a multiple of 16 and at least 32 pixels")
+        if self.resolution is not None and self.resolution <= 0:
+            raise ConfigError(f"resolution {self.resolution} must be positive (metres)")
 
 
 @dataclass(frozen=True)
