@@ -294,12 +294,26 @@ def _outside_licence(p: _Period, fp: gpd.GeoDataFrame, mine: pd.Series, opts: Fl
     )
 
 
+def nearby_areas(
+    areas: gpd.GeoDataFrame, dist: gpd.GeoDataFrame | gpd.GeoSeries, near_m: float
+) -> gpd.GeoDataFrame:
+    """Areas whose lon/lat box comes within ~``near_m`` of the footprint: far ones are dropped
+    before projecting to the mine's UTM zone, where they would land at infinity."""
+    x0, y0, x1, y1 = dist.to_crs(4326).total_bounds
+    pad_lat = 2 * near_m / 111_000 + 0.01
+    pad_lon = pad_lat / max(math.cos(math.radians(max(abs(y0), abs(y1)))), 0.05)
+    ll = areas.to_crs(4326)
+    return areas[
+        ll.intersects(shapely.box(x0 - pad_lon, y0 - pad_lat, x1 + pad_lon, y1 + pad_lat)).values
+    ]
+
+
 def _area_hits(
     dist: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, opts: FlagOptions
 ) -> list[dict[str, Any]]:
     union = shapely.union_all(dist.geometry.values)
     hits = []
-    for a in areas.to_crs(dist.crs).itertuples():
+    for a in nearby_areas(areas, dist, opts.near_m).to_crs(dist.crs).itertuples():
         d = float(shapely.distance(union, a.geometry))
         if d > opts.near_m:
             continue

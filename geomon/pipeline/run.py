@@ -141,10 +141,9 @@ def run_pipeline(
             "report": time.perf_counter() - t1,
             "total": time.perf_counter() - t0,
         }
-        echo(
-            f"{mine_id}: {out.seconds[mine_id]['total']:.1f} s"
-            + (f" -> {out.sites[mine_id].get('pdf', folder)}" if mine_id in out.sites else "")
-        )
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in out.seconds[mine_id].items() if k != "total")
+        where = f" -> {out.sites[mine_id].get('pdf', folder)}" if mine_id in out.sites else ""
+        echo(f"{mine_id}: {out.seconds[mine_id]['total']:.1f} s ({steps}){where}")
     for company in p.outputs.companies:
         report = build_company_report(company, reports, registry.ownership, opts)
         out.companies[company] = write_report(report, folder / "companies", opts.formats)

@@ -76,8 +76,8 @@ def _scale_bar(ax: Any, extent: tuple[float, float, float, float]) -> None:
     bx, by, h = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0), 0.015 * (y1 - y0)
     ax.add_patch(
         Rectangle(
-            (bx - 0.01 * (x1 - x0), by - h),
-            length + 0.02 * (x1 - x0),
+            (bx - 0.02 * (x1 - x0), by - h),
+            length + 0.12 * (x1 - x0),
             5 * h,
             fc="white",
             ec="none",
@@ -99,7 +99,8 @@ def _scale_bar(ax: Any, extent: tuple[float, float, float, float]) -> None:
         )
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     ax.text(bx, by + 1.6 * h, "0", fontsize=7, ha="center", va="bottom", zorder=6)
-    ax.text(bx + length, by + 1.6 * h, label, fontsize=7, ha="center", va="bottom", zorder=6)
+    label_x = bx + length + 0.01 * (x1 - x0)
+    ax.text(label_x, by, label, fontsize=7, ha="left", va="bottom", zorder=6)
 
 
 def _north_arrow(ax: Any) -> None:

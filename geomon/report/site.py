@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 
-from geomon.esg.flags import normalize_areas, with_polygon_ids
+from geomon.esg.flags import nearby_areas, normalize_areas, with_polygon_ids
 from geomon.report import figures as F
 from geomon.report.document import (
     Block,
@@ -61,10 +62,17 @@ def _map_layers(
         "persisting": disturbed[~is_new],
         "new": disturbed[is_new],
         "rehabilitated": cur[cur["status"] == "rehabilitated"],
-        "protected": normalize_areas(res.areas).to_crs(crs) if res.areas is not None else None,
+        "protected": _areas_near(res, crs),
         "licence": gpd.GeoSeries([lic], crs=4326).to_crs(crs) if has_lic else None,
         "aoi": gpd.GeoSeries([res.mine.geometry], crs=4326).to_crs(crs),
     }
+
+
+def _areas_near(res: SiteResults, crs: Any) -> gpd.GeoDataFrame | None:
+    if res.areas is None:
+        return None
+    aoi = gpd.GeoSeries([res.mine.geometry], crs=4326)
+    return nearby_areas(normalize_areas(res.areas), aoi, 10_000.0).to_crs(crs)
 
 
 def _extent(res: SiteResults, crs: Any, fp: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
@@ -72,8 +80,11 @@ def _extent(res: SiteResults, crs: Any, fp: gpd.GeoDataFrame) -> tuple[float, fl
     imagery is given (the AOI may reach far beyond the scenes), else the AOI."""
     x0, y0, x1, y1 = gpd.GeoSeries([res.mine.geometry], crs=4326).to_crs(crs).total_bounds
     if res.composites is not None and {"x", "y"} <= set(res.composites.coords):
-        xs, ys = res.composites["x"].values, res.composites["y"].values
-        x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
+        finite = np.isfinite(np.asarray(res.composites["red"].values)).any(axis=0)
+        if finite.any():
+            xs = res.composites["x"].values[finite.any(axis=0)]
+            ys = res.composites["y"].values[finite.any(axis=1)]
+            x0, x1, y0, y1 = float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max())
         if not fp.empty:
             fx0, fy0, fx1, fy1 = fp.total_bounds
             x0, y0, x1, y1 = min(x0, fx0), min(y0, fy0), max(x1, fx1), max(y1, fy1)
