@@ -9,7 +9,13 @@ import pytest
 
 from geomon.cli import main
 from geomon.errors import PipelineValidationError
-from geomon.pipeline import load_pipeline, parse_pipeline, report_options, select_mines
+from geomon.pipeline import (
+    bundled_pipeline,
+    load_pipeline,
+    parse_pipeline,
+    report_options,
+    select_mines,
+)
 from geomon.registry import load_registry
 
 PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
@@ -101,3 +107,9 @@ def test_cli_reports_a_bad_pipeline_in_one_line(
     assert err == f"error: {path}: periods.start: invalid date '2021-13-01' (use YYYY-MM-DD)"
     assert main(["run", str(PIPELINES / "company_report.yaml"), "--check"]) == 0
     assert "kamoto, murrin_murrin" in capsys.readouterr().out
+
+
+def test_bundled_pipeline_paths() -> None:
+    assert bundled_pipeline("demo") == PIPELINES / "demo.yaml"
+    with pytest.raises(PipelineValidationError, match="shipped: company_report, demo"):
+        bundled_pipeline("nope")

@@ -27,6 +27,7 @@ __all__ = [
     "OutputSpec",
     "PeriodSpec",
     "Pipeline",
+    "bundled_pipeline",
     "load_pipeline",
     "parse_pipeline",
 ]
@@ -192,6 +193,16 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def bundled_pipeline(name: str) -> Path:
+    """The path of a pipeline shipped in the repository's ``pipelines/`` (``"demo"`` or ``"demo.yaml"``)."""
+    folder = Path(__file__).resolve().parents[2] / "pipelines"
+    path = folder / (name if name.endswith(".yaml") else f"{name}.yaml")
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "none"
+        raise PipelineValidationError(str(path), [f"no such bundled pipeline; shipped: {known}"])
+    return path
 
 
 def load_pipeline(path: str | Path) -> Pipeline:
