@@ -100,12 +100,21 @@ def model_info(model: Any) -> dict[str, Any]:
         for k, v in dict(info.get("accuracy") or info.get("metrics") or {}).items()
         if isinstance(v, int | float)
     }
-    return {
-        "id": model.model_id,
-        "hash": model.digest,
-        "summary": summary or str(info.get("summary", "")),
-        "accuracy": accuracy,
-    }
+    if not summary:
+        summary = str(info.get("summary", "")) or _training_summary(info.get("training_data"))
+    return {"id": model.model_id, "hash": model.digest, "summary": summary, "accuracy": accuracy}
+
+
+def _training_summary(data: Any) -> str:
+    """One line on the training data recorded in the model file, when there is no card."""
+    if not isinstance(data, dict):
+        return ""
+    parts = [str(data.get("source", "training data not recorded"))]
+    if data.get("samples"):
+        parts.append(f"{data['samples']:,} labelled pixels")
+    if data.get("seeds"):
+        parts.append(f"seeds {', '.join(str(s) for s in data['seeds'])}")
+    return "Trained on " + "; ".join(parts) + " (no model card found beside the model)"
 
 
 def impact_params(p: Pipeline) -> Any:
