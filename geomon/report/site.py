@@ -591,10 +591,12 @@ def site_document(c: dict[str, Any], figs: dict[str, bytes]) -> Document:
         blocks += [
             Heading("Maps", 2, "maps"),
             Figure(figs["map_before"], "", 0.49, pair=True),
-            Figure(
-                figs["map_after"],
-                "True-colour composites of the first and last period, with disturbed land, land newly disturbed within the window, rehabilitated land, protected areas, the licence and the AOI.",
-                0.49,
+            Figure(figs["map_after"], "", 0.49),
+            Para(
+                "True-colour composites of the first and last period, with disturbed land, land newly "
+                "disturbed within the window, rehabilitated land, protected areas, the licence and the AOI. "
+                "Scale bars are in UTM metres.",
+                "caption",
             ),
         ]
     blocks += [
