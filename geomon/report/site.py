@@ -185,8 +185,11 @@ def _summary_blocks(c: dict[str, Any]) -> list[Block]:
     eq = [a for a in own["equity_share"] if a["holder"] != "unattributed"]
     unatt = [a for a in own["equity_share"] if a["holder"] == "unattributed"]
     op = own["operational_control"][0]["holder"] if own["operational_control"] else "unattributed"
+    k, n = s.get("co2e_periods_estimated", 0), s.get("periods", 0)
     co2e_note = (
-        f" ({s.get('co2e_periods_estimated', 0)} of {s.get('periods', 0)} periods estimated)"
+        ""
+        if k == n
+        else f", summed over the {k} of {n} periods estimated; the other periods are not estimated (see 'Not estimated')"
     )
     items = [
         (
