@@ -222,7 +222,9 @@ def _summary_blocks(c: dict[str, Any]) -> list[Block]:
         (
             "Land-use-change CO2e, window",
             f"{fmt_range(s.get('co2e_t_mean_total'), s.get('co2e_t_low_total'), s.get('co2e_t_high_total'))} t"
-            + co2e_note,
+            + co2e_note
+            if k
+            else "not estimated in any period (see 'Not estimated')",
         ),
         ("MSA·ha lost (last period)", fmt_num(s.get("msa_ha_lost_last"))),
         ("Flags", f"{sev['high']} high, {sev['medium']} medium, {sev['info']} data-gap"),
