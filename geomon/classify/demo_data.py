@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
+from affine import Affine
 
 from geomon.classify.classes import CLASS_NAMES
 from geomon.classify.features import FeatureSet
@@ -40,6 +41,7 @@ __all__ = [
     "demo_samples",
     "load_mine",
     "period_truth",
+    "truth_on_grid",
 ]
 
 NO_LABEL = 255
@@ -101,18 +103,24 @@ def _scene_aoi(catalog: DemoCatalog, mine_id: str) -> Aoi:
 
 
 def _truth_on(path: str, geobox: GeoBox) -> np.ndarray:
+    shape = (int(geobox.shape[0]), int(geobox.shape[1]))
+    return truth_on_grid(path, str(geobox.crs), geobox.affine, shape)
+
+
+def truth_on_grid(path: str, crs: str, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
+    """A demo truth raster (band 1 cover, band 2 sky) on another grid, nearest neighbour."""
     import rasterio
     from rasterio.warp import Resampling, reproject
 
-    out = np.full((2, *geobox.shape), NO_LABEL, np.uint8)
+    out = np.full((2, *shape), NO_LABEL, np.uint8)
     with rasterio.open(path) as src:
         reproject(
             source=src.read(),
             destination=out,
             src_transform=src.transform,
             src_crs=src.crs,
-            dst_transform=geobox.affine,
-            dst_crs=str(geobox.crs),
+            dst_transform=transform,
+            dst_crs=crs,
             resampling=Resampling.nearest,
             dst_nodata=NO_LABEL,
         )

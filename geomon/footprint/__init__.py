@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from affine import Affine
 from shapely.geometry.base import BaseGeometry
@@ -143,7 +144,8 @@ def trace_footprint(
     crs, transform = _grid(classes)
     codes = np.asarray(classes["class"].values)
     counts = np.asarray(classes["clear_count"].values) if "clear_count" in classes else None
-    change = track_change(codes, counts, options.change)
+    prob = np.asarray(classes["probability"].values) if "probability" in classes else None
+    change = track_change(codes, counts, options.change, prob)
     aoi_local = None
     inside = np.ones(codes.shape[1:], bool)
     if aoi is not None:

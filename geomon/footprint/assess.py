@@ -1,0 +1,159 @@
+"""Footprint against the demo's ground truth: new-disturbance area and false alarms.
+
+Truth per period is the land cover of the period's middle scene (the median composite shows
+about that state); a pixel is truly disturbed when the generator marks its cover as made by the
+mine (``truth/codes.json`` ``disturbed``). Only pixels inside the mine's AOI count.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+
+from geomon.footprint.change import NEW, ChangeOptions, track_change
+
+__all__ = ["FootprintCheck", "check_demo_footprint", "format_checks"]
+
+
+@dataclass(frozen=True)
+class FootprintCheck:
+    """How one mine's footprint compares with the truth (hectares, pixel-counted in the AOI)."""
+
+    mine_id: str
+    aoi_ha: float
+    new_ha: float
+    """Area the chain marks ``new`` in some period after the baseline."""
+    truth_new_ha: float
+    """Area truly disturbed after the baseline period and not at it."""
+    false_new_ha: float
+    """Area marked new that was never truly disturbed (clouds, shadows, misclassification)."""
+    missed_new_ha: float
+    """Truly new area the chain did not mark new."""
+
+    @property
+    def new_error(self) -> float:
+        """(new - truth) / truth."""
+        return (
+            (self.new_ha - self.truth_new_ha) / self.truth_new_ha
+            if self.truth_new_ha
+            else float("nan")
+        )
+
+    @property
+    def false_share_of_aoi(self) -> float:
+        return self.false_new_ha / self.aoi_ha if self.aoi_ha else float("nan")
+
+
+def _disturbed_codes(root: str) -> np.ndarray:
+    from pathlib import Path
+
+    doc = json.loads((Path(root) / "truth" / "codes.json").read_text(encoding="utf-8"))
+    lut = np.zeros(256, bool)
+    for entry in doc["land_cover"]:
+        lut[int(entry["code"])] = bool(entry["disturbed"])
+    return lut
+
+
+def _truth_disturbed(catalog: object, classes: xr.Dataset) -> np.ndarray:
+    """bool ``(time, y, x)``: truly disturbed at the middle scene of each period."""
+    from geomon.classify.demo_data import truth_on_grid
+
+    lut = _disturbed_codes(str(catalog.root))  # type: ignore[attr-defined]
+    crs = str(classes.rio.crs)
+    transform = classes.rio.transform(recalc=True)
+    shape = (classes.sizes["y"], classes.sizes["x"])
+    out = np.zeros((classes.sizes["time"], *shape), bool)
+    for t, ids in enumerate(classes["item_ids"].values if "item_ids" in classes.coords else []):
+        group = [i for i in str(ids).split(",") if i]
+        if group:
+            middle = group[len(group) // 2]
+            cover = truth_on_grid(str(catalog.truth_path(middle)), crs, transform, shape)[0]  # type: ignore[attr-defined]
+            out[t] = lut[cover]
+    return out
+
+
+def check_demo_footprint(
+    catalog: object,
+    classes: xr.Dataset,
+    aoi_mask: np.ndarray,
+    mine_id: str,
+    options: ChangeOptions | None = None,
+) -> FootprintCheck:
+    """Compare the change the chain finds in ``classes`` with the demo truth, inside ``aoi_mask``."""
+    counts = classes["clear_count"].values if "clear_count" in classes else None
+    prob = classes["probability"].values if "probability" in classes else None
+    status = track_change(classes["class"].values, counts, options, prob).status
+    new = (status == NEW).any(axis=0) & aoi_mask
+    truth = _truth_disturbed(catalog, classes)
+    truth_new = truth[1:].any(axis=0) & ~truth[0] & aoi_mask
+    ever = truth.any(axis=0)
+    seen = (classes["class"].values > 0).any(axis=0)
+    xs = classes["x"].values
+    px_ha = float(abs(xs[1] - xs[0])) ** 2 / 10_000
+    return FootprintCheck(
+        mine_id=mine_id,
+        aoi_ha=float((aoi_mask & seen).sum()) * px_ha,
+        new_ha=float(new.sum()) * px_ha,
+        truth_new_ha=float(truth_new.sum()) * px_ha,
+        false_new_ha=float((new & ~ever).sum()) * px_ha,
+        missed_new_ha=float((truth_new & ~new).sum()) * px_ha,
+    )
+
+
+def format_checks(checks: list[FootprintCheck]) -> str:
+    """A table of the checks plus totals."""
+    head = f"{'mine':24s}{'AOI ha':>10s}{'new ha':>10s}{'truth ha':>10s}{'error':>9s}{'false ha':>10s}{'false/AOI':>11s}"
+    lines = ["new disturbance against the truth (pixels inside the AOI)", head]
+    for c in checks:
+        lines.append(
+            f"{c.mine_id:24s}{c.aoi_ha:10.2f}{c.new_ha:10.2f}{c.truth_new_ha:10.2f}"
+            f"{100 * c.new_error:8.1f}%{c.false_new_ha:10.2f}{100 * c.false_share_of_aoi:10.2f}%"
+        )
+    tot = FootprintCheck(
+        "total",
+        sum(c.aoi_ha for c in checks),
+        sum(c.new_ha for c in checks),
+        sum(c.truth_new_ha for c in checks),
+        sum(c.false_new_ha for c in checks),
+        sum(c.missed_new_ha for c in checks),
+    )
+    lines.append(
+        f"{tot.mine_id:24s}{tot.aoi_ha:10.2f}{tot.new_ha:10.2f}{tot.truth_new_ha:10.2f}"
+        f"{100 * tot.new_error:8.1f}%{tot.false_new_ha:10.2f}{100 * tot.false_share_of_aoi:10.2f}%"
+    )
+    return "\n".join(lines)
+
+
+def demo_footprint_checks(
+    model: object, seeds: list[int] | tuple[int, ...], period: str = "year", years: int = 5
+) -> list[FootprintCheck]:
+    """Run the chain over every mine of the demo catalogs of ``seeds`` and check it."""
+    import datetime as dt
+
+    from geomon.classify.recipes import demo_catalogs
+    from geomon.footprint.polygons import aoi_mask
+    from geomon.footprint.run import RunOptions, run_footprint
+    from geomon.imagery import Aoi, StaticCatalogSource
+    from geomon.registry import load_registry
+
+    registry = load_registry()
+    checks = []
+    for catalog in demo_catalogs(seeds, years):
+        cfg = catalog.config
+        start, end = dt.date(cfg.start_year, 1, 1), dt.date(cfg.start_year + cfg.years - 1, 12, 31)
+        source = StaticCatalogSource(catalog.catalog_path, name="demo")
+        for mine_id in catalog.mine_ids:
+            aoi = Aoi.from_registry(registry, mine_id)
+            run = run_footprint(aoi, start, end, source, RunOptions(period=period), model)  # type: ignore[arg-type]
+            crs = str(run.classes.rio.crs)
+            mask = aoi_mask(
+                aoi.projected(crs),
+                (run.classes.sizes["y"], run.classes.sizes["x"]),
+                run.classes.rio.transform(recalc=True),
+            )
+            checks.append(check_demo_footprint(catalog, run.classes, mask, f"{mine_id}@{cfg.seed}"))
+    return checks

@@ -1,0 +1,71 @@
+"""The chain (imagery -> classes -> footprint -> files) on a generated Sentinel-2 catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+
+from geomon.classify.features import FULL_FEATURES, compute_features
+from geomon.classify.model import PixelModel
+from geomon.classify.train import LabelScheme, TrainOptions, fit_pixel_model
+from geomon.footprint import COLUMNS
+from geomon.footprint.run import RunOptions, run_footprint, write_outputs
+from geomon.imagery import BANDS, Aoi, StaticCatalogSource
+from geomon.imagery.testing import surface_reflectance, write_s2_catalog
+
+SCHEME = LabelScheme(
+    ("vegetation", "bare", "water"),
+    ("vegetation", "bare_disturbed", "water"),
+    ("unknown", "bare", "water"),
+)
+DATES = [dt.date(2020, m, 10) for m in (3, 6, 9)] + [dt.date(2021, m, 10) for m in (3, 6, 9)]
+
+
+@pytest.fixture(scope="module")
+def model() -> PixelModel:
+    landcover, cube = surface_reflectance((64, 64), seed=5)  # not the catalog's seed
+    bands = {b: cube[i] for i, b in enumerate(BANDS)}
+    x = compute_features(bands, FULL_FEATURES).reshape(len(FULL_FEATURES), -1).T
+    opts = TrainOptions(hidden=(8,), max_iter=30)
+    return fit_pixel_model(x, landcover.ravel(), FULL_FEATURES, SCHEME, "tiny-s2", opts)
+
+
+def test_chain_writes_footprint_and_class_rasters(model: PixelModel, tmp_path: Path) -> None:
+    made = write_s2_catalog(
+        tmp_path / "cat", DATES, size_px=96, cloud=[0.0, 0.3, 0.0, 0.0, 0.2, 0.0]
+    )
+    aoi = Aoi("test_mine", made.aoi_lonlat)
+    source = StaticCatalogSource(made.catalog_path, name="test")
+    run = run_footprint(
+        aoi, DATES[0], dt.date(2021, 12, 31), source, RunOptions(period="year"), model
+    )
+    assert run.model_id == "tiny-s2" and set(run.seconds) == {"load+classify", "footprint"}
+    fp = run.footprint
+    assert tuple(fp.columns) == COLUMNS and sorted(set(fp.period)) == ["2020", "2021"]
+    assert set(fp.status) == {"persisting"}  # the bare land was there at baseline
+    truth_ha = (made.landcover == 1).sum() * 0.01
+    for period in ("2020", "2021"):
+        assert fp[fp.period == period].area_ha.sum() == pytest.approx(truth_ha, rel=0.05)
+    files = write_outputs(run, tmp_path / "out")
+    names = {f.name for f in files}
+    assert {
+        "footprint_2020.parquet",
+        "footprint_2021.geojson",
+        "classes_2021.tif",
+        "run.json",
+    } <= names
+    back = gpd.read_parquet(tmp_path / "out" / "footprint_2021.parquet")
+    assert tuple(back.columns) == COLUMNS and back.crs == fp.crs
+    assert gpd.read_file(tmp_path / "out" / "footprint_2020.geojson").crs.to_epsg() == 4326
+    with rasterio.open(tmp_path / "out" / "classes_2020.tif") as src:
+        codes = src.read(1)
+        assert src.count == 2 and src.overviews(1) is not None
+    assert set(np.unique(codes)) <= {0, 1, 2, 3, 4}
+    from rio_cogeo.cogeo import cog_validate
+
+    assert cog_validate(str(tmp_path / "out" / "classes_2020.tif"))[0]
