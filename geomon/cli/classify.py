@@ -188,6 +188,12 @@ def _reference(comp: xr.Dataset, path: Path) -> np.ndarray:
     default=None,
     help="With --demo-seeds and no --model: which shipped model to measure.",
 )
+@click.option(
+    "--footprint/--no-footprint",
+    "check_footprint",
+    default=False,
+    help="With --demo-seeds: also compare new disturbance inside each mine AOI with the truth.",
+)
 def evaluate(
     mine_id: str | None,
     aoi_file: Path | None,
@@ -201,6 +207,7 @@ def evaluate(
     reference_path: Path | None,
     demo_seeds: str | None,
     bands: str | None,
+    check_footprint: bool,
 ) -> None:
     """Confusion matrix, per-class precision/recall/F1/IoU, overall accuracy and error-adjusted
     areas with 95 % intervals (Olofsson et al. 2014) of a model against a reference."""
@@ -211,6 +218,7 @@ def evaluate(
 
     model = _load_model(model_path)
     seeds = _seeds(demo_seeds)
+    checks = ""
     with dask_client(scheduler):
         if seeds:
             chosen = model or _shipped(bands or "full")
@@ -228,6 +236,9 @@ def evaluate(
                 "give --reference FILE (with MINE_ID/--aoi and dates) or --demo-seeds 101,102"
             )
     click.echo(format_report(report, title))
+    if checks:
+        click.echo("")
+        click.echo(checks)
 
 
 def _shipped(bands: str) -> PixelModel:
