@@ -31,6 +31,8 @@ def _query(cat: SyntheticImagery) -> Query:
 def _contains_key(obj: Any, key: str, depth: int = 0) -> bool:
     if depth > 8:
         return False
+    if isinstance(obj, str):
+        return obj == key
     if isinstance(obj, dict):
         return key in obj or any(_contains_key(v, key, depth + 1) for v in obj.values())
     if isinstance(obj, tuple | list):

@@ -2,7 +2,10 @@
 
 Every period between the first and last date is kept: a period without any scene, or with too
 few clear pixels, is flagged in ``low_coverage`` rather than dropped. One task per period, band
-and spatial block reduces that block's whole period at once (a sort along time).
+and spatial block reduces that block's whole period at once, taking the period's time blocks
+directly (no rechunk or concatenate tasks). :func:`composite` works on the imagery contract;
+:func:`composite_raw` on stored values with per-step scale and offset (reflectance computed in
+the median kernel, masks possibly coarser than the band), which ``load_composite`` uses.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from dask.highlevelgraph import HighLevelGraph
 
 from geomon.errors import ConfigError
 from geomon.imagery._bands import BANDS
+from geomon.imagery._kernels import median_clear
 from geomon.imagery._types import CompositeOptions, Period
 
-__all__ = ["composite", "period_label", "period_starts"]
+__all__ = ["composite", "composite_raw", "period_label", "period_starts"]
 
 _FREQ = {"month": "MS", "quarter": "QS", "year": "YS"}
 
@@ -49,41 +53,72 @@ def period_label(start: dt.date, period: Period) -> str:
     return f"{start:%Y-%m}"
 
 
-def _median_block(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Median over axis 0 of the clear, finite values; NaN where there are none."""
-    from geomon.imagery._kernels import median_clear
-
-    return median_clear(x, valid)
-
-
-def _count_block(valid: np.ndarray) -> np.ndarray:
-    return valid.sum(axis=0, dtype=np.int16)[None]
-
-
-def _median_task(xs: list[np.ndarray], valids: list[np.ndarray]) -> np.ndarray:
-    return _median_block(np.concatenate(xs), np.concatenate(valids))
+def _median_task(
+    xs: list[np.ndarray],
+    valids: list[np.ndarray],
+    scale: np.ndarray,
+    offset: np.ndarray,
+    nodata: Any,
+    factor: int,
+) -> np.ndarray:
+    x = xs[0] if len(xs) == 1 else np.concatenate(xs)
+    valid = valids[0] if len(valids) == 1 else np.concatenate(valids)
+    return median_clear(x, valid, scale=scale, offset=offset, nodata=nodata, valid_factor=factor)
 
 
-def _count_task(valids: list[np.ndarray]) -> np.ndarray:
-    return _count_block(np.concatenate(valids))
+def _count_task(valids: list[np.ndarray], factor: int, shape: tuple[int, int]) -> np.ndarray:
+    count = (
+        np.add.reduce(valids, dtype=np.int16)[0]
+        if len(valids) > 1
+        else valids[0][0].astype(np.int16)
+    )
+    if factor > 1:
+        count = count.repeat(factor, axis=0).repeat(factor, axis=1)
+    return count[None, : shape[0], : shape[1]]
 
 
 def _fill_task(shape: tuple[int, ...], value: Any, dtype: Any) -> np.ndarray:
     return np.full(shape, value, dtype=dtype)
 
 
+def _time_blocks(a: da.Array) -> da.Array:
+    return a if all(c == 1 for c in a.chunks[0]) else a.rechunk({0: 1})
+
+
+def _inlinable(a: da.Array) -> bool:
+    """A one-layer array of plain read tasks (the paste reader): its tasks can run inside the
+    task that consumes them, saving one task and one held block per read."""
+    graph = a.__dask_graph__()
+    return (
+        isinstance(graph, HighLevelGraph) and len(graph.layers) == 1 and a.name.startswith("read-")
+    )
+
+
+def _block_ref(a: da.Array, inline: bool) -> Callable[[int, int, int], Any]:
+    if not inline:
+        return lambda t, i, j: (a.name, t, i, j)
+    graph = a.__dask_graph__()
+    return lambda t, i, j: graph[(a.name, t, i, j)]
+
+
 def _per_period(
     func: Callable[..., np.ndarray],
     arrays: Sequence[da.Array],
     sizes: Sequence[int],
+    like: da.Array,
     dtype: Any,
     fill: Any,
+    args: Callable[[int, int, int, int], tuple[Any, ...]],
+    inline: Sequence[bool] | None = None,
 ) -> da.Array:
-    """One task per (period, spatial block): ``func`` gets, for each input, the list of that
-    period's time blocks (no rechunk, no concatenate tasks); empty periods get ``fill``."""
-    arrays = [a if all(c == 1 for c in a.chunks[0]) else a.rechunk({0: 1}) for a in arrays]
-    ychunks, xchunks = arrays[0].chunks[1:]
-    name = f"{func.__name__.strip('_')}-{tokenize(func, *arrays, tuple(sizes), fill)}"
+    """One task per (period, block of ``like``): ``func(*time-block lists, *args(t0, size, h, w))``;
+    empty periods get ``fill``. All ``arrays`` share ``like``'s block layout in y and x; those
+    flagged in ``inline`` have their read tasks run inside this task."""
+    arrays = [_time_blocks(a) for a in arrays]
+    flags = list(inline) if inline is not None else [False] * len(arrays)
+    refs = [_block_ref(a, f) for a, f in zip(arrays, flags, strict=True)]
+    ychunks, xchunks = like.chunks[1:]
+    name = f"{func.__name__.strip('_')}-{tokenize(func, *arrays, tuple(sizes), fill, args(0, 0, 0, 0))}"
     graph: dict[Any, Any] = {}
     t0 = 0
     for p, size in enumerate(sizes):
@@ -92,16 +127,79 @@ def _per_period(
                 if size == 0:
                     graph[(name, p, i, j)] = (_fill_task, (1, h, w), fill, dtype)
                     continue
-                blocks = [[(a.name, t, i, j) for t in range(t0, t0 + size)] for a in arrays]
-                graph[(name, p, i, j)] = (func, *blocks)
+                blocks = [[ref(t, i, j) for t in range(t0, t0 + size)] for ref in refs]
+                graph[(name, p, i, j)] = (func, *blocks, *args(t0, size, h, w))
         t0 += size
-    hlg = HighLevelGraph.from_collections(name, graph, dependencies=list(arrays))  # type: ignore[arg-type]
+    deps = [a for a, f in zip(arrays, flags, strict=True) if not f]
+    hlg = HighLevelGraph.from_collections(name, graph, dependencies=deps)  # type: ignore[arg-type]
     return da.Array(hlg, name, ((1,) * len(sizes), ychunks, xchunks), dtype=dtype)
 
 
 def _sizes(times: np.ndarray, starts: Sequence[dt.date], period: Period) -> list[int]:
     days = [_floor(pd.Timestamp(t).date(), period) for t in times]
     return [days.count(s) for s in starts]
+
+
+def _prepare(
+    ds: xr.Dataset, start: dt.date | None, end: dt.date | None, period: Period
+) -> tuple[xr.Dataset, list[dt.date], list[int]]:
+    if ds.sizes.get("time", 0) == 0:
+        raise ConfigError("composite needs at least one time step")
+    if not ds.indexes["time"].is_monotonic_increasing:
+        ds = ds.sortby("time")  # (an indexing task per block: only when needed)
+    if not ds.chunks:
+        ds = ds.chunk({"time": 1})
+    times = ds["time"].values
+    first = start or pd.Timestamp(times[0]).date()
+    last = end or pd.Timestamp(times[-1]).date()
+    starts = period_starts(first, last, period)
+    return ds, starts, _sizes(times, starts, period)
+
+
+def _scaling(ds: xr.Dataset, t0: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    if "scale" in ds.coords:
+        return ds["scale"].values[t0 : t0 + size], ds["offset"].values[t0 : t0 + size]
+    return np.ones(size), np.zeros(size)
+
+
+def _band_median(
+    ds: xr.Dataset, band: str, valid: da.Array, factor: int, sizes: list[int]
+) -> da.Array:
+    nodata = ds[band].attrs.get("nodata") if "scale" in ds.coords else None
+
+    def args(t0: int, size: int, h: int, w: int) -> tuple[Any, ...]:
+        return (*_scaling(ds, t0, size), nodata, factor)
+
+    data = ds[band].data
+    inline = [_inlinable(data), False]
+    return _per_period(_median_task, [data, valid], sizes, data, np.float32, np.nan, args, inline)
+
+
+def composite_raw(
+    ds: xr.Dataset,
+    valid: xr.DataArray,
+    options: CompositeOptions | None = None,
+    *,
+    valid_factor: int = 1,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> xr.Dataset:
+    """Composite stored values (with ``scale``/``offset`` coords and ``nodata`` attrs) using a
+    clear mask that may be coarser by ``valid_factor``; see :func:`composite`."""
+    options = options or CompositeOptions()
+    ds, starts, sizes = _prepare(ds, start, end, options.period)
+    mask = _time_blocks(
+        valid.data
+        if isinstance(valid.data, da.Array)
+        else da.from_array(valid.values, chunks=(1, -1, -1))
+    )
+    bands = [b for b in ds.data_vars if b in BANDS]
+    like = ds[bands[0]].data
+    out = {b: _band_median(ds, b, mask, valid_factor, sizes) for b in bands}
+    count = _per_period(
+        _count_task, [mask], sizes, like, np.int16, 0, lambda t0, size, h, w: (valid_factor, (h, w))
+    )
+    return _assemble(ds, out, count, starts, sizes, options)
 
 
 def composite(
@@ -116,28 +214,10 @@ def composite(
     Returns one time step per period (labelled by its first day) from ``start`` to ``end``
     (default: the data's first and last dates), the bands' median over clear observations,
     ``clear_count`` (int16), ``valid`` (clear_count >= 1) and ``low_coverage`` (per period)."""
-    options = options or CompositeOptions()
     if "valid" not in ds:
         raise ConfigError("composite needs a 'valid' mask; load imagery with geomon.imagery.load")
-    if ds.sizes["time"] == 0:
-        raise ConfigError("composite needs at least one time step")
-    if not ds.indexes["time"].is_monotonic_increasing:
-        ds = ds.sortby("time")  # (an indexing task per block: only when needed)
-    if not ds.chunks:
-        ds = ds.chunk({"time": 1})
-    times = ds["time"].values
-    first = start or pd.Timestamp(times[0]).date()
-    last = end or pd.Timestamp(times[-1]).date()
-    starts = period_starts(first, last, options.period)
-    sizes = _sizes(times, starts, options.period)
-    valid = ds["valid"].data
-    out = {
-        band: _per_period(_median_task, [ds[band].data, valid], sizes, np.float32, np.nan)
-        for band in ds.data_vars
-        if band in BANDS
-    }
-    count = _per_period(_count_task, [valid], sizes, np.int16, 0)
-    return _assemble(ds, out, count, starts, sizes, options)
+    bands = ds.drop_vars("valid").drop_vars(["scale", "offset"], errors="ignore")
+    return composite_raw(bands, ds["valid"], options, start=start, end=end)
 
 
 def _assemble(

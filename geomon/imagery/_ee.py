@@ -24,7 +24,7 @@ from odc.geo.xr import xr_coords
 from geomon._lazy import lazy_import
 from geomon.errors import ConfigError, ImagerySourceError
 from geomon.imagery._bands import BANDS, LANDSAT_OFFSET, LANDSAT_SCALE, S2_NATIVE_RESOLUTION
-from geomon.imagery._stac import solar_day, to_reflectance
+from geomon.imagery._stac import solar_day, with_scaling
 from geomon.imagery._types import LoadOptions, Query, Scene, Sensor
 
 __all__ = ["COLLECTIONS", "EarthEngineSource", "EeBackend", "EeCollection", "LiveEe"]
@@ -271,10 +271,6 @@ def _dataset(
     for k, band in enumerate(bands):
         raw = xr.DataArray(cube[:, k], dims=("time", "y", "x"), coords=coords, attrs={"nodata": 0})
         if band == "qa_pixel":  # masked pixels arrive as 0: mark them fill (bit 0)
-            raw = raw.where(raw != 0, 1)
-        out[band] = to_reflectance(raw, steps) if band in BANDS else raw.drop_attrs()
-    ds = xr.Dataset(out).assign_coords(
-        item_ids=("time", [",".join(s.id for s in g) for g in steps])
-    )
-    ds.attrs["scaling"] = sorted({g[0].scaling_source for g in steps})
-    return ds
+            raw = raw.where(raw != 0, 1).astype(np.uint16).assign_attrs(nodata=1)
+        out[band] = raw
+    return with_scaling(xr.Dataset(out), steps)

@@ -12,9 +12,10 @@ from odc.geo.geobox import GeoBox
 from geomon.errors import ConfigError, MissingBandsError, NoImageryError
 from geomon.imagery._aoi import target_geobox
 from geomon.imagery._bands import BANDS
-from geomon.imagery._composite import composite
+from geomon.imagery._composite import composite_raw
 from geomon.imagery._mask import FALLBACK_BANDS, qa_pixel_clear, scl_clear, spectral_clear
 from geomon.imagery._resample import downsample_all, upsample
+from geomon.imagery._stac import to_reflectance
 from geomon.imagery._types import (
     CompositeOptions,
     ImagerySource,
@@ -154,6 +155,7 @@ def plan(source: ImagerySource, query: Query, options: LoadOptions | None = None
 
 
 def _read_groups(source: ImagerySource, p: Plan, options: LoadOptions) -> dict[int, xr.Dataset]:
+    """Stored values per resolution group (DN with ``scale``/``offset`` coords; mask layers)."""
     out = {}
     for factor, names in p.groups:
         opts = replace(options, chunk=options.chunk // factor)
@@ -161,15 +163,25 @@ def _read_groups(source: ImagerySource, p: Plan, options: LoadOptions) -> dict[i
     return out
 
 
+def _reflectance(ds: xr.Dataset) -> xr.Dataset:
+    """The group's bands as float32 reflectance (mask layers left as stored)."""
+    out = ds.copy()
+    for band in (b for b in ds.data_vars if b in BANDS):
+        out[band] = to_reflectance(ds[band])
+    return out.drop_vars(["scale", "offset"])
+
+
 def _clear(groups: dict[int, xr.Dataset], p: Plan, options: LoadOptions) -> xr.DataArray:
+    """Clear-sky mask on the mask group's grid (nodata excluded for SCL and QA_PIXEL)."""
     ds = groups[p.mask_factor]
     if p.mask == "scl":
         return scl_clear(ds["scl"], options.mask)
     if p.mask == "qa_pixel":
         return qa_pixel_clear(ds["qa_pixel"], options.mask)
+    refl = _reflectance(ds)
     if p.mask == "spectral":
-        return spectral_clear(ds, options.mask)
-    return ds[p.bands[0]].notnull()
+        return spectral_clear(refl, options.mask)
+    return refl[next(b for b in p.bands if b in refl)].notnull()
 
 
 def _valid_on(clear: xr.DataArray, p: Plan, factor: int, ds: xr.Dataset) -> xr.DataArray:
@@ -207,15 +219,25 @@ def load(source: ImagerySource, query: Query, options: LoadOptions | None = None
     boolean ``valid``, provenance in attrs."""
     options = options or LoadOptions()
     p = plan(source, query, options)
-    groups = _read_groups(source, p, options)
-    clear = _clear(groups, p, options)
-    out = xr.Dataset(attrs=_attrs(p, groups))
+    raw = _read_groups(source, p, options)
+    clear = _clear(raw, p, options)
+    groups = {f: _reflectance(ds) for f, ds in raw.items()}
+    out = xr.Dataset(attrs=_attrs(p, raw))
     for factor, ds in groups.items():
         for band in (b for b in p.bands if b in ds):
             out[band] = upsample(ds[band], factor, p.geobox) if factor > 1 else ds[band]
     fine = groups[1] if 1 in groups else xr.Dataset({b: out[b] for b in p.bands})
     out["valid"] = (out[p.bands[0]].dims, _valid_on(clear, p, 1, fine).data)
-    return out.assign_coords(item_ids=("time", next(iter(groups.values()))["item_ids"].values))
+    return out.assign_coords(item_ids=("time", next(iter(raw.values()))["item_ids"].values))
+
+
+def _group_valid(
+    clear: xr.DataArray, p: Plan, factor: int, ds: xr.Dataset
+) -> tuple[xr.DataArray, int]:
+    """The mask for a group's composite and how much coarser it is than the group's grid."""
+    if p.mask in ("scl", "qa_pixel") and factor <= p.mask_factor:
+        return clear, p.mask_factor // factor
+    return _valid_on(clear, p, factor, _reflectance(ds)), 1
 
 
 def load_composite(
@@ -224,8 +246,9 @@ def load_composite(
     options: LoadOptions | None = None,
     composite_options: CompositeOptions | None = None,
 ) -> xr.Dataset:
-    """Per-period composites for ``query``, each band composited at its native resolution and
-    resampled once to the output grid (cheaper than compositing resampled 20 m bands)."""
+    """Per-period composites for ``query``, each band composited at its native resolution from
+    stored values (reflectance computed inside the median kernel, the 20 m SCL used as is for
+    10 m bands) and resampled once to the output grid."""
     options = options or LoadOptions()
     composite_options = composite_options or CompositeOptions()
     p = plan(source, query, options)
@@ -234,11 +257,13 @@ def load_composite(
     parts = {}
     for factor, ds in groups.items():
         bands = [b for b in p.bands if b in ds]
-        if not bands and factor != 1:
+        if not bands:
             continue
-        valid = _valid_on(clear, p, factor, ds)
-        staged = xr.Dataset({b: ds[b] for b in bands}).assign(valid=(valid.dims, valid.data))
-        parts[factor] = composite(staged, composite_options, start=query.start, end=query.end)
+        valid, vf = _group_valid(clear, p, factor, ds)
+        staged = ds[bands]
+        parts[factor] = composite_raw(
+            staged, valid, composite_options, valid_factor=vf, start=query.start, end=query.end
+        )
     return _merge_composites(parts, p, _attrs(p, groups))
 
 

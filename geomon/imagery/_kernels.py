@@ -43,23 +43,37 @@ def _merge(lo: int, hi: int, r: int) -> list[tuple[int, int]]:
 
 
 @numba.njit(nogil=True, cache=True)
-def _median_rows(x, valid, pairs, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    t_len, height, width = x.shape
-    work = np.empty((t_len, width), np.float32)
-    count = np.empty(width, np.int64)
-    for i in range(height):
-        count[:] = 0
-        for t in range(t_len):
-            for j in range(width):
-                v = x[t, i, j]
-                ok = valid[t, i, j] and v == v
-                work[t, j] = v if ok else np.inf
-                count[j] += ok
+def _load_rows(x, valid, i, vf, vidx, scale, offset, nodata, has_nodata, work, count, vrow):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Row ``i`` of every step into ``work`` as reflectance, +inf where not usable."""
+    inf = np.float32(np.inf)
+    count[:] = 0
+    for t in range(x.shape[0]):
+        s, o = np.float32(scale[t]), np.float32(offset[t])
+        xr, vr, wr = x[t, i], valid[t, i // vf], work[t]
+        for j in range(vrow.shape[0]):
+            vrow[j] = vr[vidx[j]]
+        for j in range(wr.shape[0]):
+            raw = xr[j]
+            v = np.float32(raw) * s + o
+            ok = vrow[j] & (v == v) & ((not has_nodata) | (raw != nodata))
+            wr[j] = v if ok else inf
+            count[j] += ok
+
+
+@numba.njit(nogil=True, cache=True)
+def _median_rows(x, valid, vf, scale, offset, nodata, has_nodata, pairs, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    width = x.shape[2]
+    work = np.empty((x.shape[0], width), np.float32)
+    count = np.zeros(width, np.int32)
+    vidx = np.arange(width) // vf
+    vrow = np.empty(width, np.bool_)
+    for i in range(x.shape[1]):
+        _load_rows(x, valid, i, vf, vidx, scale, offset, nodata, has_nodata, work, count, vrow)
         for p in range(pairs.shape[0]):
-            a, b = pairs[p, 0], pairs[p, 1]
+            wa, wb = work[pairs[p, 0]], work[pairs[p, 1]]
             for j in range(width):
-                lo, hi = min(work[a, j], work[b, j]), max(work[a, j], work[b, j])
-                work[a, j], work[b, j] = lo, hi
+                lo, hi = min(wa[j], wb[j]), max(wa[j], wb[j])
+                wa[j], wb[j] = lo, hi
         for j in range(width):
             k = count[j]
             if k == 0:
@@ -70,10 +84,34 @@ def _median_rows(x, valid, pairs, out):  # type: ignore[no-untyped-def]  # pragm
                 out[i, j] = (work[k // 2 - 1, j] + work[k // 2, j]) * np.float32(0.5)
 
 
-def median_clear(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Median over axis 0 of the finite values where ``valid``; NaN where none. Shape (1, y, x)."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
+def median_clear(
+    x: np.ndarray,
+    valid: np.ndarray,
+    *,
+    scale: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
+    nodata: float | None = None,
+    valid_factor: int = 1,
+) -> np.ndarray:
+    """Median over axis 0 of ``x * scale[t] + offset[t]`` where ``valid``, finite and not
+    ``nodata``; NaN where none. ``valid`` may be coarser than ``x`` by ``valid_factor``
+    (a 20 m mask for 10 m bands). Returns float32 of shape (1, y, x)."""
+    t_len = x.shape[0]
+    x = np.ascontiguousarray(x)
     valid = np.ascontiguousarray(valid, dtype=np.bool_)
+    scale = np.ones(t_len, np.float64) if scale is None else np.asarray(scale, np.float64)
+    offset = np.zeros(t_len, np.float64) if offset is None else np.asarray(offset, np.float64)
     out = np.empty((1, *x.shape[1:]), np.float32)
-    _median_rows(x, valid, sorting_pairs(x.shape[0]), out[0])
+    fill = 0.0 if nodata is None else float(nodata)
+    _median_rows(
+        x,
+        valid,
+        valid_factor,
+        scale,
+        offset,
+        fill,
+        nodata is not None,
+        sorting_pairs(t_len),
+        out[0],
+    )
     return out

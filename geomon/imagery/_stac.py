@@ -18,6 +18,7 @@ import pystac
 import shapely
 import xarray as xr
 from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -30,6 +31,7 @@ from geomon.imagery._bands import (
     S2_NATIVE_RESOLUTION,
     item_scaling,
 )
+from geomon.imagery._reader import Paste, capture_env, paste_offsets, pasted_array
 from geomon.imagery._types import LoadOptions, Query, Scene, Sensor
 
 __all__ = ["StacNative", "StaticCatalogSource", "filter_items", "load_stac", "scene_from_item"]
@@ -241,11 +243,11 @@ def _reflectance_block(
     return out
 
 
-def to_reflectance(dn: xr.DataArray, groups: Sequence[Sequence[Scene]]) -> xr.DataArray:
-    """DN -> float32 reflectance with each time step's scale and offset; nodata -> NaN.
-    One task per input block (fused into the read by dask's blockwise optimisation)."""
-    scale = np.array([g[0].scale for g in groups], dtype=np.float32)
-    offset = np.array([g[0].offset for g in groups], dtype=np.float32)
+def to_reflectance(dn: xr.DataArray) -> xr.DataArray:
+    """Stored values -> float32 reflectance with each time step's ``scale`` and ``offset``
+    coordinates; nodata -> NaN. One task per block (fused into the read by dask)."""
+    scale = np.asarray(dn["scale"].values, dtype=np.float32)
+    offset = np.asarray(dn["offset"].values, dtype=np.float32)
     nodata = dn.attrs.get("nodata")
     data = dn.data
     if not isinstance(data, da.Array):
@@ -254,28 +256,76 @@ def to_reflectance(dn: xr.DataArray, groups: Sequence[Sequence[Scene]]) -> xr.Da
     return xr.DataArray(out, dims=dn.dims, coords=dn.coords, name=dn.name)
 
 
-def load_stac(
-    scenes: Sequence[Scene],
-    bands: Sequence[str],
+def with_scaling(ds: xr.Dataset, groups: Sequence[Sequence[Scene]]) -> xr.Dataset:
+    """Add the per-step coordinates ``scale``, ``offset`` and ``item_ids`` and attr ``scaling``."""
+    ds = ds.assign_coords(
+        scale=("time", np.array([g[0].scale for g in groups], dtype=np.float64)),
+        offset=("time", np.array([g[0].offset for g in groups], dtype=np.float64)),
+        item_ids=("time", [",".join(s.id for s in g) for g in groups]),
+    )
+    ds.attrs["scaling"] = sorted({g[0].scaling_source for g in groups})
+    return ds
+
+
+def _pastes(
+    parsed: Sequence[Any], groups: Sequence[Sequence[Scene]], key: str, geobox: GeoBox
+) -> list[tuple[Paste, ...]] | None:
+    """Per time step, where each scene's asset ``key`` sits on ``geobox``; None if any does not
+    tile it exactly (then odc-stac reprojects)."""
+    index = {p.id: p for p in parsed}
+    steps = []
+    for group in groups:
+        pastes = []
+        for scene in group:
+            src = index[scene.id][key]
+            paste = paste_offsets(src.geobox, geobox, src.uri) if src.geobox is not None else None
+            if paste is None:
+                return None
+            pastes.append(paste)
+        steps.append(tuple(pastes))
+    return steps
+
+
+def _read_pasted(
+    parsed: Sequence[Any],
+    groups: Sequence[Sequence[Scene]],
+    keys: Mapping[str, str],
     geobox: GeoBox,
-    options: LoadOptions,
-    patch_url: Callable[[str], str] | None = None,
+    chunk: int,
+) -> xr.Dataset | None:
+    plans = {name: _pastes(parsed, groups, key, geobox) for name, key in keys.items()}
+    if any(plan is None for plan in plans.values()):
+        return None
+    env = capture_env([p.uri for plan in plans.values() for step in plan or [] for p in step])
+    coords = xr_coords(geobox)
+    out = {}
+    for name, key in keys.items():
+        meta = parsed[0][key].meta
+        dtype, nodata = str(meta.data_type), meta.nodata
+        data = pasted_array(plans[name] or [], geobox, chunk, dtype, nodata, env, name)
+        out[name] = xr.DataArray(
+            data, dims=("time", "y", "x"), coords=coords, attrs={"nodata": nodata}
+        )
+    return xr.Dataset(out)
+
+
+def _read_odc(
+    items: Sequence[pystac.Item],
+    groups: Sequence[Sequence[Scene]],
+    keys: Mapping[str, str],
+    geobox: GeoBox,
+    chunk: int,
+    patch_url: Callable[[str], str] | None,
 ) -> xr.Dataset:
-    """Load ``bands`` of STAC scenes on ``geobox``, lazily: reflectance bands as float32, mask
-    layers (``scl``, ``qa_pixel``) as stored."""
     import odc.stac
 
-    keys = _asset_keys(scenes, list(dict.fromkeys(bands)))
-    lon = geobox.extent.centroid.to_crs("EPSG:4326").coords[0][0]
-    groups = time_groups(scenes, lon, options.group_by_day)
     group_of = {s.id: i for i, g in enumerate(groups) for s in g}
-    items = [s.native.item for s in scenes]
     try:
         raw = odc.stac.load(
             items,
             bands=sorted(set(keys.values())),
             geobox=geobox,
-            chunks={"time": 1, "y": options.chunk, "x": options.chunk},
+            chunks={"time": 1, "y": chunk, "x": chunk},
             groupby=lambda item, _parsed, _idx: group_of[item.id],
             resampling="nearest",
             stac_cfg=_fill_cfg(items[0], keys),
@@ -286,19 +336,35 @@ def load_stac(
             f"cannot load items such as '{items[0].id}': {exc}; add the projection extension "
             "(proj:code, proj:shape, proj:transform) to the catalog's items"
         ) from exc
-    return _contract(raw, groups, keys)
+    return xr.Dataset({name: raw[key] for name, key in keys.items()}).drop_vars("time")
 
 
-def _contract(
-    raw: xr.Dataset, groups: Sequence[Sequence[Scene]], keys: Mapping[str, str]
+def load_stac(
+    scenes: Sequence[Scene],
+    bands: Sequence[str],
+    geobox: GeoBox,
+    options: LoadOptions,
+    patch_url: Callable[[str], str] | None = None,
 ) -> xr.Dataset:
+    """Load ``bands`` of STAC scenes on ``geobox``, lazily, as stored (DN), with per-step
+    ``scale``/``offset`` coordinates. Assets already on the grid are pasted by the lean reader;
+    others are reprojected by odc-stac."""
+    import odc.stac
+
+    keys = _asset_keys(scenes, list(dict.fromkeys(bands)))
+    lon = geobox.extent.centroid.to_crs("EPSG:4326").coords[0][0]
+    groups = time_groups(scenes, lon, options.group_by_day)
+    items = [s.native.item for s in scenes]
+    try:
+        parsed = list(odc.stac.parse_items(items, cfg=_fill_cfg(items[0], keys)))
+    except ValueError:
+        parsed = []
+    raw = (
+        _read_pasted(parsed, groups, keys, geobox, options.chunk)
+        if parsed and not patch_url
+        else None
+    )
+    if raw is None:
+        raw = _read_odc(items, groups, keys, geobox, options.chunk, patch_url)
     times = np.array([np.datetime64(g[0].datetime.replace(tzinfo=None), "ns") for g in groups])
-    ids = [",".join(s.id for s in g) for g in groups]
-    raw = raw.assign_coords(time=times)
-    out = {
-        name: to_reflectance(raw[key], groups) if name in BANDS else raw[key]
-        for name, key in keys.items()
-    }
-    ds = xr.Dataset(out).assign_coords(item_ids=("time", ids))
-    ds.attrs["scaling"] = sorted({f"{g[0].scaling_source}" for g in groups})
-    return ds
+    return with_scaling(raw.assign_coords(time=times), groups)
