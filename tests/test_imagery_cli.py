@@ -157,3 +157,18 @@ def test_user_errors_are_one_line(
         err = capsys.readouterr().err
         assert err.startswith(f"error: {message}"), err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_files_source_and_mask_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from geomon.imagery.testing import write_band_folder
+
+    made = write_band_folder(tmp_path / "files", [dt.date(2020, 5, 1)], size_px=48)
+    aoi = tmp_path / "f.geojson"
+    feature = {"type": "Feature", "properties": {}, "geometry": made.aoi_lonlat.__geo_interface__}  # type: ignore[attr-defined]
+    aoi.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    base = ["imagery", "show", "--aoi", str(aoi), "--start", "2020-01-01", "--end", "2020-12-31"]
+    assert main([*base, "--source", f"files:{made.root}", "--mask", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "mask: none" in out and "files:2020-05-01" in out
+    assert main([*base, "--source", f"files:{made.root}", "--mask", "scl"]) == 2
+    assert "mask 'scl' requested" in capsys.readouterr().err

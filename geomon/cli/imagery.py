@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,7 +17,7 @@ from geomon.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from geomon.imagery import Query
+    from geomon.imagery import LoadOptions, Query
 
 _max_cloud = click.option(
     "--max-cloud",
@@ -27,6 +26,17 @@ _max_cloud = click.option(
     show_default=True,
     help="Skip scenes cloudier than this (percent).",
 )
+_mask = click.option(
+    "--mask",
+    type=click.Choice(["auto", "scl", "qa_pixel", "spectral", "none"]),
+    default="auto",
+    show_default=True,
+    help="Cloud mask: the provider's (SCL, QA_PIXEL) when present, else the spectral fallback.",
+)
+_bands = click.option("--bands", default=None, help="Comma-separated bands (default: all).")
+_resolution = click.option(
+    "--resolution", type=float, default=None, help="Pixel size in metres (default: native)."
+)
 
 
 @click.group()
@@ -34,18 +44,19 @@ def imagery() -> None:
     """Satellite imagery over mines: Sentinel-2 and Landsat from STAC, Earth Engine or files."""
 
 
-def _query(
-    mine_id: str | None,
-    aoi_file: Path | None,
-    registry_dir: Path | None,
-    start: dt.datetime,
-    end: dt.datetime,
-    max_cloud: float,
-) -> Query:
+def _query(kw: dict[str, Any]) -> Query:
     from geomon.imagery import Query
 
-    aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
-    return Query(aoi, as_date(start), as_date(end), max_cloud=max_cloud)
+    aoi = resolve_aoi(kw["mine_id"], kw["aoi_file"], kw["registry_dir"])
+    return Query(aoi, as_date(kw["start"]), as_date(kw["end"]), max_cloud=kw["max_cloud"])
+
+
+def _options(kw: dict[str, Any]) -> LoadOptions:
+    from geomon.imagery import LoadOptions, MaskOptions
+
+    bands = tuple(b.strip() for b in kw["bands"].split(",")) if kw["bands"] else None
+    mask = MaskOptions(method=kw["mask"])
+    return LoadOptions(bands=bands, resolution=kw["resolution"], mask=mask)
 
 
 @imagery.command()
@@ -53,21 +64,15 @@ def _query(
 @dates_options
 @source_option
 @_max_cloud
-def show(
-    mine_id: str | None,
-    aoi_file: Path | None,
-    registry_dir: Path | None,
-    start: dt.datetime,
-    end: dt.datetime,
-    source: str | None,
-    max_cloud: float,
-) -> None:
+@_mask
+@_bands
+@_resolution
+def show(**kw: Any) -> None:
     """Print what would be read: items, dates, bands and cloud cover."""
     from geomon.imagery import open_source, plan
     from geomon.imagery._report import format_plan
 
-    query = _query(mine_id, aoi_file, registry_dir, start, end, max_cloud)
-    click.echo(format_plan(plan(open_source(source), query)))
+    click.echo(format_plan(plan(open_source(kw["source"]), _query(kw), _options(kw))))
 
 
 @imagery.command("composite")
@@ -76,16 +81,15 @@ def show(
 @source_option
 @scheduler_option
 @_max_cloud
+@_mask
+@_bands
+@_resolution
 @click.option(
     "--period",
     type=click.Choice(["month", "quarter", "year"]),
     default="quarter",
     show_default=True,
     help="Compositing period.",
-)
-@click.option("--bands", default=None, help="Comma-separated bands (default: all the source has).")
-@click.option(
-    "--resolution", type=float, default=None, help="Pixel size in metres (default: native)."
 )
 @click.option(
     "--out",
@@ -94,34 +98,21 @@ def show(
     required=True,
     help="Folder for the COGs and composites.json.",
 )
-def composite_cmd(
-    mine_id: str | None,
-    aoi_file: Path | None,
-    registry_dir: Path | None,
-    start: dt.datetime,
-    end: dt.datetime,
-    source: str | None,
-    scheduler: str | None,
-    max_cloud: float,
-    period: str,
-    bands: str | None,
-    resolution: float | None,
-    out: Path,
-) -> None:
+def composite_cmd(**kw: Any) -> None:
     """Write per-period median composites of clear observations as COGs, with a progress bar."""
-    from geomon.imagery import CompositeOptions, LoadOptions, load_composite, open_source
+    from geomon.imagery import CompositeOptions, load_composite, open_source
     from geomon.imagery._write import write_composites
     from geomon.scheduler import dask_client
 
-    query = _query(mine_id, aoi_file, registry_dir, start, end, max_cloud)
-    chosen = tuple(b.strip() for b in bands.split(",")) if bands else None
-    options = LoadOptions(bands=chosen, resolution=resolution)
-    comp = load_composite(open_source(source), query, options, CompositeOptions(period))  # type: ignore[arg-type]  # click.Choice checked it
-    with dask_client(scheduler):
-        manifest = write_composites(comp, out, progress=True)
-    flagged = [
-        p for p, low in zip(comp["period"].values, comp["low_coverage"].values, strict=True) if low
+    source = open_source(kw["source"])
+    comp = load_composite(source, _query(kw), _options(kw), CompositeOptions(kw["period"]))
+    with dask_client(kw["scheduler"]):
+        manifest = write_composites(comp, kw["out"], progress=True)
+    low = [
+        str(p) for p, f in zip(comp["period"].values, comp["low_coverage"].values, strict=True) if f
     ]
-    click.echo(f"wrote {comp.sizes['time']} {period} composites to {out} ({manifest.name})")
-    if flagged:
-        click.echo(f"low clear coverage: {', '.join(map(str, flagged))}")
+    click.echo(
+        f"wrote {comp.sizes['time']} {kw['period']} composites to {kw['out']} ({manifest.name})"
+    )
+    if low:
+        click.echo(f"low clear coverage: {', '.join(low)}")
