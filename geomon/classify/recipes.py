@@ -136,7 +136,7 @@ def train_on_reference(
     """Train on a user's reference (contract codes on the composite grid, 255 = none), using every
     period of ``composite`` where a pixel is valid. Hold some reference back to evaluate it."""
     from geomon.classify.samples import Augment, sample_pixels
-    from geomon.classify.train import CONTRACT_SCHEME
+    from geomon.classify.train import CONTRACT_SCHEME, LabelScheme
 
     ds = composite
     rng = np.random.default_rng(seed)
@@ -145,17 +145,27 @@ def train_on_reference(
     labels = np.where(np.asarray(ds["valid"].values), labels, -1)
     bands = {b: np.asarray(ds[b].values) for b in fset.bands}
     x, y = sample_pixels(bands, labels, fset, per_label, 4, rng, Augment(haze_fraction=0.0))
-    counts = np.bincount(y, minlength=4)
+    present = np.unique(y)
+    if present.size < 2:
+        raise ConfigError(
+            "the reference labels fewer than two classes over valid pixels; label more"
+        )
+    scheme = LabelScheme(
+        *(
+            tuple(v[i] for i in present)
+            for v in (CONTRACT_SCHEME.labels, CONTRACT_SCHEME.classes, CONTRACT_SCHEME.covers)
+        )
+    )
+    y = np.searchsorted(present, y)
+    counts = np.bincount(y, minlength=len(present))
     info = {
         "training_data": {
             "source": source or "user reference",
             "samples": len(y),
-            "class_balance": {
-                n: int(c) for n, c in zip(CONTRACT_SCHEME.labels, counts, strict=True)
-            },
+            "class_balance": {n: int(c) for n, c in zip(scheme.labels, counts, strict=True)},
         }
     }
-    return fit_pixel_model(x, y, fset, CONTRACT_SCHEME, model_id, options, info)
+    return fit_pixel_model(x, y, fset, scheme, model_id, options, info)
 
 
 def evaluate_on_reference(classes: xr.Dataset, reference: np.ndarray) -> AccuracyReport:

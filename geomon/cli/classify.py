@@ -155,6 +155,8 @@ def train(
 
 
 def _reference(comp: xr.Dataset, path: Path) -> np.ndarray:
+    import rioxarray  # noqa: F401  (registers .rio)
+
     from geomon.classify.labels import reference_on_grid
 
     ds = comp

@@ -1,0 +1,79 @@
+"""``geomon train`` and ``geomon evaluate`` in-process, on generated catalogs (train and test apart)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from shapely.geometry import Point, mapping
+
+from geomon.classify.labels import NO_REFERENCE, reference_on_grid
+from geomon.cli import main
+from geomon.errors import ConfigError
+from geomon.imagery.testing import write_s2_catalog
+
+DATES = [dt.date(2021, 3, 1), dt.date(2021, 6, 1), dt.date(2021, 9, 1)]
+
+
+def _scene(root: Path, seed: int) -> tuple[Path, Path, Path]:
+    """A catalog, its AOI file and a label raster (veg 1, bare 2, water 3) from its truth."""
+    made = write_s2_catalog(root / "cat", DATES, size_px=64, seed=seed)
+    aoi = root / "aoi.geojson"
+    aoi.write_text(
+        json.dumps({"type": "Feature", "properties": {}, "geometry": mapping(made.aoi_lonlat)})
+    )
+    labels = root / "labels.tif"
+    left, _, _, top = made.bounds
+    profile = {"driver": "GTiff", "width": 64, "height": 64, "count": 1, "dtype": "uint8",
+               "crs": made.crs, "transform": from_origin(left, top, 10, 10), "nodata": 0}  # fmt: skip
+    with rasterio.open(labels, "w", **profile) as dst:
+        dst.write((made.landcover + 1).astype(np.uint8), 1)
+    assert made.catalog_path is not None
+    return made.catalog_path, aoi, labels
+
+
+def test_train_then_evaluate_on_another_scene(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cat_a, aoi_a, labels_a = _scene(tmp_path / "a", seed=0)
+    cat_b, aoi_b, labels_b = _scene(tmp_path / "b", seed=3)
+    model = tmp_path / "user.gmodel"
+    common = ["--start", "2021-01-01", "--end", "2021-12-31", "--period", "year"]
+    assert main(["train", "--aoi", str(aoi_a), *common, "--source", f"stac:{cat_a}",
+                 "--labels", str(labels_a), "--out", str(model)]) == 0  # fmt: skip
+    assert "wrote" in capsys.readouterr().out and model.stat().st_size < 50_000
+    assert main(["evaluate", "--aoi", str(aoi_b), *common, "--source", f"stac:{cat_b}",
+                 "--model", str(model), "--reference", str(labels_b)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "confusion matrix" in out and "error-adjusted area" in out
+    line = next(row for row in out.splitlines() if row.startswith("bare_disturbed") and "." in row)
+    assert float(line.split()[3]) > 0.95  # F1 of bare ground on the unseen scene
+
+
+def test_evaluate_without_reference_says_what_to_give(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate"]) == 2
+    assert "give --reference FILE" in capsys.readouterr().err
+
+
+def test_labelled_points_land_on_their_pixels(tmp_path: Path) -> None:
+    crs = "EPSG:32735"
+    points = gpd.GeoDataFrame(
+        {"class": ["water", "bare_disturbed", 1]},
+        geometry=[Point(500_015, 8_999_985), Point(500_055, 8_999_955), Point(500_095, 8_999_905)],
+        crs=crs,
+    )
+    path = tmp_path / "points.geojson"
+    points.to_file(path)
+    ref = reference_on_grid(path, crs, from_origin(500_000, 9_000_000, 10, 10), (10, 10))
+    assert ref[1, 1] == 3 and ref[4, 5] == 2 and ref[9, 9] == 1
+    assert (ref == NO_REFERENCE).sum() == 97
+    points["class"] = ["lava", "water", "water"]
+    points.to_file(path)
+    with pytest.raises(ConfigError, match="lava"):
+        reference_on_grid(path, crs, from_origin(500_000, 9_000_000, 10, 10), (10, 10))
