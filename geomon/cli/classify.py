@@ -228,6 +228,10 @@ def evaluate(
             title = (
                 f"{chosen.model_id} on demo seeds {','.join(map(str, seeds))}, {period} composites"
             )
+            if check_footprint:
+                from geomon.footprint.assess import demo_footprint_checks, format_checks
+
+                checks = format_checks(demo_footprint_checks(chosen, seeds, period))
         elif reference_path is not None:
             comp = _composite(mine_id, aoi_file, registry_dir, start, end, source, period)
             classes = classify(comp, model).compute()
