@@ -194,6 +194,11 @@ def test_landsat_scaling_and_qa_pixel(tmp_path: Path) -> None:
     assert 0.3 < clear.mean() < 0.95
     assert np.nanmax(ds["red"].values[clear]) < 0.3  # clouds (0.6) are masked out
     assert float(ds["nir"].where(ds.valid).max()) == pytest.approx(0.36, abs=0.03)
+    # the output grid is anchored on the scenes' 15 m-offset pixel corners: no resampling
+    assert ds.odc.geobox.affine.c % 30 == 15 and ds.odc.geobox.affine.f % 30 == 15
+    lazy = load(source, _query(cat, dt.date(2023, 1, 1), dt.date(2023, 12, 31)))
+    names = {k[0] for k in dict(lazy["red"].data.__dask_graph__()) if isinstance(k, tuple)}
+    assert any(n.startswith("read-") for n in names)  # pasted as stored, not reprojected
     with pytest.raises(MissingBandsError, match="rededge1"):
         load(
             source,

@@ -124,15 +124,22 @@ def project_lonlat(geometry: BaseGeometry, crs: str) -> BaseGeometry:
     return shapely.transform(_unwrap(geometry), lambda xy: np.column_stack(to.transform(*xy.T)))
 
 
-def target_geobox(aoi: Aoi, resolution: float, align: float | None = None) -> GeoBox:
+def target_geobox(
+    aoi: Aoi,
+    resolution: float,
+    align: float | None = None,
+    anchor: tuple[float, float] = (0.0, 0.0),
+) -> GeoBox:
     """The output grid: the AOI's bounds in its UTM zone, snapped outward to multiples of
-    ``align`` (default ``resolution``) so that grids of coarser native bands nest exactly."""
+    ``align`` (default ``resolution``) counted from ``anchor`` (a corner of the source pixel
+    grid), so that coarser native bands nest exactly and source pixels need no resampling."""
     step = align or resolution
+    ax, ay = anchor[0] % step, anchor[1] % step
     minx, miny, maxx, maxy = aoi.projected().bounds
     bbox = (
-        math.floor(minx / step) * step,
-        math.floor(miny / step) * step,
-        math.ceil(maxx / step) * step,
-        math.ceil(maxy / step) * step,
+        math.floor((minx - ax) / step) * step + ax,
+        math.floor((miny - ay) / step) * step + ay,
+        math.ceil((maxx - ax) / step) * step + ax,
+        math.ceil((maxy - ay) / step) * step + ay,
     )
     return GeoBox.from_bbox(bbox, aoi.crs, resolution=resolution, tight=True)

@@ -135,6 +135,14 @@ def _groups(
     return tuple((f, tuple(names)) for f, names in sorted(by_factor.items()))
 
 
+def _anchor(scenes: Sequence[Scene], query: Query) -> tuple[float, float]:
+    """The pixel-grid corner of the first scene in the AOI's UTM zone, else (0, 0)."""
+    for scene in scenes:
+        if scene.origin is not None and scene.crs == query.aoi.crs:
+            return scene.origin
+    return (0.0, 0.0)
+
+
 def plan(source: ImagerySource, query: Query, options: LoadOptions | None = None) -> Plan:
     """Search and decide what to read, without reading pixels."""
     options = options or LoadOptions()
@@ -150,7 +158,8 @@ def plan(source: ImagerySource, query: Query, options: LoadOptions | None = None
     native = scenes[0].native_resolution
     resolution = options.resolution or min(native.get(b, 10.0) for b in bands)
     groups = _groups(scenes, layers, resolution)
-    geobox = target_geobox(query.aoi, resolution, align=resolution * max(f for f, _ in groups))
+    align = resolution * max(f for f, _ in groups)
+    geobox = target_geobox(query.aoi, resolution, align=align, anchor=_anchor(scenes, query))
     return Plan(source.name, query, tuple(scenes), bands, geobox, groups, mask)
 
 

@@ -19,12 +19,12 @@ def format_plan(p: Plan) -> str:
         f"area: {p.query.aoi.name}   {p.query.start}..{p.query.end}   max cloud {p.query.max_cloud:g}%",
         f"grid: {box.crs} {box.resolution.x:g} m, {box.shape.x} x {box.shape.y} px",
         f"bands: {', '.join(p.bands)}",
-        f"{'date':<10}  {'cloud':>6}  {'platform':<12} {'scaling':<22} item / bands",
+        f"{'date':<10}  {'cloud':>6}  {'platform':<12} {'scaling':<26} item / bands",
     ]
     for s in p.scenes:
         scaling = f"{s.scale:g}x{s.offset:+g} ({s.scaling_source})"
         lines.append(
-            f"{s.datetime:%Y-%m-%d}  {_cloud(s.cloud_cover)}  {s.platform:<12} {scaling:<22} "
+            f"{s.datetime:%Y-%m-%d}  {_cloud(s.cloud_cover)}  {s.platform:<12} {scaling:<26} "
             f"{s.id} / {','.join(s.bands)}{'+' + s.mask_layer if s.mask_layer else ''}"
         )
     dates = sorted({s.datetime.date() for s in p.scenes})

@@ -83,6 +83,29 @@ def _default_resolution(sensor: Sensor, band: str) -> float:
     return 30.0 if sensor == "landsat" else S2_NATIVE_RESOLUTION.get(band, 10.0)
 
 
+def _crs_of(fields: Mapping[str, Any]) -> str | None:
+    code = fields.get("proj:code")
+    if code:
+        return str(code)
+    epsg = fields.get("proj:epsg")
+    return f"EPSG:{int(epsg)}" if epsg else None
+
+
+def _grid_of(
+    item: pystac.Item, assets: Mapping[str, str]
+) -> tuple[str | None, tuple[float, float] | None]:
+    """CRS and top-left corner of the item's coarsest band (from the projection extension)."""
+    best: tuple[float, float, float] | None = None
+    crs = _crs_of(item.properties)
+    for key in assets.values():
+        fields = item.assets[key].extra_fields
+        transform = fields.get("proj:transform")
+        crs = _crs_of(fields) or crs
+        if transform and (best is None or abs(transform[0]) > best[0]):
+            best = (abs(float(transform[0])), float(transform[2]), float(transform[5]))
+    return crs, (best[1], best[2]) if best else None
+
+
 def scene_from_item(item: pystac.Item) -> Scene | None:
     """A :class:`Scene` for a Sentinel-2 or Landsat item, None when it has no band we know."""
     sensor = sensor_of(item)
@@ -99,6 +122,7 @@ def scene_from_item(item: pystac.Item) -> Scene | None:
     )
     mask = next((m for m in ("scl", "qa_pixel") if m in assets), None)
     cloud = item.properties.get("eo:cloud_cover")
+    crs, origin = _grid_of(item, assets)
     return Scene(
         id=item.id,
         datetime=when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC),
@@ -111,6 +135,8 @@ def scene_from_item(item: pystac.Item) -> Scene | None:
         scale=scaling.scale,
         offset=scaling.offset,
         scaling_source=scaling.source,
+        crs=crs,
+        origin=origin,
         native=StacNative(item, tuple(assets.items())),
     )
 

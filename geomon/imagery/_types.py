@@ -78,6 +78,12 @@ class Scene:
     """See ``scale``; Sentinel-2 baseline >= 04.00 gives -0.1."""
     scaling_source: str = ""
     """Where scale and offset were read from (``raster:bands``, ``s2:processing_baseline``...)."""
+    crs: str | None = None
+    """CRS of the scene's rasters (``EPSG:32735``), when known."""
+    origin: tuple[float, float] | None = None
+    """Top-left corner (x, y) of the scene's pixel grid in ``crs``: output grids in the same
+    CRS are anchored on it so that pixels line up without resampling (Landsat corners sit on
+    odd multiples of 15 m)."""
     native: Any = field(default=None, compare=False, hash=False, repr=False)
     """The source's own object (a pystac Item, a mapping band -> file path, an ee.Image id)."""
 

@@ -204,7 +204,9 @@ class _Grid:
         return dict(transform_geom(self.crs, "EPSG:4326", mapping(box(*self.bounds))))
 
 
-def _grid(lon: float, lat: float, size_px: int, resolution: float, crs: str | None) -> _Grid:
+def _grid(
+    lon: float, lat: float, size_px: int, resolution: float, crs: str | None, shift: float = 0.0
+) -> _Grid:
     from pyproj import Transformer
 
     crs = crs or utm_crs(lon, lat)
@@ -213,7 +215,9 @@ def _grid(lon: float, lat: float, size_px: int, resolution: float, crs: str | No
     x0, y0 = np.floor(x / step) * step, np.ceil(y / step) * step
     half = size_px * resolution / 2
     x0, y0 = np.floor((x0 - half) / step) * step, np.ceil((y0 + half) / step) * step
-    return _Grid(crs, from_origin(x0, y0, resolution, resolution), (size_px, size_px))
+    return _Grid(
+        crs, from_origin(x0 + shift, y0 + shift, resolution, resolution), (size_px, size_px)
+    )
 
 
 def _item(item_id: str, grid: _Grid, when: dt.datetime, props: dict[str, object]) -> pystac.Item:
@@ -356,11 +360,13 @@ def write_landsat_catalog(
     cloud: float = 0.2,
     seed: int = 0,
     crs: str | None = None,
+    corner_shift: float = 15.0,
 ) -> SyntheticImagery:
     """A Landsat C2 L2-like static catalog (30 m, SR = DN * 2.75e-5 - 0.2, QA_PIXEL bits), without
-    ``raster:bands`` scale so that the loader falls back on the Collection 2 rule."""
+    ``raster:bands`` scale so that the loader falls back on the Collection 2 rule. Pixel corners
+    sit ``corner_shift`` metres off the multiples of 30 m, as real WRS-2 grids do."""
     root = Path(root)
-    grid = _grid(lon, lat, size_px, 30.0, crs)
+    grid = _grid(lon, lat, size_px, 30.0, crs, corner_shift)
     landcover, cube = surface_reflectance(grid.shape, seed)
     rng = np.random.default_rng(seed + 1)
     catalog = pystac.Catalog("landsat-test", "synthetic Landsat C2 L2")
