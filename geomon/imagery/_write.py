@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,7 @@ __all__ = ["write_composites"]
 
 def _write_cog(path: Path, data: np.ndarray, ds: xr.Dataset, names: list[str], nodata: Any) -> None:
     geobox = ds.odc.geobox
-    fd, tmp = tempfile.mkstemp(suffix=".tif", dir=path.parent, prefix=f".{path.stem}.")
-    os.close(fd)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tif")
     profile = {
         "driver": "COG",
         "width": data.shape[-1],
