@@ -66,11 +66,20 @@ def spectral_clear(ds: xr.Dataset, options: MaskOptions) -> xr.DataArray:
     visible = (blue + green + red) / 3
     spread = (abs(blue - visible) + abs(green - visible) + abs(red - visible)) / visible
     white = (visible > options.brightness) & (spread < options.whiteness)
-    series = ds[["blue", "nir"]].chunk({"time": -1}) if ds.chunks else ds[["blue", "nir"]]
-    median = series.median("time", skipna=True)
+    median = _temporal_median(ds[["blue", "nir"]])
     hazy = blue - median["blue"] > options.temporal_delta
     dark = (nir < 0.6 * median["nir"]) & (median["nir"] - nir > options.temporal_delta)
     return blue.notnull() & ~(white | hazy | dark)
+
+
+def _temporal_median(series: xr.Dataset) -> xr.Dataset:
+    """Per-pixel median over time, in 256-px blocks holding the whole series (bounded memory),
+    returned in the series' own spatial chunks."""
+    if not series.chunks:
+        return series.median("time", skipna=True)
+    chunks = {d: series.chunksizes[d] for d in ("y", "x")}
+    whole = series.chunk({"time": -1, "y": 256, "x": 256})
+    return whole.median("time", skipna=True).chunk(chunks)
 
 
 def mask_agreement(predicted_clear: np.ndarray, true_clear: np.ndarray) -> dict[str, float]:
