@@ -10,7 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from pyproj import CRS
+from pyproj import CRS, Proj
 from shapely.geometry.base import BaseGeometry
 
 from geomon._version import __version__
@@ -84,20 +84,41 @@ _DISTURBED = ("new", "persisting")
 
 @dataclass(frozen=True, eq=False)
 class _Mine:
-    """One mine's inputs, prepared once for all its periods."""
+    """One mine's inputs, prepared once for all its periods.
+
+    Geometry work happens in ``src``: the footprint's own (conformal, e.g. UTM) CRS, where the
+    polygons of different periods share exact pixel-corner coordinates so their unions have no
+    zero-width cracks; ``scale`` is that projection's scale factor at the mine, used to turn its
+    planar lengths and areas into true ones. Unions move to ``local`` (azimuthal equidistant on
+    the mine) for buffers and distances.
+    """
 
     mine: Mapping[str, Any]
-    rows: gpd.GeoDataFrame  # footprint in the local CRS, with covers and first-seen dates
+    rows: gpd.GeoDataFrame  # footprint in ``src`` with covers, first-seen dates, ``at_baseline``
+    src: CRS
+    scale: float
     local: CRS
-    window: BaseGeometry
+    window: BaseGeometry  # the mine AOI in ``src``
     tables: FactorTables
     params: ImpactParams
     layers: ImpactLayers
     carbon: carbon.CarbonModel
     halo_biome: str
     neighbours: gpd.GeoDataFrame | None
-    non_natural_before: BaseGeometry
+    non_natural_before: BaseGeometry  # in ``src``
     cache: GrowCache
+
+    def to_local(self, geoms: Any) -> BaseGeometry:
+        """Union of ``geoms`` (in ``src``), moved to the local CRS."""
+        return to_crs(union(geoms), self.src, self.local)
+
+
+def _at_baseline(frame: pd.DataFrame) -> pd.Series:
+    """Rows of land already disturbed at baseline: bare_disturbed then, or not new and first seen
+    in the footprint's first period (the baseline). Needs ``first_seen_start``."""
+    first = pd.to_datetime(frame["period_start"]).min()
+    early = pd.to_datetime(frame["first_seen_start"]) <= first
+    return (frame["baseline_class"] == "bare_disturbed") | ((frame["status"] != "new") & early)
 
 
 def disturbed_outlines(footprint: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -105,8 +126,9 @@ def disturbed_outlines(footprint: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     the part already disturbed at baseline (``kind`` = ``base``), EPSG:4326. What neighbouring mines
     need of each other for the halo."""
     fp = footprint[footprint["status"].isin(_DISTURBED)]
+    fp = fp.join(first_seen_bounds(fp)) if len(fp) else fp
     parts = []
-    for kind, sub in (("now", fp), ("base", fp[fp["baseline_class"] == "bare_disturbed"])):
+    for kind, sub in (("now", fp), ("base", fp[_at_baseline(fp)] if len(fp) else fp)):
         if sub.empty:
             continue
         merged = sub.dissolve(by=["mine_id", "period"]).reset_index()[
@@ -118,6 +140,17 @@ def disturbed_outlines(footprint: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             {"mine_id": [], "period": [], "kind": []}, geometry=[], crs=footprint.crs
         ).to_crs(4326)
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=footprint.crs).to_crs(4326)
+
+
+def _working_crs(crs: Any, lon: float, lat: float, local: CRS) -> tuple[CRS, float]:
+    """The footprint's CRS and its scale factor when it is projected and conformal at the mine,
+    else the local CRS (scale 1)."""
+    crs = CRS.from_user_input(crs)
+    if crs.is_projected:
+        factors = Proj(crs).get_factors(lon, lat)
+        if abs(factors.meridional_scale - factors.parallel_scale) < 1e-6:
+            return crs, float(factors.meridional_scale)
+    return local, 1.0
 
 
 def _prepare(
@@ -132,17 +165,21 @@ def _prepare(
     fp = validate_footprint(footprint, str(mine["mine_id"]))
     centre = mine["geometry"].centroid
     local = local_crs(centre.x, centre.y)
-    rows = resolve_covers(fp, tables, params).to_crs(local)
+    src, scale = _working_crs(fp.crs, centre.x, centre.y, local)
+    rows = resolve_covers(fp, tables, params).to_crs(src)
     rows = rows.join(first_seen_bounds(rows))
+    rows["at_baseline"] = _at_baseline(rows) if len(rows) else pd.Series(dtype=bool)
     soc = mine.get("soc_ref_t_c_per_ha")
     soc_value = None if soc is None or (isinstance(soc, float) and math.isnan(soc)) else float(soc)
     model = carbon.build_carbon_model(tables, ecozone, continent, params, soc_value)
-    before = union(rows.loc[~rows["natural_land"], "geometry"])
+    before = union(rows.loc[~rows["natural_land"] | rows["at_baseline"], "geometry"])
     return _Mine(
         mine=mine,
         rows=rows,
+        src=src,
+        scale=scale,
         local=local,
-        window=to_crs(mine["geometry"], 4326, local),
+        window=to_crs(mine["geometry"], 4326, src),
         tables=tables,
         params=params,
         layers=layers,
@@ -170,11 +207,11 @@ def _halo(ctx: _Mine, rows: pd.DataFrame, period: Period) -> tuple[float, str]:
     if not bands:
         return math.nan, f"halo: no factor (no GLOBIO bands for biome {ctx.halo_biome})"
     now = rows[rows["status"].isin(_DISTURBED)]
-    base = now[now["baseline_class"] == "bare_disturbed"]
+    base = now[now["at_baseline"]]
     halo = biodiversity.halo_loss(
-        union(now.geometry),
+        ctx.to_local(now.geometry),
         _neighbour_geoms(ctx, period.label, "now"),
-        union(base.geometry),
+        ctx.to_local(base.geometry),
         _neighbour_geoms(ctx, period.label, "base"),
         bands,
         ctx.params.halo_background_msa,
@@ -201,7 +238,7 @@ def _biodiversity(ctx: _Mine, rows: pd.DataFrame, period: Period) -> tuple[dict,
 
 
 def _protected(ctx: _Mine, rows: pd.DataFrame) -> tuple[dict, list[str]]:
-    disturbed = union(rows.loc[rows["status"].isin(_DISTURBED), "geometry"])
+    disturbed = ctx.to_local(rows.loc[rows["status"].isin(_DISTURBED), "geometry"])
     out: dict = {}
     notes: list[str] = []
     for spec in SPECS:
@@ -219,14 +256,15 @@ def _protected(ctx: _Mine, rows: pd.DataFrame) -> tuple[dict, list[str]]:
 
 
 def _fragmentation(ctx: _Mine, rows: pd.DataFrame) -> dict:
-    depth = ctx.params.edge_depth_m
-    before = fragmentation(ctx.window, ctx.non_natural_before, depth)
-    after = fragmentation(ctx.window, union([ctx.non_natural_before, *rows.geometry]), depth)
+    """Before (baseline) and after (end of period), computed in ``src`` and scaled to true size."""
+    depth, k = ctx.params.edge_depth_m, ctx.scale
+    before = fragmentation(ctx.window, ctx.non_natural_before, depth * k)
+    after = fragmentation(ctx.window, union([ctx.non_natural_before, *rows.geometry]), depth * k)
     return {
-        "edge_density_before": before.edge_density_m_per_ha,
-        "edge_density_after": after.edge_density_m_per_ha,
-        "core_area_ha_before": before.core_area_ha,
-        "core_area_ha_after": after.core_area_ha,
+        "edge_density_before": before.edge_density_m_per_ha * k,
+        "edge_density_after": after.edge_density_m_per_ha * k,
+        "core_area_ha_before": before.core_area_ha / k**2,
+        "core_area_ha_after": after.core_area_ha / k**2,
         "edge_depth_m": depth,
     }
 
