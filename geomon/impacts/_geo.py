@@ -1,10 +1,11 @@
 """Projections and small geometry helpers.
 
-Areas reported from the footprint use its ``area_ha`` (EPSG:6933). Areas of geometries the impact
-stage derives (intersections with protected areas) are measured in EPSG:6933 too. Buffers,
-distances, edge lengths, halo rings and core areas are computed in a local azimuthal equidistant
-projection centred on the mine, where within 20 km of the centre distances are exact along radii
-and areas are within 1e-5 of geodesic.
+Areas reported from the footprint use its ``area_ha`` (EPSG:6933); areas of derived geometries
+(intersections with protected areas) are measured in EPSG:6933 too. Unions of footprint polygons
+are made in the footprint's own UTM CRS (exact shared pixel corners), fragmentation is measured
+there and scaled to true size by the projection's scale factor. Buffers, distances and halo rings
+use a local azimuthal equidistant projection centred on the mine, where within 20 km of the
+centre distances are exact along radii and areas within 1e-5 of geodesic.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Edge density = length (m) of the boundary between natural and non-natural land i
 / window area (ha). The window's own outline is not edge (FRAGSTATS' default: the landscape
 border is not counted), because land continues beyond it. Core area = natural land farther than
 the edge depth from any non-natural land; the window outline does not erode the core either.
-All in a planar metric CRS (the mine's local projection).
+All planar, in the CRS given (the impact stage passes the footprint's UTM CRS and scales the
+results to true size with the projection's scale factor).
 """
 
 from __future__ import annotations
