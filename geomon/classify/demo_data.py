@@ -60,6 +60,8 @@ class DemoSampling:
     """Perturbations applied to every drawn pixel."""
     seed: int = 0
     """Seed of the draws and perturbations."""
+    by_cover: bool = True
+    """Split each label's draw evenly over its truth covers (rock, soil and salt crust alike)."""
 
 
 @dataclass(frozen=True)
@@ -186,9 +188,9 @@ def _mine_samples(
     if "valid" in data.imagery:
         labels = np.where(data.imagery["valid"].values, labels, -1)
     bands = {b: data.imagery[b].values for b in fset.bands}
-    return sample_pixels(
-        bands, labels, fset, sampling.per_label, len(DEMO_SCHEME.labels), rng, sampling.augment
-    )
+    n = len(DEMO_SCHEME.labels)
+    strata = data.cover if sampling.by_cover else None
+    return sample_pixels(bands, labels, fset, sampling.per_label, n, rng, sampling.augment, strata)
 
 
 def demo_samples(

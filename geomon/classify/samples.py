@@ -132,21 +132,37 @@ def sample_pixels(
     n_labels: int,
     rng: np.random.Generator,
     augment_with: Augment | None = None,
+    strata: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw up to ``per_label`` pixels of each label (``labels`` < 0 and NaN pixels skipped);
-    return features ``(n, n_features)`` and label indices ``(n,)``."""
+    return features ``(n, n_features)`` and label indices ``(n,)``.
+
+    With ``strata`` (e.g. the finer truth cover of each pixel), a label's draw is split evenly
+    over its strata, so that a rare cover (rock among natural bare ground) is learnt as well as
+    a common one (salt crust)."""
     flat = {b: np.asarray(bands[b]).reshape(-1) for b in fset.bands}
     lab = np.asarray(labels).reshape(-1)
     ok = lab >= 0
     for values in flat.values():
         ok &= np.isfinite(values)
-    picks = [_pick(np.flatnonzero(ok & (lab == i)), per_label, rng) for i in range(n_labels)]
+    strat = None if strata is None else np.asarray(strata).reshape(-1)
+    picks = [_draw(np.flatnonzero(ok & (lab == i)), strat, per_label, rng) for i in range(n_labels)]
     idx = np.sort(np.concatenate(picks))
     chosen = {b: v[idx] for b, v in flat.items()}
     if augment_with is not None:
         chosen = augment(chosen, rng, augment_with)
     x = compute_features(chosen, fset).T
     return np.ascontiguousarray(x), lab[idx].astype(np.int64)
+
+
+def _draw(
+    idx: np.ndarray, strata: np.ndarray | None, k: int, rng: np.random.Generator
+) -> np.ndarray:
+    if strata is None or idx.size <= k:
+        return _pick(idx, k, rng)
+    groups = [idx[strata[idx] == s] for s in np.unique(strata[idx])]
+    share = max(k // len(groups), 1)
+    return np.concatenate([_pick(g, share, rng) for g in groups])
 
 
 def _pick(idx: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import numpy as np
+
+from geomon.classify.features import REDUCED_FEATURES
+from geomon.classify.samples import DEMO_COVER_LABELS, DEMO_SCHEME, Augment, augment, sample_pixels
+
+
+def _bands(n: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return {b: rng.uniform(0.02, 0.4, n).astype(np.float32) for b in REDUCED_FEATURES.bands}
+
+
+def test_draw_is_split_evenly_over_strata() -> None:
+    n = 10_000
+    labels = np.zeros(n, np.int64)
+    strata = np.where(np.arange(n) < 9_500, 7, 6)  # a common cover (95 %) and a rare one (5 %)
+    rng = np.random.default_rng(1)
+    x, y = sample_pixels(_bands(n), labels, REDUCED_FEATURES, 400, 1, rng, strata=strata)
+    assert len(y) == 400 and x.shape == (400, len(REDUCED_FEATURES))
+    plain, _ = sample_pixels(_bands(n), labels, REDUCED_FEATURES, 400, 1, np.random.default_rng(1))
+    # stratified: 200 of each cover; plain: about 5 % of the rare one
+    rare = _bands(n)["blue"][9_500:]
+    assert np.isin(x[:, 0], rare).sum() == 200
+    assert np.isin(plain[:, 0], rare).sum() < 60
+
+
+def test_unlabelled_and_nan_pixels_are_never_drawn() -> None:
+    bands = _bands(100)
+    bands["red"][:10] = np.nan
+    labels = np.where(np.arange(100) < 50, 0, -1)
+    x, _ = sample_pixels(bands, labels, REDUCED_FEATURES, 1_000, 1, np.random.default_rng(2))
+    assert len(x) == 40 and np.isfinite(x).all()
+
+
+def test_haze_brightens_blue_more_than_swir() -> None:
+    bands = {b: np.full(2_000, 0.1, np.float32) for b in REDUCED_FEATURES.bands}
+    opts = Augment(brightness=(1.0, 1.0), tilt=0.0, haze_fraction=1.0, haze_blue=(0.05, 0.05))
+    out = augment(bands, np.random.default_rng(3), opts)
+    assert np.allclose(out["blue"], 0.15)
+    assert (out["swir22"] < 0.1 + 0.05 * (2.202 / 0.492) ** -1 + 1e-6).all()
+    assert (out["red"] < out["blue"]).all()
+
+
+def test_every_demo_label_belongs_to_the_scheme() -> None:
+    assert set(DEMO_COVER_LABELS.values()) == set(DEMO_SCHEME.labels)
+    natural = {DEMO_COVER_LABELS[c] for c in ("bare_soil", "rock", "salt_crust")}
+    assert {DEMO_SCHEME.classes[DEMO_SCHEME.labels.index(n)] for n in natural} == {"built_other"}
