@@ -156,3 +156,11 @@ def test_many_mines_on_processes_and_with_an_empty_footprint():
     assert out["mine_id"].tolist() == ["mine_a"]
     same = compute_impacts_many(fps, registry, params=params, scheduler="sync")
     assert out.drop(columns="notes").equals(same.drop(columns="notes"))
+
+
+def test_filling_land_inside_the_baseline_halo_lowers_the_halo_part():
+    base = shapely.union_all([box(0, 0, 200, 200), box(600, 0, 800, 200)])
+    now = box(0, 0, 800, 200)  # the 8 ha between the pits, all in their 0-500 m band
+    halo = halo_loss(now, [], base, [], CROP_GRASS, 1.0)
+    assert halo < 0
+    assert 8 * 0.95 + halo > 0  # the footprint part at full MSA more than makes up for it

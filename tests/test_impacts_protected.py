@@ -92,3 +92,11 @@ def test_bundled_sample_layer_loads_without_wdpaid():
     layers = bundled_layers()
     assert layers.protected_areas is not None and len(layers.protected_areas) > 0
     assert layers.protected_areas.crs.to_epsg() == 4326
+
+
+def test_nearest_beyond_search_radius_is_nan_with_a_note():
+    pa = make_layer([(box(80_000, -500, 81_000, 500), {"NAME": "Distant"})])
+    params = ImpactParams(mc_draws=200, halo=False, nearest_search_m=50_000.0)
+    row = _row(ImpactLayers(protected_areas=pa), params)
+    assert math.isnan(row["distance_to_nearest_pa_m"])
+    assert "protected_areas: none within 50 km of the footprint" in row["notes"]

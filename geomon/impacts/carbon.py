@@ -221,7 +221,7 @@ def carbon_columns(
     )
     out["co2e_complete"] = bool(complete)
     rehab = float(rows.loc[rows["status"] == "rehabilitated", "area_ha"].sum())
-    if rehab > 0:
+    if rehab >= 0.05:
         notes.append(
             f"removals on {rehab:.1f} ha rehabilitated: not estimated (no growth factor shipped), "
             "never netted against emissions"

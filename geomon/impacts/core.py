@@ -228,6 +228,11 @@ def _biodiversity(ctx: _Mine, rows: pd.DataFrame, period: Period) -> tuple[dict,
     lost, no_factor, notes = biodiversity.footprint_msa(rows, ctx.tables, ctx.params)
     halo, note = _halo(ctx, rows, period)
     notes.append(note)
+    if halo < 0:
+        notes.append(
+            "halo part negative: new disturbance filled land already in the baseline halo, whose "
+            "loss now counts in the footprint part at its pre-halo MSA (the total is right)"
+        )
     return {
         "msa_ha_lost": lost + halo,
         "msa_ha_lost_footprint": lost,
@@ -247,8 +252,7 @@ def _protected(ctx: _Mine, rows: pd.DataFrame) -> tuple[dict, list[str]]:
             getattr(ctx.layers, spec.kind),
             disturbed,
             ctx.local,
-            ctx.params.pa_buffers_m,
-            ctx.params.pa_statuses,
+            ctx.params,
         )
         out.update(cols)
         notes.extend(more)

@@ -69,6 +69,11 @@ class ImpactParams:
     """Buffers around protected areas (m): hectares of footprint within each are reported; the first
     fills ``ha_within_buffer``. Default 10 km (indirect mining impacts, Sonter et al. 2017)."""
 
+    nearest_search_m: float = 500_000.0
+    """How far (m) the nearest protected area, KBA or World Heritage site is searched for; farther
+    gives NaN with a note (500 km: beyond that the mine's local projection, and the meaning of
+    "nearest", no longer hold)."""
+
     pa_statuses: tuple[str, ...] = ("Designated", "Inscribed", "Established")
     """WDPA ``STATUS`` values counted as protected (when the layer has a STATUS column);
     "Proposed" and "Not Reported" areas are left out, as in WDPA's own statistics."""
@@ -121,6 +126,8 @@ class ImpactParams:
                 out.append(f"{name} must be >= 0")
         if any(b <= 0 for b in self.pa_buffers_m) or not self.pa_buffers_m:
             out.append("pa_buffers_m needs at least one positive distance in metres")
+        if self.nearest_search_m < max(self.pa_buffers_m, default=0.0):
+            out.append("nearest_search_m must be at least the largest of pa_buffers_m")
         if self.edge_depth_m <= 0:
             out.append("edge_depth_m must be > 0")
         if not 0.0 <= self.halo_background_msa <= 1.0:

@@ -21,10 +21,9 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from geomon.impacts._geo import area_ha, grow, to_crs, union
+from geomon.impacts.params import ImpactParams
 
 __all__ = ["SPECS", "LayerSpec", "layer_columns"]
-
-_EARTH_M = 20_100_000.0  # half the equator: every area is nearer than this
 
 
 @dataclass(frozen=True)
@@ -90,21 +89,21 @@ def _window(layer: gpd.GeoDataFrame, bounds4326: tuple, lat: float, radius_m: fl
 
 
 def _candidates(
-    layer: gpd.GeoDataFrame, geom_local: BaseGeometry, local: CRS, start_m: float
+    layer: gpd.GeoDataFrame, geom_local: BaseGeometry, local: CRS, start_m: float, max_m: float
 ) -> tuple[gpd.GeoDataFrame, float]:
-    """Areas within ``start_m`` of the footprint (widening until the nearest one is found), in the
-    local CRS, and the distance to the nearest."""
+    """Areas within ``start_m`` of the footprint, in the local CRS, and the distance to the
+    nearest area (searching outward up to ``max_m``; inf when none is that close)."""
     geom4326 = to_crs(geom_local, local, 4326)
     lat = geom4326.centroid.y
-    radius = start_m
+    radius = min(start_m, max_m)
     while True:
-        near = _window(layer, geom4326.bounds, lat, radius).to_crs(local)
+        near = _window(layer, geom4326.bounds, lat, max(radius, start_m)).to_crs(local)
         distances = near.distance(geom_local)
         nearest = float(distances.min()) if len(near) else math.inf
-        if nearest <= radius or radius >= _EARTH_M:
+        if nearest <= radius or radius >= max_m:
             within = near[distances <= start_m]
-            return within, nearest
-        radius *= 4.0
+            return within, nearest if nearest <= max_m else math.inf
+        radius = min(radius * 4.0, max_m)
 
 
 def _present(value: Any) -> bool:
@@ -130,10 +129,10 @@ def layer_columns(
     layer: gpd.GeoDataFrame | None,
     disturbed_local: BaseGeometry,
     local: CRS,
-    buffers: tuple[float, ...],
-    statuses: tuple[str, ...],
+    params: ImpactParams,
 ) -> tuple[dict[str, Any], list[str]]:
     """The columns of one layer for the disturbance of one period (in the local CRS)."""
+    buffers = params.pa_buffers_m
     if layer is None:
         return _empty(spec, buffers), [f"{spec.kind}: not assessed (no layer given)"]
     if disturbed_local.is_empty:
@@ -143,18 +142,22 @@ def layer_columns(
             zero["ha_within_buffer"] = 0.0
             zero["ha_within_buffers"] = json.dumps({str(int(b)): 0.0 for b in buffers})
         return zero, []
-    eligible = _eligible(layer, statuses)
-    near, nearest = _candidates(eligible, disturbed_local, local, max(buffers))
+    eligible = _eligible(layer, params.pa_statuses)
+    reach = params.nearest_search_m
+    near, nearest = _candidates(eligible, disturbed_local, local, max(buffers), reach)
     inside = near[near.intersects(disturbed_local)]
     out: dict[str, Any] = {
         spec.ha: area_ha(disturbed_local.intersection(union(inside.geometry)), local),
         spec.hits: "; ".join(sorted(_label(r) for _, r in inside.iterrows())),
         spec.distance: nearest if math.isfinite(nearest) else math.nan,
     }
+    notes = []
+    if not math.isfinite(nearest):
+        notes.append(f"{spec.kind}: none within {reach / 1000:g} km of the footprint")
     if spec.by_category:
         out.update(_by_category(inside, disturbed_local, local))
         out.update(_within_buffers(near, disturbed_local, local, buffers))
-    return out, []
+    return out, notes
 
 
 def _by_category(inside: gpd.GeoDataFrame, disturbed: BaseGeometry, local: CRS) -> dict[str, Any]:
