@@ -52,7 +52,7 @@ CASES = ("full", "quarter")
 
 def catalog(items: int, size_px: int) -> Path:
     """The benchmark catalog, generated once into the cache."""
-    root = cache_dir() / "bench" / f"s2-{items}x{size_px}"
+    root = cache_dir() / "bench" / f"s2-{items}x{size_px}-b512"
     if (root / "catalog.json").exists():
         return root / "catalog.json"
     start = dt.date(2023, 1, 2)

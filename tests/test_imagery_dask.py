@@ -59,10 +59,14 @@ def test_task_count_stays_within_budget(cat: SyntheticImagery) -> None:
     assert len(comp.__dask_graph__()) <= budget
 
 
-def test_chunks_follow_the_request_and_cog_blocks(cat: SyntheticImagery) -> None:
+def test_block_edges_fall_on_the_sources_cog_blocks(cat: SyntheticImagery) -> None:
     ds = load(StaticCatalogSource(cat.catalog_path), _query(cat), LoadOptions(chunk=64))
-    assert ds["red"].data.chunksize == (1, 64, 64)
-    assert ds["swir16"].data.chunksize[1:] == (64, 64)  # 20 m read as 32 px blocks, upsampled x2
+    x0 = float(ds.odc.geobox.affine.c)
+    origin = cat.bounds[0]  # the scenes' pixel-grid corner (their COG blocks start there)
+    edges = x0 + 10 * np.cumsum(ds["red"].data.chunks[2][:-1])
+    assert all(((e - origin) / 10) % 64 == 0 for e in edges)
+    assert max(ds["red"].data.chunks[2]) <= 64
+    assert ds["swir16"].data.chunks[1:] == ds["red"].data.chunks[1:]  # 20 m blocks nest
 
 
 def test_threaded_and_process_cluster_results_are_identical(cat: SyntheticImagery) -> None:

@@ -96,11 +96,11 @@ def test_paste_reader_matches_odc_stac(tmp_path: Path) -> None:
     for factor, keys in ((1, {"red": "red"}), (2, {"red": "red", "scl": "scl"})):
         parsed = list(odc.stac.parse_items(items, cfg=_fill_cfg(items[0], keys)))
         grid = p.grid(factor)
-        pasted = _read_pasted(parsed, groups, keys, grid, 32)
+        pasted = _read_pasted(parsed, groups, keys, grid, LoadOptions(chunk=32))
         assert pasted is not None
-        reprojected = _read_odc(items, groups, keys, grid, 32, None)
+        reprojected = _read_odc(items, groups, keys, grid, LoadOptions(chunk=32), None)
         for name in keys:
             np.testing.assert_array_equal(pasted[name].values, reprojected[name].values)
-    scl_at_10m = _read_pasted(parsed, groups, {"scl": "scl"}, p.grid(1), 32)
+    scl_at_10m = _read_pasted(parsed, groups, {"scl": "scl"}, p.grid(1), LoadOptions(chunk=32))
     assert scl_at_10m is None  # 20 m asset under a 10 m grid: odc-stac resamples it
     assert LoadOptions().chunk % 512 == 0  # default chunks hold whole 512-px COG blocks

@@ -192,7 +192,8 @@ class EarthEngineSource:
         steps = [groups[d] for d in sorted(groups)]
         names = dict(self.collection.bands)
         exprs = [_mosaic_json(step, [names[b] for b in bands], list(bands)) for step in steps]
-        cube = _pixel_array(self.backend, exprs, list(bands), geobox, options.chunk)
+        blocks = options.block_sizes((geobox.shape.y, geobox.shape.x))
+        cube = _pixel_array(self.backend, exprs, list(bands), geobox, blocks)
         return _dataset(cube, steps, list(bands), geobox)
 
 
@@ -232,34 +233,27 @@ def fetch_block(
 
 
 def _pixel_array(
-    backend: EeBackend, exprs: list[str], bands: list[str], geobox: GeoBox, chunk: int
+    backend: EeBackend,
+    exprs: list[str],
+    bands: list[str],
+    geobox: GeoBox,
+    blocks: tuple[tuple[int, ...], tuple[int, ...]],
 ) -> da.Array:
     from dask.base import tokenize
 
-    name = f"ee-pixels-{tokenize(exprs, bands, geobox.affine, geobox.shape, chunk)}"
-    ys = tuple(range(0, geobox.shape.y, chunk))
-    xs = tuple(range(0, geobox.shape.x, chunk))
+    name = f"ee-pixels-{tokenize(exprs, bands, geobox.affine, geobox.shape, blocks)}"
+    ys, xs = blocks
+    y0s, x0s = np.cumsum((0, *ys[:-1])), np.cumsum((0, *xs[:-1]))
     graph: dict[Any, Any] = {}
     for t, expr in enumerate(exprs):
-        for i, y0 in enumerate(ys):
-            for j, x0 in enumerate(xs):
-                sub = geobox[
-                    y0 : min(y0 + chunk, geobox.shape.y), x0 : min(x0 + chunk, geobox.shape.x)
-                ]
+        for i, (y0, h) in enumerate(zip(y0s, ys, strict=True)):
+            for j, (x0, w) in enumerate(zip(x0s, xs, strict=True)):
+                sub = geobox[int(y0) : int(y0) + h, int(x0) : int(x0) + w]
                 graph[(name, t, 0, i, j)] = (fetch_block, backend, expr, bands, _grid(sub))
-    chunks = (
-        (1,) * len(exprs),
-        (len(bands),),
-        _sizes(geobox.shape.y, chunk),
-        _sizes(geobox.shape.x, chunk),
-    )
+    chunks = ((1,) * len(exprs), (len(bands),), ys, xs)
     return da.Array(
         HighLevelGraph.from_collections(name, graph, dependencies=()), name, chunks, np.uint16
     )
-
-
-def _sizes(total: int, chunk: int) -> tuple[int, ...]:
-    return tuple(min(chunk, total - start) for start in range(0, total, chunk))
 
 
 def _dataset(

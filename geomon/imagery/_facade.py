@@ -45,6 +45,9 @@ class Plan:
     """(zoom-out factor, layers read at that factor): 20 m bands read at 20 m under a 10 m grid."""
     mask: str
     """Resolved mask method: ``scl``, ``qa_pixel``, ``spectral`` or ``none``."""
+    chunk_offset: tuple[int, int] = (0, 0)
+    """(y, x) output pixels between the grid's corner and the first block edge that falls on a
+    multiple of the chunk from the scenes' pixel-grid corner (their COG block edges)."""
 
     @property
     def sensor(self) -> str:
@@ -143,6 +146,13 @@ def _anchor(scenes: Sequence[Scene], query: Query) -> tuple[float, float]:
     return (0.0, 0.0)
 
 
+def _chunk_offset(geobox: GeoBox, anchor: tuple[float, float], chunk: int) -> tuple[int, int]:
+    res = geobox.resolution.x
+    col = round((geobox.affine.c - anchor[0]) / res) % chunk
+    row = round((anchor[1] - geobox.affine.f) / res) % chunk
+    return (row, col)
+
+
 def plan(source: ImagerySource, query: Query, options: LoadOptions | None = None) -> Plan:
     """Search and decide what to read, without reading pixels."""
     options = options or LoadOptions()
@@ -159,15 +169,18 @@ def plan(source: ImagerySource, query: Query, options: LoadOptions | None = None
     resolution = options.resolution or min(native.get(b, 10.0) for b in bands)
     groups = _groups(scenes, layers, resolution)
     align = resolution * max(f for f, _ in groups)
-    geobox = target_geobox(query.aoi, resolution, align=align, anchor=_anchor(scenes, query))
-    return Plan(source.name, query, tuple(scenes), bands, geobox, groups, mask)
+    anchor = _anchor(scenes, query)
+    geobox = target_geobox(query.aoi, resolution, align=align, anchor=anchor)
+    offset = _chunk_offset(geobox, anchor, options.chunk)
+    return Plan(source.name, query, tuple(scenes), bands, geobox, groups, mask, offset)
 
 
 def _read_groups(source: ImagerySource, p: Plan, options: LoadOptions) -> dict[int, xr.Dataset]:
     """Stored values per resolution group (DN with ``scale``/``offset`` coords; mask layers)."""
     out = {}
     for factor, names in p.groups:
-        opts = replace(options, chunk=options.chunk // factor)
+        offset = (p.chunk_offset[0] // factor, p.chunk_offset[1] // factor)
+        opts = replace(options, chunk=options.chunk // factor, chunk_offset=offset)
         out[factor] = source.load(p.scenes, names, p.grid(factor), opts)
     return out
 

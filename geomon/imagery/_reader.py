@@ -143,27 +143,25 @@ def read_block(
     return out[None]
 
 
-def _sizes(total: int, chunk: int) -> tuple[int, ...]:
-    return tuple(min(chunk, total - start) for start in range(0, total, chunk))
-
-
 def pasted_array(
     steps: Sequence[tuple[Paste, ...]],
     geobox: GeoBox,
-    chunk: int,
+    blocks: tuple[tuple[int, ...], tuple[int, ...]],
     dtype: str,
     nodata: Any,
     env: tuple[tuple[str, Any], ...],
     label: str,
 ) -> da.Array:
-    """A (time, y, x) dask array: one read task per time step and block."""
-    name = f"read-{label}-{tokenize(tuple(steps), geobox.affine, geobox.shape, chunk, dtype, nodata, env)}"
-    ys, xs = _sizes(geobox.shape.y, chunk), _sizes(geobox.shape.x, chunk)
+    """A (time, y, x) dask array with ``blocks`` sizes: one read task per time step and block."""
+    ys, xs = blocks
+    token = tokenize(tuple(steps), geobox.affine, geobox.shape, blocks, dtype, nodata, env)
+    name = f"read-{label}-{token}"
+    y0s, x0s = np.cumsum((0, *ys[:-1])), np.cumsum((0, *xs[:-1]))
     graph: dict[Any, Any] = {}
     for t, pastes in enumerate(steps):
-        for i, h in enumerate(ys):
-            for j, w in enumerate(xs):
-                block = (i * chunk, j * chunk, h, w)
+        for i, (y0, h) in enumerate(zip(y0s, ys, strict=True)):
+            for j, (x0, w) in enumerate(zip(x0s, xs, strict=True)):
+                block = (int(y0), int(x0), h, w)
                 graph[(name, t, i, j)] = (read_block, pastes, block, dtype, nodata, env)
     chunks = ((1,) * len(steps), ys, xs)
     return da.Array(

@@ -317,7 +317,7 @@ def _read_pasted(
     groups: Sequence[Sequence[Scene]],
     keys: Mapping[str, str],
     geobox: GeoBox,
-    chunk: int,
+    options: LoadOptions,
 ) -> xr.Dataset | None:
     plans = {name: _pastes(parsed, groups, key, geobox) for name, key in keys.items()}
     if any(plan is None for plan in plans.values()):
@@ -328,7 +328,8 @@ def _read_pasted(
     for name, key in keys.items():
         meta = parsed[0][key].meta
         dtype, nodata = str(meta.data_type), meta.nodata
-        data = pasted_array(plans[name] or [], geobox, chunk, dtype, nodata, env, name)
+        blocks = options.block_sizes((geobox.shape.y, geobox.shape.x))
+        data = pasted_array(plans[name] or [], geobox, blocks, dtype, nodata, env, name)
         out[name] = xr.DataArray(
             data, dims=("time", "y", "x"), coords=coords, attrs={"nodata": nodata}
         )
@@ -340,7 +341,7 @@ def _read_odc(
     groups: Sequence[Sequence[Scene]],
     keys: Mapping[str, str],
     geobox: GeoBox,
-    chunk: int,
+    options: LoadOptions,
     patch_url: Callable[[str], str] | None,
 ) -> xr.Dataset:
     import odc.stac
@@ -351,7 +352,7 @@ def _read_odc(
             items,
             bands=sorted(set(keys.values())),
             geobox=geobox,
-            chunks={"time": 1, "y": chunk, "x": chunk},
+            chunks={"time": 1, "y": options.chunk, "x": options.chunk},
             groupby=lambda item, _parsed, _idx: group_of[item.id],
             resampling="nearest",
             stac_cfg=_fill_cfg(items[0], keys),
@@ -362,7 +363,9 @@ def _read_odc(
             f"cannot load items such as '{items[0].id}': {exc}; add the projection extension "
             "(proj:code, proj:shape, proj:transform) to the catalog's items"
         ) from exc
-    return xr.Dataset({name: raw[key] for name, key in keys.items()}).drop_vars("time")
+    ys, xs = options.block_sizes((geobox.shape.y, geobox.shape.x))
+    out = xr.Dataset({name: raw[key] for name, key in keys.items()}).drop_vars("time")
+    return out if options.chunk_offset == (0, 0) else out.chunk({"y": ys, "x": xs})
 
 
 def load_stac(
@@ -385,12 +388,8 @@ def load_stac(
         parsed = list(odc.stac.parse_items(items, cfg=_fill_cfg(items[0], keys)))
     except ValueError:
         parsed = []
-    raw = (
-        _read_pasted(parsed, groups, keys, geobox, options.chunk)
-        if parsed and not patch_url
-        else None
-    )
+    raw = _read_pasted(parsed, groups, keys, geobox, options) if parsed and not patch_url else None
     if raw is None:
-        raw = _read_odc(items, groups, keys, geobox, options.chunk, patch_url)
+        raw = _read_odc(items, groups, keys, geobox, options, patch_url)
     times = np.array([np.datetime64(g[0].datetime.replace(tzinfo=None), "ns") for g in groups])
     return with_scaling(raw.assign_coords(time=times), groups)

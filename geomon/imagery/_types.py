@@ -21,6 +21,7 @@ __all__ = [
     "MaskOptions",
     "Query",
     "Scene",
+    "block_sizes",
 ]
 
 Sensor = Literal["sentinel-2", "landsat"]
@@ -128,12 +129,31 @@ class LoadOptions:
     """Cloud masking."""
     group_by_day: bool = True
     """Merge scenes of the same solar day (adjacent tiles of one pass) into one time step."""
+    chunk_offset: tuple[int, int] = (0, 0)
+    """Pixels (y, x) by which the first block is shorter than ``chunk``, so that block edges
+    fall on the source's COG block edges (set by the planner; 0 for a regular grid)."""
+
+    def block_sizes(self, shape: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Block sizes along y and x of a grid of ``shape`` (height, width)."""
+        return (
+            block_sizes(shape[0], self.chunk, self.chunk_offset[0]),
+            block_sizes(shape[1], self.chunk, self.chunk_offset[1]),
+        )
 
     def __post_init__(self) -> None:
         if self.chunk < 32 or self.chunk % 16:
             raise ConfigError(f"chunk {self.chunk} must be a multiple of 16 and at least 32 pixels")
         if self.resolution is not None and self.resolution <= 0:
             raise ConfigError(f"resolution {self.resolution} must be positive (metres)")
+
+
+def block_sizes(total: int, chunk: int, offset: int = 0) -> tuple[int, ...]:
+    """``total`` pixels cut into blocks of ``chunk``, the first one ``offset`` shorter."""
+    first = chunk - offset % chunk
+    sizes = [min(first, total)]
+    while sum(sizes) < total:
+        sizes.append(min(chunk, total - sum(sizes)))
+    return tuple(sizes)
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def _write_cog(
         "transform": transform,
         "nodata": nodata,
         "compress": "DEFLATE",
-        "blocksize": 256 if max(data.shape) <= 2048 else 512,
+        "blocksize": 256 if max(data.shape) < 1024 else 512,
         **kw,
     }
     with rasterio.open(path, "w", **profile) as dst:
