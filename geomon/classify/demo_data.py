@@ -60,8 +60,9 @@ class DemoSampling:
     """Perturbations applied to every drawn pixel."""
     seed: int = 0
     """Seed of the draws and perturbations."""
-    by_cover: bool = True
-    """Split each label's draw evenly over its truth covers (rock, soil and salt crust alike)."""
+    by_cover: bool = False
+    """Split each label's draw evenly over its truth covers (rock, soil and salt crust alike).
+    Off: on demo seeds 101-102 it lowered bare_disturbed F1 from 0.60 to 0.54."""
 
 
 @dataclass(frozen=True)
