@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -137,7 +138,8 @@ class PixelModel:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Label probabilities ``(n, n_labels)`` for features ``x`` of shape ``(n, n_features)``."""
-        scores = self._scores(np.ascontiguousarray(np.asarray(x, dtype=np.float32).T))
+        with _one_blas_thread():
+            scores = self._scores(np.ascontiguousarray(np.asarray(x, dtype=np.float32).T))
         return (scores / scores.sum(axis=0)).T
 
     def predict(self, features: np.ndarray, valid: np.ndarray | None = None) -> Prediction:
@@ -148,9 +150,10 @@ class PixelModel:
         code = np.empty(n, np.uint8)
         prob = np.empty(n, np.float32)
         cover = np.empty(n, np.uint8)
-        for start in range(0, n, _BLOCK):  # cache-sized slices: 3-4x faster than one big product
-            part = slice(start, min(start + _BLOCK, n))
-            self._predict_slice(xfm[:, part], code[part], prob[part], cover[part])
+        with _one_blas_thread():
+            for start in range(0, n, _BLOCK):  # cache-sized slices: 3-4x faster than one product
+                part = slice(start, min(start + _BLOCK, n))
+                self._predict_slice(xfm[:, part], code[part], prob[part], cover[part])
         if valid is not None:
             bad = ~np.asarray(valid, dtype=bool).reshape(-1)
             code[bad] = CLOUD_NODATA
@@ -177,10 +180,25 @@ _BLOCK = 32_768
 
 
 def _layer(w: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """``w @ h`` without BLAS. A matrix product this thin runs up to 30x slower when OpenBLAS's
-    threads compete with Dask's (measured here), and capping BLAS threads is process-wide state
-    that other code would inherit; numpy's own einsum loop is single-threaded and predictable."""
-    return np.einsum("kf,fn->kn", w, h, optimize=False)
+    """``w @ h`` (callers hold :func:`_one_blas_thread`)."""
+    return w @ h
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Run BLAS single-threaded inside a block: a matrix product this thin runs up to 30x slower
+    when OpenBLAS's threads compete with Dask's (measured on 2 cores). The limit is process-wide
+    while held; it is restored on exit (overlapping blocks may leave it at 1, which only helps a
+    Dask process)."""
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        yield
 
 
 def _argmax0(a: np.ndarray) -> np.ndarray:
