@@ -31,11 +31,14 @@ from geomon.demo.fields import Array, fractal_noise, segment_distance
 from geomon.demo.sites import Site
 from geomon.demo.spectra import Cover
 
-__all__ = ["MinePlan", "MineState", "make_plan"]
+__all__ = ["REHAB_VEGETATED_PROGRESS", "MinePlan", "MineState", "make_plan"]
 
 _INF = np.float32(np.inf)
 _PRE_YEARS = 3.0  # years of mine history before the series
 _POST_YEARS = 1.0
+_REHAB_YEARS = 3.5  # years for seeded ground to regain the local green cover
+#: Progress from which rehabilitated ground counts as vegetated in the truth.
+REHAB_VEGETATED_PROGRESS = 0.45
 _CLEARABLE = (Cover.FOREST, Cover.SHRUBLAND, Cover.GRASSLAND, Cover.CROPLAND, Cover.BARE_SOIL)
 
 
@@ -47,8 +50,9 @@ class MineState:
     """Land cover (natural cover with the mine painted over it)."""
     relief_m: Array
     """Elevation added by the mine: negative in pits, positive on dumps."""
-    rehab_green: Array
-    """Green-cover fraction of rehabilitated pixels (0 elsewhere)."""
+    rehab_progress: Array
+    """Rehabilitation progress of rehabilitated pixels, 0 (just seeded) to 1 (green cover as
+    dense as the local natural vegetation); 0 elsewhere."""
     pond_stage: Array
     """Brine concentration stage of evaporation ponds, 0 (turquoise) to 1 (yellow)."""
 
@@ -87,16 +91,17 @@ class MinePlan:
         cover[tails & (self.tail_d < 0.42 + 0.12 * wetness)] = Cover.TAILINGS_POND
         cover[self.pond_t <= t] = Cover.EVAPORATION_POND
         cover[self.road_t <= t] = Cover.HAUL_ROAD
-        green = np.zeros(cover.shape, dtype=np.float32)
+        progress = np.zeros(cover.shape, dtype=np.float32)
         rehab = dumped & (self.rehab_t <= t)
         if rehab.any():
-            age = np.clip((t - self.rehab_t[rehab]) / 3.0, 0.0, 1.0)
-            green[rehab] = 0.8 * age**1.2
-            cover[rehab] = np.where(green[rehab] >= 0.35, Cover.REHAB_VEGETATED, Cover.REHAB_BARE)
+            age = np.clip((t - self.rehab_t[rehab]) / _REHAB_YEARS, 0.0, 1.0)
+            progress[rehab] = 0.9 * age**1.2
+            vegetated = progress[rehab] >= REHAB_VEGETATED_PROGRESS
+            cover[rehab] = np.where(vegetated, Cover.REHAB_VEGETATED, Cover.REHAB_BARE)
         pit = (self.pit_t <= t) & (t < self.pit_end)
         cover[pit] = Cover.PIT
         cover[self.plant] = Cover.PLANT
-        return MineState(cover, self._relief(t, pit, dumped), green, self.pond_stage)
+        return MineState(cover, self._relief(t, pit, dumped), progress, self.pond_stage)
 
     def _relief(self, t: float, pit: NDArray[np.bool_], dumped: NDArray[np.bool_]) -> Array:
         relief = np.zeros(pit.shape, dtype=np.float32)

@@ -246,7 +246,8 @@ def _fractions(ls: Landscape, state: MineState, doy: float) -> tuple[Array, Arra
         cs = 0.5 + 0.5 * np.cos(2 * np.pi * (doy - peak) / 365.25)
         green[crop] = dry + (wet - dry) * cs**3
     rehab = (cover == Cover.REHAB_BARE) | (cover == Cover.REHAB_VEGETATED)
-    green[rehab] = state.rehab_green[rehab] * (0.75 + 0.25 * s)
+    target = max((wet for c, (_, wet) in biome.green.items() if c != Cover.CROPLAND), default=0.6)
+    green[rehab] = state.rehab_progress[rehab] * target * (0.75 + 0.25 * s)
     dry_veg = n_[cover]
     dry_veg[rehab] = 0.15
     green = np.clip(green, 0.0, 0.97)

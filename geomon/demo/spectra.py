@@ -228,14 +228,14 @@ COVER_INFO: dict[Cover, CoverInfo] = {
         "bare_disturbed",
         True,
         "rehabilitated",
-        "reshaped, seeded ground with < 35 % green cover",
+        "reshaped, seeded ground that has regained < 45 % of the local natural green cover",
     ),
     Cover.REHAB_VEGETATED: CoverInfo(
         "rehab_vegetated",
         "vegetation",
         True,
         "rehabilitated",
-        "rehabilitated ground with >= 35 % green cover",
+        "rehabilitated ground that has regained >= 45 % of the local natural green cover",
     ),
 }
 
