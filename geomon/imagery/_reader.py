@@ -29,7 +29,22 @@ from rasterio.windows import Window
 __all__ = ["Paste", "capture_env", "paste_offsets", "pasted_array"]
 
 _REMOTE = ("http://", "https://", "s3://", "/vsi", "gs://", "az://")
-_CACHE_SIZE = 64
+
+
+def _cache_size() -> int:
+    """Open datasets kept per thread: each holds a file descriptor and a decoded-tile buffer
+    (~0.5 MB for 512-px uint16 tiles), so the cache is small and memory stays bounded whatever
+    the series length; files beyond it are reopened (~1 ms locally)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # pragma: no cover - non-POSIX
+        soft = 1024
+    return max(16, min(64, soft // 16))
+
+
+_CACHE_SIZE = _cache_size()
 #: GDAL block cache (MB) while geomon reads: datasets stay open per thread, so an unbounded
 #: cache would keep every decoded tile (memory growing with the AOI) and thrash
 _CACHEMAX_MB = 64
@@ -82,9 +97,13 @@ def capture_env(uris: Sequence[str]) -> tuple[tuple[str, Any], ...]:
 
 
 def _dataset(uri: str) -> Any:
-    cache: OrderedDict[str, Any] = getattr(_local, "datasets", None) or OrderedDict()
-    _local.datasets = cache
-    ds = cache.pop(uri, None) or rasterio.open(uri)
+    """An open dataset for ``uri``, kept per thread (LRU of ``_CACHE_SIZE``)."""
+    cache: OrderedDict[str, Any] | None = getattr(_local, "datasets", None)
+    if cache is None:
+        cache = _local.datasets = OrderedDict()
+    ds = cache.pop(uri, None)
+    if ds is None or ds.closed:
+        ds = rasterio.open(uri)
     cache[uri] = ds
     while len(cache) > _CACHE_SIZE:
         cache.popitem(last=False)[1].close()
