@@ -36,8 +36,8 @@ def test_paste_offsets_place_the_asset_exactly(dx: int, dy: int, factor: int) ->
     p = paste_offsets(src, dst, "x.tif")
     assert p is not None and p.factor == factor
     # the asset's top-left corner lands where the geoboxes say it does
-    x, y = src.affine * (0, 0)
-    col, row = ~dst.affine * (x, y)
+    x, y = src.affine.c, src.affine.f
+    col, row = (x - dst.affine.c) / dst.affine.a, (y - dst.affine.f) / dst.affine.e
     assert (p.col, p.row) == pytest.approx((col, row))
 
 

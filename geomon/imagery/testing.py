@@ -326,7 +326,8 @@ def _add_s2_band(
     offset: float,
     raster_bands: bool,
 ) -> None:
-    transform = grid.transform * Affine.scale(factor)
+    t = grid.transform
+    transform = Affine(t.a * factor, t.b, t.c, t.d, t.e * factor, t.f)
     path = folder / f"{name}.tif"
     _write_cog(path, data, grid.crs, transform, 0)
     item.add_asset(name, _s2_asset(str(path), name, transform, data.shape, offset, raster_bands))
