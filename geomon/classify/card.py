@@ -24,6 +24,7 @@ def model_card(
     size: int,
     measured: Mapping[str, str],
     notes: str = "",
+    reproduce: str = "",
 ) -> str:
     """Markdown card of ``model``; ``measured`` maps a heading (with the command that printed it)
     to verbatim output."""
@@ -46,6 +47,7 @@ def model_card(
         f"- bands: {', '.join(model.features.bands)}",
         f"- indices: {', '.join(model.features.indices)} (formulas in `geomon/classify/features.py`)",
         "- chosen automatically by `geomon.classify.select_model` when a source has these bands",
+        *([f"- reproduce: `{reproduce}`"] if reproduce else []),
         "",
         "## Labels",
         "",
