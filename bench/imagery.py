@@ -6,7 +6,7 @@ case in a fresh process so that memory figures are its own. Per case: the floor 
 geomon reads, read by plain rasterio into numpy, 2 threads, one open per asset), then geomon's
 ``load_composite`` (monthly median of SCL-clear observations, graph building included) on
 Dask's threaded scheduler with 2 workers, reduced block by block so that no output is held. The
-compiled median kernel and odc-stac are loaded before timing (a one-off ~1 s per process).
+compiled median kernel and imported modules are loaded before timing (a one-off ~1 s per process).
 Prints wall times, the ratio to the floor, the peak resident memory above the starting point,
 the task count and the load average (the machine is shared: read ratios with it).
 """
@@ -133,7 +133,9 @@ def pipeline(query: Query, source: StaticCatalogSource, chunk: int) -> tuple[flo
 
 
 def _warm() -> None:
-    """Load what every process loads once (compiled kernel, odc-stac's parser) before measuring."""
+    """Load what every process loads once (compiled kernel, odc-stac, and distributed, which
+    dask imports on a first compute to look for a client) before measuring."""
+    import distributed  # noqa: F401
     import odc.stac  # noqa: F401
 
     from geomon.imagery._kernels import median_clear
