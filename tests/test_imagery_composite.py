@@ -116,3 +116,23 @@ def test_composite_needs_valid(cat: SyntheticImagery) -> None:
     ds = load(StaticCatalogSource(cat.catalog_path), _query(cat), LoadOptions(bands=("red",)))
     with pytest.raises(ConfigError, match="valid"):
         composite(ds.drop_vars("valid"))
+
+
+def test_median_kernel_integer_and_float_paths_agree() -> None:
+    from geomon.imagery._kernels import median_clear
+
+    rng = np.random.default_rng(5)
+    dn = rng.integers(0, 6000, (7, 40, 30)).astype(np.uint16)  # 0 = nodata
+    valid = rng.random((7, 20, 15)) > 0.3  # a 20 m mask under 10 m pixels
+    scale, offset = np.full(7, 1e-4), np.where(np.arange(7) < 3, 0.0, -0.1)  # baseline change
+    fast = median_clear(dn, valid, scale=scale, offset=offset, nodata=0, valid_factor=2)
+    slow = median_clear(
+        dn.astype(np.float32), valid, scale=scale, offset=offset, nodata=0, valid_factor=2
+    )
+    np.testing.assert_allclose(fast, slow, atol=1e-6)
+    refl = np.where(dn == 0, np.nan, dn * scale[:, None, None] + offset[:, None, None])
+    clear = valid.repeat(2, axis=1).repeat(2, axis=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanmedian(np.where(clear, refl, np.nan), axis=0)
+    np.testing.assert_allclose(fast[0], expected, atol=1e-6)

@@ -84,6 +84,55 @@ def _median_rows(x, valid, vf, scale, offset, nodata, has_nodata, pairs, out):  
                 out[i, j] = (work[k // 2 - 1, j] + work[k // 2, j]) * np.float32(0.5)
 
 
+@numba.njit(nogil=True, cache=True)
+def _median_rows_u16(x, valid, vf, shift, nodata, has_nodata, pairs, scale, offset, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """As ``_median_rows`` on uint16 DN shifted to one offset (twice the SIMD lanes); the
+    sentinel 65535 sorts unusable values last, ``count`` says how many are real."""
+    t_len, height, width = x.shape
+    work = np.empty((t_len, width), np.uint16)
+    count = np.zeros(width, np.int32)
+    vidx = np.arange(width) // vf
+    vrow = np.empty(width, np.bool_)
+    top = np.uint16(65535)
+    for i in range(height):
+        count[:] = 0
+        for t in range(t_len):
+            xr, vr, wr, sh = x[t, i], valid[t, i // vf], work[t], shift[t]
+            for j in range(width):
+                vrow[j] = vr[vidx[j]]
+            for j in range(width):
+                raw = xr[j]
+                ok = vrow[j] & ((not has_nodata) | (raw != nodata))
+                v = min(max(np.int32(raw) + sh, 0), 65534)
+                wr[j] = np.uint16(v) if ok else top
+                count[j] += ok
+        for p in range(pairs.shape[0]):
+            wa, wb = work[pairs[p, 0]], work[pairs[p, 1]]
+            for j in range(width):
+                lo, hi = min(wa[j], wb[j]), max(wa[j], wb[j])
+                wa[j], wb[j] = lo, hi
+        for j in range(width):
+            k = count[j]
+            if k == 0:
+                out[i, j] = np.nan
+            else:
+                mid = (
+                    np.float32(work[(k - 1) // 2, j]) + np.float32(work[k // 2, j])
+                ) * np.float32(0.5)
+                out[i, j] = mid * np.float32(scale) + np.float32(offset)
+
+
+def _integer_shifts(x: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray | None:
+    """Per-step DN shifts onto the lowest offset, when the steps share one scale and their
+    offsets differ by whole DN (Sentinel-2 baselines: 1000); else None."""
+    if x.dtype != np.uint16 or not np.allclose(scale, scale[0], rtol=0, atol=0):
+        return None
+    steps = (offset - offset.min()) / scale[0]
+    if not np.allclose(steps, np.round(steps), atol=1e-6):
+        return None
+    return np.round(steps).astype(np.int32)
+
+
 def median_clear(
     x: np.ndarray,
     valid: np.ndarray,
@@ -95,7 +144,8 @@ def median_clear(
 ) -> np.ndarray:
     """Median over axis 0 of ``x * scale[t] + offset[t]`` where ``valid``, finite and not
     ``nodata``; NaN where none. ``valid`` may be coarser than ``x`` by ``valid_factor``
-    (a 20 m mask for 10 m bands). Returns float32 of shape (1, y, x)."""
+    (a 20 m mask for 10 m bands). Returns float32 of shape (1, y, x). uint16 DN sharing a
+    scale take an integer path (same result up to float rounding, about twice as fast)."""
     t_len = x.shape[0]
     x = np.ascontiguousarray(x)
     valid = np.ascontiguousarray(valid, dtype=np.bool_)
@@ -103,15 +153,13 @@ def median_clear(
     offset = np.zeros(t_len, np.float64) if offset is None else np.asarray(offset, np.float64)
     out = np.empty((1, *x.shape[1:]), np.float32)
     fill = 0.0 if nodata is None else float(nodata)
-    _median_rows(
-        x,
-        valid,
-        valid_factor,
-        scale,
-        offset,
-        fill,
-        nodata is not None,
-        sorting_pairs(t_len),
-        out[0],
-    )
+    pairs = sorting_pairs(t_len)
+    shifts = _integer_shifts(x, scale, offset)
+    if shifts is not None:
+        base = float(offset.min())
+        _median_rows_u16(
+            x, valid, valid_factor, shifts, fill, nodata is not None, pairs, scale[0], base, out[0]
+        )
+        return out
+    _median_rows(x, valid, valid_factor, scale, offset, fill, nodata is not None, pairs, out[0])
     return out
