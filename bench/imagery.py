@@ -144,6 +144,9 @@ def _warm() -> None:
     median_clear(np.ones((3, 4, 4), np.uint16), np.ones((3, 2, 2), bool), valid_factor=2)
 
 
+_warm_kernels = _warm  # the name bench/bench_footprint.py imports
+
+
 def _aoi(source: StaticCatalogSource, case: str) -> Aoi:
     """``full``: the scenes' common footprint (4 blocks of 1024 px); ``quarter``: its top-left
     0.45 x 0.45, inside one block."""
