@@ -55,7 +55,7 @@ def model_card(
         "",
         "## Training data",
         "",
-        f"- source: {data.get('source', '?')}",
+        f"- source: {data.get('source', '?')}, generator version {data.get('generator_version', '?')}",
         f"- demo seeds: {data.get('seeds', '?')} ({data.get('years', '?')} years, 4 mines each); "
         "never used for any figure below",
         f"- drawn from: {', '.join(data.get('periods', []))} (single clear scenes and composites), "

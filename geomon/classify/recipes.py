@@ -63,6 +63,7 @@ def train_on_demo(
     info = {
         "training_data": {
             "source": "geomon demo catalog (geomon.demo, synthetic Sentinel-2 L2A)",
+            "generator_version": _generator_version(),
             "seeds": list(recipe.seeds),
             "years": recipe.years,
             "periods": ["scene", *recipe.sampling.periods],
@@ -75,6 +76,12 @@ def train_on_demo(
         }
     }
     return fit_pixel_model(x, y, fset, DEMO_SCHEME, model_id, recipe.train, info)
+
+
+def _generator_version() -> str:
+    from geomon.demo import GENERATOR_VERSION
+
+    return str(GENERATOR_VERSION)
 
 
 def evaluate_on_demo(
