@@ -69,3 +69,28 @@ def test_chain_writes_footprint_and_class_rasters(model: PixelModel, tmp_path: P
     from rio_cogeo.cogeo import cog_validate
 
     assert cog_validate(str(tmp_path / "out" / "classes_2020.tif"))[0]
+
+
+def test_footprint_command_end_to_end(
+    model: PixelModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from geomon.classify.model_io import save_model
+    from geomon.cli import main
+    from geomon.registry import Registry, load_registry, save_registry
+
+    made = write_s2_catalog(tmp_path / "cat", DATES, size_px=64, mine_id="test_mine")
+    bundled = load_registry()
+    mines = bundled.mines.iloc[[0]].copy()
+    mines["mine_id"] = "test_mine"
+    mines["geometry"] = [made.aoi_lonlat]
+    owners = bundled.ownership.iloc[0:0]
+    save_registry(Registry(mines.reset_index(drop=True), owners), tmp_path / "reg")
+    save_model(model, tmp_path / "tiny.gmodel")
+    out = tmp_path / "out"
+    code = main(["footprint", "test_mine", "--start", "2020-01-01", "--end", "2021-12-31",
+                 "--source", f"stac:{made.catalog_path}", "--registry", str(tmp_path / "reg"),
+                 "--model", str(tmp_path / "tiny.gmodel"), "--out", str(out)])  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "model tiny-s2" in printed.out and "persisting" in printed.out
+    assert (out / "footprint_2021.parquet").exists() and (out / "classes_2020.tif").exists()
