@@ -88,9 +88,15 @@ def test_blockwise_classes_match_truth_and_stay_lazy(model: PixelModel) -> None:
 def test_blockwise_equals_whole_array(model: PixelModel) -> None:
     codes = np.random.default_rng(4).integers(1, 5, (1, 40, 40)).astype(np.uint8)
     comp = _composite(codes, chunk=7)  # ragged chunks
-    blockwise = classify(comp, model)["probability"].values
-    whole = classify(comp.compute(), model)["probability"].values
-    np.testing.assert_array_equal(blockwise, whole)
+    blockwise = classify(comp, model).compute()
+    whole = classify(comp.compute(), model)
+    np.testing.assert_array_equal(blockwise["class"].values, whole["class"].values)
+    # BLAS may sum a matrix product in another order for another block height (seen: 2e-7)
+    np.testing.assert_allclose(
+        blockwise["probability"].values, whole["probability"].values, rtol=0, atol=1e-6
+    )
+    again = classify(comp, model)["probability"].values
+    np.testing.assert_array_equal(again, blockwise["probability"].values)  # same blocks: same bits
 
 
 def test_missing_band_names_the_fix(model: PixelModel) -> None:
