@@ -145,3 +145,37 @@ def test_aoi_from_the_bundled_registry() -> None:
     mine_id = registry.ids[0]
     aoi = Aoi.from_registry(registry, mine_id)
     assert aoi.name == mine_id and aoi.crs.startswith("EPSG:32")
+
+
+def test_grid_is_cropped_to_the_imaged_part_of_the_aoi(tmp_path: Path) -> None:
+    """Scenes that image a quarter of the AOI: the grid covers that part only, the share is
+    recorded, and clear-sky coverage is measured over what the source images."""
+    from geomon.imagery import CompositeOptions, load_composite
+
+    cat = write_s2_catalog(tmp_path / "c", DAY, lon=15.0, lat=-12.0, size_px=64)
+    west, south, east, north = _lonlat_bounds(cat.bounds, cat.crs)
+    width, height = east - west, north - south
+    aoi = Aoi("big", box(west, south, west + 2 * width, south + 2 * height))
+    comp = load_composite(
+        StaticCatalogSource(cat.catalog_path),
+        Query(aoi, DAY[0], DAY[0]),
+        LoadOptions(bands=("red", "nir")),
+        CompositeOptions("year"),
+    )
+    assert 0.2 < comp.attrs["aoi_imaged_fraction"] < 0.3
+    assert comp.sizes["x"] <= 66 and comp.sizes["y"] <= 66
+    assert float(comp["clear_fraction"].values[0]) > 0.95
+    assert not bool(comp["low_coverage"].values[0])
+    full = load(
+        StaticCatalogSource(cat.catalog_path),
+        Query(Aoi("inside", box(west, south, east, north).buffer(-0.0001)), DAY[0], DAY[0]),
+        LoadOptions(bands=("red",)),
+    )
+    assert full.attrs["aoi_imaged_fraction"] == 1.0
+
+
+def _lonlat_bounds(bounds: Sequence[float], crs: str) -> tuple[float, float, float, float]:
+    from pyproj import Transformer
+
+    to = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    return tuple(to.transform_bounds(*bounds))  # type: ignore[return-value]

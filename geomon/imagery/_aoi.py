@@ -129,13 +129,20 @@ def target_geobox(
     resolution: float,
     align: float | None = None,
     anchor: tuple[float, float] = (0.0, 0.0),
+    within: BaseGeometry | None = None,
 ) -> GeoBox:
     """The output grid: the AOI's bounds in its UTM zone, snapped outward to multiples of
     ``align`` (default ``resolution``) counted from ``anchor`` (a corner of the source pixel
-    grid), so that coarser native bands nest exactly and source pixels need no resampling."""
+    grid), so that coarser native bands nest exactly and source pixels need no resampling.
+
+    ``within`` (in the AOI's UTM zone) narrows the grid to the bounds of the AOI's part inside
+    it: the part of the AOI the source images at all."""
     step = align or resolution
     ax, ay = anchor[0] % step, anchor[1] % step
-    minx, miny, maxx, maxy = aoi.projected().bounds
+    area = aoi.projected()
+    if within is not None and not within.is_empty:
+        area = area.intersection(within)
+    minx, miny, maxx, maxy = area.bounds
     bbox = (
         math.floor((minx - ax) / step) * step + ax,
         math.floor((miny - ay) / step) * step + ay,

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import shapely
 import xarray as xr
 from odc.geo.geobox import GeoBox
+from shapely.geometry.base import BaseGeometry
 
 from geomon.errors import ConfigError, MissingBandsError, NoImageryError
-from geomon.imagery._aoi import target_geobox
+from geomon.imagery._aoi import project_lonlat, target_geobox
 from geomon.imagery._bands import BANDS
 from geomon.imagery._composite import composite_raw
 from geomon.imagery._mask import FALLBACK_BANDS, qa_pixel_clear, scl_clear, spectral_clear
@@ -48,6 +50,10 @@ class Plan:
     chunk_offset: tuple[int, int] = (0, 0)
     """(y, x) output pixels between the grid's corner and the first block edge that falls on a
     multiple of the chunk from the scenes' pixel-grid corner (their COG block edges)."""
+    imaged_fraction: float = 1.0
+    """Share of the AOI's area inside at least one scene's footprint (1.0 when footprints are
+    unknown). Below 1 the grid covers only the imaged part, and clear-sky coverage is measured
+    over that part; reports state the share."""
 
     @property
     def sensor(self) -> str:
@@ -170,9 +176,25 @@ def plan(source: ImagerySource, query: Query, options: LoadOptions | None = None
     groups = _groups(scenes, layers, resolution)
     align = resolution * max(f for f, _ in groups)
     anchor = _anchor(scenes, query)
-    geobox = target_geobox(query.aoi, resolution, align=align, anchor=anchor)
+    imaged, fraction = _imaged(scenes, query)
+    geobox = target_geobox(query.aoi, resolution, align=align, anchor=anchor, within=imaged)
     offset = _chunk_offset(geobox, anchor, options.chunk)
-    return Plan(source.name, query, tuple(scenes), bands, geobox, groups, mask, offset)
+    return Plan(source.name, query, tuple(scenes), bands, geobox, groups, mask, offset, fraction)
+
+
+def _imaged(scenes: Sequence[Scene], query: Query) -> tuple[BaseGeometry | None, float]:
+    """The union of the scenes' footprints in the AOI's UTM zone, and the share of the AOI it
+    covers; (None, 1.0) when a footprint is unknown or the AOI crosses the antimeridian."""
+    prints = [s.footprint for s in scenes]
+    if any(p is None for p in prints) or query.aoi.crosses_antimeridian:
+        return None, 1.0
+    union = shapely.union_all(list({p.wkb: p for p in prints}.values()))
+    aoi = query.aoi.projected()
+    imaged = project_lonlat(union, query.aoi.crs)
+    fraction = aoi.intersection(imaged).area / aoi.area if aoi.area > 0 else 1.0
+    if fraction >= 0.999:
+        return None, 1.0
+    return imaged, float(fraction)
 
 
 def _read_groups(source: ImagerySource, p: Plan, options: LoadOptions) -> dict[int, xr.Dataset]:
@@ -233,6 +255,7 @@ def _attrs(p: Plan, groups: dict[int, xr.Dataset]) -> dict[str, object]:
         "mask": p.mask,
         "scaling": scaling,
         "item_ids": [s.id for s in p.scenes],
+        "aoi_imaged_fraction": round(p.imaged_fraction, 4),
     }
 
 

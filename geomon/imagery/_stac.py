@@ -138,6 +138,7 @@ def scene_from_item(item: pystac.Item) -> Scene | None:
         crs=crs,
         origin=origin,
         native=StacNative(item, tuple(assets.items())),
+        footprint=_footprint(item),
     )
 
 

@@ -87,6 +87,9 @@ class Scene:
     odd multiples of 15 m)."""
     native: Any = field(default=None, compare=False, hash=False, repr=False)
     """The source's own object (a pystac Item, a mapping band -> file path, an ee.Image id)."""
+    footprint: Any = field(default=None, compare=False, hash=False, repr=False)
+    """The area the scene images, a shapely geometry in EPSG:4326 (STAC ``geometry``); None when
+    unknown (then the scene is taken to cover the whole AOI)."""
 
     @property
     def native_resolution(self) -> dict[str, float]:
