@@ -169,3 +169,28 @@ def test_extra_entry_and_wrong_format_are_refused(model: PixelModel, tmp_path: P
         load_model(other)
     with pytest.raises(ModelError, match="SHA-256"):
         load_model(good, sha256="0" * 64)
+
+
+def test_card_writer_records_the_file_hash_in_card_and_index(
+    model: PixelModel, tmp_path: Path
+) -> None:
+    from geomon.classify.card import main
+
+    sha = save_model(model, tmp_path / "m.gmodel")
+    index = {"models": [{"model_id": "test-reduced", "file": "m.gmodel", "sha256": "old",
+                         "bands": [], "card": "m.md"}]}  # fmt: skip
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    (tmp_path / "out.txt").write_text("overall accuracy 0.99\n")
+    main(
+        [
+            "test-reduced",
+            "--models",
+            str(tmp_path),
+            "--measured",
+            f"x <= 2 %={tmp_path / 'out.txt'}",
+        ]
+    )
+    entry = json.loads((tmp_path / "index.json").read_text())["models"][0]
+    assert entry["sha256"] == sha and entry["bands"] == list(REDUCED_FEATURES.bands)
+    card = (tmp_path / "m.md").read_text()
+    assert sha in card and "### x <= 2 %" in card and "overall accuracy 0.99" in card

@@ -1,13 +1,20 @@
-"""Model cards: what a shipped model is, what it learnt from, and how well it measured."""
+"""Model cards: what a shipped model is, what it learnt from, and how well it measured.
+
+``python -m geomon.classify.card MODEL_ID --measured HEADING=FILE ... [--notes FILE]`` rewrites
+``models/MODEL_ID.md`` from the model file and the verbatim output of the commands named in each
+heading, and updates the model's SHA-256 in ``models/index.json``.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from geomon.classify.model import PixelModel
 
-__all__ = ["model_card"]
+__all__ = ["model_card", "write_card"]
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> str:
@@ -78,3 +85,53 @@ def model_card(
     if notes:
         parts += ["## Limitations", "", notes.rstrip(), ""]
     return "\n".join(parts)
+
+
+def write_card(
+    folder: Path,
+    model_id: str,
+    measured: Mapping[str, str],
+    notes: str = "",
+    reproduce: str = "",
+) -> Path:
+    """Rewrite ``folder/<card>`` of the index entry ``model_id`` from its model file and
+    ``measured`` outputs, and record the file's current SHA-256 in ``folder/index.json``."""
+    from geomon.classify.model_io import file_sha256, load_model
+
+    index_path = folder / "index.json"
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    entry = next(e for e in index["models"] if e["model_id"] == model_id)
+    path = folder / entry["file"]
+    sha = file_sha256(path)
+    model = load_model(path, sha256=sha)
+    entry["sha256"] = sha
+    entry["bands"] = list(model.features.bands)
+    index_path.write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
+    card = folder / entry.get("card", f"{model_id}.md")
+    text = model_card(model, entry["file"], sha, path.stat().st_size, measured, notes, reproduce)
+    card.write_text(text, encoding="utf-8")
+    return card
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command-line entry point (see the module docstring)."""
+    from geomon.classify.bundled import models_dir
+
+    parser = argparse.ArgumentParser(prog="python -m geomon.classify.card")
+    parser.add_argument("model_id")
+    parser.add_argument("--measured", action="append", default=[], help="HEADING=FILE")
+    parser.add_argument("--notes", type=Path, default=None, help="Markdown file: limitations")
+    parser.add_argument("--reproduce", default="", help="Command that retrains the model")
+    parser.add_argument("--models", type=Path, default=None, help="Models folder")
+    args = parser.parse_args(argv)
+    measured = {}
+    for item in args.measured:
+        heading, _, file = item.rpartition("=")
+        measured[heading] = Path(file).read_text(encoding="utf-8")
+    notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
+    card = write_card(args.models or models_dir(), args.model_id, measured, notes, args.reproduce)
+    print(f"wrote {card}")
+
+
+if __name__ == "__main__":
+    main()
