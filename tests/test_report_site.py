@@ -131,10 +131,13 @@ def test_json_figures(written: dict[str, Path]) -> None:
         "expansion_rate",
         "data_gap",
     }
-    assert c["provenance"]["factor_tables"] == [
-        {"name": "globio_msa_land_use", "version": "1.0.0"},
-        {"name": "ipcc2019_agb_forest", "version": "1.0.0"},
+    tables = c["provenance"]["factor_tables"]
+    assert [(t["name"], t["version"]) for t in tables] == [
+        ("globio_msa_land_use", "1.0.0"),
+        ("ipcc2019_agb_forest", "1.0.0"),
     ]
+    assert "Alkemade" in tables[0]["source"] and "Table 4.7" in tables[1]["source"]
+    assert c["methods"]["factor_tables"] == tables
     assert c["provenance"]["imagery"]["item_ids"][0] == "S2DEMO_testmine_20190615"
     assert len(c["provenance"]["sha256"]) == 64
     assert any("Global Energy Monitor" in s for s in c["credits"])

@@ -21,6 +21,7 @@ from geomon.report._notes import split_notes
 from geomon.report.frameworks import frameworks
 from geomon.report.inputs import ReportOptions, SiteResults
 from geomon.report.methods import credits, methods
+from geomon.report.site import map_view
 
 __all__ = ["SCHEMA_SITE", "impact_records", "period_table", "site_content"]
 
@@ -257,25 +258,48 @@ def _item_ids(res: SiteResults) -> list[str]:
     return sorted({str(i) for i in ids or []})
 
 
+def _tables_dir(impacts: pd.DataFrame) -> str | None:
+    """``tables_dir`` of the run's ImpactParams (``impact_params`` JSON), when one was set."""
+    if "impact_params" not in impacts.columns:
+        return None
+    for val in impacts["impact_params"]:
+        params = _json_dict(val) if isinstance(val, str) else None
+        if params and params.get("tables_dir"):
+            return str(params["tables_dir"])
+    return None
+
+
 def _factor_tables(impacts: pd.DataFrame) -> list[dict[str, str]]:
-    seen: dict[tuple[str, str], dict[str, str]] = {}
+    """Every factor table the impact records name (``name@version; ...``), with its version,
+    title and source as the table itself states them (:func:`geomon.impacts.describe_factor_tables`).
+    A table geomon cannot find keeps its name and version, and says that its source is unknown."""
+    from geomon.impacts import describe_factor_tables
+
     if "factor_tables" not in impacts.columns:
         return []
+    labels: set[str] = set()
     for val in impacts["factor_tables"]:
-        if isinstance(val, str):  # "name@version; name@version" (geomon.impacts)
-            val = [
-                dict(zip(("name", "version"), (*s.strip().split("@", 1), "")[:2], strict=True))
-                for s in val.split(";")
-                if s.strip()
-            ]
-        items = val if isinstance(val, list | tuple) else []
-        if isinstance(val, dict):
-            items = [{"name": k, "version": v} for k, v in val.items()]
-        for t in items:
-            t = t if isinstance(t, dict) else {"name": str(t), "version": ""}
-            seen[(str(t.get("name")), str(t.get("version", "")))] = {
-                k: str(v) for k, v in t.items()
-            }
+        if isinstance(val, str):
+            labels.update(s.strip() for s in val.split(";") if s.strip())
+        elif isinstance(val, list | tuple):
+            labels.update(str(s).strip() for s in val if str(s).strip())
+    if not labels:
+        return []
+    try:
+        described = describe_factor_tables("; ".join(sorted(labels)), _tables_dir(impacts))
+    except (OSError, ValueError):  # a tables_dir that is gone: name and version still count
+        described = [
+            {"name": n, "version": v, "source": "", "title": ""}
+            for n, _, v in (lbl.partition("@") for lbl in sorted(labels))
+        ]
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for t in described:
+        seen[(t["name"], t["version"])] = {
+            "name": t["name"],
+            "version": t["version"],
+            "title": t.get("title", ""),
+            "source": t.get("source") or "source unknown: table not found in this installation",
+        }
     return [seen[k] for k in sorted(seen)]
 
 
@@ -355,7 +379,12 @@ def site_content(res: SiteResults, opts: ReportOptions, versions: dict[str, str]
         "flags": [dataclasses.asdict(c) for c in checks],
         "provenance": prov,
     }
-    content["frameworks"] = frameworks(content, has_areas=areas is not None)
+    content["maps"] = map_view(res)
+    content["frameworks"] = frameworks(
+        content,
+        has_areas=areas is not None,
+        layer_kinds=set(areas["kind"].astype(str)) if areas is not None else None,
+    )
     content["methods"] = methods(res, content, opts)
     content["credits"] = credits(res, content)
     return clean(content)

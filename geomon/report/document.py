@@ -95,7 +95,13 @@ def fmt_num(x: Any, nd: int = 1, missing: str = NOT_ESTIMATED) -> str:
 
 
 def fmt_pct(x: Any, nd: int = 2, missing: str = "unknown") -> str:
-    return missing if _missing(x) else f"{float(x):.{nd}f}%"
+    """``75%``, ``57.5%``, ``45.6%``: at most ``nd`` decimals, trailing zeros dropped."""
+    if _missing(x):
+        return missing
+    text = f"{float(x):.{nd}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def fmt_range(mean: Any, low: Any, high: Any, nd: int = 0) -> str:

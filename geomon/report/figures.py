@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np
+import shapely
 import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -125,6 +126,18 @@ def _north_arrow(ax: Any) -> None:
     )
 
 
+def _visible(
+    layer: gpd.GeoDataFrame | gpd.GeoSeries | None, box: shapely.Polygon, outline: bool
+) -> bool:
+    if layer is None or layer.empty:
+        return False
+    geoms = layer.geometry if isinstance(layer, gpd.GeoDataFrame) else layer
+    geoms = geoms[geoms.notna() & ~geoms.is_empty]
+    if outline:
+        geoms = geoms.boundary
+    return bool(geoms.intersects(box).any())
+
+
 def _draw(ax: Any, layer: gpd.GeoDataFrame | gpd.GeoSeries | None, **style: Any) -> None:
     if layer is not None and not layer.empty:
         layer.plot(ax=ax, **style)
@@ -212,14 +225,27 @@ def site_map(
     ax.set_title(title, fontsize=9)
     _scale_bar(ax, extent)
     _north_arrow(ax)
-    handles = [
-        Patch(fc=COLORS["persisting"], alpha=0.6, label="disturbed"),
-        Patch(fc=COLORS["new"], alpha=0.8, label="new in window"),
-        Patch(fc=COLORS["rehabilitated"], alpha=0.8, label="rehabilitated"),
-        Patch(fc="none", ec=COLORS["protected"], hatch="//", label="protected area"),
-        Line2D([], [], color="black", lw=1.2, linestyle="--", label="licence"),
-        Line2D([], [], color=COLORS["aoi"], lw=1.2, label="AOI"),
-    ]
+    box = shapely.box(extent[0], extent[2], extent[1], extent[3])
+    entries = (
+        ("persisting", False, Patch(fc=COLORS["persisting"], alpha=0.6, label="disturbed")),
+        ("new", False, Patch(fc=COLORS["new"], alpha=0.8, label="new in window")),
+        (
+            "rehabilitated",
+            False,
+            Patch(fc=COLORS["rehabilitated"], alpha=0.8, label="rehabilitated"),
+        ),
+        (
+            "protected",
+            False,
+            Patch(fc="none", ec=COLORS["protected"], hatch="//", label="protected area"),
+        ),
+        ("licence", True, Line2D([], [], color="black", lw=1.2, linestyle="--", label="licence")),
+        ("aoi", True, Line2D([], [], color=COLORS["aoi"], lw=1.2, label="AOI")),
+    )
+    # only what can be seen: a layer in view (an outline only where its line crosses the map)
+    handles = [h for key, outline, h in entries if _visible(layers.get(key), box, outline)]
+    if not handles:
+        handles = [Patch(fc="none", ec="none", label="no overlay in view")]
     fig.legend(
         handles=handles,
         loc="lower center",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["BATTERY_COMMODITIES", "framework_row", "frameworks"]
+__all__ = ["BATTERY_COMMODITIES", "area_kinds", "framework_row", "frameworks"]
 
 #: Commodities under the EU Batteries Regulation's supply-chain due diligence (Art. 48, Annex X).
 BATTERY_COMMODITIES = ("cobalt", "graphite", "lithium", "nickel")
@@ -44,9 +44,24 @@ def _flag_status(flags: list[dict[str, Any]], check: str) -> str:
     return "not_assessed" if states <= {"not_assessed"} else "clear"
 
 
-def _biodiversity(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
+def _layers_missing(kinds: frozenset[str]) -> str:
+    """What the run had no layer for, said plainly ('' when all three were assessed)."""
+    names = {
+        "protected_area": "protected areas",
+        "kba": "Key Biodiversity Areas",
+        "world_heritage": "World Heritage sites",
+    }
+    absent = [v for k, v in names.items() if k not in kinds]
+    return f"not assessed: {', '.join(absent)} (no layer in this run)" if absent else ""
+
+
+def _biodiversity(
+    c: dict[str, Any], has_areas: bool, kinds: frozenset[str]
+) -> list[dict[str, str]]:
     pa = "supported" if has_areas else "not supported"
-    pa_missing = "" if has_areas else "no protected-area/KBA layer in this run"
+    if has_areas and {"kba", "world_heritage"} - kinds:
+        pa = "partly"
+    pa_missing = _layers_missing(kinds) if has_areas else "no protected-area/KBA layer in this run"
     msa = _estimated(c["periods"], "msa_ha_lost")
     return [
         framework_row(
@@ -54,7 +69,7 @@ def _biodiversity(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
             "101-5 Locations with biodiversity impacts",
             pa,
             "site location, AOI and footprint ha; ha inside and distance to protected areas/KBAs (flags)",
-            pa_missing or "KBA and World Heritage layers only where supplied",
+            pa_missing or "-",
         ),
         framework_row(
             "GRI 101: Biodiversity 2024",
@@ -101,6 +116,10 @@ def _biodiversity(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
 
 def _climate(c: dict[str, Any]) -> list[dict[str, str]]:
     luc = _estimated(c["periods"], "co2e_t_mean")
+    partial = luc and any(
+        p.get("impacts", {}).get("co2e_complete") is False and _finite(p.get("co2e_t_mean"))
+        for p in c["periods"]
+    )
     ops = any(_finite(p.get("impacts", {}).get("op_co2e_t")) for p in c["periods"])
     return [
         framework_row(
@@ -113,27 +132,33 @@ def _climate(c: dict[str, Any]) -> list[dict[str, str]]:
         framework_row(
             "GHG Protocol (land sector)",
             "Land-use-change emissions of clearing",
-            "supported" if luc else "not supported",
+            ("partly" if partial else "supported") if luc else "not supported",
             "CO2e of land cleared per period with a 90 % range" if luc else "-",
-            "reported beside, not inside, scope 1; soil and biomass factors are tier 1 (IPCC)"
+            (
+                "partial sums: some cleared covers or pools have no factor (see 'Not estimated'); "
+                if partial
+                else ""
+            )
+            + "reported beside, not inside, scope 1; factors are IPCC tier 1"
             if luc
             else "no carbon factor for the cleared covers",
         ),
     ]
 
 
-def _others(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
+def _others(c: dict[str, Any], has_areas: bool, kinds: frozenset[str]) -> list[dict[str, str]]:
     flags = c["flags"]
-    whs = _flag_status(flags, "protected_area") if has_areas else "not_assessed"
+    has_whs = has_areas and "world_heritage" in kinds
+    whs = _flag_status(flags, "protected_area") if has_whs else "not_assessed"
     lic = c["mine"].get("licence_ha") is not None
     commodities = set(c["mine"]["commodities"]) & set(BATTERY_COMMODITIES)
     rows = [
         framework_row(
             "ESRS E4 (CSRD)",
             "E4-5 sites in or near biodiversity-sensitive areas",
-            "supported" if has_areas else "not supported",
+            ("supported" if "kba" in kinds else "partly") if has_areas else "not supported",
             "protected-area/KBA check: number of areas, ha inside, distance",
-            "" if has_areas else "no protected-area layer in this run",
+            _layers_missing(kinds) if has_areas else "no protected-area layer in this run",
         ),
         framework_row(
             "ESRS E4 (CSRD)",
@@ -166,9 +191,9 @@ def _others(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
         framework_row(
             "ICMM Mining Principles",
             "No mining in World Heritage sites",
-            "flag only" if has_areas else "not supported",
-            f"protected-area check result: {whs}",
-            "World Heritage layer only where supplied",
+            "flag only" if has_whs else "not supported",
+            f"protected-area check result: {whs}" if has_whs else "-",
+            "-" if has_whs else "no World Heritage layer in this run: not assessed",
         ),
         framework_row(
             "EU Deforestation Regulation",
@@ -191,6 +216,29 @@ def _others(c: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
     return rows
 
 
-def frameworks(content: dict[str, Any], has_areas: bool) -> list[dict[str, str]]:
-    """The framework rows for a site report's content."""
-    return [*_biodiversity(content, has_areas), *_climate(content), *_others(content, has_areas)]
+def area_kinds(content: dict[str, Any], layer_kinds: set[str] | None = None) -> frozenset[str]:
+    """Kinds of area layer the run assessed: those of the layer given to the report, and those
+    the impact records measured (a finite ``ha_in_kba`` / ``ha_in_world_heritage``)."""
+    kinds = set(layer_kinds or ())
+    for p in content["periods"]:
+        imp = p.get("impacts", {})
+        if _finite(imp.get("ha_in_protected")) or isinstance(imp.get("ha_in_protected"), dict):
+            kinds.add("protected_area")
+        if _finite(imp.get("ha_in_kba")):
+            kinds.add("kba")
+        if _finite(imp.get("ha_in_world_heritage")):
+            kinds.add("world_heritage")
+    return frozenset(kinds)
+
+
+def frameworks(
+    content: dict[str, Any], has_areas: bool, layer_kinds: set[str] | None = None
+) -> list[dict[str, str]]:
+    """The framework rows for a site report's content; ``layer_kinds`` are the ``kind`` values
+    of the area layer given (protected_area, kba, world_heritage)."""
+    kinds = area_kinds(content, layer_kinds)
+    return [
+        *_biodiversity(content, has_areas, kinds),
+        *_climate(content),
+        *_others(content, has_areas, kinds),
+    ]

@@ -8,8 +8,60 @@ from typing import Any
 
 from geomon.report._notes import generic_note
 from geomon.report.inputs import ReportOptions, SiteResults
+from geomon.report.model_card import classifier_info
 
-__all__ = ["NOT_ESTIMATED_ALWAYS", "credits", "methods"]
+__all__ = ["GLOSSARY", "NOT_ESTIMATED_ALWAYS", "credits", "methods", "scene_dates"]
+
+#: The terms a reader meets in a report, explained once (the "Terms used" section).
+GLOSSARY = (
+    ("AOI", "area of interest: the polygon around the mine that is mapped and counted"),
+    (
+        "disturbed / new / persisting",
+        "bare ground opened by people (pits, dumps, tailings, cleared land, roads) seen in the "
+        "period; 'new' was first seen in this period, 'persisting' was seen disturbed earlier",
+    ),
+    (
+        "rehabilitated",
+        "land that was disturbed and is now persistently vegetated again (seen from space; not a "
+        "verified restoration)",
+    ),
+    ("baseline", "the first period of the window: what the land was before the changes counted"),
+    (
+        "clear sky / data gap",
+        "share of the AOI with at least one cloud-free observation in the period; below the "
+        "threshold the period is flagged as a data gap and its figures are weak",
+    ),
+    (
+        "CO2e, 90 % range",
+        "tonnes of carbon dioxide released by clearing the vegetation (land-use change), with the "
+        "5th to 95th percentile of a Monte Carlo over the published factor uncertainties",
+    ),
+    (
+        "MSA, MSA·ha",
+        "mean species abundance (GLOBIO): 1 = intact nature, 0.05 = built-up land; MSA·ha lost = "
+        "hectares x the drop in MSA, i.e. hectares of intact nature lost equivalently",
+    ),
+    (
+        "infrastructure halo",
+        "the reduced MSA of land near the disturbance (GLOBIO distance bands), counted on top of "
+        "the footprint itself",
+    ),
+    (
+        "PA, KBA, WHS, IUCN category",
+        "protected area, Key Biodiversity Area, UNESCO World Heritage site; IUCN categories Ia-VI "
+        "rank protected areas from strict reserve to sustainable use",
+    ),
+    (
+        "cut-off",
+        "2020-12-31, the EU Deforestation Regulation date: natural land cleared after it is flagged",
+    ),
+    (
+        "equity share / operational control",
+        "the two GHG Protocol ways to give a site's figures to companies: by the share owned "
+        "through the chain, or 100 % to the operator",
+    ),
+    ("not estimated", "no figure could be made (no factor or no data); never the same as zero"),
+)
 
 #: What geomon never estimates from imagery; listed in every report.
 NOT_ESTIMATED_ALWAYS = (
@@ -25,11 +77,50 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
 
-def _accuracy(model: dict[str, Any]) -> dict[str, Any]:
-    acc = model.get("accuracy") or {}
-    return (
-        {str(k): v for k, v in sorted(acc.items())} if isinstance(acc, dict) else {"accuracy": acc}
-    )
+def scene_dates(item_ids: list[str]) -> list[str]:
+    """ISO dates of the scenes, from item ids that carry them (``..._YYYYMMDD...``), sorted."""
+    dates = {
+        f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+        for i in item_ids
+        for m in [re.search(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)", i)]
+        if m
+    }
+    return sorted(dates)
+
+
+def _carbon_gaps(periods: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which periods' CO2e is a partial sum, and the ha of new disturbance with no carbon factor."""
+    partial = [
+        p["period"]
+        for p in periods
+        if p["impacts"].get("co2e_complete") is False
+        and p.get("co2e_t_mean") is not None
+        and not (isinstance(p["co2e_t_mean"], float) and p["co2e_t_mean"] != p["co2e_t_mean"])
+    ]
+    ha = [p["impacts"].get("ha_no_carbon_factor") for p in periods]
+    known = [float(h) for h in ha if isinstance(h, int | float) and h == h]
+    return {"partial_periods": partial, "ha_no_carbon_factor": sum(known) if known else None}
+
+
+def _accuracy_limits(cl: dict[str, Any]) -> list[str]:
+    acc = cl["accuracy"]
+    out = []
+    for cls in ("bare_disturbed", "vegetation", "water", "built_other"):
+        f1 = acc.get(f"{cls}_f1")
+        if isinstance(f1, int | float) and f1 < 0.8:
+            out.append(
+                f"The classifier's '{cls}' class is weak on its test data (F1 {f1:.2f}, precision "
+                f"{acc.get(f'{cls}_precision', float('nan')):.2f}, recall "
+                f"{acc.get(f'{cls}_recall', float('nan')):.2f}; {cl['evaluated_on'] or 'see the model card'}): "
+                "single-period disturbed areas carry that error; change between periods is steadier."
+            )
+    err = acc.get("new_disturbance_area_error_pct")
+    if isinstance(err, int | float):
+        out.append(
+            f"New disturbance measured against known truth differs by {err:+.1f} % in total "
+            f"({cl['evaluated_on'] or 'model card'}); per mine the error is larger (model card)."
+        )
+    return out
 
 
 def _limits(res: SiteResults, content: dict[str, Any]) -> list[str]:
@@ -60,12 +151,16 @@ def methods(res: SiteResults, content: dict[str, Any], opts: ReportOptions) -> d
     prov = content["provenance"]
     periods = content["periods"]
     not_est = _unique([generic_note(n) for p in periods for n in p["not_estimated"]])
+    classifier = classifier_info(res.model)
+    dates = scene_dates(prov["imagery"]["item_ids"])
     return {
         "imagery": {
             "sensor": prov["imagery"]["sensor"] or "not recorded",
             "source": prov["imagery"]["source"] or "not recorded",
             "collection": prov["imagery"]["collection"],
             "items": len(prov["imagery"]["item_ids"]),
+            "first_scene": dates[0] if dates else None,
+            "last_scene": dates[-1] if dates else None,
             "periods": [
                 {
                     "period": p["period"],
@@ -77,12 +172,8 @@ def methods(res: SiteResults, content: dict[str, Any], opts: ReportOptions) -> d
                 for p in periods
             ],
         },
-        "classifier": {
-            "id": res.model.get("id") or "not recorded",
-            "hash": res.model.get("hash"),
-            "summary": res.model.get("summary") or "no model card supplied",
-            "accuracy": _accuracy(res.model),
-        },
+        "classifier": classifier,
+        "carbon": _carbon_gaps(periods),
         "factor_tables": prov["factor_tables"],
         "flags": {
             k: (list(v) if isinstance(v, tuple) else v)
@@ -96,7 +187,8 @@ def methods(res: SiteResults, content: dict[str, Any], opts: ReportOptions) -> d
         },
         "not_estimated": not_est,
         "never_estimated": list(NOT_ESTIMATED_ALWAYS),
-        "limits": _limits(res, content),
+        "limits": [*_accuracy_limits(classifier), *_limits(res, content)],
+        "glossary": [{"term": t, "meaning": m} for t, m in GLOSSARY],
     }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from geomon.esg.flags import nearby_areas, normalize_areas, with_polygon_ids
 from geomon.report import figures as F
@@ -25,9 +26,12 @@ from geomon.report.document import (
 from geomon.report.inputs import ReportOptions, SiteResults
 
 __all__ = [
+    "accuracy_text",
     "evidence_text",
     "flag_blocks",
     "framework_blocks",
+    "map_caption",
+    "map_view",
     "methods_blocks",
     "provenance_blocks",
     "site_document",
@@ -94,6 +98,77 @@ def _extent(res: SiteResults, crs: Any, fp: gpd.GeoDataFrame) -> tuple[float, fl
     return (cx - side / 2, cx + side / 2, cy - side / 2, cy + side / 2)
 
 
+def _crs(res: SiteResults, fp: gpd.GeoDataFrame) -> Any:
+    return (
+        fp.crs
+        if fp.crs is not None
+        else gpd.GeoSeries([res.mine.geometry], crs=4326).estimate_utm_crs()
+    )
+
+
+def _inside(geom: Any, extent: tuple[float, float, float, float]) -> bool:
+    x0, y0, x1, y1 = geom.bounds
+    return bool(x0 >= extent[0] and x1 <= extent[1] and y0 >= extent[2] and y1 <= extent[3])
+
+
+def map_view(res: SiteResults) -> dict[str, Any]:
+    """What the maps show: their width, grid, and whether the AOI, the licence and the protected
+    areas within 10 km are in view (for the caption and the JSON)."""
+    fp = with_polygon_ids(res.footprint)
+    crs = _crs(res, fp)
+    extent = _extent(res, crs, fp)
+    view = shapely.box(extent[0], extent[2], extent[1], extent[3])
+    aoi = gpd.GeoSeries([res.mine.geometry], crs=4326).to_crs(crs).iloc[0]
+    lic = res.mine.get("licence_geometry")
+    has_lic = lic is not None and not isinstance(lic, float) and not lic.is_empty
+    lic_geom = gpd.GeoSeries([lic], crs=4326).to_crs(crs).iloc[0] if has_lic else None
+    near = _areas_near(res, crs)
+    epsg = gpd.GeoSeries([], crs=crs).crs.to_epsg()
+    return {
+        "width_km": round((extent[1] - extent[0]) / 1000.0, 1),
+        "crs": f"EPSG:{epsg}" if epsg else str(crs),
+        "imagery": res.composites is not None,
+        "aoi_in_view": _inside(aoi, extent),
+        "licence_in_view": None if lic_geom is None else _inside(lic_geom, extent),
+        "protected_areas_assessed": near is not None,
+        "protected_areas_within_10km": None if near is None else len(near),
+        "protected_areas_in_view": None if near is None else int(near.intersects(view).sum()),
+    }
+
+
+def map_caption(c: dict[str, Any]) -> str:
+    """The maps' caption: what is drawn, and what lies outside them, from ``c["maps"]``."""
+    v, m = c.get("maps") or {}, c["mine"]
+    first, last = c["periods"][0]["period"], c["periods"][-1]["period"]
+    text = (
+        f"True-colour composites of {first} (first period) and {last} (last period)"
+        + (f", {v['width_km']:g} km across, grid {v['crs']}" if v else "")
+        + ". Orange: land disturbed; red: land newly disturbed within the window; green: "
+        "rehabilitated land; blue hatching: protected areas; yellow line: AOI; dashed line: licence. "
+        "Scale bar in metres of the map grid; the north arrow shows grid north."
+    )
+    outside = []
+    if v and not v.get("aoi_in_view"):
+        outside.append(f"the AOI ({fmt_num(m['aoi_ha'], 0)} ha)")
+    if v and v.get("licence_in_view") is False:
+        outside.append(f"the licence ({fmt_num(m['licence_ha'], 0)} ha)")
+    if outside:
+        text += (
+            f" The maps show where imagery and footprint are; {' and '.join(outside)} "
+            + ("extends" if len(outside) == 1 else "extend")
+            + " beyond them, so "
+            + ("its outline is" if len(outside) == 1 else "their outlines are")
+            + " not drawn."
+        )
+    if v and not v.get("protected_areas_assessed"):
+        text += " Protected areas were not assessed (no layer in this run)."
+    elif v and not v.get("protected_areas_within_10km"):
+        text += " No protected area lies within 10 km of the AOI."
+    elif v and v.get("protected_areas_in_view") == 0:
+        text += f" {v['protected_areas_within_10km']} protected area(s) lie within 10 km but outside the maps."
+    return text
+
+
 def _composite_index(res: SiteResults, period_start: str) -> int | None:
     if res.composites is None or "time" not in res.composites.dims:
         return None
@@ -114,11 +189,7 @@ def site_figures(
     if not periods:
         return out
     fp = with_polygon_ids(res.footprint)
-    crs = (
-        fp.crs
-        if fp.crs is not None
-        else gpd.GeoSeries([res.mine.geometry], crs=4326).estimate_utm_crs()
-    )
+    crs = _crs(res, fp)
     extent = _extent(res, crs, fp)
     first = periods[0]["period"]
     for key, p in (("map_before", periods[0]), ("map_after", periods[-1])):
@@ -186,10 +257,27 @@ def _summary_blocks(c: dict[str, Any]) -> list[Block]:
     unatt = [a for a in own["equity_share"] if a["holder"] == "unattributed"]
     op = own["operational_control"][0]["holder"] if own["operational_control"] else "unattributed"
     k, n = s.get("co2e_periods_estimated", 0), s.get("periods", 0)
+    carbon = c["methods"].get("carbon", {})
     co2e_note = (
         ""
         if k == n
-        else f", summed over the {k} of {n} periods estimated; the other periods are not estimated (see 'Not estimated')"
+        else f"; summed over the {k} of {n} periods estimated, the others are not estimated"
+    )
+    if carbon.get("partial_periods"):
+        no_factor = carbon.get("ha_no_carbon_factor")
+        co2e_note += (
+            "; partial: "
+            + (
+                f"{fmt_num(no_factor)} ha of newly disturbed cover without a published factor"
+                if no_factor
+                else "parts without a factor"
+            )
+            + " and the parts listed under 'Not estimated' are not included"
+        )
+    co2e_note += (
+        ". Range = sum of the periods' 5th and 95th percentiles (wider than a 90 % range of the total)"
+        if n > 1 and k
+        else ""
     )
     items = [
         (
@@ -198,7 +286,7 @@ def _summary_blocks(c: dict[str, Any]) -> list[Block]:
         ),
         (
             "Location",
-            f"{m['centroid_lat']:.4f}, {m['centroid_lon']:.4f} (coordinates {m['coordinate_accuracy']})",
+            f"latitude {m['centroid_lat']:.4f}, longitude {m['centroid_lon']:.4f} (AOI centre; registry coordinates {m['coordinate_accuracy']})",
         ),
         (
             "Area of interest",
@@ -221,13 +309,19 @@ def _summary_blocks(c: dict[str, Any]) -> list[Block]:
         ("Rehabilitated (last period)", f"{fmt_num(s.get('rehabilitated_ha_last'))} ha"),
         (
             "Land-use-change CO2e, window",
-            f"{fmt_range(s.get('co2e_t_mean_total'), s.get('co2e_t_low_total'), s.get('co2e_t_high_total'))} t"
+            f"{fmt_range(s.get('co2e_t_mean_total'), s.get('co2e_t_low_total'), s.get('co2e_t_high_total'))} t CO2e"
             + co2e_note
             if k
             else "not estimated in any period (see 'Not estimated')",
         ),
-        ("MSA·ha lost (last period)", fmt_num(s.get("msa_ha_lost_last"))),
-        ("Flags", f"{sev['high']} high, {sev['medium']} medium, {sev['info']} data-gap"),
+        (
+            "Biodiversity loss (last period)",
+            f"{fmt_num(s.get('msa_ha_lost_last'))} MSA·ha (hectares of intact nature lost, equivalently; see 'Terms used')",
+        ),
+        (
+            "Flags",
+            f"{sev['high']} high, {sev['medium']} medium, {sev['info']} data-gap (counted per period)",
+        ),
         ("Operator", op),
         (
             "Equity holders",
@@ -271,7 +365,12 @@ def _period_table(periods: list[dict[str, Any]]) -> Table:
                 fmt_num(p["disturbed_ha"]),
                 fmt_num(p["new_ha"]),
                 fmt_num(p["rehabilitated_ha"]),
-                fmt_range(p["co2e_t_mean"], p["co2e_t_low"], p["co2e_t_high"]),
+                fmt_range(p["co2e_t_mean"], p["co2e_t_low"], p["co2e_t_high"])
+                + (
+                    " *"
+                    if imp.get("co2e_complete") is False and p["co2e_t_mean"] is not None
+                    else ""
+                ),
                 fmt_num(p["msa_ha_lost"]),
                 fmt_num(
                     imp.get("ha_in_protected")
@@ -289,13 +388,15 @@ def _period_table(periods: list[dict[str, Any]]) -> Table:
         "Rehab. ha",
         "CO2e t (90 % range)",
         "MSA·ha lost",
-        "ha in PA",
+        "ha in protected areas",
         "Natural ha cleared since cut-off (to date)",
     )
     return Table(
         cols,
         tuple(rows),
-        "Per-period figures. Disturbed = new + persisting. CO2e is land-use change only.",
+        "Per-period figures. Disturbed = new + persisting; MSA·ha, protected and cut-off hectares are the "
+        "state at the period's end, CO2e is what the period's clearing released (land-use change only). "
+        "* = partial sum: a part had no factor or was not estimated (next table).",
         (0.9, 0.8, 1, 0.9, 0.9, 1.9, 1, 0.8, 1.2),
         tuple(range(1, 9)),
         small=True,
@@ -483,38 +584,109 @@ def framework_blocks(rows: list[dict[str, str]]) -> list[Block]:
     ]
 
 
+_METRIC_NAMES = {
+    "overall_accuracy": "overall accuracy",
+    "overall_accuracy_area_weighted": "overall accuracy (area-weighted)",
+    "new_disturbance_area_error_pct": "new-disturbance area error, %",
+}
+
+
+def accuracy_text(cl: dict[str, Any]) -> str:
+    """The classifier's accuracy on one line: overall figures first, then F1 per class."""
+    acc = dict(cl["accuracy"])
+    if not acc:
+        return "not recorded (no accuracy in the run or the model card)"
+    parts = []
+    for key, label in _METRIC_NAMES.items():
+        if key in acc:
+            v = acc.pop(key)
+            parts.append(f"{label} {v:+.1f}" if key.endswith("_pct") else f"{label} {v:.3f}")
+    f1 = {k[:-3]: acc.pop(k) for k in list(acc) if k.endswith("_f1")}
+    for k in [k for k in list(acc) if k.endswith(("_precision", "_recall"))]:
+        acc.pop(k)  # in the JSON; F1 says enough on one line
+    if f1:
+        parts.append("F1 by class: " + ", ".join(f"{k} {v:.2f}" for k, v in f1.items()))
+    parts += [f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in acc.items()]
+    on = cl.get("evaluated_on")
+    return "; ".join(parts) + (
+        f" (measured on {on}, from the {cl['accuracy_source']})" if on else ""
+    )
+
+
+def imagery_text(im: dict[str, Any]) -> str:
+    span = (
+        f", {im['first_scene']} to {im['last_scene']}"
+        if im.get("first_scene") and im.get("last_scene")
+        else ""
+    )
+    return (
+        f"{im['sensor']} from {im['source']}"
+        + (f" ({im['collection']})" if im.get("collection") else "")
+        + f"; {im['items']} scenes{span}"
+    )
+
+
+def coverage_table(periods: list[dict[str, Any]]) -> Table:
+    rows = tuple(
+        (
+            p["period"],
+            f"{p['start']} to {p['end']}",
+            "n/a" if p["n_items"] is None else str(p["n_items"]),
+            fmt_pct(
+                p["clear_fraction"] * 100 if p["clear_fraction"] is not None else None, 0, "n/a"
+            ),
+        )
+        for p in periods
+    )
+    return Table(
+        ("Period", "Dates", "Scenes", "Clear sky (share of AOI)"),
+        rows,
+        "Imagery per period: scenes composited and the share of the AOI seen cloud-free at least once.",
+        (1, 2.4, 0.8, 1.6),
+        (2, 3),
+        small=True,
+    )
+
+
+def factor_table_rows(tables: list[dict[str, str]]) -> Table:
+    return Table(
+        ("Factor table", "Version", "What it holds", "Source"),
+        tuple(
+            (t["name"], t.get("version", "") or "?", t.get("title", "") or "-", t.get("source", ""))
+            for t in tables
+        ),
+        "Factor tables used by this run, as the tables state them (files in geomon/impacts/tables).",
+        (1.6, 0.6, 2.6, 3.6),
+        small=True,
+    )
+
+
+def glossary_blocks(glossary: list[dict[str, str]]) -> list[Block]:
+    return [
+        Heading("Terms used", 2, "terms"),
+        KeyValues(tuple((g["term"], g["meaning"]) for g in glossary)),
+    ]
+
+
 def methods_blocks(m: dict[str, Any]) -> list[Block]:
     im, cl = m["imagery"], m["classifier"]
-    acc = (
-        ", ".join(
-            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in cl["accuracy"].items()
-        )
-        or "not recorded"
-    )
-    ft = (
-        ", ".join(f"{t['name']} v{t.get('version', '?')}" for t in m["factor_tables"])
-        or "none recorded"
-    )
     flags = m["flags"]
     blocks: list[Block] = [
         Heading("Methods and limits", 2, "methods"),
         KeyValues(
             (
-                (
-                    "Imagery",
-                    f"{im['sensor']} from {im['source']}"
-                    + (f" ({im['collection']})" if im.get("collection") else "")
-                    + f"; {im['items']} scenes",
-                ),
+                ("Imagery", imagery_text(im)),
                 (
                     "Classifier",
                     f"{cl['id']}"
-                    + (f" (sha256 {str(cl['hash'])[:16]}...)" if cl.get("hash") else ""),
+                    + (
+                        f" (model hash {str(cl['hash'])[:16]}..., full hash under Provenance)"
+                        if cl.get("hash")
+                        else ""
+                    ),
                 ),
                 ("Model card", str(cl["summary"])),
-                ("Accuracy", acc),
-                ("Factor tables", ft),
+                ("Accuracy", accuracy_text(cl)),
                 (
                     "Flag thresholds",
                     f"cut-off {flags['cutoff']}; natural covers {', '.join(flags['natural_covers'])}; licence tolerance {flags['licence_tolerance_m']:g} m, min {flags['licence_min_ha']:g} ha; "
@@ -522,10 +694,14 @@ def methods_blocks(m: dict[str, Any]) -> list[Block]:
                 ),
                 (
                     "Ownership",
-                    f"{m['ownership']['approaches']}; majority-parent threshold {m['ownership']['control_threshold_pct']}%",
+                    f"{m['ownership']['approaches']}; majority-parent threshold {fmt_pct(m['ownership']['control_threshold_pct'], 0, 'none')}",
                 ),
             )
         ),
+        coverage_table(im["periods"]),
+        factor_table_rows(m["factor_tables"])
+        if m["factor_tables"]
+        else Para("Factor tables: none recorded (no impact records in this run).", "warning"),
         Heading("Not estimated in this run", 3),
         Bullets(tuple(m["not_estimated"]) or ("everything in scope was estimated",)),
         Heading("Never estimated by geomon", 3),
@@ -555,6 +731,11 @@ def provenance_blocks(c: dict[str, Any]) -> list[Block]:
         ("Provenance hash (sha256)", prov["sha256"]),
         ("Model", f"{prov.get('model', {}).get('id')} / {prov.get('model', {}).get('hash')}"),
         (
+            "Factor tables",
+            ", ".join(f"{t['name']}@{t.get('version', '')}" for t in prov.get("factor_tables", []))
+            or "none recorded",
+        ),
+        (
             "Pipeline",
             f"{pipe.get('file') or 'none (command line)'}; parameters {_short(pipe.get('parameters'))}",
         ),
@@ -579,6 +760,13 @@ def credit_blocks(credits: list[str]) -> list[Block]:
     return [Heading("Data credits", 2, "credits"), Bullets(tuple(credits))]
 
 
+def _gap_note(periods: list[dict[str, Any]]) -> str:
+    gaps = [p["period"] for p in periods if p["data_gap"]]
+    if not gaps:
+        return "No period is a data gap."
+    return f"Grey-shaded: data gaps (too little clear sky): {', '.join(gaps)}."
+
+
 def site_document(c: dict[str, Any], figs: dict[str, bytes]) -> Document:
     """The site report document (same blocks for HTML and PDF)."""
     m = c["mine"]
@@ -597,21 +785,30 @@ def site_document(c: dict[str, Any], figs: dict[str, bytes]) -> Document:
             Heading("Maps", 2, "maps"),
             Figure(figs["map_before"], "", 0.49, pair=True),
             Figure(figs["map_after"], "", 0.49),
-            Para(
-                "True-colour composites of the first and last period, with disturbed land, land newly "
-                "disturbed within the window, rehabilitated land, protected areas, the licence and the AOI. "
-                "Scale bars are in UTM metres.",
-                "caption",
-            ),
+            Para(map_caption(c), "caption"),
         ]
     blocks += [
         Heading("Change over time", 2, "charts"),
-        Figure(figs["disturbed"], "Disturbed land per period; shaded periods are data gaps."),
+        Figure(
+            figs["disturbed"],
+            "Hectares of disturbed land at each period: orange was disturbed earlier and persists, red "
+            "was newly disturbed in the period; the green line is rehabilitated land. "
+            + _gap_note(c["periods"]),
+        ),
         Figure(
             figs["co2e"],
-            "Land-use-change CO2e of land disturbed in each period, with the 90 % range; 'not estimated' where no factor applies.",
+            "Tonnes of CO2e released by the land first cleared in each period (land-use change): bar = "
+            "mean, whisker = 90 % range (5th to 95th percentile of the Monte Carlo); 'not estimated' where "
+            "no factor applies; see the per-period table for partial sums. "
+            + _gap_note(c["periods"]),
         ),
-        Figure(figs["msa"], "Mean species abundance lost, in MSA-weighted hectares (GLOBIO)."),
+        Figure(
+            figs["msa"],
+            "Biodiversity loss as of each period's end against the baseline, in MSA·ha (mean species "
+            "abundance x hectares, GLOBIO): dark = the footprint itself, light = the infrastructure halo "
+            "around it. A state, not a flow: read the last bar, do not add the bars up. "
+            + _gap_note(c["periods"]),
+        ),
         Heading("Per-period figures", 2, "periods"),
         _period_table(c["periods"]),
         *_not_estimated_blocks(c["periods"]),
@@ -620,10 +817,13 @@ def site_document(c: dict[str, Any], figs: dict[str, bytes]) -> Document:
         *flag_blocks(c["flags"]),
         *framework_blocks(c["frameworks"]),
         *methods_blocks(c["methods"]),
+        *glossary_blocks(c["methods"]["glossary"]),
         *credit_blocks(c["credits"]),
         *provenance_blocks(c),
     ]
-    subtitle = f"{m['name']} ({m['mine_id']}), {m['country']} - {c['window']['start']} to {c['window']['end']}"
+    subtitle = (
+        f"Mine id {m['mine_id']}, {m['country']}; {c['window']['start']} to {c['window']['end']}"
+    )
     return Document(
         c["title"],
         subtitle,

@@ -1,0 +1,141 @@
+"""What a report says about the classifier: a short summary and the measured accuracy, read from
+the model card (``models/<id>.md``) when the run did not pass them.
+
+The cards are Markdown written by ``geomon train``/``geomon evaluate`` (see ``models/``); only the
+lines a report needs are read: the training-data source and size, the estimator, the first
+evaluation's overall accuracy, per-class F1/precision/recall and the new-disturbance area error.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+__all__ = ["card_text", "classifier_info", "parse_card"]
+
+_CLASSES = ("vegetation", "bare_disturbed", "water", "built_other")
+_FLOAT = r"([0-9]*\.[0-9]+)"
+_KINDS = {
+    "MLPClassifier": "neural network",
+    "RandomForestClassifier": "random forest",
+    "HistGradientBoostingClassifier": "gradient-boosted trees",
+}
+
+
+def card_text(model: dict[str, Any]) -> str:
+    """The model card's Markdown: ``model["card"]`` when it holds the text, else the card of that
+    name (or ``<id>.md``) among the bundled models; '' when there is none."""
+    card = model.get("card")
+    if isinstance(card, str) and "\n" in card:
+        return card
+    try:
+        from geomon.classify.bundled import models_dir
+
+        folder = Path(models_dir())
+    except Exception:
+        return ""
+    names = [str(card)] if isinstance(card, str) and card else []
+    if model.get("id"):
+        names.append(f"{model['id']}.md")
+    for name in names:
+        path = folder / Path(name).name
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return ""
+
+
+def _section(text: str, title: str) -> str:
+    m = re.search(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
+    return m.group(1) if m else ""
+
+
+def _bullet(section: str, key: str) -> str:
+    m = re.search(rf"^- {re.escape(key)}:\s*(.+)$", section, re.M)
+    return m.group(1).strip().strip("`") if m else ""
+
+
+def parse_card(text: str) -> dict[str, Any]:
+    """``{"summary": str, "accuracy": {metric: value}, "evaluated_on": str}`` from a model card."""
+    if not text.strip():
+        return {"summary": "", "accuracy": {}, "evaluated_on": ""}
+    training = _section(text, "Training data")
+    parts = []
+    est = re.search(r'"estimator":\s*"([^"]+)"', text)
+    if est:
+        name = est.group(1).rsplit(".", 1)[-1]
+        parts.append(f"per-pixel {_KINDS.get(name, 'classifier')} ({name})")
+    bands = re.search(r"^- bands:\s*(.+)$", text, re.M)
+    idx = re.search(r"^- indices:\s*([^(\n]+)", text, re.M)
+    if bands:
+        n_bands = len([b for b in bands.group(1).split(",") if b.strip()])
+        n_idx = len([b for b in idx.group(1).split(",") if b.strip()]) if idx else 0
+        parts.append(f"{n_bands} bands" + (f" + {n_idx} spectral indices" if n_idx else ""))
+    source = _bullet(training, "source")
+    samples = _bullet(training, "samples")
+    if source:
+        parts.append(
+            "trained on "
+            + source
+            + (f", {int(samples):,} labelled pixels" if samples.isdigit() else "")
+        )
+    accuracy: dict[str, float] = {}
+    evaluated = ""
+    # the first evaluation block of the card (annual composites come first)
+    block = re.search(r"```text\n(.*?)```", text, re.S)
+    if block:
+        body = block.group(1)
+        first = body.strip().splitlines()[0] if body.strip() else ""
+        on = re.search(r" on (.+)$", first)
+        evaluated = on.group(1).strip() if on else ""
+        m = re.search(rf"overall accuracy {_FLOAT} \(sample\)", body)
+        if m:
+            accuracy["overall_accuracy"] = float(m.group(1))
+        m = re.search(rf"overall accuracy {_FLOAT}(?: ± {_FLOAT})? \(area-weighted", body)
+        if m:
+            accuracy["overall_accuracy_area_weighted"] = float(m.group(1))
+        for cls in _CLASSES:
+            m = re.search(rf"^{cls}\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s*$", body, re.M)
+            if m:
+                accuracy[f"{cls}_precision"] = float(m.group(1))
+                accuracy[f"{cls}_recall"] = float(m.group(2))
+                accuracy[f"{cls}_f1"] = float(m.group(3))
+        m = re.search(r"^total\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(-?[\d.]+)%", body, re.M)
+        if m:
+            accuracy["new_disturbance_area_error_pct"] = float(m.group(1))
+    summary = "; ".join(parts)
+    return {
+        "summary": summary[:1].upper() + summary[1:],
+        "accuracy": accuracy,
+        "evaluated_on": evaluated,
+    }
+
+
+def _plain(summary: str) -> str:
+    """A run-supplied summary without Markdown list/code marks, on one line."""
+    text = " ".join(s.strip().lstrip("-").strip() for s in summary.splitlines() if s.strip())
+    return text.replace("`", "")
+
+
+def classifier_info(model: dict[str, Any]) -> dict[str, Any]:
+    """Id, hash, summary, accuracy and what it was measured on, for the methods section.
+
+    Values the run passed win; the model card fills what is missing (and replaces a summary that
+    is a raw Markdown excerpt of the card)."""
+    card = parse_card(card_text(model))
+    given = str(model.get("summary") or "")
+    raw = given.lstrip().startswith("- ") or "`" in given
+    summary = card["summary"] if card["summary"] and (raw or not given) else _plain(given)
+    acc = model.get("accuracy") or {}
+    accuracy = (
+        {str(k): v for k, v in sorted(acc.items())} if isinstance(acc, dict) else {"accuracy": acc}
+    )
+    from_card = not accuracy and bool(card["accuracy"])
+    return {
+        "id": model.get("id") or "not recorded",
+        "hash": model.get("hash"),
+        "summary": summary or "no model card supplied",
+        "accuracy": dict(card["accuracy"]) if from_card else accuracy,
+        "evaluated_on": card["evaluated_on"] if from_card else str(model.get("evaluated_on") or ""),
+        "accuracy_source": "model card" if from_card else ("run" if accuracy else "not recorded"),
+    }

@@ -1,0 +1,200 @@
+"""The methods, limits, maps caption and terms of a report, generated from the run."""
+
+from __future__ import annotations
+
+import html as html_lib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import test_report_site as ts
+from pypdf import PdfReader
+
+from geomon.report import build_site_report, write_report
+from geomon.report.content import _factor_tables
+from geomon.report.document import fmt_pct
+from geomon.report.methods import GLOSSARY, scene_dates
+from geomon.report.model_card import classifier_info, parse_card
+
+CARD = """# Model card: m1
+
+- bands: blue, green, red, nir
+- indices: ndvi, nbr (formulas in `x.py`)
+
+## Training data
+
+- source: demo catalog (synthetic)
+- samples: 1200
+
+## Hyper-parameters
+
+```json
+{"estimator": "sklearn.ensemble.RandomForestClassifier"}
+```
+
+## Measured accuracy
+
+```text
+m1 on demo seeds 7, year composites
+class           precision    recall        F1       IoU
+vegetation         0.9900    0.9800    0.9850    0.9700
+bare_disturbed     0.5000    0.7000    0.5833    0.4100
+overall accuracy 0.9300 (sample)
+overall accuracy 0.9200 ± 0.0010 (area-weighted, 95 %)
+mine                        AOI ha    new ha  truth ha    error  false ha  false/AOI
+total                     12800.00    789.84    806.94    -2.1%     43.69      0.34%
+```
+"""
+
+
+def test_factor_tables_are_parsed_with_their_sources() -> None:
+    imp = pd.DataFrame(
+        {
+            "factor_tables": [
+                "ipcc2019_agb_forest@1.0.0; globio_msa_land_use@1.0.0",
+                "globio_msa_land_use@1.0.0; no_such_table@2.0",
+            ]
+        }
+    )
+    tables = _factor_tables(imp)
+    assert [(t["name"], t["version"]) for t in tables] == [
+        ("globio_msa_land_use", "1.0.0"),
+        ("ipcc2019_agb_forest", "1.0.0"),
+        ("no_such_table", "2.0"),
+    ]
+    assert "IPCC" in tables[1]["source"] and tables[1]["title"]
+    assert tables[2]["source"].startswith("source unknown")
+    # a version the bundled table does not have is not credited with that table's source
+    other = _factor_tables(pd.DataFrame({"factor_tables": ["ipcc2019_agb_forest@9.9.9"]}))
+    assert other[0]["source"].startswith("source unknown")
+
+
+def test_model_card_gives_summary_and_accuracy() -> None:
+    card = parse_card(CARD)
+    assert card["accuracy"]["overall_accuracy"] == pytest.approx(0.93)
+    assert card["accuracy"]["overall_accuracy_area_weighted"] == pytest.approx(0.92)
+    assert card["accuracy"]["bare_disturbed_f1"] == pytest.approx(0.5833)
+    assert card["accuracy"]["new_disturbance_area_error_pct"] == pytest.approx(-2.1)
+    assert card["evaluated_on"] == "demo seeds 7, year composites"
+    assert "random forest" in card["summary"] and "1,200 labelled pixels" in card["summary"]
+    assert "4 bands + 2 spectral indices" in card["summary"]
+    # run values win; a raw Markdown summary is replaced by the card's
+    info = classifier_info({"id": "m1", "card": CARD, "summary": "- file: `m1.gmodel`"})
+    assert info["summary"] == card["summary"] and info["accuracy_source"] == "model card"
+    given = classifier_info({"id": "m1", "card": CARD, "accuracy": {"overall_accuracy": 0.5}})
+    assert given["accuracy"] == {"overall_accuracy": 0.5} and given["accuracy_source"] == "run"
+    none = classifier_info({"id": "no-such-model"})
+    assert none["accuracy"] == {} and none["summary"] == "no model card supplied"
+
+
+def test_scene_dates_from_item_ids() -> None:
+    ids = ["S2DEMO_x_20210102", "S2B_MSIL2A_20190615T083601_N0212", "LC08_xyz"]
+    assert scene_dates(ids) == ["2019-06-15", "2021-01-02"]
+
+
+def test_fmt_pct_drops_silly_zeros() -> None:
+    assert fmt_pct(75.0) == "75%"
+    assert fmt_pct(45.6) == "45.6%"
+    assert fmt_pct(57.123) == "57.12%"
+    assert fmt_pct(None) == "unknown"
+
+
+@pytest.fixture(scope="module")
+def weak_model_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, str]:
+    res = ts._results(model={"id": "m1", "hash": "ab" * 32, "card": CARD})
+    paths = write_report(build_site_report(res), tmp_path_factory.mktemp("methods"))
+    content = ts._json(paths)
+    html = html_lib.unescape(Path(paths["html"]).read_text(encoding="utf-8"))
+    pdf = " ".join(
+        " ".join((p.extract_text() or "").split()) for p in PdfReader(paths["pdf"]).pages
+    )
+    return content, html, pdf
+
+
+def test_methods_section_is_generated_from_the_run(weak_model_report: tuple) -> None:
+    c, html, pdf = weak_model_report
+    m = c["methods"]
+    assert m["classifier"]["accuracy"]["overall_accuracy"] == pytest.approx(0.93)
+    assert any("'bare_disturbed' class is weak" in lim for lim in m["limits"])
+    assert m["imagery"]["first_scene"] == "2019-06-15"
+    for doc in (html, pdf):
+        assert "overall accuracy 0.930" in doc
+        assert "F1 by class: vegetation 0.98, bare_disturbed 0.58" in doc
+        for t in m["factor_tables"]:  # each table, its version and its source
+            assert t["name"] in doc and " ".join(t["source"].split())[:60] in doc
+        assert "Clear sky (share of AOI)" in doc
+        for p in m["imagery"]["periods"]:
+            assert f"{p['start']} to {p['end']}" in doc
+        assert "Terms used" in doc and "mean species abundance (GLOBIO)" in doc
+    assert [g["term"] for g in m["glossary"]] == [t for t, _ in GLOSSARY]
+
+
+def test_maps_caption_says_what_is_drawn_and_what_is_not(weak_model_report: tuple) -> None:
+    c, html, pdf = weak_model_report
+    v = c["maps"]
+    assert v["crs"].startswith("EPSG:") and v["width_km"] > 0
+    assert v["protected_areas_assessed"] is True
+    for doc in (html, pdf):
+        assert f"{v['width_km']:g} km across" in doc
+        assert "north arrow shows grid north" in doc
+
+
+def _status(c: dict) -> dict[tuple[str, str], dict]:
+    return {(r["framework"], r["disclosure"]): r for r in c["frameworks"]}
+
+
+def test_frameworks_say_what_was_not_assessed() -> None:
+    from geomon.report.frameworks import frameworks
+
+    base = build_site_report(ts._results(areas=None)).content
+    rows = _status(base)
+    icmm = rows[("ICMM Mining Principles", "No mining in World Heritage sites")]
+    assert icmm["status"] == "not supported" and "not assessed" in icmm["missing"]
+    # protected areas only (no KBA, no World Heritage layer): partly, saying which are missing
+    c = dict(base)
+    c["periods"] = [
+        {**p, "impacts": {**p["impacts"], "ha_in_kba": None, "ha_in_world_heritage": None}}
+        for p in base["periods"]
+    ]
+    only_pa = {
+        (r["framework"], r["disclosure"]): r for r in frameworks(c, True, {"protected_area"})
+    }
+    gri = only_pa[("GRI 101: Biodiversity 2024", "101-5 Locations with biodiversity impacts")]
+    assert gri["status"] == "partly"
+    assert "Key Biodiversity Areas" in gri["missing"] and "World Heritage" in gri["missing"]
+    assert only_pa[("ICMM Mining Principles", "No mining in World Heritage sites")]["status"] == (
+        "not supported"
+    )
+    full = {
+        (r["framework"], r["disclosure"]): r
+        for r in frameworks(c, True, {"protected_area", "kba", "world_heritage"})
+    }
+    assert full[("GRI 101: Biodiversity 2024", "101-5 Locations with biodiversity impacts")][
+        "status"
+    ] == ("supported")
+    assert full[("ICMM Mining Principles", "No mining in World Heritage sites")]["status"] == (
+        "flag only"
+    )
+
+
+def test_partial_co2e_is_not_called_supported() -> None:
+    import test_esg_fixtures as fx
+
+    key = ("GHG Protocol (land sector)", "Land-use-change emissions of clearing")
+    imp = fx.impacts()
+    imp["co2e_complete"] = True
+    complete = build_site_report(ts._results(impacts=imp)).content
+    assert _status(complete)[key]["status"] == "supported"
+    imp["co2e_complete"] = imp["co2e_t_mean"].isna() | (imp["period"] != "2021")
+    c = build_site_report(ts._results(impacts=imp)).content
+    assert _status(c)[key]["status"] == "partly" and "partial sums" in _status(c)[key]["missing"]
+    row = next(r for r in c["periods"] if r["period"] == "2021")
+    assert row["co2e_t_mean"] is not None  # a partial sum is shown, and marked in the table
+    doc = " ".join(
+        str(cell)
+        for b in build_site_report(ts._results(impacts=imp)).document.blocks
+        if hasattr(b, "rows")
+        for r in b.rows
+        for cell in r
+    )
+    assert " *" in doc
