@@ -15,7 +15,7 @@ from odc.geo.geobox import GeoBox
 from rasterio.transform import from_origin
 
 from geomon.imagery import Aoi, LoadOptions, Query, StaticCatalogSource, plan
-from geomon.imagery._reader import paste_offsets, read_block
+from geomon.imagery._reader import paste_offsets, read_block, read_stack, stacked_read
 from geomon.imagery._stac import _fill_cfg, _read_odc, _read_pasted, time_groups
 from geomon.imagery.testing import write_s2_catalog
 
@@ -82,6 +82,15 @@ def test_read_block_fuses_partial_assets_and_decimates(tmp_path: Path) -> None:
     assert c is not None and c.factor == 2
     half = read_block((c,), (0, 0, 20, 25), "uint16", 0, ())
     assert (half[0, :, 10:] == 9).all() and (half[0, :, :5] == 0).all()
+    # several steps read into one array: the same values as stacking read_block's
+    steps = ((a, b), (b,), (a,))
+    stack = read_stack(steps, (0, 0, 40, 50), "uint16", 0, ())
+    single = np.concatenate([read_block(s, (0, 0, 40, 50), "uint16", 0, ()) for s in steps])
+    np.testing.assert_array_equal(stack, single)
+    tasks = [(read_block, s, (0, 0, 40, 50), "uint16", 0, ()) for s in steps]
+    assert stacked_read(tasks) == (read_stack, steps, (0, 0, 40, 50), "uint16", 0, ())
+    assert stacked_read([*tasks, (read_block, steps[0], (0, 0, 9, 9), "uint16", 0, ())]) is None
+    assert stacked_read([("other", 1)]) is None
 
 
 def test_paste_reader_matches_odc_stac(tmp_path: Path) -> None:

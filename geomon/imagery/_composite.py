@@ -24,6 +24,7 @@ from dask.highlevelgraph import HighLevelGraph
 from geomon.errors import ConfigError
 from geomon.imagery._bands import BANDS
 from geomon.imagery._kernels import median_clear
+from geomon.imagery._reader import stacked_read
 from geomon.imagery._types import CompositeOptions, Period
 
 __all__ = ["composite", "composite_raw", "period_label", "period_starts"]
@@ -53,16 +54,23 @@ def period_label(start: dt.date, period: Period) -> str:
     return f"{start:%Y-%m}"
 
 
+def _stack(blocks: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """A period's time blocks as one array (already one when read by :func:`read_stack`)."""
+    if isinstance(blocks, np.ndarray):
+        return blocks
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
 def _median_task(
-    xs: list[np.ndarray],
-    valids: list[np.ndarray],
+    xs: np.ndarray | list[np.ndarray],
+    valids: np.ndarray | list[np.ndarray],
     scale: np.ndarray,
     offset: np.ndarray,
     nodata: Any,
     factor: int,
 ) -> np.ndarray:
-    x = xs[0] if len(xs) == 1 else np.concatenate(xs)
-    valid = valids[0] if len(valids) == 1 else np.concatenate(valids)
+    x = _stack(xs)
+    valid = _stack(valids)
     return median_clear(x, valid, scale=scale, offset=offset, nodata=nodata, valid_factor=factor)
 
 
@@ -94,11 +102,18 @@ def _inlinable(a: da.Array) -> bool:
     )
 
 
-def _block_ref(a: da.Array, inline: bool) -> Callable[[int, int, int], Any]:
+def _block_refs(a: da.Array, inline: bool) -> Callable[[int, int, int, int], Any]:
+    """What a task gets for steps t0..t1 of block (i, j): a list of block keys, or, inlined,
+    one task reading them all into one array (else a list of the read tasks)."""
     if not inline:
-        return lambda t, i, j: (a.name, t, i, j)
+        return lambda t0, t1, i, j: [(a.name, t, i, j) for t in range(t0, t1)]
     graph = a.__dask_graph__()
-    return lambda t, i, j: graph[(a.name, t, i, j)]
+
+    def ref(t0: int, t1: int, i: int, j: int) -> Any:
+        tasks = [graph[(a.name, t, i, j)] for t in range(t0, t1)]
+        return stacked_read(tasks) or tasks
+
+    return ref
 
 
 def _per_period(
@@ -116,7 +131,7 @@ def _per_period(
     flagged in ``inline`` have their read tasks run inside this task."""
     arrays = [_time_blocks(a) for a in arrays]
     flags = list(inline) if inline is not None else [False] * len(arrays)
-    refs = [_block_ref(a, f) for a, f in zip(arrays, flags, strict=True)]
+    refs = [_block_refs(a, f) for a, f in zip(arrays, flags, strict=True)]
     ychunks, xchunks = like.chunks[1:]
     name = f"{func.__name__.strip('_')}-{tokenize(func, *arrays, tuple(sizes), fill, args(0, 0, 0, 0))}"
     graph: dict[Any, Any] = {}
@@ -127,7 +142,7 @@ def _per_period(
                 if size == 0:
                     graph[(name, p, i, j)] = (_fill_task, (1, h, w), fill, dtype)
                     continue
-                blocks = [[ref(t, i, j) for t in range(t0, t0 + size)] for ref in refs]
+                blocks = [ref(t0, t0 + size, i, j) for ref in refs]
                 graph[(name, p, i, j)] = (func, *blocks, *args(t0, size, h, w))
         t0 += size
     deps = [a for a, f in zip(arrays, flags, strict=True) if not f]

@@ -26,7 +26,7 @@ from odc.geo.geobox import GeoBox
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
-__all__ = ["Paste", "capture_env", "paste_offsets", "pasted_array"]
+__all__ = ["Paste", "capture_env", "paste_offsets", "pasted_array", "read_stack", "stacked_read"]
 
 _REMOTE = ("http://", "https://", "s3://", "/vsi", "gs://", "az://")
 
@@ -145,6 +145,16 @@ def _covers(p: Paste, block: tuple[int, int, int, int]) -> bool:
     )
 
 
+def _read_step(out: np.ndarray, pastes: tuple[Paste, ...], block: tuple[int, int, int, int],
+               nodata: Any) -> None:  # fmt: skip
+    """Fill ``out`` (h, w) with the first non-nodata value of one step's assets (env active)."""
+    row0, col0 = block[0], block[1]
+    if not (pastes and _covers(pastes[0], block)):
+        out[...] = nodata or 0
+    for k, p in enumerate(pastes):
+        _paste_one(out, p, row0, col0, nodata, first=k == 0)
+
+
 def read_block(
     pastes: tuple[Paste, ...],
     block: tuple[int, int, int, int],
@@ -153,13 +163,38 @@ def read_block(
     env: tuple[tuple[str, Any], ...],
 ) -> np.ndarray:
     """One output block (1, h, w): the first non-nodata value of the step's assets."""
-    row0, col0, h, w = block
-    covered = pastes and _covers(pastes[0], block)
-    out = np.empty((h, w), dtype=dtype) if covered else np.full((h, w), nodata or 0, dtype=dtype)
+    out = np.empty((1, block[2], block[3]), dtype=dtype)
     with rasterio.Env(**dict(env)):
-        for k, p in enumerate(pastes):
-            _paste_one(out, p, row0, col0, nodata, first=k == 0)
-    return out[None]
+        _read_step(out[0], pastes, block, nodata)
+    return out
+
+
+def read_stack(
+    steps: tuple[tuple[Paste, ...], ...],
+    block: tuple[int, int, int, int],
+    dtype: str,
+    nodata: Any,
+    env: tuple[tuple[str, Any], ...],
+) -> np.ndarray:
+    """Several steps of one block (len(steps), h, w), each read straight into its slice of one
+    array: the same values as stacking :func:`read_block`'s, without the per-step arrays, the
+    copy that stacks them, or a GDAL environment per step."""
+    out = np.empty((len(steps), block[2], block[3]), dtype=dtype)
+    with rasterio.Env(**dict(env)):
+        for t, pastes in enumerate(steps):
+            _read_step(out[t], pastes, block, nodata)
+    return out
+
+
+def stacked_read(tasks: Sequence[Any]) -> tuple[Any, ...] | None:
+    """One :func:`read_stack` task for ``tasks``, read tasks of one block built by
+    :func:`pasted_array` (consecutive steps); None when they are anything else."""
+    if not tasks or not all(isinstance(t, tuple) and t and t[0] is read_block for t in tasks):
+        return None
+    _, _, block, dtype, nodata, env = tasks[0]
+    if any(t[2:] != (block, dtype, nodata, env) for t in tasks):
+        return None
+    return (read_stack, tuple(t[1] for t in tasks), block, dtype, nodata, env)
 
 
 def pasted_array(
