@@ -123,3 +123,42 @@ def test_company_files_and_figures(sites: list[Report], tmp_path: Path) -> None:
 def test_unknown_company(sites: list[Report]) -> None:
     with pytest.raises(UnknownCompanyError, match="did you mean Eramet"):
         build_company_report("Erament", sites, OWNERSHIP)
+
+
+def test_company_methods_provenance_and_missing_mines(sites: list[Report], tmp_path: Path) -> None:
+    own = pd.concat(
+        [
+            OWNERSHIP,
+            pd.DataFrame(
+                [("unrun", "Eramet", 50.0, False, None, None, "2024-06-30", "company filings")],
+                columns=OWNERSHIP.columns,
+            ),
+        ],
+        ignore_index=True,
+    )
+    paths = write_report(build_company_report("Eramet", sites, own), tmp_path)
+    c = json.loads(paths["json"].read_text())
+    pdf = " ".join(
+        " ".join((pg.extract_text() or "").split()) for pg in PdfReader(paths["pdf"]).pages
+    )
+    import html as html_lib
+
+    html = html_lib.unescape(paths["html"].read_text())
+    assert c["provenance"]["mines_not_run"] == ["unrun"]
+    tables = c["methods"]["factor_table_details"]
+    assert {t["name"] for t in tables} == {"globio_msa_land_use", "ipcc2019_agb_forest"}
+    assert all(t["source"] and t["version"] for t in tables)
+    assert c["provenance"]["factor_tables"] == c["methods"]["factor_tables"]
+    for doc in (pdf, html):
+        assert "The totals cover 2 of the company's 3 mines" in doc
+        for t in tables:
+            assert t["name"] in doc and " ".join(t["source"].split())[:50] in doc
+        assert "Terms used" in doc
+    totals = [p["equity_share"]["total"] for p in c["periods"]]
+    for t in totals:  # company CO2e as printed (or 'not estimated')
+        if t["co2e_t_mean"] is None:
+            continue
+        from geomon.report.document import fmt_range
+
+        s = fmt_range(t["co2e_t_mean"], t["co2e_t_low"], t["co2e_t_high"])
+        assert s in pdf and s in html

@@ -29,7 +29,14 @@ from geomon.report.document import (
 )
 from geomon.report.frameworks import framework_row
 from geomon.report.inputs import ReportOptions
-from geomon.report.site import credit_blocks, flag_blocks
+from geomon.report.site import (
+    accuracy_text,
+    credit_blocks,
+    factor_table_rows,
+    flag_blocks,
+    glossary_blocks,
+    imagery_text,
+)
 
 __all__ = [
     "SCHEMA_COMPANY",
@@ -188,6 +195,19 @@ def company_content(
     prov = {
         "company": name,
         "sites": {m: by_id[m]["provenance"]["sha256"] for m in sorted(by_id)},
+        "models": sorted(
+            {
+                f"{by_id[m]['provenance']['model'].get('id')} {by_id[m]['provenance']['model'].get('hash')}"
+                for m in by_id
+            }
+        ),
+        "factor_tables": sorted(
+            {
+                f"{t['name']}@{t.get('version', '')}"
+                for m in by_id
+                for t in by_id[m]["provenance"]["factor_tables"]
+            }
+        ),
         "versions": versions,
         "options": clean({"control_threshold_pct": opts.control_threshold_pct}),
         "mines_not_run": sorted(mines - set(by_id)),
@@ -218,12 +238,16 @@ def _names(ownership: pd.DataFrame) -> list[str]:
 
 def _methods(sites: dict[str, dict[str, Any]]) -> dict[str, Any]:
     ms = [s["methods"] for s in sites.values()]
+    tables = {(t["name"], t.get("version", "")): t for m in ms for t in m["factor_tables"]}
+    models = {m["classifier"]["id"]: m["classifier"] for m in ms}
     return {
         "sensors": sorted({m["imagery"]["sensor"] for m in ms}),
-        "classifiers": sorted({m["classifier"]["id"] for m in ms}),
-        "factor_tables": sorted(
-            {f"{t['name']}@{t.get('version', '')}" for m in ms for t in m["factor_tables"]}
-        ),
+        "classifiers": sorted(models),
+        "classifier_details": [models[k] for k in sorted(models)],
+        "imagery": {mine: s["methods"]["imagery"] for mine, s in sorted(sites.items())},
+        "factor_tables": sorted(f"{n}@{v}" for n, v in tables),
+        "factor_table_details": [tables[k] for k in sorted(tables)],
+        "glossary": ms[0].get("glossary", []) if ms else [],
         "not_estimated": sorted({n for m in ms for n in m["not_estimated"]}),
         "never_estimated": ms[0]["never_estimated"] if ms else [],
         "limits": sorted({lim for m in ms for lim in m["limits"]}),
@@ -271,6 +295,11 @@ def _mine_table(c: dict[str, Any]) -> Table:
                     s.get("co2e_t_mean_total"),
                     s.get("co2e_t_low_total"),
                     s.get("co2e_t_high_total"),
+                )
+                + (
+                    f" ({s.get('co2e_periods_estimated', 0)} of {s.get('periods', 0)} periods)"
+                    if s.get("co2e_periods_estimated", 0) < s.get("periods", 0)
+                    else ""
                 ),
                 f"{r['flags']['high']}/{r['flags']['medium']}/{r['flags']['info']}",
             )
@@ -288,7 +317,8 @@ def _mine_table(c: dict[str, Any]) -> Table:
             "Flags high/med/gap",
         ),
         tuple(rows),
-        "Whole-site figures (before attribution); the company's shares of them follow.",
+        "Whole-site figures (before attribution); the company's shares of them follow. CO2e is "
+        "summed over the periods estimated; '(k of n periods)' = the other periods had no factor.",
         (2, 0.7, 0.8, 1.7, 0.8, 1, 0.8, 1.5, 0.7),
         (2, 4, 5, 6, 7),
         small=True,
@@ -343,8 +373,24 @@ def company_document(c: dict[str, Any], figs: dict[str, bytes]) -> Document:
                     "Flags",
                     f"{sum(r['flags']['high'] for r in c['mines'])} high, {sum(r['flags']['medium'] for r in c['mines'])} medium, {sum(r['flags']['info'] for r in c['mines'])} data-gap",
                 ),
-                ("Mines not run", ", ".join(c["provenance"]["mines_not_run"]) or "none"),
+                (
+                    "Mines without results",
+                    ", ".join(c["provenance"]["mines_not_run"]) or "none",
+                ),
             )
+        ),
+        *(
+            [
+                Para(
+                    f"The totals cover {len(c['mines'])} of the company's "
+                    f"{len(c['mines']) + len(c['provenance']['mines_not_run'])} mines in the registry: "
+                    f"{', '.join(c['provenance']['mines_not_run'])} had no results in this run (not monitored "
+                    "here, e.g. no imagery from the source), so their figures are missing, not zero.",
+                    "warning",
+                )
+            ]
+            if c["provenance"]["mines_not_run"]
+            else []
         ),
         Para(
             "Equity share attributes each site figure times the company's share through the ownership chain; operational control attributes "
@@ -377,11 +423,22 @@ def company_document(c: dict[str, Any], figs: dict[str, bytes]) -> Document:
         Heading("Methods and limits", 2, "methods"),
         KeyValues(
             (
-                ("Sensors", ", ".join(c["methods"]["sensors"])),
-                ("Classifiers", ", ".join(c["methods"]["classifiers"])),
-                ("Factor tables", ", ".join(c["methods"]["factor_tables"]) or "none"),
+                *(
+                    (f"Imagery, {mine}", imagery_text(im))
+                    for mine, im in c["methods"].get("imagery", {}).items()
+                ),
+                *(
+                    (
+                        f"Classifier {cl['id']}",
+                        f"{cl['summary']}. Accuracy: {accuracy_text(cl)}",
+                    )
+                    for cl in c["methods"].get("classifier_details", [])
+                ),
             )
         ),
+        factor_table_rows(c["methods"].get("factor_table_details", []))
+        if c["methods"].get("factor_table_details")
+        else Para("Factor tables: none recorded.", "warning"),
         Heading("Not estimated", 3),
         Bullets(tuple(c["methods"]["not_estimated"]) or ("everything in scope was estimated",)),
         Heading("Never estimated by geomon", 3),
@@ -392,12 +449,15 @@ def company_document(c: dict[str, Any], figs: dict[str, bytes]) -> Document:
             "Each mine has its own site report with maps, per-period figures, the full ownership chain and the methods of its run.",
             "note",
         ),
+        *glossary_blocks(c["methods"].get("glossary", [])),
         *credit_blocks(c["credits"]),
         Heading("Provenance", 2, "provenance"),
         KeyValues(
             (
                 ("Provenance hash (sha256)", c["provenance"]["sha256"]),
                 *((f"Site {m}", h) for m, h in c["provenance"]["sites"].items()),
+                ("Models (id, hash)", "; ".join(c["provenance"].get("models", [])) or "none"),
+                ("Factor tables", ", ".join(c["provenance"].get("factor_tables", [])) or "none"),
                 ("Versions", ", ".join(f"{k} {v}" for k, v in c["provenance"]["versions"].items())),
             )
         ),
