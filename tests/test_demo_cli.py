@@ -21,6 +21,7 @@ def test_demo_generates_then_reuses_and_summarises(
 ) -> None:
     args = ["demo", "--registry", str(registry_dir), "--mines", "kamoto,weda_bay"]
     args += ["--years", "2", "--start-year", "2021", "--dates-per-year", "2", "--window-m", "800"]
+    args += ["--catalog-only"]
     assert main(args) == 0
     first = capsys.readouterr()
     out = first.out
@@ -49,3 +50,34 @@ def test_demo_bad_option_is_a_one_line_error(
     code = main(["demo", "--registry", str(registry_dir), "--window-m", "1010", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "window_m=1010" in err and len(err.strip().splitlines()) == 1
+
+
+def test_demo_runs_footprints_impacts_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole demo on small scenes of two Glencore mines with the bundled registry: hectares
+    per year, the impact table, a site report per mine and Glencore's company report."""
+    out = tmp_path / "reports"
+    args = ["demo", "--mines", "kamoto,murrin_murrin", "--years", "2", "--start-year", "2021"]
+    args += ["--dates-per-year", "3", "--window-m", "1200", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "pipeline demo.yaml: 2 mines" in text
+    hectares = text.split("disturbed hectares per mine and year")[1].split("impacts per mine")[0]
+    rows = [line.split() for line in hectares.splitlines() if line.startswith(("kamoto", "murr"))]
+    assert [(r[0], r[1]) for r in rows] == [
+        ("kamoto", "2021"),
+        ("kamoto", "2022"),
+        ("murrin_murrin", "2021"),
+        ("murrin_murrin", "2022"),
+    ]
+    assert all(float(r[2].replace(",", "")) >= 0 for r in rows)
+    assert "CO2e t mean [90% range]" in text and "factor tables: " in text
+    assert "ipcc2019_agb_forest@" in text
+    for mine in ("kamoto", "murrin_murrin"):
+        for name in ("pdf", "html", "json", "footprint.geojson", "footprint.parquet"):
+            assert (out / "sites" / f"site_{mine}{'_' if '.' in name else '.'}{name}").is_file()
+        assert f"site {mine}: {(out / 'sites' / f'site_{mine}.pdf').resolve()}" in text
+    company = out / "companies" / "company_glencore_plc.pdf"
+    assert company.is_file() and f"company Glencore plc: {company.resolve()}" in text
+    assert (out / "footprint_trends.csv").is_file()

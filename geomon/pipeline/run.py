@@ -34,6 +34,11 @@ class PipelineOutputs:
     companies: dict[str, dict[str, Path]] = field(default_factory=dict)
     trends: Path | None = None
     seconds: dict[str, dict[str, float]] = field(default_factory=dict)
+    impacts: pd.DataFrame | None = None
+    """The impact records of every mine and period (``geomon.impacts`` columns)."""
+    hectares: pd.DataFrame | None = None
+    """Footprint hectares per mine and period: ``mine_id, period, new, persisting,
+    rehabilitated, disturbed`` and ``clear_fraction``, ``imaged_fraction``."""
 
 
 def report_options(p: Pipeline) -> ReportOptions:
@@ -116,8 +121,12 @@ def run_pipeline(
     pipeline_file: str | None = None,
     out_dir: str | Path | None = None,
     echo: Callable[[str], Any] = print,
+    source: Any = None,
+    progress: bool = False,
 ) -> PipelineOutputs:
-    """Run ``p`` and write its outputs; ``echo`` receives one line per step."""
+    """Run ``p`` and write its outputs; ``echo`` receives one line per step. ``source`` (an
+    ``ImagerySource``) replaces the pipeline's ``source`` key, e.g. a demo catalog built with
+    other settings; ``progress`` shows a bar per mine while its periods are classified."""
     from geomon.imagery import open_source
     from geomon.pipeline.stages import run_site
 
@@ -125,12 +134,17 @@ def run_pipeline(
     ids = select_mines(p, registry, mine)
     folder = Path(out_dir or p.outputs.dir)
     opts = report_options(p)
-    source = open_source(p.source)
+    source = source if source is not None else open_source(p.source)
     out = PipelineOutputs()
     reports: list[Report] = []
-    for mine_id in ids:
+    impacts: list[pd.DataFrame] = []
+    imaged: dict[str, float] = {}
+    for n, mine_id in enumerate(ids, 1):
         t0 = time.perf_counter()
-        run = run_site(p, registry, mine_id, source, pipeline_file)
+        echo(f"[{n}/{len(ids)}] {mine_id}: imagery, classes, footprint, impacts, report ...")
+        run = run_site(p, registry, mine_id, source, pipeline_file, progress=progress)
+        impacts.append(run.results.impacts)
+        imaged[mine_id] = float(run.results.imagery.get("aoi_imaged_fraction", 1.0))
         t1 = time.perf_counter()
         report = build_site_report(run.results, opts)
         reports.append(report)
@@ -150,8 +164,26 @@ def run_pipeline(
         echo(
             f"company {report.content['company']}: {len(report.content['mines'])} mines -> {out.companies[company].get('pdf', folder)}"
         )
+    trends = None
     if p.outputs.trends:
-        path = _trends(reports, folder / "footprint_trends.csv")
-        echo(f"trends -> {path}")
-        return PipelineOutputs(out.sites, out.companies, path, out.seconds)
-    return out
+        trends = _trends(reports, folder / "footprint_trends.csv")
+        echo(f"trends -> {trends}")
+    records = pd.concat(impacts, ignore_index=True) if impacts else None
+    return PipelineOutputs(
+        out.sites, out.companies, trends, out.seconds, records, _hectares(reports, imaged)
+    )
+
+
+def _hectares(reports: list[Report], imaged: dict[str, float]) -> pd.DataFrame:
+    cols = ["new_ha", "persisting_ha", "rehabilitated_ha", "disturbed_ha", "clear_fraction"]
+    rows = [
+        {
+            "mine_id": r.content["mine"]["mine_id"],
+            "period": p["period"],
+            **{c.removesuffix("_ha"): p.get(c) for c in cols},
+            "imaged_fraction": imaged.get(r.content["mine"]["mine_id"], 1.0),
+        }
+        for r in reports
+        for p in r.content["periods"]
+    ]
+    return pd.DataFrame(rows)

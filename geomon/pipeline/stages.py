@@ -197,6 +197,7 @@ def run_site(
     mine_id: str,
     source: Any = None,
     pipeline_file: str | None = None,
+    progress: bool = False,
 ) -> SiteRun:
     """Run one mine through every stage with the pipeline's options."""
     import rioxarray  # noqa: F401  - registers the .rio accessor
@@ -225,7 +226,7 @@ def run_site(
         CompositeOptions(p.periods.period),
     )
     model = _model(p, [str(v) for v in comp.data_vars])
-    classes = compute_classes(classify(comp, model))
+    classes = compute_classes(classify(comp, model), progress)
     crs = str(classes.rio.crs) if classes.rio.crs is not None else str(comp.attrs["crs"])
     classes = classes.rio.write_crs(crs) if classes.rio.crs is None else classes
     seconds["imagery+classify"] = time.perf_counter() - t0
@@ -259,6 +260,7 @@ def run_site(
             "source": comp.attrs.get("source", p.source),
             "item_ids": list(comp.attrs.get("item_ids", [])),
             "synthetic": p.source == "demo",
+            "aoi_imaged_fraction": float(comp.attrs.get("aoi_imaged_fraction", 1.0)),
         },
         model=model_info(model),
         pipeline={"file": pipeline_file, "parameters": p.model_dump(mode="json")},
