@@ -3,6 +3,9 @@
 The median sorts each pixel's observations with a Batcher odd-even merge sorting network run
 row by row: branch-free min/max over rows that the compiler vectorises, ~10x faster than
 ``np.sort`` along time and without temporaries. Invalid observations sort last as +inf.
+Every inner loop runs on one lane width (uint16 for DN): a coarser clear mask is expanded once
+per mask row into uint16 lanes, and usable values are selected with bit masks, so that loading
+a row vectorises as well as sorting it (the load, not the sort, was two thirds of the time).
 """
 
 from __future__ import annotations
@@ -43,37 +46,67 @@ def _merge(lo: int, hi: int, r: int) -> list[tuple[int, int]]:
 
 
 @numba.njit(nogil=True, cache=True)
-def _load_rows(x, valid, i, vf, vidx, scale, offset, nodata, has_nodata, work, count, vrow):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _expand_valid(valid, t, r, vf, row):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Row ``r`` of step ``t`` of the (coarser by ``vf``) mask into ``row`` as uint16 lanes,
+    0xFFFF where clear: a 2x expansion writes each flag once as a 32-bit word (vectorises)."""
+    vr = valid[t, r]
+    if vf == 1:
+        for j in range(row.shape[0]):
+            row[j] = np.uint16(0) - np.uint16(vr[j])
+    elif vf == 2:
+        r32 = row.view(np.uint32)
+        for j in range(r32.shape[0]):
+            r32[j] = np.uint32(0) - np.uint32(vr[j])
+    else:
+        for j in range(row.shape[0]):
+            row[j] = np.uint16(0) - np.uint16(vr[j // vf])
+
+
+@numba.njit(nogil=True, cache=True)
+def _expanded_masks(valid, i, vf, vexp):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Refresh ``vexp`` (t, >= width) when row ``i`` starts a new coarse mask row."""
+    if i % vf == 0:
+        for t in range(vexp.shape[0]):
+            _expand_valid(valid, t, i // vf, vf, vexp[t])
+
+
+@numba.njit(nogil=True, cache=True)
+def _load_rows(x, i, vexp, scale, offset, nodata, has_nodata, work, count):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Row ``i`` of every step into ``work`` as reflectance, +inf where not usable."""
     inf = np.float32(np.inf)
     count[:] = 0
     for t in range(x.shape[0]):
         s, o = np.float32(scale[t]), np.float32(offset[t])
-        xr, vr, wr = x[t, i], valid[t, i // vf], work[t]
-        for j in range(vrow.shape[0]):
-            vrow[j] = vr[vidx[j]]
+        xr, ve, wr = x[t, i], vexp[t], work[t]
         for j in range(wr.shape[0]):
             raw = xr[j]
             v = np.float32(raw) * s + o
-            ok = vrow[j] & (v == v) & ((not has_nodata) | (raw != nodata))
+            ok = (ve[j] != 0) & (v == v) & ((not has_nodata) | (raw != nodata))
             wr[j] = v if ok else inf
             count[j] += ok
 
 
 @numba.njit(nogil=True, cache=True)
+def _sort_rows(work, pairs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Apply the sorting network to every column of ``work`` (branch-free, vectorised)."""
+    for p in range(pairs.shape[0]):
+        wa, wb = work[pairs[p, 0]], work[pairs[p, 1]]
+        for j in range(wa.shape[0]):
+            a, b = wa[j], wb[j]
+            wa[j] = min(a, b)
+            wb[j] = max(a, b)
+
+
+@numba.njit(nogil=True, cache=True)
 def _median_rows(x, valid, vf, scale, offset, nodata, has_nodata, pairs, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    width = x.shape[2]
-    work = np.empty((x.shape[0], width), np.float32)
+    t_len, height, width = x.shape
+    work = np.empty((t_len, width), np.float32)
     count = np.zeros(width, np.int32)
-    vidx = np.arange(width) // vf
-    vrow = np.empty(width, np.bool_)
-    for i in range(x.shape[1]):
-        _load_rows(x, valid, i, vf, vidx, scale, offset, nodata, has_nodata, work, count, vrow)
-        for p in range(pairs.shape[0]):
-            wa, wb = work[pairs[p, 0]], work[pairs[p, 1]]
-            for j in range(width):
-                lo, hi = min(wa[j], wb[j]), max(wa[j], wb[j])
-                wa[j], wb[j] = lo, hi
+    vexp = np.empty((t_len, (width + vf - 1) // vf * vf), np.uint16)
+    for i in range(height):
+        _expanded_masks(valid, i, vf, vexp)
+        _load_rows(x, i, vexp, scale, offset, nodata, has_nodata, work, count)
+        _sort_rows(work, pairs)
         for j in range(width):
             k = count[j]
             if k == 0:
@@ -85,34 +118,43 @@ def _median_rows(x, valid, vf, scale, offset, nodata, has_nodata, pairs, out):  
 
 
 @numba.njit(nogil=True, cache=True)
+def _load_rows_u16(x, i, vexp, shift, nodata, has_nodata, work, count):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Row ``i`` of every step into ``work`` as DN shifted to one offset, the sentinel 65535
+    where not usable (values clamp to 0..65534); ``count`` the usable ones. All uint16 lanes."""
+    top = np.uint16(65535)
+    nd = np.uint16(nodata)
+    count[:] = 0
+    for t in range(x.shape[0]):
+        xr, ve, wr, sh = x[t, i], vexp[t], work[t], shift[t]
+        if has_nodata:
+            for j in range(wr.shape[0]):
+                raw = xr[j]
+                v = np.uint16(min(max(np.int32(raw) + sh, 0), 65534))
+                m = ve[j] & (np.uint16(0) - np.uint16(raw != nd))
+                wr[j] = v | (m ^ top)
+                count[j] += m & np.uint16(1)
+        else:
+            for j in range(wr.shape[0]):
+                m = ve[j]
+                v = np.uint16(min(max(np.int32(xr[j]) + sh, 0), 65534))
+                wr[j] = v | (m ^ top)
+                count[j] += m & np.uint16(1)
+
+
+@numba.njit(nogil=True, cache=True)
 def _median_rows_u16(x, valid, vf, shift, nodata, has_nodata, pairs, scale, offset, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """As ``_median_rows`` on uint16 DN shifted to one offset (twice the SIMD lanes); the
     sentinel 65535 sorts unusable values last, ``count`` says how many are real."""
     t_len, height, width = x.shape
     work = np.empty((t_len, width), np.uint16)
-    count = np.zeros(width, np.int32)
-    vidx = np.arange(width) // vf
-    vrow = np.empty(width, np.bool_)
-    top = np.uint16(65535)
+    count = np.zeros(width, np.uint16)
+    vexp = np.empty((t_len, (width + vf - 1) // vf * vf), np.uint16)
     for i in range(height):
-        count[:] = 0
-        for t in range(t_len):
-            xr, vr, wr, sh = x[t, i], valid[t, i // vf], work[t], shift[t]
-            for j in range(width):
-                vrow[j] = vr[vidx[j]]
-            for j in range(width):
-                raw = xr[j]
-                ok = vrow[j] & ((not has_nodata) | (raw != nodata))
-                v = min(max(np.int32(raw) + sh, 0), 65534)
-                wr[j] = np.uint16(v) if ok else top
-                count[j] += ok
-        for p in range(pairs.shape[0]):
-            wa, wb = work[pairs[p, 0]], work[pairs[p, 1]]
-            for j in range(width):
-                lo, hi = min(wa[j], wb[j]), max(wa[j], wb[j])
-                wa[j], wb[j] = lo, hi
+        _expanded_masks(valid, i, vf, vexp)
+        _load_rows_u16(x, i, vexp, shift, nodata, has_nodata, work, count)
+        _sort_rows(work, pairs)
         for j in range(width):
-            k = count[j]
+            k = np.int64(count[j])
             if k == 0:
                 out[i, j] = np.nan
             else:
@@ -124,8 +166,9 @@ def _median_rows_u16(x, valid, vf, shift, nodata, has_nodata, pairs, scale, offs
 
 def _integer_shifts(x: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray | None:
     """Per-step DN shifts onto the lowest offset, when the steps share one scale and their
-    offsets differ by whole DN (Sentinel-2 baselines: 1000); else None."""
-    if x.dtype != np.uint16 or not np.allclose(scale, scale[0], rtol=0, atol=0):
+    offsets differ by whole DN (Sentinel-2 baselines: 1000), and fewer than 65535 steps (the
+    uint16 count); else None."""
+    if x.dtype != np.uint16 or len(x) >= 65535 or not np.allclose(scale, scale[0], rtol=0, atol=0):
         return None
     steps = (offset - offset.min()) / scale[0]
     if not np.allclose(steps, np.round(steps), atol=1e-6):
