@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from geomon.classify.classes import BARE_DISTURBED as B
 from geomon.classify.classes import BUILT_OTHER as O
+from geomon.classify.classes import CLASS_NAMES
 from geomon.classify.classes import CLOUD_NODATA as C
 from geomon.classify.classes import VEGETATION as V
 from geomon.classify.classes import WATER as W
@@ -15,6 +18,7 @@ from geomon.footprint.change import (
     PERSISTING,
     REHABILITATED,
     ChangeOptions,
+    confirmed_runs,
     track_change,
 )
 
@@ -23,7 +27,7 @@ def _series(*codes: int) -> np.ndarray:
     return np.asarray(codes, np.uint8)[:, None, None]
 
 
-def _status(*codes: int, counts: tuple[int, ...] | None = None, **kw: object) -> list[int]:
+def _status(*codes: int, counts: tuple[int, ...] | None = None, **kw: Any) -> list[int]:
     cc = None if counts is None else np.asarray(counts)[:, None, None]
     return track_change(_series(*codes), cc, ChangeOptions(**kw)).status[:, 0, 0].tolist()
 
@@ -113,3 +117,74 @@ def test_ponds_and_plant_replacing_other_land_are_disturbance() -> None:
     assert _status(V, V, W, W, conversions=()) == [NONE] * 4
     with pytest.raises(ConfigError, match="conversion"):
         ChangeOptions(conversions=("vegetation",))
+
+
+def _reference(
+    codes: np.ndarray,
+    clear_count: np.ndarray | None,
+    options: ChangeOptions,
+    probability: np.ndarray | None,
+) -> tuple[np.ndarray, ...]:
+    """The rules written as whole-raster numpy (geomon's implementation before the compiled
+    kernel): confirmed runs, then a forward pass over periods."""
+    clear = codes != C
+    first_clear = np.argmax(clear, axis=0)
+    base_cls = np.where(
+        clear.any(axis=0), np.take_along_axis(codes, first_clear[None], axis=0)[0], C
+    ).astype(np.uint8)
+    hit = codes == B
+    for name in options.conversions:
+        code = CLASS_NAMES.index(name)
+        hit |= (codes == code) & (base_cls[None] != code)
+    sure = hit
+    if probability is not None and options.min_probability > 0:
+        sure = hit & (probability >= options.min_probability)
+    tail = None
+    if probability is not None and options.tail_min_probability > 0:
+        tail = hit & (probability >= options.tail_min_probability)
+    bare_ok = confirmed_runs(sure, clear, clear_count, options, tail)
+    veg_ok = confirmed_runs(codes == V, clear, clear_count, options)
+    shape = codes.shape[1:]
+    disturbed, rehab, seen = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool)
+    first = np.full(shape, -1, np.int16)
+    base_idx = np.full(shape, -1, np.int16)
+    status = np.zeros(codes.shape, np.uint8)
+    for t in range(codes.shape[0]):
+        base_idx[clear[t] & (base_idx < 0)] = t
+        onset = bare_ok[t] & ~disturbed
+        is_new = onset & (first < 0) & seen
+        first = np.where(onset & (first < 0), np.int16(t), first)
+        disturbed |= onset
+        rehab &= ~onset
+        healed = veg_ok[t] & disturbed
+        rehab |= healed
+        disturbed &= ~healed
+        seen |= clear[t] & ~hit[t] & ~disturbed & ~rehab
+        status[t] = np.where(
+            disturbed, np.where(is_new, NEW, PERSISTING), np.where(rehab, REHABILITATED, NONE)
+        )
+    return status, first, base_idx, base_cls
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_change_matches_the_numpy_rules(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 8))
+    codes = rng.choice(np.arange(5, dtype=np.uint8), size=(n, 40, 30), p=[0.2, 0.3, 0.3, 0.1, 0.1])
+    counts = rng.integers(0, 6, codes.shape).astype(np.int16) if seed % 2 else None
+    prob = rng.random(codes.shape, dtype=np.float32) if seed % 3 else None
+    if prob is not None:
+        prob[0, 0, :3] = np.float32(0.7)  # exactly on the threshold
+    options = ChangeOptions(
+        persistence=int(rng.integers(1, 4)),
+        tail_min_clear=int(rng.integers(0, 4)),
+        tail_min_probability=0.5 if seed % 4 == 1 else 0.0,
+        conversions=(("water", "built_other"), ("water",), ())[seed % 3],
+    )
+    got = track_change(codes, counts, options, prob)
+    expected = _reference(codes, counts, options, prob)
+    for a, b in zip(
+        (got.status, got.first_seen, got.baseline_index, got.baseline_class), expected, strict=True
+    ):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)

@@ -28,6 +28,7 @@ import numpy as np
 
 from geomon.classify.classes import BARE_DISTURBED, CLASS_NAMES, CLOUD_NODATA, VEGETATION
 from geomon.errors import ConfigError
+from geomon.footprint._kernels import NEW, NONE, PERSISTING, REHABILITATED, track_pixels
 
 __all__ = [
     "NEW",
@@ -41,7 +42,6 @@ __all__ = [
     "track_change",
 ]
 
-NONE, NEW, PERSISTING, REHABILITATED = 0, 1, 2, 3
 #: status code -> contract name (code 0 is "not in the footprint")
 STATUS_NAMES: tuple[str, ...] = ("", "new", "persisting", "rehabilitated")
 
@@ -90,14 +90,6 @@ class ChangeResult:
     """uint8 ``(y, x)``: class code at the baseline period, 0 if never clear."""
 
 
-def _tail_sure(
-    hit: np.ndarray, probability: np.ndarray | None, options: ChangeOptions
-) -> np.ndarray | None:
-    if probability is None or options.tail_min_probability <= 0:
-        return None
-    return hit & (probability >= options.tail_min_probability)
-
-
 def confirmed_runs(
     hit: np.ndarray,
     clear: np.ndarray,
@@ -142,59 +134,43 @@ def track_change(
     options: ChangeOptions | None = None,
     probability: np.ndarray | None = None,
 ) -> ChangeResult:
-    """Status of every pixel in every period from class codes ``(time, y, x)`` (period 0 = baseline)."""
+    """Status of every pixel in every period from class codes ``(time, y, x)`` (period 0 = baseline).
+
+    The rules above, run per pixel by a compiled kernel (:mod:`geomon.footprint._kernels`): the
+    same result as :func:`confirmed_runs` plus a forward pass over periods in numpy, without a
+    dozen full-raster temporaries per period."""
     options = options or ChangeOptions()
     codes = np.asarray(codes)
     if codes.ndim != 3 or codes.shape[0] < 1:
         raise ConfigError("codes must be (time, y, x) with at least one period")
-    clear = codes != CLOUD_NODATA
-    base_cls = _first_clear(codes, clear)
-    hit = codes == BARE_DISTURBED
-    for name in options.conversions:
-        code = CLASS_NAMES.index(name)
-        hit |= (codes == code) & (base_cls[None] != code)
-    sure = hit
-    if probability is not None and options.min_probability > 0:
-        sure = hit & (probability >= options.min_probability)
-    bare_ok = confirmed_runs(
-        sure, clear, clear_count, options, _tail_sure(hit, probability, options)
-    )
-    veg_ok = confirmed_runs(codes == VEGETATION, clear, clear_count, options)
-    return _forward(codes, clear, hit, bare_ok, veg_ok)
-
-
-def _first_clear(codes: np.ndarray, clear: np.ndarray) -> np.ndarray:
-    """Class code of each pixel's first clear period (0 if never clear)."""
-    first = np.argmax(clear, axis=0)
-    out = np.take_along_axis(codes, first[None], axis=0)[0]
-    return np.where(clear.any(axis=0), out, CLOUD_NODATA).astype(np.uint8)
-
-
-def _forward(
-    codes: np.ndarray, clear: np.ndarray, hit: np.ndarray, bare_ok: np.ndarray, veg_ok: np.ndarray
-) -> ChangeResult:
     shape = codes.shape[1:]
-    disturbed = np.zeros(shape, bool)
-    rehab = np.zeros(shape, bool)
-    first = np.full(shape, -1, np.int16)
-    base_idx = np.full(shape, -1, np.int16)
-    base_cls = np.zeros(shape, np.uint8)
-    seen_undisturbed = np.zeros(shape, bool)
-    status = np.zeros(codes.shape, np.uint8)
-    for t in range(codes.shape[0]):
-        newly_clear = clear[t] & (base_idx < 0)
-        base_idx[newly_clear] = t
-        base_cls[newly_clear] = codes[t][newly_clear]
-        onset = bare_ok[t] & ~disturbed
-        is_new = onset & (first < 0) & seen_undisturbed
-        first = np.where(onset & (first < 0), np.int16(t), first)
-        disturbed |= onset
-        rehab &= ~onset
-        healed = veg_ok[t] & disturbed
-        rehab |= healed
-        disturbed &= ~healed
-        seen_undisturbed |= clear[t] & ~hit[t] & ~disturbed & ~rehab
-        status[t] = np.where(
-            disturbed, np.where(is_new, NEW, PERSISTING), np.where(rehab, REHABILITATED, NONE)
-        )
+    status = np.empty(codes.shape, np.uint8)
+    first = np.empty(shape, np.int16)
+    base_idx = np.empty(shape, np.int16)
+    base_cls = np.empty(shape, np.uint8)
+    has_cc = clear_count is not None
+    cc = np.asarray(clear_count).astype(np.int32) if has_cc else np.zeros((1, 1, 1), np.int32)
+    prob = np.asarray(probability) if probability is not None else np.zeros((1, 1, 1), np.float32)
+    # the thresholds in the probabilities' own type, as numpy compares an array with a float
+    min_p, tail_p = (
+        prob.dtype.type(p) for p in (options.min_probability, options.tail_min_probability)
+    )
+    track_pixels(
+        codes,
+        np.array([CLOUD_NODATA, VEGETATION, BARE_DISTURBED], np.int64),
+        cc,
+        has_cc,
+        prob,
+        min_p,
+        tail_p,
+        probability is not None and options.min_probability > 0,
+        probability is not None and options.tail_min_probability > 0,
+        np.array([CLASS_NAMES.index(n) for n in options.conversions], np.int64),
+        options.persistence,
+        options.tail_min_clear,
+        status,
+        first,
+        base_idx,
+        base_cls,
+    )
     return ChangeResult(status, first, base_idx, base_cls)
