@@ -107,3 +107,45 @@ def test_baseline_option_drops_earlier_periods() -> None:
     fp = trace_footprint(_scene(), None, "mine_a", FootprintOptions(baseline="2021"))
     assert sorted(set(fp.period)) == ["2021", "2022", "2023"]
     assert (fp.status != "new").all()  # the 2021 pit is there at the new baseline
+
+
+def test_generalise_merges_fragments_until_each_region_reaches_the_unit() -> None:
+    from scipy import ndimage
+
+    from geomon.footprint.polygons import generalise
+
+    rng = np.random.default_rng(0)
+    values = rng.integers(1, 6, (60, 60))
+    mask = np.ones(values.shape, bool)
+    out = generalise(values, mask, 50)
+    for v in np.unique(out):
+        labels, _ = ndimage.label(out == v)
+        assert np.bincount(labels.ravel())[1:].min() >= 50
+    # within groups: nothing crosses a group edge, and pixels outside the mask are untouched
+    group = np.zeros(values.shape, np.int64)
+    group[:, 30:] = 1
+    mask[0, 0] = False
+    split = generalise(values, mask, 50, within=group)
+    assert split[0, 0] == values[0, 0]
+    left, right = set(np.unique(split[1:, :30])), set(np.unique(split[:, 30:]))
+    assert left <= set(np.unique(values[:, :30])) and right <= set(np.unique(values[:, 30:]))
+
+
+def test_dissolve_by_patch_makes_one_feature_per_patch_and_value() -> None:
+    from affine import Affine
+
+    from geomon.footprint.polygons import dissolve_by_patch, vectorize
+
+    keys = np.zeros((6, 6), np.int64)
+    keys[0:2, 0:2] = 7  # touches the block below only at a corner
+    keys[2:4, 2:4] = 7
+    keys[2:4, 0:2] = 3  # joins both 7-blocks into one 4-connected patch
+    keys[5, 5] = 7  # a patch of its own
+    mask = keys > 0
+    transform = Affine(10, 0, 0, 0, -10, 60)
+    geoms, values = vectorize(keys, mask, transform, None)
+    assert sorted(values) == [3, 7, 7, 7]
+    merged, merged_values = dissolve_by_patch(geoms, values, mask, transform)
+    assert sorted(merged_values) == [3, 7, 7]
+    areas = sorted(g.area for g, v in zip(merged, merged_values, strict=True) if v == 7)
+    assert areas == [100.0, 800.0]

@@ -153,8 +153,8 @@ def _run_demo_pipeline(
 
 def _holds(ownership: Any, company: str, mine_ids: list[str]) -> bool:
     """True when ``company`` holds (directly or through its chain) one of ``mine_ids``."""
-    from geomon.esg.ownership import company_mines
     from geomon.errors import UnknownCompanyError
+    from geomon.esg.ownership import company_mines
 
     try:
         return bool(set(company_mines(ownership, company)) & set(mine_ids))

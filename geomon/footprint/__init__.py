@@ -33,7 +33,9 @@ from geomon.footprint.polygons import (
     EQUAL_AREA_CRS,
     aoi_mask,
     area_ha,
+    dissolve_by_patch,
     drop_small_patches,
+    generalise,
     vectorize,
 )
 
@@ -182,14 +184,18 @@ def _period_frame(
     kind: str,
     start: pd.Timestamp,
 ) -> pd.DataFrame:
-    status = change.status[t]
-    mask = drop_small_patches((status > 0) & inside, min_px)
+    mask = drop_small_patches((change.status[t] > 0) & inside, min_px)
+    # the minimum mapping unit applies to connected patches; inside a patch each status keeps
+    # its exact extent (thin growth rings stay new), while first-seen and baseline-cover
+    # fragments smaller than the unit join their largest neighbour of the same status (a
+    # sieve), instead of a mosaic of one-pixel polygons
+    status = change.status[t].astype(np.int64)
     n_periods = len(labels) + 1
     first = change.first_seen.astype(np.int64) + 1
-    keys = (
-        (status.astype(np.int64) * n_periods + first) * _N_CLASSES + change.baseline_class
-    ) * _N_COVERS + cover
+    keys = ((status * n_periods + first) * _N_CLASSES + change.baseline_class) * _N_COVERS + cover
+    keys = generalise(np.where(mask, keys, 0), mask, min_px, within=status)
     geoms, values = vectorize(np.where(mask, keys, 0), mask, transform, aoi)
+    geoms, values = dissolve_by_patch(geoms, values, mask, transform)
     if not geoms:
         return pd.DataFrame()
     vals = np.asarray(values, dtype=np.int64)
