@@ -198,3 +198,17 @@ def test_partial_co2e_is_not_called_supported() -> None:
         for cell in r
     )
     assert " *" in doc
+
+
+def test_partial_imagery_coverage_is_stated(tmp_path: Path) -> None:
+    imagery = {"sensor": "sentinel-2-l2a", "source": "stac", "aoi_imaged_fraction": 0.25}
+    res = ts._results(imagery=imagery)
+    paths = write_report(build_site_report(res), tmp_path)
+    content = ts._json(paths)
+    assert content["methods"]["imagery"]["aoi_imaged_fraction"] == 0.25
+    limit = next(lim for lim in content["methods"]["limits"] if "imagery covers 25%" in lim)
+    assert "that part only" in limit
+    html = html_lib.unescape(Path(paths["html"]).read_text(encoding="utf-8"))
+    assert "The imagery covers 25% of the mine's AOI" in html
+    full = ts._json(write_report(build_site_report(ts._results()), tmp_path / "full"))
+    assert not any("imagery covers" in lim for lim in full["methods"]["limits"])

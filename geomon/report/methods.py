@@ -131,6 +131,14 @@ def _limits(res: SiteResults, content: dict[str, Any]) -> list[str]:
         "carry that error beyond the CO2e range shown.",
         "North arrows on the maps show grid north of the UTM projection (within a few degrees of true north).",
     ]
+    imaged = float(res.imagery.get("aoi_imaged_fraction", 1.0) or 1.0)
+    if imaged < 0.999:
+        aoi_ha = content["mine"].get("aoi_ha")
+        of = f" ({aoi_ha * imaged:,.0f} of {aoi_ha:,.0f} ha)" if aoi_ha else ""
+        out.append(
+            f"The imagery covers {imaged:.0%} of the mine's AOI{of}: every figure in this report "
+            "is for that part only; the rest of the AOI was not observed."
+        )
     gaps = content["summary"].get("data_gap_periods") or []
     if gaps:
         out.append(f"Periods with too little clear imagery (figures weak): {', '.join(gaps)}.")
@@ -159,6 +167,7 @@ def methods(res: SiteResults, content: dict[str, Any], opts: ReportOptions) -> d
             "source": prov["imagery"]["source"] or "not recorded",
             "collection": prov["imagery"]["collection"],
             "items": len(prov["imagery"]["item_ids"]),
+            "aoi_imaged_fraction": float(res.imagery.get("aoi_imaged_fraction", 1.0) or 1.0),
             "first_scene": dates[0] if dates else None,
             "last_scene": dates[-1] if dates else None,
             "periods": [
