@@ -181,6 +181,28 @@ def test_planetary_computer_needs_its_extra(api: TinyStacApi) -> None:
         source._client()
 
 
+@pytest.mark.skipif(is_available("planetary_computer"), reason="planetary-computer is installed")
+@pytest.mark.parametrize("api", [100], indirect=True)
+def test_missing_extra_is_not_retried_nor_called_a_network_failure(
+    api: TinyStacApi, cat: SyntheticImagery
+) -> None:
+    source = StacApiSource(api.url, ApiOptions(sign="planetary-computer", backoff=0.01))
+    with pytest.raises(MissingDependencyError, match=r"pip install 'geomon\[planetary\]'"):
+        search(source, _query(cat))
+    assert api.requests == 0  # no request made, so none retried
+
+
+@pytest.mark.skipif(is_available("planetary_computer"), reason="planetary-computer is installed")
+def test_missing_extra_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from geomon.cli import main
+
+    args = ["imagery", "show", "greenbushes", "--start", "2023-01-01", "--end", "2023-01-31"]
+    assert main([*args, "--source", "planetary-computer"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "pip install 'geomon[planetary]'" in err
+    assert "retries" not in err and "network" not in err
+
+
 @pytest.mark.network
 def test_earth_search_live() -> None:  # pragma: no cover - needs internet
     from shapely.geometry import box
@@ -193,6 +215,41 @@ def test_earth_search_live() -> None:  # pragma: no cover - needs internet
     )
     ds = load(open_source("earth-search"), q, LoadOptions(bands=("red", "nir")))
     assert ds.attrs["crs"] == "EPSG:32750" and float(ds["red"].isel(time=0).mean()) < 0.5
+
+
+def _greenbushes(start: dt.date, end: dt.date) -> Query:
+    """A small window over a bundled mine (Greenbushes, Western Australia)."""
+    from geomon.registry import load_registry
+
+    aoi = Aoi.from_registry(load_registry(), "greenbushes")
+    small = aoi.geometry.centroid.buffer(0.005)  # ~1 km square: a small load
+    return Query(Aoi("greenbushes", small), start, end, 30)
+
+
+@pytest.mark.network
+def test_planetary_computer_sentinel2_live() -> None:  # pragma: no cover - needs internet
+    pytest.importorskip("planetary_computer", reason="pip install 'geomon[planetary]'")
+    q = _greenbushes(dt.date(2023, 1, 1), dt.date(2023, 1, 31))
+    source = open_source("planetary-computer")
+    scenes = search(source, q)
+    assert scenes and all(s.sensor == "sentinel-2" for s in scenes)
+    ds = load(source, q, LoadOptions(bands=("red", "nir")))
+    assert ds.attrs["crs"] == "EPSG:32750" and ds.sizes["time"] >= 1
+    red = ds["red"].isel(time=0).values
+    assert np.isfinite(red).any() and float(np.nanmean(red)) < 0.5
+
+
+@pytest.mark.network
+def test_planetary_computer_landsat_live() -> None:  # pragma: no cover - needs internet
+    pytest.importorskip("planetary_computer", reason="pip install 'geomon[planetary]'")
+    q = _greenbushes(dt.date(2023, 1, 1), dt.date(2023, 2, 28))
+    source = open_source("planetary-computer:landsat-c2-l2")
+    scenes = search(source, q)
+    assert scenes and all(s.sensor == "landsat" for s in scenes)
+    ds = load(source, q, LoadOptions(bands=("red", "nir08"), resolution=30.0))
+    assert ds.attrs["crs"] == "EPSG:32750" and ds.sizes["time"] >= 1
+    red = ds["red"].isel(time=0).values
+    assert np.isfinite(red).any() and float(np.nanmean(red)) < 0.5
 
 
 def test_items_round_trip_as_pystac(cat: SyntheticImagery) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from geomon.errors import ConfigError, ImagerySourceError
+from geomon.errors import ConfigError, GeomonError, ImagerySourceError
 from geomon.imagery._stac import filter_items, load_stac
 from geomon.imagery._types import LoadOptions, Query, Scene
 
@@ -80,12 +80,14 @@ class StacApiSource:
         """``earth-search``, ``planetary-computer`` or ``stac:URL``."""
         return self._name
 
-    def _client(self) -> Any:
+    def _client(self, signer: Callable[[Any], None] | None = None) -> Any:
         from pystac_client import Client
         from pystac_client.stac_api_io import StacApiIO
 
+        if signer is None:
+            signer = _signer(self.options.sign)
         io = StacApiIO(max_retries=_retry(self.options), timeout=self.options.timeout)
-        return Client.open(self.url, modifier=_signer(self.options.sign), stac_io=io)
+        return Client.open(self.url, modifier=signer, stac_io=io)
 
     def _search_kwargs(self, query: Query) -> dict[str, Any]:
         return {
@@ -98,10 +100,11 @@ class StacApiSource:
 
     def search(self, query: Query) -> list[Scene]:
         """Scenes found by the API, re-checked locally."""
+        signer = _signer(self.options.sign)  # a missing extra is not a network failure
         try:
-            items = list(self._client().search(**self._search_kwargs(query)).items())
+            items = list(self._client(signer).search(**self._search_kwargs(query)).items())
         except Exception as exc:
-            if isinstance(exc, ConfigError):
+            if isinstance(exc, GeomonError):  # config and missing extras: never retried
                 raise
             raise ImagerySourceError(
                 f"STAC API {self.url} failed after {self.options.retries} retries: "
