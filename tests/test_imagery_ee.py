@@ -163,3 +163,27 @@ def test_named_sources_do_not_initialise_earth_engine() -> None:
 def test_earth_engine_live() -> None:  # pragma: no cover - needs credentials and network
     ds = load(open_source("earthengine"), _query(), LoadOptions(bands=("red",)))
     assert ds.sizes["time"] >= 1
+
+
+def test_missing_credentials_give_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Earth Engine is initialised before any ee object is built, and a failed initialisation
+    says how to authenticate (the real ee.Initialize is replaced: it would hang offline)."""
+    from geomon.cli import main
+
+    calls: list[Any] = []
+
+    def no_credentials(*args: Any, **kwargs: Any) -> None:
+        calls.append(kwargs)
+        raise ee.EEException("Please authorize access to your Earth Engine account.")
+
+    monkeypatch.setattr(ee, "Initialize", no_credentials)
+    monkeypatch.setenv("EARTHENGINE_PROJECT", "my-project")
+    assert not ee.data.is_initialized()
+    args = ["imagery", "show", "greenbushes", "--start", "2023-05-01", "--end", "2023-05-31"]
+    assert main([*args, "--source", "earthengine"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not initialized" not in err
+    assert "cannot initialise Earth Engine" in err and "earthengine authenticate" in err
+    assert calls == [{"project": "my-project"}]

@@ -10,8 +10,9 @@ needs it, so building graphs and tests never touch the service.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import dask.array as da
@@ -87,13 +88,32 @@ class EeBackend(Protocol):
         ...
 
 
+def _ensure_ready(backend: EeBackend) -> None:
+    """Initialise the backend's Earth Engine client, if it has one, before any ee object is built
+    (``ee.ImageCollection(...)`` itself fails on an uninitialised client)."""
+    initialize = getattr(backend, "initialize", None)
+    if callable(initialize):
+        initialize()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 @dataclass(frozen=True)
 class LiveEe:
     """The real service. Initialises Earth Engine on first use in each process (credentials
     from ``earthengine authenticate`` or the environment)."""
 
-    project: str | None = None
-    """Google Cloud project for Earth Engine requests; None uses the default."""
+    project: str | None = field(default_factory=lambda: os.environ.get("EARTHENGINE_PROJECT"))
+    """Google Cloud project for Earth Engine requests (env EARTHENGINE_PROJECT); None uses the
+    credentials' default."""
+
+    def initialize(self) -> None:
+        """Initialise Earth Engine in this process unless already done; a failure becomes an
+        :class:`ImagerySourceError` that says how to authenticate."""
+        self._ee()
 
     def _ee(self) -> Any:
         ee = lazy_import("ee")
@@ -102,8 +122,9 @@ class LiveEe:
                 ee.Initialize(project=self.project)
             except Exception as exc:
                 raise ImagerySourceError(
-                    f"cannot initialise Earth Engine: {exc}; run 'earthengine authenticate' "
-                    "and set a project (EARTHENGINE_PROJECT)"
+                    f"cannot initialise Earth Engine ({_one_line(exc)}); authenticate with "
+                    "'earthengine authenticate' (or set GOOGLE_APPLICATION_CREDENTIALS to a "
+                    "service-account key) and set EARTHENGINE_PROJECT to your Cloud project"
                 ) from exc
         return ee
 
@@ -158,6 +179,7 @@ class EarthEngineSource:
 
     def search(self, query: Query) -> list[Scene]:
         """Images over the query's area and dates."""
+        _ensure_ready(self.backend)
         rows = self.backend.compute_value(self.search_expression(query))
         scenes = [self._scene(str(i), float(ms), cloud) for i, ms, cloud in rows]
         return sorted(scenes, key=lambda s: (s.datetime, s.id))
@@ -185,6 +207,7 @@ class EarthEngineSource:
         self, scenes: Sequence[Scene], bands: Sequence[str], geobox: GeoBox, options: LoadOptions
     ) -> xr.Dataset:
         """See :class:`ImagerySource`: one computePixels request per time step and chunk."""
+        _ensure_ready(self.backend)
         lon = geobox.extent.centroid.to_crs("EPSG:4326").coords[0][0]
         groups: dict[dt.date, list[Scene]] = {}
         for s in scenes:
