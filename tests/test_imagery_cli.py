@@ -172,3 +172,91 @@ def test_files_source_and_mask_option(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "mask: none" in out and "files:2020-05-01" in out
     assert main([*base, "--source", f"files:{made.root}", "--mask", "scl"]) == 2
     assert "mask 'scl' requested" in capsys.readouterr().err
+
+
+def _show(aoi: Path, source: str) -> list[str]:
+    dates = ["--start", "2021-01-01", "--end", "2021-12-31"]
+    return ["imagery", "show", "--aoi", str(aoi), *dates, "--source", source]
+
+
+def _one_line_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1, err
+    return err
+
+
+def _feature_file(path: Path, coords: list[tuple[float, float]]) -> Path:
+    geometry = {"type": "Polygon", "coordinates": [[list(c) for c in coords]]}
+    feature = {"type": "Feature", "properties": {}, "geometry": geometry}
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    return path
+
+
+def test_stac_path_that_is_not_json(
+    aoi_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "scenes.csv"
+    csv.write_text("id,date\na,2021-01-05\n")
+    err = _one_line_error(_show(aoi_file, f"stac:{csv}"), capsys)
+    assert f"{csv} is not a STAC JSON file" in err
+    other = tmp_path / "other.json"
+    other.write_text('{"type": "FeatureCollection", "features": []}')
+    assert "not a STAC catalog" in _one_line_error(_show(aoi_file, f"stac:{other}"), capsys)
+
+
+def test_self_intersecting_aoi_is_an_error_unless_repaired(
+    cat: SyntheticImagery, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    x0, y0, x1, y1 = cat.aoi_lonlat.buffer(-0.001).bounds  # type: ignore[attr-defined]
+    bowtie = _feature_file(
+        tmp_path / "bowtie.geojson", [(x0, y0), (x1, y1), (x1, y0), (x0, y1), (x0, y0)]
+    )
+    src = f"stac:{cat.catalog_path}"
+    err = _one_line_error(_show(bowtie, src), capsys)
+    assert "not a valid polygon (Self-intersection" in err and "--repair-aoi" in err
+    assert main([*_show(bowtie, src), "--repair-aoi"]) == 0
+    assert "3 scenes on 3 dates" in capsys.readouterr().out
+
+
+def test_aoi_without_a_crs_or_in_metres_is_an_error(
+    cat: SyntheticImagery, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import geopandas as gpd
+
+    src = f"stac:{cat.catalog_path}"
+    gpkg = tmp_path / "no_crs.gpkg"
+    gpd.GeoDataFrame(geometry=[cat.aoi_lonlat.buffer(-0.001)], crs=None).to_file(gpkg)  # type: ignore[attr-defined]
+    err = _one_line_error(_show(gpkg, src), capsys)
+    assert "has no coordinate reference system; set one" in err
+    # UTM metres written into a GeoJSON (which is lon/lat by specification)
+    utm = _feature_file(
+        tmp_path / "utm.geojson",
+        [(500000, 8800000), (501000, 8800000), (501000, 8801000), (500000, 8800000)],
+    )
+    err = _one_line_error(_show(utm, src), capsys)
+    assert "are not longitude/latitude degrees" in err and "EPSG:4326" in err
+    # the same polygon in a GeoPackage that says so is read and reprojected
+    good = tmp_path / "utm.gpkg"
+    area = gpd.GeoSeries([cat.aoi_lonlat.buffer(-0.001)], crs=4326).to_crs(32733)  # type: ignore[attr-defined]
+    gpd.GeoDataFrame(geometry=area).to_file(good)
+    assert main(_show(good, src)) == 0
+    assert "3 scenes on 3 dates" in capsys.readouterr().out
+
+
+def test_demo_source_shows_progress_while_building(monkeypatch: pytest.MonkeyPatch) -> None:
+    import geomon.demo
+    from geomon.imagery import open_source
+
+    seen: dict[str, object] = {}
+
+    class Built:
+        catalog_path = Path("catalog.json")
+
+    def build(config: object, **kwargs: object) -> Built:
+        seen.update(kwargs)
+        return Built()
+
+    monkeypatch.setattr(geomon.demo, "build_demo_catalog", build)
+    assert open_source("demo").name == "demo"
+    assert seen.get("progress") is True

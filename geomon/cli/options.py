@@ -20,6 +20,7 @@ __all__ = [
     "area_options",
     "dates_options",
     "registry_option",
+    "repair_aoi_option",
     "resolve_aoi",
     "scheduler_option",
     "source_option",
@@ -54,9 +55,28 @@ def dates_options(func: F) -> F:
     return click.option("--start", type=_DATE, required=True, help="First day, YYYY-MM-DD.")(func)
 
 
+_REPAIR_KEY = "geomon.repair_aoi"
+
+
+def _remember_repair(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    ctx.meta[_REPAIR_KEY] = value
+    return value
+
+
+repair_aoi_option = click.option(
+    "--repair-aoi",
+    is_flag=True,
+    expose_value=False,
+    callback=_remember_repair,
+    help="Repair an invalid --aoi polygon (e.g. self-intersecting) instead of failing.",
+)
+
+
 def area_options(func: F) -> F:
-    """An optional ``MINE_ID`` argument, ``--aoi FILE`` and ``--registry``; use :func:`resolve_aoi`."""
+    """An optional ``MINE_ID`` argument, ``--aoi FILE`` (with ``--repair-aoi``) and
+    ``--registry``; use :func:`resolve_aoi`."""
     func = registry_option(func)
+    func = repair_aoi_option(func)
     func = click.option(
         "--aoi",
         "aoi_file",
@@ -74,7 +94,9 @@ def resolve_aoi(mine_id: str | None, aoi_file: Path | None, registry_dir: Path |
     if (mine_id is None) == (aoi_file is None):
         raise ConfigError("give either a MINE_ID or --aoi FILE (not both, not neither)")
     if aoi_file is not None:
-        return Aoi.from_file(aoi_file)
+        ctx = click.get_current_context(silent=True)
+        repair = bool(ctx.meta.get(_REPAIR_KEY, False)) if ctx is not None else False
+        return Aoi.from_file(aoi_file, repair=repair)
     from geomon.registry import load_registry
 
     return Aoi.from_registry(load_registry(registry_dir), str(mine_id))

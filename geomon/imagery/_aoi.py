@@ -66,21 +66,38 @@ class Aoi:
         return cls(mine_id, row["geometry"])
 
     @classmethod
-    def from_file(cls, path: str | Path) -> Aoi:
-        """The union of the polygons in a GeoJSON or GeoPackage file, named after the file."""
+    def from_file(cls, path: str | Path, *, repair: bool = False) -> Aoi:
+        """The union of the polygons in a GeoJSON or GeoPackage file, named after the file.
+
+        The file must carry a CRS (GeoJSON is EPSG:4326 by specification; a GeoPackage layer
+        without one is an error, never assumed to be lon/lat), and its coordinates must be
+        plausible degrees once in EPSG:4326. Invalid polygons (self-intersections) are an error
+        unless ``repair`` is true, which applies ``shapely.make_valid``."""
         import geopandas as gpd
 
         try:
             frame = gpd.read_file(path)
         except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(
-                f"cannot read AOI file {path}: {exc}; pass a GeoJSON or GeoPackage polygon"
+                f"cannot read AOI file {path}: {first}; pass a GeoJSON or GeoPackage polygon"
             ) from exc
+        frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
         if frame.empty:
             raise ConfigError(f"AOI file {path} holds no geometry; add a polygon")
-        if frame.crs is not None:
-            frame = frame.to_crs(4326)
-        return cls(Path(path).stem, shapely.union_all(frame.geometry.to_numpy()))
+        if frame.crs is None:
+            raise ConfigError(
+                f"AOI file {path} has no coordinate reference system; set one "
+                "(e.g. ogr2ogr -a_srs EPSG:4326 out.gpkg in.gpkg, or GeoDataFrame.set_crs) "
+                "or save it as GeoJSON in lon/lat"
+            )
+        geoms = _valid_polygons(np.asarray(frame.geometry.to_numpy()), path, repair)
+        try:
+            lonlat = gpd.GeoSeries(geoms, crs=frame.crs).to_crs(4326).to_numpy()
+        except Exception as exc:
+            raise ConfigError(f"cannot reproject AOI file {path} to EPSG:4326: {exc}") from exc
+        _check_degrees(shapely.total_bounds(lonlat), path, str(frame.crs))
+        return cls(Path(path).stem, shapely.union_all(lonlat))
 
     @property
     def unwrapped(self) -> BaseGeometry:
@@ -116,6 +133,39 @@ class Aoi:
     def geojson(self) -> dict[str, Any]:
         """The split search geometry as a GeoJSON mapping."""
         return dict(mapping(self.search_geometry()))
+
+
+def _valid_polygons(geoms: np.ndarray, path: str | Path, repair: bool) -> np.ndarray:
+    """The file's geometries, each valid; invalid ones are repaired only when asked."""
+    bad = ~shapely.is_valid(geoms)
+    if not bad.any():
+        return geoms
+    if not repair:
+        first = int(np.flatnonzero(bad)[0])
+        reason = shapely.is_valid_reason(geoms[first])
+        raise ConfigError(
+            f"AOI file {path}: feature {first} is not a valid polygon ({reason}); fix it "
+            "(e.g. QGIS 'Fix geometries' or shapely.make_valid) or pass --repair-aoi"
+        )
+    fixed = shapely.make_valid(geoms)
+    return np.array([_polygonal(g) for g in fixed], dtype=object)
+
+
+def _polygonal(geometry: BaseGeometry) -> BaseGeometry:
+    """The polygon parts of a repaired geometry (make_valid may add lines or points)."""
+    parts = [p for p in shapely.get_parts(geometry) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _check_degrees(bounds: np.ndarray, path: str | Path, crs: str) -> None:
+    """Coordinates that cannot be lon/lat degrees mean a CRS that does not match the data."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    if not (-360.0 <= minx <= maxx <= 360.0 and -90.0 <= miny <= maxy <= 90.0):
+        raise ConfigError(
+            f"AOI file {path}: coordinates ({minx:.6g}, {miny:.6g}, {maxx:.6g}, {maxy:.6g}) are "
+            f"not longitude/latitude degrees in its CRS {crs}; GeoJSON must be in EPSG:4326 "
+            "lon/lat, so reproject the polygon or save it as a GeoPackage with its real CRS"
+        )
 
 
 def project_lonlat(geometry: BaseGeometry, crs: str) -> BaseGeometry:

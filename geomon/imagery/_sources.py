@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from geomon.errors import ConfigError
@@ -21,8 +22,30 @@ def _demo_source() -> ImagerySource:
     import importlib
 
     demo = importlib.import_module("geomon.demo")
-    built = demo.build_demo_catalog(demo.DemoConfig())
+    # the first run builds the catalog (minutes); later runs find it cached and show nothing
+    built = demo.build_demo_catalog(demo.DemoConfig(), progress=True)
     return StaticCatalogSource(built.catalog_path, name="demo")
+
+
+def _check_stac_file(path: Path) -> None:
+    """A one-line error when a static catalog file is not STAC JSON (e.g. a CSV)."""
+    target = path / "catalog.json" if path.is_dir() else path
+    if not target.is_file():
+        return  # the source says what is missing when it is read
+    try:
+        with target.open("rb") as handle:
+            doc = json.load(handle)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(
+            f"{target} is not a STAC JSON file ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+            "pass a STAC catalog.json, its folder, or files:DIR for a folder of GeoTIFFs"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read STAC catalog {target}: {exc.strerror or exc}") from None
+    if not isinstance(doc, dict) or doc.get("type") not in ("Catalog", "Collection", "Feature"):
+        raise ConfigError(
+            f"{target} is JSON but not a STAC catalog, collection or item; point at catalog.json"
+        )
 
 
 def _stac_source(target: str) -> ImagerySource:
@@ -30,7 +53,9 @@ def _stac_source(target: str) -> ImagerySource:
         from geomon.imagery._api import StacApiSource
 
         return StacApiSource(target, name=f"stac:{target}")
-    return StaticCatalogSource(Path(target).expanduser(), name=f"stac:{target}")
+    path = Path(target).expanduser()
+    _check_stac_file(path)
+    return StaticCatalogSource(path, name=f"stac:{target}")
 
 
 def _files_source(rest: str) -> ImagerySource:
