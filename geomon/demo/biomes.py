@@ -59,6 +59,16 @@ class Biome:
     """Relative chance of a cloudy date per month (January first, northern phase), 0-1."""
     cloud_cover: tuple[float, ...] = (0.3,) * 12
     """Mean cloud cover of a cloudy date per month, 0-1."""
+    crust: float = 0.15
+    """Mean share of natural bare ground (soil, rock) under lichen, moss or biological soil crust
+    (``lichen_crust`` spectrum; :mod:`geomon.demo.spectra` [LICHEN], [BSC])."""
+    litter: float = 0.08
+    """Mean share of natural bare ground under litter and dead plant material (``npv``)."""
+    bare_green: tuple[float, float] = (0.02, 0.06)
+    """Green cover of natural bare ground (scattered plants), dry and wet season."""
+    pavement: float = 0.0
+    """Share of natural bare soil covered by a varnished stone lag (desert pavement, gibber) of
+    the local rock, weathered like outcrops (:data:`geomon.demo.spectra.WEATHERED_RATIO`)."""
 
 
 _TROPICAL_GREEN = {
@@ -98,6 +108,9 @@ BIOMES: dict[str, Biome] = {
         soil_moisture=(0.55, 0.75),
         cloud_chance=(1.0, 1.0, 1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.75, 0.8, 0.9, 1.0),
         cloud_cover=(0.55, 0.55, 0.5, 0.5, 0.45, 0.4, 0.4, 0.35, 0.35, 0.4, 0.5, 0.55),
+        crust=0.20,  # mosses, algae and lichens on humid outcrops
+        litter=0.10,
+        bare_green=(0.05, 0.08),
     ),
     "tropical_dry": Biome(
         name="tropical_dry",
@@ -133,6 +146,9 @@ BIOMES: dict[str, Biome] = {
         soil_moisture=(0.05, 0.65),
         cloud_chance=(0.1, 0.1, 0.15, 0.3, 0.7, 0.95, 1.0, 1.0, 0.9, 0.6, 0.2, 0.1),
         cloud_cover=(0.05, 0.05, 0.1, 0.2, 0.4, 0.55, 0.6, 0.6, 0.5, 0.3, 0.1, 0.05),
+        crust=0.15,
+        litter=0.12,
+        bare_green=(0.02, 0.08),
     ),
     "semi_arid": Biome(
         name="semi_arid",
@@ -158,6 +174,10 @@ BIOMES: dict[str, Biome] = {
         soil_moisture=(0.03, 0.20),
         cloud_chance=(0.45, 0.35, 0.3, 0.25, 0.2, 0.3, 0.35, 0.4, 0.35, 0.3, 0.4, 0.45),
         cloud_cover=(0.35, 0.3, 0.3, 0.25, 0.2, 0.25, 0.3, 0.3, 0.3, 0.25, 0.3, 0.35),
+        crust=0.25,  # extensive microbiotic crusts of Australian rangelands (Eldridge & Greene 1994)
+        litter=0.08,
+        bare_green=(0.02, 0.05),
+        pavement=0.35,  # stony (gibber) plains of the Yilgarn
     ),
     "salar": Biome(
         name="salar",
@@ -182,6 +202,10 @@ BIOMES: dict[str, Biome] = {
         soil_moisture=(0.0, 0.05),
         cloud_chance=(0.25, 0.2, 0.1, 0.05, 0.05, 0.05, 0.6, 0.5, 0.2, 0.05, 0.05, 0.1),
         cloud_cover=(0.2, 0.15, 0.1, 0.1, 0.05, 0.05, 0.3, 0.3, 0.15, 0.05, 0.05, 0.1),
+        crust=0.04,  # hyper-arid: crusts only in fog-fed patches (Lehnert et al. 2018)
+        litter=0.02,
+        bare_green=(0.0, 0.01),
+        pavement=0.6,  # varnished desert pavements on the alluvial fans around the salar
     ),
     "temperate": Biome(
         name="temperate",
@@ -217,6 +241,9 @@ BIOMES: dict[str, Biome] = {
         soil_moisture=(0.45, 0.25),
         cloud_chance=(0.95, 0.9, 0.85, 0.75, 0.7, 0.65, 0.55, 0.55, 0.65, 0.8, 0.95, 1.0),
         cloud_cover=(0.6, 0.55, 0.5, 0.45, 0.4, 0.4, 0.35, 0.35, 0.4, 0.5, 0.6, 0.65),
+        crust=0.20,
+        litter=0.12,
+        bare_green=(0.04, 0.10),
     ),
 }
 

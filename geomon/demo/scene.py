@@ -22,7 +22,7 @@ from geomon.demo.mineplan import MineState
 from geomon.demo.options import DemoConfig
 from geomon.demo.sites import Site
 from geomon.demo.sky import SkyParams, apply_sky, make_sky, scl_band, sky_truth
-from geomon.demo.spectra import BANDS, Cover, Sky, spectrum
+from geomon.demo.spectra import BANDS, SUBSOIL_BRIGHTENING, Cover, Sky, spectrum, weathered
 
 __all__ = [
     "BASELINE_04_START",
@@ -134,6 +134,8 @@ class _Materials:
     soil: Array
     npv: Array
     vegetated: NDArray[np.bool_]
+    natural_bare: NDArray[np.bool_]
+    """Covers whose surface is weathered natural ground with a lichen/crust/litter cover."""
     moist: Array
     cv_patch: Array
     cv_pixel: Array
@@ -157,10 +159,15 @@ def _materials(site: Site) -> _Materials:
         else (pit_alt, pit)
     )
     soil = spectrum(biome.soil)
+    subsoil = soil * np.float32(SUBSOIL_BRIGHTENING)  # topsoil stripped [SOM]
     s = {name: spectrum(name) for name in ("concrete", "asphalt", "metal_roof", "npv")}
+    # natural outcrops are weathered; mine rock (pit, dumps, roads) is fresh [WEATHER]
+    # arid natural soils: part of the surface is a varnished stone lag (desert pavement) [WEATHER];
+    # clearing and grading strip it and expose the paler fines beneath [PAVE]
+    ground = (1.0 - biome.pavement) * soil + biome.pavement * weathered(biome.rock)
     table: dict[Cover, tuple[object, object, str]] = {
-        Cover.BARE_SOIL: (soil, soil * 0.85, "soil"),
-        Cover.ROCK: (biome.rock, "rock_sedimentary", "rock"),
+        Cover.BARE_SOIL: (ground, ground * 0.85, "soil"),
+        Cover.ROCK: (weathered(biome.rock), weathered("rock_sedimentary"), "rock"),
         Cover.WATER: ("water_clear", "water_turbid", "water"),
         Cover.SALT_CRUST: (
             "salt_crust_rough",
@@ -178,8 +185,10 @@ def _materials(site: Site) -> _Materials:
         ),
         Cover.EVAPORATION_POND: ("pond_turquoise", "pond_green", "water"),
         Cover.PLANT: (s["concrete"], 0.6 * s["metal_roof"] + 0.4 * s["asphalt"], "built"),
-        Cover.HAUL_ROAD: (1.15 * spectrum(dump), soil, "mine"),
-        Cover.CLEARED: (0.7 * soil + 0.3 * s["npv"], soil, "soil"),
+        # crushed, compacted road base: finer and brighter than the rock it is made of [GRAIN]
+        Cover.HAUL_ROAD: (1.15 * spectrum(dump), 1.1 * (0.5 * spectrum(dump) + 0.5 * soil), "mine"),
+        # vegetation and topsoil stripped ahead of mining: subsoil with windrowed debris [SOM]
+        Cover.CLEARED: (0.85 * subsoil + 0.15 * s["npv"], subsoil, "soil"),
     }
     gv = {
         Cover.FOREST: biome.tree,
@@ -215,6 +224,8 @@ def _table(
     base, alt, gvt = (np.zeros((ncodes, nb), np.float32) for _ in range(3))
     cvp, cvx, moist = (np.zeros(ncodes, np.float32) for _ in range(3))
     veg = np.zeros(ncodes, dtype=bool)
+    bare = np.zeros(ncodes, dtype=bool)
+    bare[[Cover.BARE_SOIL, Cover.ROCK]] = True
     for code, (a, b, family) in table.items():
         base[code], alt[code] = _vec(a), _vec(b)
         cvp[code], cvx[code] = _FAMILY_CV[family]
@@ -224,7 +235,7 @@ def _table(
         base[code] = alt[code] = soil
         cvp[code], cvx[code] = _FAMILY_CV["vegetation"]
         moist[code] = 1.0
-    return _Materials(base, alt, gvt, soil, npv, veg, moist, cvp, cvx)
+    return _Materials(base, alt, gvt, soil, npv, veg, bare, moist, cvp, cvx)
 
 
 def _fractions(ls: Landscape, state: MineState, doy: float) -> tuple[Array, Array]:
@@ -269,6 +280,7 @@ def _ground(ls: Landscape, state: MineState, acq: Acquisition) -> Array:
     mix = green[None] * mats.gv.T[:, cover] + dry[None] * mats.npv[:, None, None]
     mix += (1.0 - green - dry)[None] * soil
     refl = np.where(veg[None], mix, refl)
+    refl = _natural_surface(ls, refl, mats.natural_bare[cover], doy)
     wl = np.asarray([b.center_um for b in BANDS], np.float32)[:, None, None]
     shape = 1.0 + 0.05 * ls.tilt[None] * (wl - 1.0)
     bright = 1.0 + mats.cv_patch[cover] * ls.patch + mats.cv_pixel[cover] * ls.grain
@@ -278,6 +290,27 @@ def _ground(ls: Landscape, state: MineState, acq: Acquisition) -> Array:
     water = np.isin(cover, (Cover.WATER, Cover.TAILINGS_POND, Cover.EVAPORATION_POND))
     shade = np.where(water, 1.0, np.clip(1.0 + 0.8 * (shade - 1.0), 0.15, 1.8))
     return blur(np.clip(refl * shade[None], 0.0, 1.5).astype(np.float32))
+
+
+def _natural_surface(ls: Landscape, refl: Array, bare: NDArray[np.bool_], doy: float) -> Array:
+    """Natural bare ground (soil, rock) as a linear mixture [LICHEN] of its weathered surface with
+    lichen or biological soil crust, litter and scattered green plants; fractions vary in space
+    with the vegetation-density field, green cover with the season."""
+    if not bare.any():
+        return refl
+    biome = ls.site.biome
+    s = _local_season(biome, ls.site.lat, doy)
+    vary = np.clip(1.0 + 0.5 * ls.density[bare], 0.2, 1.8)
+    crust = np.float32(biome.crust) * vary
+    litter = np.float32(biome.litter) * vary
+    dry, wet = biome.bare_green
+    green = np.float32(dry + (wet - dry) * s) * vary
+    ends = (spectrum("lichen_crust"), spectrum("npv"), spectrum("gv_grass"))
+    part = refl[:, bare] * (1.0 - crust - litter - green)[None]
+    for frac, end in zip((crust, litter, green), ends, strict=True):
+        part += end[:, None] * frac[None]
+    refl[:, bare] = part
+    return refl
 
 
 def _ponds(refl: Array, state: MineState, doy: float) -> Array:

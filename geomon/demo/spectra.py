@@ -34,6 +34,58 @@ with the spectral response functions and not measurements of the demo sites:
   shallow-brine-over-halite spectra built from [USGS7] halite and [WATER] absorption, not
   measurements (marked ``"derived"`` in :data:`SPECTRA_SOURCES`).
 
+Fresh mine ground against weathered natural ground
+--------------------------------------------------
+Laboratory rock spectra are measured on clean, broken or cut samples: that is what a pit wall,
+blasted waste rock or a crushed-ore stockpile shows, so mine materials keep the library spectra
+(no vegetation fraction). Natural outcrops and bare soils are not fresh: their surfaces carry
+weathering rinds and iron/manganese-oxide coatings (desert varnish) and a cover of lichens,
+biological soil crust, litter and a little green vegetation. The generator models both effects
+(:data:`WEATHERED_RATIO`, the ``lichen_crust`` endmember, per-biome cover fractions in
+:mod:`geomon.demo.biomes`):
+
+- [WEATHER] Younis, M.T., Gilabert, M.A., Melia, J., Bastida, J. (1997) Weathering process effects
+  on spectral reflectance of rocks in a semi-arid environment, *International Journal of Remote
+  Sensing* 18(16): 3361-3377, doi:10.1080/014311697216928 (fresh and weathered surfaces of six
+  rock types differ significantly in brightness and absorption features, iron oxides the most);
+  Rivard, B. et al. (1992) Varnish, sediment, and rock controls on spectral reflectance of
+  outcrops in arid regions, *Geology* 20(4): 295-298 (varnish dominates the reflectance of
+  outcrops, in the laboratory and in Landsat TM data); Watson, R.D. (1971) Spectral reflectance
+  and photometric properties of selected rocks, *Remote Sensing of Environment* 2: 95-100,
+  doi:10.1016/0034-4257(71)90082-4 (fresh-broken vs weathered vs lichen-covered granite).
+- [LICHEN] Ager, C.M. & Milton, N.M. (1987) Spectral reflectance of lichens and their effects on
+  the reflectance of rock substrates, *Geophysics* 52(7): 898-906, doi:10.1190/1.1442360 (30 %
+  lichen cover masks the features of spectrally flat rocks; lichens' reflectance peak near
+  2220 nm fills the rocks' 2.2 um absorption); Bechtel, R., Rivard, B., Sanchez-Azofeifa, A.
+  (2002) Spectral properties of foliose and crustose lichens based on laboratory experiments,
+  *Remote Sensing of Environment* 82: 389-396 (lichens transmit < 3 %: lichen and rock mix
+  linearly); van der Veen, C.J. & Csatho, B.M. (2005) Spectral characteristics of Greenland
+  lichens, *Geographie physique et Quaternaire* 59(1): 63-73, doi:10.7202/013737ar (dark crustose
+  lichens: near-zero visible reflectance, maximum near 1600 nm).
+- [BSC] Weber, B. et al. (2008) A new approach for mapping of biological soil crusts in semidesert
+  areas with hyperspectral imagery, *Remote Sensing of Environment* 112: 2187-2201 (crusts are
+  darker than the bare soil with a weak chlorophyll signal); Eldridge, D.J. & Greene, R.S.B.
+  (1994) Microbiotic soil crusts: a review of their roles in soil and ecological processes in the
+  rangelands of Australia, *Australian Journal of Soil Research* 32: 389-415; Lehnert, L.W. et
+  al. (2018) Estimating net photosynthesis of biological soil crusts in the Atacama using
+  hyperspectral remote sensing, *Remote Sensing* 10(6): 891 (crusts in the Atacama's fog zone).
+- [GRAIN] Clark, R.N. (1999) Spectroscopy of rocks and minerals, and principles of spectroscopy,
+  in *Manual of Remote Sensing* vol. 3, Wiley, ch. 1 (finer particles scatter more: crushed,
+  fine material is brighter than the same rock in coarse pieces). Haul roads are graded road
+  base of crushed waste rock, compacted and dusty.
+- [PAVE] Prose, D.V. (1985) Persisting effects of armored military maneuvers on some soils of the
+  Mojave Desert, *Environmental Geology and Water Sciences* 7(3): 163-170; Lovich, J.E. &
+  Bainbridge, D. (1999) Anthropogenic degradation of the southern California desert ecosystem
+  and prospects for natural recovery and restoration, *Environmental Management* 24(3): 309-326
+  (vehicles and grading break the varnished desert pavement and biological crust and expose the
+  paler, unvarnished fines beneath; the scars stay visible for decades). Natural arid soils keep
+  their pavement; cleared ground, haul roads and pond berms do not.
+- [SOM] Baumgardner, M.F. et al. (1970) Effects of organic matter on the multispectral properties
+  of soils, *Proceedings of the Indiana Academy of Science* 79: 413-422; Ben-Dor, E. (2002)
+  Quantitative remote sensing of soil properties, *Advances in Agronomy* 75: 173-243 (organic
+  matter darkens soil across the VNIR-SWIR): stripping the topsoil ahead of mining exposes
+  brighter, organic-poor subsoil (:data:`SUBSOIL_BRIGHTENING`).
+
 Vegetated covers are linear mixtures (the standard spectral-mixture model) of a green-vegetation
 endmember, non-photosynthetic vegetation (dry leaves, litter, wood) and the local soil, with
 seasonal fractions (see :mod:`geomon.demo.landscape`). Every cover also gets per-patch and
@@ -57,13 +109,16 @@ __all__ = [
     "SKY_CODES",
     "SPECTRA",
     "SPECTRA_SOURCES",
+    "SUBSOIL_BRIGHTENING",
     "VARIABILITY",
+    "WEATHERED_RATIO",
     "Band",
     "Cover",
     "CoverInfo",
     "Sky",
     "codes_json",
     "spectrum",
+    "weathered",
 ]
 
 
@@ -247,6 +302,9 @@ SPECTRA: dict[str, tuple[float, ...]] = {
     "gv_shrub": (0.030, 0.055, 0.040, 0.095, 0.220, 0.270, 0.295, 0.305, 0.195, 0.105),
     "gv_grass": (0.035, 0.075, 0.045, 0.120, 0.300, 0.380, 0.420, 0.430, 0.230, 0.120),
     "npv": (0.070, 0.100, 0.130, 0.170, 0.210, 0.240, 0.270, 0.285, 0.360, 0.260),
+    # dark crustose lichen / cyanobacterial soil crust (dry), [LICHEN] [BSC]: near-zero visible,
+    # a weak red edge, maximum near 1.6 um and no 2.2 um absorption (peak near 2220 nm)
+    "lichen_crust": (0.030, 0.042, 0.055, 0.070, 0.095, 0.120, 0.145, 0.155, 0.235, 0.205),
     # --- soils ---
     "soil_laterite": (0.050, 0.085, 0.170, 0.220, 0.250, 0.270, 0.290, 0.300, 0.380, 0.320),
     "soil_red_sand": (0.075, 0.120, 0.230, 0.290, 0.320, 0.335, 0.350, 0.360, 0.450, 0.400),
@@ -280,6 +338,7 @@ SPECTRA: dict[str, tuple[float, ...]] = {
 
 SPECTRA_SOURCES: dict[str, str] = {
     **dict.fromkeys(("gv_broadleaf", "gv_needleleaf", "gv_shrub", "npv"), "ECO"),
+    "lichen_crust": "LICHEN, BSC",
     "gv_grass": "USGS7",
     **dict.fromkeys(("soil_laterite", "soil_red_sand", "soil_alluvium", "soil_loam"), "USGS7, ECO"),
     **dict.fromkeys(("rock_ultramafic", "rock_sedimentary", "rock_volcanic"), "ECO"),
@@ -289,6 +348,15 @@ SPECTRA_SOURCES: dict[str, str] = {
     **dict.fromkeys(("pit_cu_co", "limonite", "saprolite", "tailings_wet"), "USGS7"),
     **dict.fromkeys(("pond_turquoise", "pond_green", "pond_yellow"), "derived"),
 }
+
+#: Reflectance of a weathered natural rock surface relative to the fresh (laboratory) spectrum
+#: of the same rock, in :data:`BAND_NAMES` order [WEATHER]. Iron/manganese-oxide coatings and
+#: weathering rinds absorb most below 1 um (visible darkened most, about a third); the SWIR is
+#: darkened less, and least at 2.2 um, where coatings and lichen subdue the rock's own
+#: Al-OH/carbonate absorption (the swir22/swir16 ratio rises by about 5 %).
+WEATHERED_RATIO: tuple[float, ...] = (0.62, 0.66, 0.72, 0.76, 0.79, 0.80, 0.81, 0.81, 0.84, 0.88)
+#: Organic-poor subsoil exposed by topsoil stripping, relative to the surface soil [SOM].
+SUBSOIL_BRIGHTENING = 1.12
 
 #: Relative brightness variability per material family: (between patches, between pixels).
 VARIABILITY: dict[str, tuple[float, float]] = {
@@ -305,6 +373,11 @@ VARIABILITY: dict[str, tuple[float, float]] = {
 def spectrum(name: str) -> NDArray[np.float32]:
     """The spectrum ``name`` as a float32 vector in :data:`BAND_NAMES` order."""
     return np.asarray(SPECTRA[name], dtype=np.float32)
+
+
+def weathered(name: str) -> NDArray[np.float32]:
+    """The weathered natural surface of rock ``name`` (:data:`WEATHERED_RATIO` x fresh)."""
+    return spectrum(name) * np.asarray(WEATHERED_RATIO, dtype=np.float32)
 
 
 def codes_json() -> str:
