@@ -73,6 +73,21 @@ def _ore_mt(mine: Mapping[str, Any]) -> float:
     return number if number >= 0 else math.nan
 
 
+def _ore_origin(mine: Mapping[str, Any]) -> str:
+    """`` (2023, <source>)`` from the registry's ore_year and ore_source, when given."""
+    parts = []
+    year = mine.get("ore_year")
+    try:
+        if year is not None and math.isfinite(float(year)):
+            parts.append(f"{int(float(year))}")
+    except (TypeError, ValueError):
+        parts.append(str(year))
+    source = mine.get("ore_source")
+    if isinstance(source, str) and source.strip():
+        parts.append(source.strip())
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def operational_columns(
     mine: Mapping[str, Any], years: float, tables: FactorTables
 ) -> tuple[dict[str, Any], list[str]]:
@@ -89,8 +104,9 @@ def operational_columns(
         ]
     value = ore * 1e6 * factor.t_co2_per_t_ore * years
     note = (
-        f"operational emissions: {ore:g} Mt ore/yr x {factor.t_co2_per_t_ore:g} t CO2/t ore "
-        f"({factor.scope} factor, {factor.source}); point estimate, no published uncertainty"
+        f"operational emissions: {ore:g} Mt ore/yr{_ore_origin(mine)} x "
+        f"{factor.t_co2_per_t_ore:g} t CO2/t ore ({factor.scope} factor, {factor.source}); "
+        "point estimate, no published uncertainty"
     )
     return {
         "op_co2e_t": value,

@@ -90,6 +90,7 @@ GEM_COLUMNS: dict[str, str] = {
     "lat": "lat",
     "lng": "lon",
     "coordinates": "coordinates",
+    "region": "gem_region",
 }
 #: Columns an input may fill besides the required mine columns.
 _EXTRA_TARGETS: tuple[str, ...] = (
@@ -102,6 +103,7 @@ _EXTRA_TARGETS: tuple[str, ...] = (
     "start_date",
     "name_other_language",
     "coordinates",
+    "gem_region",
 )
 _TARGET_ALIASES: dict[str, str] = {
     "commodity": "commodities",
@@ -431,6 +433,8 @@ def _stage_table(path: Path, fmt: str, options: ImportOptions, renames: dict[str
     staged = _Staged(str(path), fmt, _apply_pairs(raw, pairs), problems=problems)
     if "coordinates" in staged.frame.columns:
         staged.frame = _fill_from_coordinates(staged.frame)
+        staged.notes.settings["coordinates"] = "used where lat/lon are empty"
+    _note_not_imported(staged, cols, pairs)
     staged.notes.settings["columns"] = (
         ", ".join(f"{t}<-{s}" for t, s in pairs.items() if t != s) or "as named"
     )
@@ -466,6 +470,9 @@ def _stage_vector(path: Path, fmt: str, options: ImportOptions) -> _Staged:
         staged_notes.settings["crs"] = f"{options.crs} (assumed, the file declares none)"
     elif gdf.crs.to_epsg() != 4326:
         staged_notes.settings["crs"] = f"reprojected from {gdf.crs.to_string()} to EPSG:4326"
+    implausible = _implausible_coordinates(gdf, path.name)
+    if implausible:
+        return _Staged(str(path), fmt, pd.DataFrame(), problems=implausible)
     gdf = gdf.to_crs(4326)
     attrs = pd.DataFrame(gdf.drop(columns=[gdf.geometry.name]))
     cols = [str(c) for c in attrs.columns if str(c) not in ("lat", "lon")]
@@ -483,7 +490,76 @@ def _stage_vector(path: Path, fmt: str, options: ImportOptions) -> _Staged:
     staged.notes.settings["columns"] = (
         ", ".join(f"{t}<-{s}" for t, s in pairs.items() if t != s) or "as named"
     )
+    _note_not_imported(staged, cols, pairs)
     return staged
+
+
+def _note_not_imported(
+    staged: _Staged, cols: list[str], pairs: dict[str, str], used: Iterable[str] = ()
+) -> None:
+    """List the input columns nothing was read from (setting ``not imported``)."""
+    taken = set(pairs.values()) | set(used)
+    left = [c for c in cols if c not in taken]
+    if left:
+        staged.notes.settings["not imported"] = ", ".join(left)
+    else:
+        staged.notes.settings.pop("not imported", None)
+
+
+#: Degrees of slack around a CRS's published area of use (UTM data often spills into the next zone).
+AREA_OF_USE_MARGIN_DEG = 6.0
+
+
+def _implausible_coordinates(gdf: gpd.GeoDataFrame, name: str) -> list[Problem]:
+    """Rows whose coordinates cannot be in the declared projected CRS: every coordinate of the
+    file within +-400 (degrees written under a metre CRS), or points outside the CRS's area of
+    use (widened by :data:`AREA_OF_USE_MARGIN_DEG`) once reprojected to EPSG:4326."""
+    crs = gdf.crs
+    if crs is None or not crs.is_projected or gdf.empty:
+        return []
+    declared = crs.to_string()
+    geoms = gdf.geometry
+    present = ~(geoms.isna() | geoms.is_empty)
+    if not present.any():
+        return []
+    rows = list(range(1, len(gdf) + 1))
+    xy = shapely.get_coordinates(geoms[present].to_numpy())
+    if len(xy) and np.all(np.abs(xy) < 400.0):
+        first = rows[int(np.flatnonzero(present.to_numpy())[0])]
+        minx, miny, maxx, maxy = geoms[present].total_bounds
+        reason = (
+            f"{name} declares {declared} (metres) but every coordinate is within +-400 "
+            f"(x {minx:g}..{maxx:g}, y {miny:g}..{maxy:g}; first row {first}): these look like "
+            "degrees; re-declare the CRS as EPSG:4326 (set_crs(4326, allow_override=True)) "
+            "and export the file again"
+        )
+        return [Problem(None, None, "geometry", reason)]
+    area = crs.area_of_use
+    if area is None:
+        return []
+    m = AREA_OF_USE_MARGIN_DEG
+    lonlat = geoms.to_crs(4326)
+    problems = []
+    for i, (ok, geom) in enumerate(zip(present, lonlat, strict=True)):
+        if not ok:
+            continue
+        cx, cy = shapely.get_coordinates(geom).mean(axis=0) if geom is not None else (0.0, 0.0)
+        finite = bool(np.all(np.isfinite(shapely.get_coordinates(geom))))
+        inside = (
+            finite
+            and area.west - m <= cx <= area.east + m
+            and area.south - m <= cy <= area.north + m
+        )
+        if not inside:
+            where = f"({cx:.2f}, {cy:.2f})" if finite else "(not finite)"
+            reason = (
+                f"coordinates land at lon/lat {where}, outside the area of use of {declared} "
+                f"(lon {area.west:g}..{area.east:g}, lat {area.south:g}..{area.north:g}); "
+                "the declared CRS is probably wrong: set the true one "
+                "(set_crs(..., allow_override=True) or export the file in EPSG:4326)"
+            )
+            problems.append(Problem(rows[i], None, "geometry", reason))
+    return problems
 
 
 def _infer_commodity(path: Path) -> str | None:
@@ -497,15 +573,86 @@ def _infer_commodity(path: Path) -> str | None:
     return None
 
 
+#: GEM quantity columns (thousand tonnes a year) read into the registry, newest first for ore.
+GEM_PRODUCTION_COLUMNS: tuple[tuple[str, int], ...] = (
+    ("production-2023-(ttpa)", 2023),
+    ("production-2022-(ttpa)", 2022),
+)
+GEM_CAPACITY_COLUMN = "design-capacity-(ttpa)"
+
+
+def _ttpa_to_mt(value: Any) -> float:
+    """GEM thousand tonnes per annum -> million tonnes per year; nan for ``unknown``/empty."""
+    number = _float_or_nan(value)
+    return number / 1000.0 if math.isfinite(number) and number >= 0 else math.nan
+
+
+def _gem_quantities(staged: _Staged, raw: pd.DataFrame, path: Path) -> list[str]:
+    """Ore production (newest reported year) and design capacity from a GEM tracker, in Mt/yr.
+
+    GEM reports a mine's output of its commodity in thousand tonnes a year; for iron ore that is
+    tonnes of ore (product), which is what Climate TRACE's t CO2 / t ore factors multiply. Design
+    capacity is kept in its own column and never used as production. Other trackers (e.g. copper,
+    reported as metal content) are not ore tonnage: their quantities are not imported.
+    """
+    commodity = staged.defaults.get("commodity")
+    present = [c for c, _ in GEM_PRODUCTION_COLUMNS if c in raw.columns]
+    if GEM_CAPACITY_COLUMN in raw.columns:
+        present.append(GEM_CAPACITY_COLUMN)
+    if commodity != "iron_ore" or not present:
+        return []
+    ore, year, source = [], [], []
+    for _, row in raw.iterrows():
+        found = next(
+            (
+                (_ttpa_to_mt(row[c]), y, c)
+                for c, y in GEM_PRODUCTION_COLUMNS
+                if c in raw.columns and math.isfinite(_ttpa_to_mt(row[c]))
+            ),
+            None,
+        )
+        if found is None:
+            ore.append(math.nan)
+            year.append(math.nan)
+            source.append("")
+        else:
+            ore.append(found[0])
+            year.append(float(found[1]))
+            source.append(
+                f"Global Energy Monitor (CC BY 4.0), {path.name}, column {found[2]}: "
+                "iron ore production, thousand tonnes/yr / 1000"
+            )
+    staged.frame["ore_mt_per_year"] = ore
+    staged.frame["ore_year"] = year
+    staged.frame["ore_source"] = source
+    if GEM_CAPACITY_COLUMN in raw.columns:
+        staged.frame["design_capacity_mt_per_year"] = [
+            _ttpa_to_mt(v) for v in raw[GEM_CAPACITY_COLUMN]
+        ]
+    n = sum(math.isfinite(v) for v in ore)
+    staged.notes.settings["ore_mt_per_year"] = (
+        f"{n} mines from GEM production (2023, else 2022; ttpa / 1000); design capacity in "
+        "design_capacity_mt_per_year, not used as production"
+    )
+    return present
+
+
 def _stage_gem(path: Path, options: ImportOptions) -> _Staged:
     staged = _stage_table(path, "gem", options, GEM_COLUMNS)
     date = _DATE_IN_NAME.search(path.name)
     staged.defaults["source"] = f"Global Energy Monitor (CC BY 4.0): {path.name}"
     if date:
         staged.defaults["as_of"] = date.group(1)
-    commodity = _infer_commodity(path)
+    commodity = options.commodity and normalize_commodity(options.commodity)
+    commodity = commodity or _infer_commodity(path)
     if commodity:
         staged.defaults["commodity"] = commodity
+    if not staged.problems:
+        raw = _read_table(path)
+        used = _gem_quantities(staged, raw, path)
+        cols = [str(c) for c in raw.columns]
+        pairs = _column_pairs(cols, GEM_COLUMNS, options)[0]
+        _note_not_imported(staged, cols, pairs, used)
     return staged
 
 
@@ -557,11 +704,32 @@ def _commodities(staged: _Staged, options: ImportOptions) -> list[list[str]]:
         )
         staged.problems.append(Problem(None, None, "commodities", reason))
     out = []
-    for cell in _column(staged.frame, "commodities"):
-        names = [n.strip() for n in re.split(r"[;,|]", cell) if n.strip()]
+    cells = staged.frame["commodities"] if "commodities" in staged.frame.columns else None
+    for cell in cells if cells is not None else [""] * len(staged.frame):
+        names = _commodity_names(cell)
         canon = [normalize_commodity(n) or n for n in names]
         out.append(list(dict.fromkeys(canon)) or ([default] if default else []))
     return out
+
+
+def _commodity_names(cell: Any) -> list[str]:
+    """Commodity names of one input cell: a list or array (GeoJSON/GeoParquet arrays), a JSON
+    array in text, or names separated by ``;``, ``,`` or ``|``."""
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+        return []
+    if isinstance(cell, str):
+        text = cell.strip()
+        if text.startswith("[") and text.endswith("]"):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list):
+                return [str(n).strip() for n in parsed if str(n).strip()]
+        return [n.strip() for n in re.split(r"[;,|]", text) if n.strip()]
+    if isinstance(cell, (list, tuple, np.ndarray, pd.Series)):
+        return [n for v in cell for n in _commodity_names(v)]
+    return _commodity_names(str(cell))
 
 
 def _generated_ids(staged: _Staged, names: list[str], countries: list[str]) -> list[str]:

@@ -16,6 +16,13 @@ def _fmt_pct(value: Any) -> str:
     return "share unknown" if value is None or pd.isna(value) else f"{float(value):.2f}%"
 
 
+def format_latlon(lat: float, lon: float, digits: int = 5) -> str:
+    """``-10.715, 25.4`` -> ``"10.71500 S, 25.40000 E"`` (hemisphere letters, no signs)."""
+    ns = "S" if lat < 0 else "N"
+    ew = "W" if lon < 0 else "E"
+    return f"{abs(lat):.{digits}f} {ns}, {abs(lon):.{digits}f} {ew}"
+
+
 def format_mine(reg: Registry, mine_id: str) -> str:
     """A mine's registry record, AOI area and ownership chain (with the unknown remainder)."""
     row = reg.mine(mine_id)
@@ -25,7 +32,7 @@ def format_mine(reg: Registry, mine_id: str) -> str:
         f"{row['name']} ({row['mine_id']})",
         f"  country: {row['country']}   status: {row['status']}",
         f"  commodities: {', '.join(row['commodities'])}",
-        f"  centre: {c.y:.5f} N, {c.x:.5f} E   AOI: {area_ha:,.0f} ha   "
+        f"  centre: {format_latlon(c.y, c.x)}   AOI: {area_ha:,.0f} ha   "
         f"coordinates: {row['coordinate_accuracy']}",
     ]
     for col in ("ecozone", "continent"):

@@ -30,6 +30,8 @@ MINE_OPTIONAL_COLUMNS: tuple[str, ...] = (
     "mine_type",
     "ore_mt_per_year",
     "ore_year",
+    "ore_source",
+    "design_capacity_mt_per_year",
     "production",
     "notes",
 )

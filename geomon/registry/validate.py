@@ -20,11 +20,12 @@ a parent, shares numeric within 0..100, owner and parent shares of a mine not su
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ __all__ = [
     "ValidationReport",
     "check",
     "country_iso3",
+    "validate_ecozones",
     "validate_folder",
     "validate_registry",
 ]
@@ -237,14 +239,22 @@ def _check_vocab(mines: pd.DataFrame, rows: _Rows) -> None:
 
 
 def _as_names(value: Any) -> list[str]:
+    """Names of a commodities cell: a list/array, a JSON array in text, or ``;``/``,``/``|`` text."""
     if isinstance(value, str):
-        return [v.strip() for v in re.split(r"[;,|]", value) if v.strip()]
+        text = value.strip()
+        if text.startswith("[") and text.endswith("]"):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list):
+                return [str(v).strip() for v in parsed if str(v).strip()]
+        return [v.strip() for v in re.split(r"[;,|]", text) if v.strip()]
+    if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
+        return [n for v in list(value) for n in _as_names(v)]
     if _missing(value):
         return []
-    try:
-        return [str(v) for v in value]
-    except TypeError:
-        return [str(value)]
+    return [str(value)]
 
 
 def _check_commodities(mines: pd.DataFrame, rows: _Rows) -> None:
@@ -515,10 +525,82 @@ def _read_folder(folder: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     return mines, own
 
 
+_ECOZONE_FIX = "add a row (mine_id, ecozone, continent, source) to ecozones.csv"
+
+
+def _known_ecozones() -> tuple[list[str], list[str]]:
+    """Ecozones the IPCC carbon tables know, and the continents they are keyed by."""
+    from geomon.impacts._tables import FactorTables
+
+    tables = FactorTables.load()
+    continents = sorted({str(c) for c in tables["ipcc2019_agb_forest"].frame["continent"]})
+    return tables.ecozones(), continents
+
+
+def validate_ecozones(table: pd.DataFrame, mine_ids: list[str]) -> list[Problem]:
+    """Check an ``ecozones.csv`` table: one row per registered mine, each with an ecozone and a
+    continent the IPCC carbon tables (geomon/impacts/tables) know. Rows are numbered as the
+    file's lines after the header."""
+    from geomon.impacts._validate import normalize_continent, normalize_ecozone
+
+    table_name = "ecozones.csv"
+    problems: list[Problem] = []
+    for col in ("mine_id", "ecozone", "continent"):
+        if col not in table.columns:
+            reason = f"{table_name} lacks column '{col}'; its columns are mine_id, ecozone, continent, source"
+            problems.append(Problem(None, None, col, reason, table_name))
+    if problems:
+        return problems
+    zones, continents = _known_ecozones()
+    seen: dict[str, int] = {}
+    registered = set(mine_ids)
+    for i, row in enumerate(table.itertuples(index=False), start=1):
+        mine_id = None if _missing(row.mine_id) else str(row.mine_id).strip()
+
+        def add(column: str, reason: str, mine: str | None = mine_id, n: int = i) -> None:
+            problems.append(Problem(n, mine, column, reason, table_name))
+
+        if mine_id is None:
+            add("mine_id", "row names no mine; fill mine_id")
+            continue
+        if mine_id in seen:
+            add("mine_id", f"second row for mine '{mine_id}' (also row {seen[mine_id]}); keep one")
+        seen.setdefault(mine_id, i)
+        if mine_id not in registered:
+            add("mine_id", f"mine '{mine_id}' is not in the registry; fix the id or drop the row")
+        eco, cont = row.ecozone, row.continent
+        if _missing(eco):
+            add("ecozone", f"no ecozone; give one of: {', '.join(zones)}")
+        elif normalize_ecozone(str(eco)) not in zones:
+            add(
+                "ecozone",
+                f"unknown ecozone '{eco}'; the IPCC carbon tables know: {', '.join(zones)} "
+                "(FAO Global Ecological Zones; spaces or underscores)",
+            )
+        if _missing(cont):
+            add("continent", f"no continent; give one of: {', '.join(continents)}")
+        elif normalize_continent(str(cont)) not in continents:
+            add("continent", f"unknown continent '{cont}'; use one of: {', '.join(continents)}")
+    for mine_id in mine_ids:
+        if mine_id not in seen:
+            reason = f"{table_name} has no row for mine '{mine_id}'; {_ECOZONE_FIX}"
+            problems.append(Problem(None, mine_id, "ecozone", reason, table_name))
+    return problems
+
+
 def validate_folder(folder: str | Path, *, repair: bool = False) -> ValidationReport:
-    """Validate a registry folder (``mines.parquet`` or ``mines.geojson``, ``ownership.csv``)."""
-    mines, own = _read_folder(Path(folder))
-    return validate_registry(mines, own, repair=repair)
+    """Validate a registry folder (``mines.parquet`` or ``mines.geojson``, ``ownership.csv``,
+    and ``ecozones.csv`` when the folder has one)."""
+    path = Path(folder)
+    mines, own = _read_folder(path)
+    report = validate_registry(mines, own, repair=repair)
+    eco_path = path / "ecozones.csv"
+    if not eco_path.exists():
+        return report
+    table = pd.read_csv(eco_path, dtype=str, keep_default_na=False)
+    ids = [i for i in _ids(mines) if i is not None] if "mine_id" in mines.columns else []
+    extra = validate_ecozones(table, ids)
+    return replace(report, problems=report.problems + tuple(extra))
 
 
 # --- countries ----------------------------------------------------------------------------
