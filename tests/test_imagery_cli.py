@@ -260,3 +260,16 @@ def test_demo_source_shows_progress_while_building(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(geomon.demo, "build_demo_catalog", build)
     assert open_source("demo").name == "demo"
     assert seen.get("progress") is True
+
+
+def test_missing_mask_error_names_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from geomon.imagery.testing import write_band_folder
+
+    made = write_band_folder(tmp_path / "files", [dt.date(2020, 5, 1)], bands=("B04", "B08"))
+    aoi = _feature_file(tmp_path / "f.geojson", list(made.aoi_lonlat.exterior.coords))  # type: ignore[attr-defined]
+    base = ["imagery", "show", "--aoi", str(aoi), "--start", "2020-01-01", "--end", "2020-12-31"]
+    err = _one_line_error([*base, "--source", f"files:{made.root}"], capsys)
+    assert "spectral fallback needs" in err and "pass --mask none" in err
+    assert main([*base, "--source", f"files:{made.root}", "--mask", "none"]) == 0

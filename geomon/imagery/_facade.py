@@ -116,7 +116,7 @@ def _mask_method(scenes: Sequence[Scene], bands: Sequence[str], options: LoadOpt
     if method == "spectral" and not all(set(FALLBACK_BANDS) <= set(s.bands) for s in scenes):
         raise MissingBandsError(
             f"the scenes have no cloud mask layer and the spectral fallback needs "
-            f"{', '.join(FALLBACK_BANDS)} in every scene; add those files or use mask method 'none'"
+            f"{', '.join(FALLBACK_BANDS)} in every scene; add those files or pass --mask none"
         )
     if method in ("scl", "qa_pixel") and layer != method:
         raise MissingBandsError(
