@@ -14,7 +14,7 @@ from pathlib import Path
 
 from geomon.impacts._format import format_impacts
 from geomon.impacts._tables import FactorTable, FactorTables, describe_factor_tables
-from geomon.impacts.core import IMPACT_COLUMNS, compute_impacts, disturbed_outlines
+from geomon.impacts.core import IMPACT_COLUMNS, check_mine, compute_impacts, disturbed_outlines
 from geomon.impacts.many import compute_impacts_many
 from geomon.impacts.params import ImpactLayers, ImpactParams, load_layers
 
@@ -25,6 +25,7 @@ __all__ = [
     "ImpactLayers",
     "ImpactParams",
     "bundled_layers",
+    "check_mine",
     "compute_impacts",
     "compute_impacts_many",
     "describe_factor_tables",

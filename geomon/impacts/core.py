@@ -24,7 +24,7 @@ from geomon.impacts.fragmentation import fragmentation
 from geomon.impacts.params import ImpactLayers, ImpactParams
 from geomon.impacts.protected import SPECS, layer_columns
 
-__all__ = ["IMPACT_COLUMNS", "compute_impacts", "disturbed_outlines"]
+__all__ = ["IMPACT_COLUMNS", "check_mine", "compute_impacts", "disturbed_outlines"]
 
 #: Columns of an impact record, in order (docs/contracts.md "Impacts", refined).
 IMPACT_COLUMNS: tuple[str, ...] = (
@@ -331,6 +331,20 @@ def _tables_used(ctx: _Mine) -> list[str]:
     if ctx.params.halo:
         used.append("globio_infrastructure_halo")
     return used
+
+
+def check_mine(
+    mine: Mapping[str, Any],
+    params: ImpactParams | None = None,
+    tables: FactorTables | None = None,
+) -> tuple[str, str]:
+    """Check, before any imagery is read, that ``mine`` can get impacts: its ecozone and continent
+    are known to the factor tables and it has an AOI. Returns (ecozone, continent); raises
+    :class:`~geomon.errors.MissingEcozoneError` or :class:`~geomon.errors.ReferenceLayerError`
+    with the fix (the same checks :func:`compute_impacts` makes, without the cost of a footprint)."""
+    params = params or ImpactParams()
+    tables = tables or FactorTables.load(params.tables_dir)
+    return validate_mine(mine, tables.ecozones())
 
 
 def compute_impacts(

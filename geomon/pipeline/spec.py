@@ -90,6 +90,8 @@ class ImpactSpec(_Strict):
     ) = None
     forest_state: str = "primary"
     pa_buffers_km: tuple[float, ...] = (10.0,)
+    edge_depth_m: float = Field(default=100.0, gt=0)
+    """Edge depth (m) for fragmentation core area (ImpactParams.edge_depth_m)."""
     seed: int = 20201231
     interval: float = Field(default=0.90, gt=0, lt=1)
 

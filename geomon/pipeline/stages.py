@@ -129,6 +129,7 @@ def impact_params(p: Pipeline) -> Any:
         interval=s.interval,
         cutoff_date=p.flags.cutoff,
         pa_buffers_m=tuple(b * 1000.0 for b in s.pa_buffers_km),
+        edge_depth_m=s.edge_depth_m,
     )
 
 
@@ -213,10 +214,14 @@ def run_site(
         load_composite,
         open_source,
     )
-    from geomon.impacts import compute_impacts
+    from geomon.impacts import check_mine, compute_impacts
 
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
+    params = impact_params(p)
+    mine = registry.mine(mine_id)
+    check_mine(mine.to_dict(), params)  # ecozone/continent before any imagery is read
+    layers, areas, credits = _layers(p.registry)  # reference layers too
     src = source or open_source(p.source)
     aoi = Aoi.from_registry(registry, mine_id)
     comp = load_composite(
@@ -240,9 +245,7 @@ def run_site(
     footprint = trace_footprint(classes, aoi.projected(crs), mine_id, fp_opts)
     seconds["footprint"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    layers, areas, credits = _layers(p.registry)
-    mine = registry.mine(mine_id)
-    impacts = compute_impacts(footprint, mine.to_dict(), layers=layers, params=impact_params(p))
+    impacts = compute_impacts(footprint, mine.to_dict(), layers=layers, params=params)
     seconds["impacts"] = time.perf_counter() - t2
     rgb = _true_colour_bands(comp)
     results = SiteResults(
