@@ -86,6 +86,12 @@ _COVERS = ["forest", "shrubland", "grassland", "wetland", "cropland"]
 )
 @click.option("--seed", type=int, default=None, help="Monte Carlo seed (default fixed).")
 @click.option(
+    "--edge-depth-m",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Edge depth (m) for fragmentation core area (default 100; Haddad et al. 2015 use 500).",
+)
+@click.option(
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -109,11 +115,18 @@ def impacts(
     unknown_vegetation: str | None,
     area_ci: float | None,
     seed: int | None,
+    edge_depth_m: float | None,
     out: Path,
 ) -> None:
     """Write the impact records of MINE_ID per period (CO2e with its 90 % range, operational
     emissions, MSA·ha lost, protected areas, fragmentation, cut-off flag) as JSON and CSV."""
-    from geomon.impacts import ImpactParams, bundled_layers, compute_impacts, load_layers
+    from geomon.impacts import (
+        ImpactParams,
+        bundled_layers,
+        check_mine,
+        compute_impacts,
+        load_layers,
+    )
     from geomon.impacts._format import format_impacts
     from geomon.registry import load_registry
 
@@ -127,12 +140,15 @@ def impacts(
         extra["pa_buffers_m"] = tuple(b * 1000.0 for b in buffer_km)
     if seed is not None:
         extra["seed"] = seed
+    if edge_depth_m is not None:
+        extra["edge_depth_m"] = edge_depth_m
     params = ImpactParams(
         soc_ref_t_c_per_ha=soc_ref,
         unknown_vegetation_cover=unknown_vegetation,
         area_ci95_rel=area_ci,
         **extra,
     )
+    check_mine(mine.to_dict(), params)  # ecozone and continent before any imagery is read
     layers = (
         load_layers(protected_areas, kba, world_heritage)
         if protected_areas or kba or world_heritage
