@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import rasterio
+import xarray as xr
+from odc.geo.geobox import GeoBox
 
 from geomon.cli import main
+from geomon.imagery import LoadOptions, Scene, StaticCatalogSource
 from geomon.imagery.testing import SyntheticImagery, write_s2_catalog
 
 
@@ -273,3 +278,58 @@ def test_missing_mask_error_names_the_flag(
     err = _one_line_error([*base, "--source", f"files:{made.root}"], capsys)
     assert "spectral fallback needs" in err and "pass --mask none" in err
     assert main([*base, "--source", f"files:{made.root}", "--mask", "none"]) == 0
+
+
+class DropsOutSource(StaticCatalogSource):
+    """A static catalog whose reads fail from the third scene on, like a connection that drops
+    while the second period is being composited."""
+
+    def load(
+        self, scenes: Sequence[Scene], bands: Sequence[str], geobox: GeoBox, options: LoadOptions
+    ) -> xr.Dataset:
+        ds = super().load(scenes, bands, geobox, options)
+        return ds.map(
+            lambda v: (
+                v.copy(data=v.data.map_blocks(_fail_late, dtype=v.dtype))
+                if v.dims and v.dims[0] == "time" and hasattr(v.data, "map_blocks")
+                else v
+            )
+        )
+
+
+def _fail_late(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
+    if block_info is not None and block_info[0]["array-location"][0][0] >= 2:
+        raise OSError("connection reset while reading scene 3")
+    return block
+
+
+def test_failed_composite_run_leaves_nothing_behind(cat: SyntheticImagery, tmp_path: Path) -> None:
+    from geomon.imagery import Aoi, CompositeOptions, Query, load_composite
+    from geomon.imagery._write import write_composites
+
+    aoi = Aoi("site_a", cat.aoi_lonlat.buffer(-0.001))  # type: ignore[attr-defined]
+    query = Query(aoi, dt.date(2021, 1, 1), dt.date(2021, 6, 30))
+    source = DropsOutSource(cat.catalog_path)
+    comp = load_composite(source, query, LoadOptions(bands=("red",)), CompositeOptions("quarter"))
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="connection reset"):
+        write_composites(comp, out)  # Q1 is written, then Q2 fails
+    assert list(tmp_path.iterdir()) == []  # no partial COGs, no temporary folder
+    # into an existing folder: its files stay, nothing of the failed run is added
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(OSError, match="connection reset"):
+        write_composites(comp, out)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    # a run that succeeds moves everything in, the manifest last
+    good = load_composite(
+        StaticCatalogSource(cat.catalog_path),
+        query,
+        LoadOptions(bands=("red",)),
+        CompositeOptions("quarter"),
+    )
+    manifest = write_composites(good, out)
+    names = sorted(p.name for p in out.iterdir())
+    assert manifest == out / "composites.json" and "notes.txt" in names and len(names) == 6
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,12 @@ import numpy as np
 import rasterio
 import xarray as xr
 
+from geomon.errors import ConfigError
 from geomon.imagery._bands import BANDS
 
 __all__ = ["write_composites"]
+
+_MANIFEST = "composites.json"
 
 
 def _write_cog(path: Path, data: np.ndarray, ds: xr.Dataset, names: list[str], nodata: Any) -> None:
@@ -70,11 +74,31 @@ def _period(step: xr.Dataset, folder: Path, prefix: str) -> dict[str, Any]:
 
 def write_composites(comp: xr.Dataset, folder: str | Path, *, progress: bool = False) -> Path:
     """Compute and write each period of ``comp`` (from ``load_composite``) as a COG of its bands
-    plus a clear-count COG; returns the ``composites.json`` manifest listing them."""
+    plus a clear-count COG; returns the ``composites.json`` manifest listing them.
+
+    Everything is written into a temporary sibling folder first and moved into place at the end,
+    so an interrupted or failed run (Ctrl-C, a read error) leaves no partial COGs behind: a new
+    ``folder`` appears whole by one rename; into an existing ``folder`` the files are moved one
+    by one (each move atomic) with ``composites.json`` last. The temporary folder is removed on
+    failure."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; pass a folder for the composites")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()  # not mkdtemp: the folder keeps the umask's permissions once renamed
+    try:
+        _write_all(comp, tmp, progress)
+        _move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out / _MANIFEST
+
+
+def _write_all(comp: xr.Dataset, out: Path, progress: bool) -> None:
     from tqdm import tqdm
 
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
     prefix = str(comp.attrs.get("aoi", "aoi"))
     keep = [v for v in (*BANDS, "clear_count", "low_coverage", "clear_fraction") if v in comp]
     periods = []
@@ -83,9 +107,21 @@ def write_composites(comp: xr.Dataset, folder: str | Path, *, progress: bool = F
         step = comp[keep].isel(time=i).compute()
         step.attrs = comp.attrs
         periods.append(_period(step, out, prefix))
-    manifest = out / "composites.json"
     attrs = {
         k: v if isinstance(v, str | int | float | list) else str(v) for k, v in comp.attrs.items()
     }
-    manifest.write_text(json.dumps({**attrs, "periods": periods}, indent=2), encoding="utf-8")
-    return manifest
+    doc = json.dumps({**attrs, "periods": periods}, indent=2)
+    (out / _MANIFEST).write_text(doc, encoding="utf-8")
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    """A new (or empty) ``out`` by one rename; else file by file, the manifest last."""
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    if not out.exists():
+        tmp.rename(out)
+        return
+    names = sorted(p.name for p in tmp.iterdir() if p.name != _MANIFEST)
+    for name in [*names, _MANIFEST]:
+        os.replace(tmp / name, out / name)
+    tmp.rmdir()
