@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -156,6 +157,15 @@ def _check_geometries(layer: gpd.GeoDataFrame, kind: str, *, repair: bool) -> gp
             f"{kind} layer: {int((~polygonal).sum())} non-polygon geometries (first at row "
             f"{_first(~polygonal, layer)}); keep polygons only (WDPA's point layer has no extent)"
         )
+    nonfinite = _nonfinite(geoms)
+    if nonfinite.any():
+        raise ReferenceLayerError(
+            f"{kind} layer: {int(nonfinite.sum())} geometries with non-finite coordinates "
+            f"(inf/nan; first at row {_first(nonfinite, layer)}) in {layer.crs.to_string()}: "
+            "they lie where that CRS cannot represent them (typically a global layer reprojected "
+            "into a local UTM zone); pass the layer in EPSG:4326, as WDPA ships it, or drop the "
+            "features outside the CRS's area of use"
+        )
     invalid = ~geoms.is_valid
     if not invalid.any():
         return layer
@@ -172,6 +182,15 @@ def _check_geometries(layer: gpd.GeoDataFrame, kind: str, *, repair: bool) -> gp
     return fixed
 
 
+def _nonfinite(geoms: gpd.GeoSeries) -> pd.Series:
+    """Rows with any inf/nan coordinate (a projection failure, not an invalid shape)."""
+    flags = [
+        not bool(np.isfinite(shapely.get_coordinates(g)).all()) if g is not None else False
+        for g in geoms
+    ]
+    return pd.Series(flags, index=geoms.index)
+
+
 def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
     """The polygons of a repaired geometry (make_valid can return a collection with lines)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -183,7 +202,7 @@ def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
 def _first(mask: pd.Series, layer: pd.DataFrame) -> str:
     label = mask[mask].index[0]
     for column in ("WDPAID", "NAME"):
-        if column in layer.columns:
+        if column in layer.columns and not _missing(layer.loc[label, column]):
             return f"{label} ({column} {layer.loc[label, column]})"
     return str(label)
 
