@@ -131,3 +131,38 @@ def test_cli_errors_are_one_line(tmp_path: Path, footprint_file: Path, capsys):
     ]
     assert main(argv) == 2
     assert "swap them" in capsys.readouterr().err
+
+
+def test_cli_on_an_aoi_outside_the_registry(tmp_path: Path, capsys):
+    """``--aoi FILE`` with ``--ecozone``/``--continent``: the same numbers as the registered mine
+    with the same polygon and zone; without them a one-line error says what to pass."""
+    import geopandas as gpd
+
+    mine = load_registry().mine("kamoto")
+    aoi = tmp_path / "my_site.geojson"
+    gpd.GeoDataFrame(geometry=[mine["geometry"]], crs=4326).to_file(aoi)
+    crs = local(mine["lon"], mine["lat"])
+    fp = tmp_path / "fp.parquet"
+    make_footprint(
+        [{"geometry": box(0, 0, 300, 300), "period": "2021"}], "my_site", crs=crs
+    ).to_parquet(fp)
+    base = ["impacts", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
+            "--footprint", str(fp), "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not in the registry" in err
+    assert "pass --ecozone and --continent" in err
+    zone = ["--ecozone", str(mine["ecozone"]), "--continent", str(mine["continent"])]
+    assert main([*base, *zone]) == 0, capsys.readouterr().err
+    doc = json.loads((tmp_path / "out" / "impacts_my_site.json").read_text())
+    assert doc["mine_id"] == "my_site" and [r["period"] for r in doc["records"]] == ["2021"]
+    assert doc["records"][0]["co2e_t_mean"] == pytest.approx(
+        9 * 69.6 * 1.332 * 0.47 * 44 / 12, rel=1e-3
+    )
+    # a zone the factor tables do not know is refused before any work
+    assert main([*base, "--ecozone", "lunar highlands", "--continent", "africa"]) == 2
+    assert "unknown ecozone" in capsys.readouterr().err
+    # the zone options are for --aoi areas only
+    registered = ["impacts", "kamoto", *base[3:], *zone]
+    assert main(registered) == 2
+    assert "--ecozone and --continent are for --aoi areas" in capsys.readouterr().err

@@ -14,16 +14,24 @@ import click
 import geopandas as gpd
 import pandas as pd
 
-from geomon.cli.options import as_date, dates_options, scheduler_option, source_option
-from geomon.cli.registry import registry_option
+from geomon.cli.options import (
+    aoi_mine,
+    area_options,
+    as_date,
+    dates_options,
+    resolve_aoi,
+    scheduler_option,
+    source_option,
+    zone_options,
+)
 from geomon.errors import ConfigError
 
 _COVERS = ["forest", "shrubland", "grassland", "wetland", "cropland"]
 
 
 @click.command()
-@click.argument("mine_id")
-@registry_option
+@area_options
+@zone_options
 @dates_options
 @source_option
 @scheduler_option
@@ -99,8 +107,11 @@ _COVERS = ["forest", "shrubland", "grassland", "wetland", "cropland"]
     help="Folder for impacts_MINE_ID.json and impacts_MINE_ID.csv.",
 )
 def impacts(
-    mine_id: str,
+    mine_id: str | None,
+    aoi_file: Path | None,
     registry_dir: Path | None,
+    ecozone: str | None,
+    continent: str | None,
     start: dt.datetime,
     end: dt.datetime,
     source: str | None,
@@ -118,8 +129,9 @@ def impacts(
     edge_depth_m: float | None,
     out: Path,
 ) -> None:
-    """Write the impact records of MINE_ID per period (CO2e with its 90 % range, operational
-    emissions, MSA·ha lost, protected areas, fragmentation, cut-off flag) as JSON and CSV."""
+    """Write the impact records of MINE_ID (or of the --aoi polygon, with --ecozone and
+    --continent) per period (CO2e with its 90 % range, operational emissions, MSA·ha lost,
+    protected areas, fragmentation, cut-off flag) as JSON and CSV."""
     from geomon.impacts import (
         ImpactParams,
         bundled_layers,
@@ -128,13 +140,17 @@ def impacts(
         load_layers,
     )
     from geomon.impacts._format import format_impacts
-    from geomon.registry import load_registry
 
     first, last = as_date(start), as_date(end)
     if last < first:
         raise ConfigError(f"--end {last} is before --start {first}; swap them")
-    registry = load_registry(registry_dir)
-    mine = registry.mine(mine_id)
+    aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
+    row = aoi_mine(aoi, aoi_file, ecozone, continent)  # an --aoi area: not in the registry
+    if row is None:
+        from geomon.registry import load_registry
+
+        row = load_registry(registry_dir).mine(aoi.name).to_dict()
+    name = aoi.name
     extra: dict[str, Any] = {}
     if buffer_km:
         extra["pa_buffers_m"] = tuple(b * 1000.0 for b in buffer_km)
@@ -148,21 +164,19 @@ def impacts(
         area_ci95_rel=area_ci,
         **extra,
     )
-    check_mine(mine.to_dict(), params)  # ecozone and continent before any imagery is read
+    check_mine(row, params)  # ecozone and continent before any imagery is read
     layers = (
         load_layers(protected_areas, kba, world_heritage)
         if protected_areas or kba or world_heritage
         else bundled_layers(registry_dir)
     )
     if footprint_file is not None:
-        footprint = _read_footprint(footprint_file, mine_id)
+        footprint = _read_footprint(footprint_file, name)
     else:
-        footprint = _footprint_from_imagery(
-            registry, mine_id, first, last, source, scheduler, period
-        )
-    records = compute_impacts(footprint, mine.to_dict(), layers=layers, params=params)
+        footprint = _footprint_from_imagery(aoi, first, last, source, scheduler, period)
+    records = compute_impacts(footprint, row, layers=layers, params=params)
     records = _within(records, first, last)
-    json_path, csv_path = write_impacts(records, out, mine_id, params.to_json())
+    json_path, csv_path = write_impacts(records, out, name, params.to_json())
     click.echo(format_impacts(records))
     click.echo(f"wrote {json_path} and {csv_path}")
 
@@ -181,8 +195,7 @@ def _read_footprint(path: Path, mine_id: str) -> gpd.GeoDataFrame:
 
 
 def _footprint_from_imagery(
-    registry: Any,
-    mine_id: str,
+    aoi: Any,
     start: dt.date,
     end: dt.date,
     source: str | None,
@@ -191,10 +204,9 @@ def _footprint_from_imagery(
 ) -> gpd.GeoDataFrame:
     """Imagery -> composites -> classes -> footprint (geomon.footprint.run), default options."""
     from geomon.footprint.run import RunOptions, run_footprint
-    from geomon.imagery import Aoi, open_source
+    from geomon.imagery import open_source
     from geomon.scheduler import dask_client
 
-    aoi = Aoi.from_registry(registry, mine_id)
     with dask_client(scheduler):
         run = run_footprint(
             aoi, start, end, open_source(source), RunOptions(period=period), progress=True

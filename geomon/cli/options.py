@@ -17,6 +17,7 @@ from geomon.cli.registry import registry_option
 from geomon.errors import ConfigError
 
 __all__ = [
+    "aoi_mine",
     "area_options",
     "dates_options",
     "registry_option",
@@ -24,6 +25,7 @@ __all__ = [
     "resolve_aoi",
     "scheduler_option",
     "source_option",
+    "zone_options",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,3 +107,52 @@ def resolve_aoi(mine_id: str | None, aoi_file: Path | None, registry_dir: Path |
 def as_date(value: dt.datetime | dt.date) -> dt.date:
     """A click DateTime value as a date."""
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def zone_options(func: F) -> F:
+    """``--ecozone`` and ``--continent``: what impacts need of an ``--aoi`` area, which the
+    registry cannot supply."""
+    func = click.option(
+        "--continent",
+        default=None,
+        help="Continent of an --aoi area (africa, americas, asia, europe, oceania).",
+    )(func)
+    return click.option(
+        "--ecozone",
+        default=None,
+        help="FAO global ecological zone of an --aoi area, e.g. 'tropical moist' or "
+        "'subtropical dry' (the registry's ecozones.csv gives it for registered mines).",
+    )(func)
+
+
+def aoi_mine(
+    aoi: Any, aoi_file: Path | None, ecozone: str | None, continent: str | None
+) -> dict[str, Any] | None:
+    """The registry-like row of an ``--aoi`` area (None for a registered MINE_ID): its
+    ecozone and continent from the options, no country, commodities or owners."""
+    if aoi_file is None:
+        if ecozone or continent:
+            raise ConfigError(
+                "--ecozone and --continent are for --aoi areas; a registered mine's come from "
+                "the registry's ecozones.csv"
+            )
+        return None
+    missing = [name for name, v in (("--ecozone", ecozone), ("--continent", continent)) if not v]
+    if missing:
+        raise ConfigError(
+            f"--aoi {aoi_file} is not in the registry, so its ecological zone and continent are "
+            f"unknown; pass {' and '.join(missing)} (e.g. --ecozone 'tropical moist' "
+            "--continent africa)"
+        )
+    return {
+        "mine_id": aoi.name,
+        "name": aoi.name,
+        "country": "",
+        "commodities": [],
+        "status": "unknown",
+        "source": f"--aoi {aoi_file}",
+        "coordinate_accuracy": "user AOI",
+        "geometry": aoi.geometry,
+        "ecozone": ecozone,
+        "continent": continent,
+    }
