@@ -77,3 +77,38 @@ def test_labelled_points_land_on_their_pixels(tmp_path: Path) -> None:
     points.to_file(path)
     with pytest.raises(ConfigError, match="lava"):
         reference_on_grid(path, crs, from_origin(500_000, 9_000_000, 10, 10), (10, 10))
+
+
+def test_footprint_on_an_aoi_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``geomon footprint --aoi FILE``: an area that is not in the registry, named after the file."""
+    from geomon.classify.features import FULL_FEATURES, compute_features
+    from geomon.classify.model_io import save_model
+    from geomon.classify.train import LabelScheme, TrainOptions, fit_pixel_model
+    from geomon.imagery import BANDS
+    from geomon.imagery.testing import surface_reflectance
+
+    landcover, cube = surface_reflectance((64, 64), seed=5)
+    x = compute_features({b: cube[i] for i, b in enumerate(BANDS)}, FULL_FEATURES)
+    scheme = LabelScheme(
+        ("vegetation", "bare", "water"),
+        ("vegetation", "bare_disturbed", "water"),
+        ("unknown", "bare", "water"),
+    )
+    model = fit_pixel_model(
+        x.reshape(len(FULL_FEATURES), -1).T, landcover.ravel(), FULL_FEATURES, scheme, "tiny",
+        TrainOptions(hidden=(8,), max_iter=30),
+    )  # fmt: skip
+    save_model(model, tmp_path / "tiny.gmodel")
+    catalog, aoi, _ = _scene(tmp_path, seed=1)
+    site = aoi.rename(tmp_path / "pit_north.geojson")
+    out = tmp_path / "out"
+    code = main(["footprint", "--aoi", str(site), "--start", "2021-01-01", "--end", "2021-12-31",
+                 "--source", f"stac:{catalog}", "--model", str(tmp_path / "tiny.gmodel"),
+                 "--out", str(out)])  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "pit_north: model tiny" in printed.out
+    assert (out / "footprint_2021.parquet").exists() and (out / "classes_2021.tif").exists()
+    assert main(["footprint", "greenbushes", "--aoi", str(site), "--start", "2021-01-01",
+                 "--end", "2021-12-31", "--out", str(out)]) == 2  # fmt: skip
+    assert "give either a MINE_ID or --aoi" in capsys.readouterr().err

@@ -254,20 +254,12 @@ def _shipped(bands: str) -> PixelModel:
 
 
 @click.command()
-@click.argument("mine_id")
+@area_options
 @dates_options
 @source_option
 @scheduler_option
 @_period
 @_model
-@click.option(
-    "--registry",
-    "registry_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    envvar="GEOMON_REGISTRY",
-    help="Registry folder (default: bundled).",
-)
 @click.option(
     "--persistence",
     type=click.IntRange(1, 12),
@@ -290,27 +282,28 @@ def _shipped(bands: str) -> PixelModel:
     help="Folder for footprint_<period>.parquet/.geojson and classes_<period>.tif.",
 )
 def footprint(
-    mine_id: str,
+    mine_id: str | None,
+    aoi_file: Path | None,
+    registry_dir: Path | None,
     start: dt.datetime,
     end: dt.datetime,
     source: str | None,
     scheduler: str | None,
     period: str,
     model_path: Path | None,
-    registry_dir: Path | None,
     persistence: int,
     mmu_ha: float,
     baseline: str | None,
     out: Path,
 ) -> None:
-    """Trace a mine's footprint per period: GeoParquet + GeoJSON polygons and a class COG each."""
+    """Trace the footprint of MINE_ID (or of the --aoi polygon) per period: GeoParquet + GeoJSON
+    polygons and a class COG each."""
     from geomon.footprint import ChangeOptions, FootprintOptions, disturbed_area
     from geomon.footprint.run import RunOptions, run_footprint, write_outputs
-    from geomon.imagery import Aoi, open_source
-    from geomon.registry import load_registry
+    from geomon.imagery import open_source
     from geomon.scheduler import dask_client
 
-    aoi = Aoi.from_registry(load_registry(registry_dir), mine_id)
+    aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
     fp_opts = FootprintOptions(ChangeOptions(persistence=persistence), mmu_ha, baseline)
     options = RunOptions(period=period, footprint=fp_opts)
     with dask_client(scheduler):
@@ -324,7 +317,7 @@ def footprint(
             progress=True,
         )
     write_outputs(run, out, progress=True)
-    click.echo(f"{mine_id}: model {run.model_id}; wrote {out}")
+    click.echo(f"{aoi.name}: model {run.model_id}; wrote {out}")
     if len(run.footprint):
         click.echo(disturbed_area(run.footprint).round(2).to_string())
     else:
