@@ -97,6 +97,7 @@ def test_paste_reader_matches_odc_stac(tmp_path: Path) -> None:
     cat = write_s2_catalog(
         tmp_path, [dt.date(2022, 3, 1), dt.date(2022, 3, 11)], cloud=0.3, size_px=96
     )
+    assert cat.catalog_path is not None
     source = StaticCatalogSource(cat.catalog_path)
     q = Query(Aoi("m", cat.aoi_lonlat.buffer(-0.0007)), dt.date(2022, 3, 1), dt.date(2022, 3, 31))  # type: ignore[attr-defined]
     p = plan(source, q)
@@ -113,3 +114,24 @@ def test_paste_reader_matches_odc_stac(tmp_path: Path) -> None:
     scl_at_10m = _read_pasted(parsed, groups, {"scl": "scl"}, p.grid(1), LoadOptions(chunk=32))
     assert scl_at_10m is None  # 20 m asset under a 10 m grid: odc-stac resamples it
     assert LoadOptions().chunk % 512 == 0  # default chunks hold whole 512-px COG blocks
+
+
+def test_dataset_pool_is_shared_exclusive_and_bounded(tmp_path: Path) -> None:
+    from geomon.imagery._reader import _Pool, close_datasets
+
+    uris = [_tif(tmp_path / f"{k}.tif", np.full((8, 8), k + 1, np.uint16), 500_000, 8_000_000, 10)
+            for k in range(3)]  # fmt: skip
+    pool = _Pool(2)
+    with pool.checkout(uris[0]) as a, pool.checkout(uris[0]) as b:
+        assert a is not b  # a dataset serves one reader at a time
+    with pool.checkout(uris[0]) as again:
+        assert again in (a, b)  # returned datasets are reused, by any thread
+    for uri in uris:
+        with pool.checkout(uri):
+            pass
+    assert pool._count == 2 and a.closed + b.closed >= 1  # least recently used closed
+    grid = _box(500_000, 8_000_000, 10, 8, 8)
+    p = paste_offsets(grid, grid, uris[1])
+    assert p is not None
+    assert read_stack(((p,),), (0, 0, 8, 8), "uint16", 0, ()).max() == 2
+    assert close_datasets() >= 1 and close_datasets() == 0

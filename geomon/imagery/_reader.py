@@ -1,7 +1,7 @@
 """A lean reader for the common case: assets already on the output grid (same CRS, pixel edges
 aligned, resolution an integer fraction of the output's). One task per (time step, band, block)
-reads the block's window from each scene of the step and pastes it; datasets stay open per
-thread; coarser outputs read from the COG overviews (GDAL picks the level for a decimated
+reads the block's window from each scene of the step and pastes it; open datasets are shared
+by the process's threads (a bounded pool); coarser outputs read from the COG overviews (GDAL picks the level for a decimated
 read). Anything else (another UTM zone, EPSG:4326 files, rotated grids) goes through odc-stac.
 
 GDAL/rasterio settings active when the graph is built are captured into every task and
@@ -11,9 +11,11 @@ restored around its reads, so they reach Dask workers in other processes.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,29 +28,105 @@ from odc.geo.geobox import GeoBox
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
-__all__ = ["Paste", "capture_env", "paste_offsets", "pasted_array", "read_stack", "stacked_read"]
+__all__ = [
+    "Paste",
+    "capture_env",
+    "close_datasets",
+    "paste_offsets",
+    "pasted_array",
+    "read_stack",
+    "stacked_read",
+]
 
 _REMOTE = ("http://", "https://", "s3://", "/vsi", "gs://", "az://")
 
 
-def _cache_size() -> int:
-    """Open datasets kept per thread: each holds a file descriptor and ~0.1 MB (decoded tiles
-    live in GDAL's bounded block cache, not in the dataset), so up to 512 per thread, within
-    an eighth of the process's descriptor limit; files beyond it are reopened (~1 ms locally)."""
+def _pool_size() -> int:
+    """Idle datasets kept open per process. Each holds a file descriptor and ~0.65 MB once
+    read from (GDAL's dataset and TIFF directory, libtiff's buffer of the last compressed tile;
+    whole decoded tiles go straight to our arrays), so 512 keep at most ~330 MB whatever the
+    AOI, within a quarter of the descriptor limit. Reads cycle through every file of a period
+    once per block, so the pool should hold them all (bands x scenes of a period): a pool a
+    little too small misses on every read (LRU on a cycle), and reopening costs ~1.5 ms."""
     try:
         import resource
 
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     except (ImportError, OSError, ValueError):  # pragma: no cover - non-POSIX
         soft = 1024
-    return max(16, min(512, soft // 8))
+    return max(16, min(512, soft // 4))
 
 
-_CACHE_SIZE = _cache_size()
-#: GDAL block cache (MB) while geomon reads: datasets stay open per thread, so an unbounded
-#: cache would keep every decoded tile (memory growing with the AOI) and thrash
+#: GDAL block cache (MB) while geomon reads (whole-block reads bypass it; partial ones use it)
 _CACHEMAX_MB = 64
-_local = threading.local()
+
+
+class _Pool:
+    """Open datasets shared by the threads of a process. A read checks a dataset out (a GDAL
+    dataset serves one thread at a time) and returns it; idle ones are kept, least recently
+    used closed first, up to ``size``. Shared rather than per thread, so that every thread
+    does not open (and hold) every file: with 2 threads that halved the opens and the memory,
+    which had grown with the number of blocks each file is read for."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._idle: OrderedDict[str, list[Any]] = OrderedDict()
+        self._count = 0
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    @contextmanager
+    def checkout(self, uri: str) -> Iterator[Any]:
+        """An open dataset for ``uri``, this thread's until the block exits."""
+        ds = self._take(uri)
+        if ds is None or ds.closed:
+            ds = rasterio.open(uri)
+        try:
+            yield ds
+        finally:
+            self._give(uri, ds)
+
+    def _take(self, uri: str) -> Any:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: its parent's handles are not its own
+                self._idle, self._count, self._pid = OrderedDict(), 0, os.getpid()
+            idle = self._idle.get(uri)
+            if not idle:
+                return None
+            self._count -= 1
+            ds = idle.pop()
+            if not idle:
+                del self._idle[uri]
+            return ds
+
+    def _give(self, uri: str, ds: Any) -> None:
+        closing = []
+        with self._lock:
+            self._idle.setdefault(uri, []).append(ds)
+            self._idle.move_to_end(uri)
+            self._count += 1
+            while self._count > self.size:
+                oldest, idle = next(iter(self._idle.items()))
+                closing.append(idle.pop(0))
+                self._count -= 1
+                if not idle:
+                    del self._idle[oldest]
+        for old in closing:
+            old.close()
+
+
+_POOL = _Pool(_pool_size())
+
+
+def close_datasets() -> int:
+    """Close the idle datasets of this process's pool (file handles and their memory); returns
+    how many were closed. Reads reopen what they need."""
+    with _POOL._lock:
+        idle, _POOL._idle, _POOL._count = _POOL._idle, OrderedDict(), 0
+    closed = [ds for stack in idle.values() for ds in stack]
+    for ds in closed:
+        ds.close()
+    return len(closed)
 
 
 @dataclass(frozen=True)
@@ -96,20 +174,6 @@ def capture_env(uris: Sequence[str]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(options.items()))
 
 
-def _dataset(uri: str) -> Any:
-    """An open dataset for ``uri``, kept per thread (LRU of ``_CACHE_SIZE``)."""
-    cache: OrderedDict[str, Any] | None = getattr(_local, "datasets", None)
-    if cache is None:
-        cache = _local.datasets = OrderedDict()
-    ds = cache.pop(uri, None)
-    if ds is None or ds.closed:
-        ds = rasterio.open(uri)
-    cache[uri] = ds
-    while len(cache) > _CACHE_SIZE:
-        cache.popitem(last=False)[1].close()
-    return ds
-
-
 def _paste_one(out: np.ndarray, p: Paste, row0: int, col0: int, nodata: Any, first: bool) -> None:
     """Read the part of asset ``p`` under output block (row0, col0, out.shape) into ``out``:
     directly when it is the step's first asset, else only where ``out`` is still nodata."""
@@ -124,11 +188,11 @@ def _paste_one(out: np.ndarray, p: Paste, row0: int, col0: int, nodata: Any, fir
         round((left - p.col) * f), round((top - p.row) * f), (right - left) * f, (bottom - top) * f
     )
     target = out[top - row0 : bottom - row0, left - col0 : right - col0]
-    reader = _dataset(p.uri)
-    if first and target.flags.c_contiguous:
-        reader.read(1, window=window, out=target, resampling=Resampling.nearest)
-        return
-    data = reader.read(1, window=window, out_shape=target.shape, resampling=Resampling.nearest)
+    with _POOL.checkout(p.uri) as reader:
+        if first and target.flags.c_contiguous:
+            reader.read(1, window=window, out=target, resampling=Resampling.nearest)
+            return
+        data = reader.read(1, window=window, out_shape=target.shape, resampling=Resampling.nearest)
     if first or nodata is None:
         target[...] = data
     else:
