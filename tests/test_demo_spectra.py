@@ -87,3 +87,32 @@ def test_biome_falls_back_to_latitude_and_style_to_commodities() -> None:
     assert choose_style("open pit and underground", ["copper", "cobalt"], "x") == "open_pit"
     assert choose_style("brine (evaporation ponds)", ["lithium"], "x") == "brine"
     assert utm_epsg(14.56, 45.87) == 32633
+
+
+def test_natural_rock_is_weathered_and_mine_rock_is_fresh() -> None:
+    from geomon.demo.spectra import WEATHERED_RATIO, weathered
+
+    fresh, old = spectrum("rock_sedimentary"), weathered("rock_sedimentary")
+    assert (old < fresh).all() and max(WEATHERED_RATIO) < 1  # coatings darken every band
+    swir16, swir22 = _band("swir16"), _band("swir22")
+    assert old[swir22] / old[swir16] > fresh[swir22] / fresh[swir16]  # 2.2 um feature subdued
+    crust = spectrum("lichen_crust")
+    assert crust[_band("blue")] < 0.05 and crust[swir16] > crust[_band("nir")]  # dark, SWIR max
+
+
+def test_kamoto_outcrops_and_dumps_of_one_rock_look_different() -> None:
+    from geomon.demo.landscape import make_landscape
+    from geomon.demo.options import DemoConfig
+    from geomon.demo.scene import _ground, acquisitions
+
+    site = make_site(sample_registry(("kamoto",)).mine("kamoto"), 4000)
+    ls = make_landscape(site, 7, 5)
+    state = ls.state(2.0, 0.5)
+    ground = _ground(ls, state, acquisitions(site, DemoConfig(seed=7))[13])
+    rock, dump = state.cover == Cover.ROCK, state.cover == Cover.WASTE_DUMP
+    assert rock.sum() > 500 and dump.sum() > 500
+    red, nir, blue = _band("red"), _band("nir"), _band("blue")
+    ndvi = (ground[nir] - ground[red]) / (ground[nir] + ground[red])
+    # weathered outcrops with lichen and plants: darker, greener than fresh waste rock
+    assert np.median(ground[blue][rock]) < 0.7 * np.median(ground[blue][dump])
+    assert np.median(ndvi[rock]) > np.median(ndvi[dump]) + 0.1
