@@ -1,102 +1,172 @@
 """Footprint chain benchmark: load + mask + composite + classify + footprint polygons.
 
 Uses the imagery benchmark's generated catalog (``bench.imagery``: 24 Sentinel-2 scenes of
-2048 x 2048 px at 10 m, all ten bands, 20 % cloud) over its full AOI, monthly composites (two
-periods), the shipped full-band model, Dask's threaded scheduler with 2 workers. Prints:
+2048 x 2048 px at 10 m, all ten bands, 20 % cloud) over its two AOI sizes (full: 4 blocks;
+quarter: 1 block), each in a fresh process, monthly composites (two periods), the shipped
+full-band model, Dask's threaded scheduler with 2 workers. Per case, ``--reps`` times in turn
+(geomon's pool of open datasets emptied before each run, so nothing carries over):
 
 - the raw read floor (plain rasterio read of every block the chain reads, 2 threads);
 - each stage's wall time when run one after another (composite computed to memory, then
-  classified, then traced), and the classification share of that chain;
+  classified, then traced), and the classification share of that staged chain;
 - the fused chain (composite and classes in one graph, then polygons) in megapixels of output
-  (pixels x periods) per second per core, and its ratio to the read floor.
+  (pixels x periods) per second per core, its ratio to the read floor, and its peak resident
+  memory above the starting point (first repetition).
 
-Run: ``python -m bench.bench_footprint [--items N] [--size PX] [--model FILE]``.
+Fastest repetitions are reported, with the 1-minute load average at the start and end (the
+machine is shared: read the figures with it).
+
+Run: ``python -m bench.bench_footprint [--items N] [--size PX] [--reps N] [--model FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
+import json
 import os
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import dask
+import xarray as xr
+from shapely.geometry.base import BaseGeometry
 
-from bench.imagery import THREADS, _aoi, _warm_kernels, catalog, floor
-from geomon.classify import classify, load_model, select_model
-from geomon.footprint import trace_footprint
+from bench.imagery import CASES, THREADS, _aoi, _warm_kernels, catalog, floor, peak_rss
+from geomon.classify import PixelModel, classify, load_model, select_model
+from geomon.footprint import FootprintOptions, trace_footprint
 from geomon.imagery import CompositeOptions, LoadOptions, Query, StaticCatalogSource, load_composite
+from geomon.imagery._reader import close_datasets
 
 CORES = THREADS
+T = TypeVar("T")
 
 
-def _timed(func, *args):  # type: ignore[no-untyped-def]
+def _timed(func: Callable[[], T]) -> tuple[T, float]:
     t0 = time.perf_counter()
-    out = func(*args)
+    out = func()
     return out, time.perf_counter() - t0
 
 
-def _composite(query: Query, source: StaticCatalogSource, chunk: int):  # type: ignore[no-untyped-def]
+def _composite(query: Query, source: StaticCatalogSource, chunk: int) -> xr.Dataset:
     return load_composite(source, query, LoadOptions(chunk=chunk), CompositeOptions("month"))
 
 
-def run(items: int, size_px: int, chunk: int, model_path: Path | None) -> None:
-    """Print the benchmark."""
+def _trace(classes: xr.Dataset, aoi: BaseGeometry) -> Any:
+    crs = str(classes.attrs["crs"])
+    return trace_footprint(classes.rio.write_crs(crs), aoi, "bench", FootprintOptions(aoi_crs=crs))
+
+
+def _staged(
+    query: Query, source: StaticCatalogSource, chunk: int, model: PixelModel, aoi: BaseGeometry
+) -> dict[str, Any]:
+    """Composite to memory, then classify, then trace: each stage's wall time."""
+    comp, t_comp = _timed(lambda: _composite(query, source, chunk).compute())
+    blocks = comp.chunk({"y": chunk, "x": chunk}, token="bench-composite")  # no hashing
+    classes, t_cls = _timed(lambda: classify(blocks, model).compute())
+    fp, t_fp = _timed(lambda: _trace(classes, aoi))
+    n_out = classes.sizes["time"] * classes.sizes["y"] * classes.sizes["x"]
+    shape = (classes.sizes["time"], classes.sizes["y"], classes.sizes["x"])
+    return {"comp_s": t_comp, "cls_s": t_cls, "fp_s": t_fp, "n_out": n_out, "shape": shape,
+            "polygons": len(fp)}  # fmt: skip
+
+
+def _fused(
+    query: Query, source: StaticCatalogSource, chunk: int, model: PixelModel, aoi: BaseGeometry
+) -> int:
+    """The whole chain: composite and classes in one graph, then the footprint polygons."""
+    classes = classify(_composite(query, source, chunk), model).compute()
+    return len(_trace(classes, aoi))
+
+
+def run_case(
+    case: str, items: int, size_px: int, chunk: int, reps: int, model_path: Path | None
+) -> dict[str, Any]:
+    """One AOI size, in this process: ``reps`` x (floor, staged chain, fused chain)."""
     source = StaticCatalogSource(catalog(items, size_px))
-    query = Query(_aoi(source, "full"), dt.date(2023, 1, 1), dt.date(2023, 2, 28))
+    query = Query(_aoi(source, case), dt.date(2023, 1, 1), dt.date(2023, 2, 28))
     _warm_kernels()
-    t_floor, nbytes = floor(query, source, chunk)
+    out: dict[str, Any] = {"case": case, "floor_s": [], "fused_s": [], "staged": []}
     with dask.config.set(scheduler="threads", num_workers=THREADS):
         lazy = _composite(query, source, chunk)
-        model = (
-            load_model(model_path) if model_path else select_model(str(v) for v in lazy.data_vars)
-        )
-        classify(lazy.isel(x=slice(0, 64), y=slice(0, 64)), model).compute()  # warm caches
-        comp, t_comp = _timed(lambda: _composite(query, source, chunk).compute())
-        blocks = comp.chunk({"y": chunk, "x": chunk}, token="bench-composite")  # no hashing
-        classes, t_cls = _timed(lambda: classify(blocks, model).compute())
-        aoi = query.aoi.projected(str(comp.attrs["crs"]))
-        classes = classes.rio.write_crs(str(comp.attrs["crs"]))
-        fp, t_fp = _timed(lambda: trace_footprint(classes, aoi, "bench", _opts(comp)))
-        fused, t_fused = _timed(lambda: _fused(query, source, chunk, model, aoi))
-    n_out = classes.sizes["time"] * classes.sizes["y"] * classes.sizes["x"]
-    staged = t_comp + t_cls + t_fp
+        model = load_model(model_path) if model_path else select_model(map(str, lazy.data_vars))
+        classify(lazy.isel(x=slice(0, 64), y=slice(0, 64)), model).compute()  # warm imports
+        aoi = query.aoi.projected(str(lazy.attrs["crs"]))
+        out["model"] = model.model_id
+        for _ in range(reps):
+            close_datasets()
+            t_floor, out["bytes"] = floor(query, source, chunk)
+            out["floor_s"].append(t_floor)
+            close_datasets()
+            out["staged"].append(_staged(query, source, chunk, model, aoi))
+            close_datasets()
+            gc.collect()
+            with peak_rss() as mem:
+                _, t_fused = _timed(lambda: _fused(query, source, chunk, model, aoi))
+            out["fused_s"].append(t_fused)
+            out.setdefault("peak_mb", mem["peak_mb"])
+    return out
+
+
+def _report(r: dict[str, Any]) -> None:
+    staged = min(r["staged"], key=lambda s: s["comp_s"] + s["cls_s"] + s["fp_s"])
+    t_floor, t_fused = min(r["floor_s"]), min(r["fused_s"])
+    total = staged["comp_s"] + staged["cls_s"] + staged["fp_s"]
+    n_out = staged["n_out"]
+    periods, height, width = staged["shape"]
+    print(f"  {r['case']} AOI: {periods} periods x {height} x {width} px = {n_out / 1e6:.1f} Mpx "
+          f"output; {staged['polygons']} polygons; {r['bytes'] / 2**30:.2f} GiB decoded")  # fmt: skip
+    print(f"    read floor      {t_floor:6.2f} s")
+    print(f"    staged chain    {total:6.2f} s = composite {staged['comp_s']:.2f} + classify "
+          f"{staged['cls_s']:.2f} + footprint {staged['fp_s']:.2f}; classification "
+          f"{100 * staged['cls_s'] / total:.1f} % of it "
+          f"({1e9 * staged['cls_s'] * CORES / n_out:.0f} ns per output pixel per core)")  # fmt: skip
+    print(f"    fused chain     {t_fused:6.2f} s = {n_out / 1e6 / t_fused / CORES:.2f} Mpx/s/core, "
+          f"{t_fused / t_floor:.2f}x the read floor, peak +{r['peak_mb']:.0f} MB")  # fmt: skip
+
+
+def run(items: int, size_px: int, chunk: int, reps: int, model_path: Path | None) -> None:
+    """Print the benchmark for both AOI sizes (each in a fresh process)."""
+    catalog(items, size_px)
+    load0 = os.getloadavg()
     print(f"footprint benchmark: {os.cpu_count()} cores, {THREADS} threads, chunk {chunk} px, "
-          f"{items} scenes of {size_px} px, model {model.model_id}")  # fmt: skip
-    print(f"  output: {classes.sizes['time']} periods x {classes.sizes['y']} x {classes.sizes['x']} px "
-          f"= {n_out / 1e6:.1f} Mpx; {len(fp)} polygons")  # fmt: skip
-    print(f"  read floor      {t_floor:7.2f} s  ({nbytes / 2**30:.2f} GiB decoded)")
-    print(f"  composite       {t_comp:7.2f} s")
-    print(f"  classify        {t_cls:7.2f} s  = {100 * t_cls / staged:.1f} % of the staged chain "
-          f"({1e9 * t_cls * CORES / n_out:.0f} ns per output pixel per core)")  # fmt: skip
-    print(f"  footprint       {t_fp:7.2f} s")
-    print(f"  fused chain     {t_fused:7.2f} s  = {n_out / 1e6 / t_fused / CORES:.2f} Mpx/s/core, "
-          f"{t_fused / t_floor:.2f}x the read floor  (load avg {os.getloadavg()[0]:.1f})")  # fmt: skip
-    del fused
-
-
-def _opts(comp):  # type: ignore[no-untyped-def]
-    from geomon.footprint import FootprintOptions
-
-    attrs = comp if isinstance(comp, dict) else comp.attrs
-    return FootprintOptions(aoi_crs=str(attrs["crs"]))
-
-
-def _fused(query, source, chunk, model, aoi):  # type: ignore[no-untyped-def]
-    classes = classify(_composite(query, source, chunk), model).compute()
-    crs = str(classes.attrs["crs"])
-    return trace_footprint(classes.rio.write_crs(crs), aoi, "bench", _opts({"crs": crs}))
+          f"{items} scenes of {size_px} px, fastest of {reps} repetitions; "
+          f"load avg at start {load0[0]:.2f} (5 min {load0[1]:.2f})")  # fmt: skip
+    for case in CASES:
+        args = [sys.executable, "-m", "bench.bench_footprint", "--case", case, "--items",
+                str(items), "--size", str(size_px), "--chunk", str(chunk), "--reps", str(reps)]  # fmt: skip
+        args += ["--model", str(model_path)] if model_path else []
+        done = subprocess.run(args, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"case {case} failed:\n{done.stderr[-2000:]}")
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        if case == CASES[0]:
+            print(f"  model {r['model']}")
+        _report(r)
+    load1 = os.getloadavg()
+    print(f"load avg at end {load1[0]:.2f} (5 min {load1[1]:.2f}) on {os.cpu_count()} cores")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m bench.bench_footprint", description=__doc__)
     parser.add_argument("--items", type=int, default=24, help="scenes (default 24)")
     parser.add_argument("--size", type=int, default=2048, help="scene side in 10 m pixels")
     parser.add_argument("--chunk", type=int, default=1024, help="chunk side in 10 m pixels")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions (fastest reported)")
     parser.add_argument("--model", type=Path, default=None, help="model file (default: shipped)")
+    parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    run(args.items, args.size, args.chunk, args.model)
+    if args.case:
+        r = run_case(args.case, args.items, args.size, args.chunk, args.reps, args.model)
+        print(json.dumps(r))
+    else:
+        run(args.items, args.size, args.chunk, args.reps, args.model)
     return 0
 
 

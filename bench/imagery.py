@@ -218,7 +218,9 @@ def run(items: int, size_px: int, chunk: int, reps: int) -> None:
     for case in CASES:
         args = [sys.executable, "-m", "bench", "--case", case, "--items", str(items),
                 "--size", str(size_px), "--chunk", str(chunk), "--reps", str(reps)]  # fmt: skip
-        done = subprocess.run(args, capture_output=True, text=True, check=True)
+        done = subprocess.run(args, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"case {case} failed:\n{done.stderr[-2000:]}")
         r = json.loads(done.stdout.strip().splitlines()[-1])
         t_floor, t_geo = min(r["floor_s"]), min(r["geomon_s"])
         cpu_floor, cpu_geo = min(r["floor_cpu"]), min(r["geomon_cpu"])
