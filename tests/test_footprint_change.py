@@ -188,3 +188,22 @@ def test_compiled_change_matches_the_numpy_rules(seed: int) -> None:
     ):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_change_in_row_bands_matches_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    import geomon.footprint.change as change
+
+    rng = np.random.default_rng(7)
+    codes = rng.choice(np.arange(5, dtype=np.uint8), size=(4, 700, 9))
+    counts = rng.integers(0, 6, codes.shape).astype(np.int16)
+    prob = rng.random(codes.shape, dtype=np.float32)
+    monkeypatch.setattr(change.os, "cpu_count", lambda: 3)
+    assert len(change._row_bands(700)) == 2
+    banded = track_change(codes, counts, ChangeOptions(), prob)
+    expected = _reference(codes, counts, ChangeOptions(), prob)
+    for a, b in zip(
+        (banded.status, banded.first_seen, banded.baseline_index, banded.baseline_class),
+        expected,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)

@@ -20,7 +20,7 @@ NONE, NEW, PERSISTING, REHABILITATED = 0, 1, 2, 3
 _BIG = np.iinfo(np.int32).max
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _runs(hit, tail_hit, clear, cc, has_cc, persistence, tail_min_clear, ok):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """One pixel of ``confirmed_runs``: ``ok[t]`` when ``hit[t]`` starts or continues a run of
     ``persistence`` clear hits, or a shorter run reaching the end that the tail rule accepts."""

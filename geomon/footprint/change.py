@@ -22,6 +22,9 @@ Rules (all per pixel, periods in time order, the first one the baseline):
 
 from __future__ import annotations
 
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,22 +158,48 @@ def track_change(
     min_p, tail_p = (
         prob.dtype.type(p) for p in (options.min_probability, options.tail_min_probability)
     )
-    track_pixels(
-        codes,
+    args = (
         np.array([CLOUD_NODATA, VEGETATION, BARE_DISTURBED], np.int64),
-        cc,
-        has_cc,
-        prob,
-        min_p,
-        tail_p,
         probability is not None and options.min_probability > 0,
         probability is not None and options.tail_min_probability > 0,
         np.array([CLASS_NAMES.index(n) for n in options.conversions], np.int64),
         options.persistence,
         options.tail_min_clear,
-        status,
-        first,
-        base_idx,
-        base_cls,
     )
+
+    def rows(part: slice) -> None:
+        """The kernel on a band of rows (it releases the GIL: bands run in parallel)."""
+        kinds, use_p, use_tail_p, conversions, persistence, tail_min_clear = args
+        track_pixels(
+            codes[:, part],
+            kinds,
+            cc[:, part] if has_cc else cc,
+            has_cc,
+            prob[:, part] if probability is not None else prob,
+            min_p,
+            tail_p,
+            use_p,
+            use_tail_p,
+            conversions,
+            persistence,
+            tail_min_clear,
+            status[:, part],
+            first[part],
+            base_idx[part],
+            base_cls[part],
+        )
+
+    bands = _row_bands(shape[0])
+    if len(bands) == 1:
+        rows(bands[0])
+    else:
+        with ThreadPoolExecutor(len(bands)) as pool:
+            list(pool.map(rows, bands))
     return ChangeResult(status, first, base_idx, base_cls)
+
+
+def _row_bands(height: int) -> list[slice]:
+    """Row bands for the kernel: one per core, each at least 256 rows (one band when small)."""
+    n = max(1, min(os.cpu_count() or 1, height // 256))
+    edges = np.linspace(0, height, n + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
