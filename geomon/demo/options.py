@@ -12,7 +12,7 @@ from geomon.errors import ConfigError
 __all__ = ["DEMO_MINES", "GENERATOR_VERSION", "DemoConfig"]
 
 #: Bump whenever the generator's output changes for the same config: the cache key includes it.
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 
 #: The bundled mines the default demo set covers (one per landscape and mining style).
 DEMO_MINES: tuple[str, ...] = ("kamoto", "murrin_murrin", "salar_de_atacama_sqm", "weda_bay")

@@ -151,8 +151,11 @@ def _materials(site: Site) -> _Materials:
         if style == "laterite"
         else ("rock_sedimentary", "rock_volcanic")
     )
+    # salt stockpiles are harvested pond salt: freshly precipitated, clean halite with a little
+    # crust material picked up when loading, not the rough, silty natural crust [SALT]
+    stockpile = 0.85 * spectrum("halite_clean") + 0.15 * spectrum("salt_crust_rough")
     dump, dump_alt = (
-        ("halite_clean", "salt_crust_rough")
+        ("halite_clean", stockpile)
         if style == "brine"
         else ("saprolite", "limonite")
         if style == "laterite"
@@ -174,7 +177,12 @@ def _materials(site: Site) -> _Materials:
             0.7 * spectrum("salt_crust_rough") + 0.3 * spectrum("halite_clean"),
             "salt",
         ),
-        Cover.SETTLEMENT: (0.5 * s["concrete"] + 0.5 * soil, s["metal_roof"], "built"),
+        # villages as vegetation-impervious-soil mixtures: yards, gardens and shade trees [VIS]
+        Cover.SETTLEMENT: (
+            0.45 * s["concrete"] + 0.35 * soil + 0.2 * spectrum(biome.tree),
+            0.8 * s["metal_roof"] + 0.2 * spectrum(biome.tree),
+            "built",
+        ),
         Cover.PIT: (pit, pit_alt, "mine"),
         Cover.WASTE_DUMP: (dump, dump_alt, "mine"),
         Cover.TAILINGS_POND: ("water_tailings", "water_turbid", "water"),

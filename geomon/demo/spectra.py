@@ -80,6 +80,16 @@ biological soil crust, litter and a little green vegetation. The generator model
   (vehicles and grading break the varnished desert pavement and biological crust and expose the
   paler, unvarnished fines beneath; the scars stay visible for decades). Natural arid soils keep
   their pavement; cleared ground, haul roads and pond berms do not.
+- [SALT] Metternicht, G.I. & Zinck, J.A. (2003) Remote sensing of soil salinity: potentials and
+  constraints, *Remote Sensing of Environment* 85: 1-20 (natural salt crusts are darkened by
+  surface roughness, moisture and silt/clay impurities; smooth, pure halite is bright), with
+  [USGS7] halite: the harvested salt of the stockpiles is the clean end, the salar crust the
+  rough end.
+- [VIS] Ridd, M.K. (1995) Exploring a V-I-S (vegetation-impervious surface-soil) model for urban
+  ecosystem analysis through remote sensing, *International Journal of Remote Sensing* 16(12):
+  2165-2185; Small, C. (2001) Estimation of urban vegetation abundance by spectral mixture
+  analysis, *International Journal of Remote Sensing* 22(7): 1305-1334: settlements are
+  mixtures of roofs and paving, bare soil and vegetation (here 20 % trees).
 - [SOM] Baumgardner, M.F. et al. (1970) Effects of organic matter on the multispectral properties
   of soils, *Proceedings of the Indiana Academy of Science* 79: 413-422; Ben-Dor, E. (2002)
   Quantitative remote sensing of soil properties, *Advances in Agronomy* 75: 173-243 (organic
