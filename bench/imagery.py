@@ -10,8 +10,8 @@ no output is held. Nothing carries over between repetitions: geomon's pool of op
 emptied before each (the floor opens every file anew too). The compiled median kernel and
 imported modules are loaded before timing (a one-off ~1 s per process).
 
-Prints, per case, the fastest repetition's wall times and the wall and CPU-time ratios to the
-floor (CPU time is the steadier figure on a shared machine), the peak resident memory above the
+Prints, per case, the fastest repetition's wall times, geomon's throughput (decoded MB per
+second per core), the wall and CPU-time ratios to the floor (CPU time is the steadier figure on a shared machine), the peak resident memory above the
 starting point (first repetition) and how much of it the pool of open datasets held, the task
 count, and the 1-minute load average at the start and end of the run (the machine is shared:
 read ratios with it).
@@ -225,7 +225,8 @@ def run(items: int, size_px: int, chunk: int, reps: int) -> None:
         t_floor, t_geo = min(r["floor_s"]), min(r["geomon_s"])
         cpu_floor, cpu_geo = min(r["floor_cpu"]), min(r["geomon_cpu"])
         print(f"{case:>8} AOI: decoded {r['bytes'] / 2**30:.2f} GiB  floor {t_floor:.2f} s  "
-              f"geomon {t_geo:.2f} s  wall ratio {t_geo / t_floor:.2f}x  "
+              f"geomon {t_geo:.2f} s ({r['bytes'] / 2**20 / t_geo / THREADS:.0f} MB/s/core "
+              f"decoded and composited)  wall ratio {t_geo / t_floor:.2f}x  "
               f"cpu ratio {cpu_geo / cpu_floor:.2f}x (cpu {cpu_floor:.2f} / {cpu_geo:.2f} s)  "
               f"peak +{r['peak_mb']:.0f} MB (open datasets {r['pool_mb']:.0f} MB)  "
               f"{r['tasks']} tasks")  # fmt: skip
