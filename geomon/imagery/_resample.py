@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Hashable
+
 import dask.array as da
 import numpy as np
 import xarray as xr
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords
 
-__all__ = ["downsample_all", "nest_factor", "on_geobox", "upsample"]
+__all__ = ["downsample_all", "grid_coords", "nest_factor", "on_geobox", "upsample"]
 
 
 def nest_factor(coarse: GeoBox, fine: GeoBox) -> int | None:
@@ -26,9 +29,21 @@ def _repeat(block: np.ndarray, factor: int) -> np.ndarray:
     return block.repeat(factor, axis=-2).repeat(factor, axis=-1)
 
 
+@functools.lru_cache(maxsize=16)
+def _grid_coords(geobox: GeoBox) -> dict[Hashable, xr.DataArray]:
+    return dict(xr_coords(geobox))
+
+
+def grid_coords(geobox: GeoBox) -> dict[Hashable, xr.DataArray]:
+    """``odc.geo.xr.xr_coords(geobox)``, computed once per grid (~10 ms each: a composite
+    asks for it once per resampled band), handed out as shallow copies."""
+    return {k: v.copy(deep=False) for k, v in _grid_coords(geobox).items()}
+
+
 def on_geobox(data: da.Array, geobox: GeoBox, like: xr.DataArray, name: str) -> xr.DataArray:
     """Wrap a dask array whose last two axes are ``geobox``'s, keeping ``like``'s leading coords."""
-    coords = {**{d: like.coords[d] for d in like.dims[:-2]}, **xr_coords(geobox)}
+    coords: dict[Hashable, xr.DataArray] = {d: like.coords[d] for d in like.dims[:-2]}
+    coords.update(grid_coords(geobox))
     return xr.DataArray(data, dims=(*like.dims[:-2], "y", "x"), coords=coords, name=name)
 
 
