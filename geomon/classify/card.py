@@ -67,7 +67,11 @@ def model_card(
         "never used for any figure below",
         f"- drawn from: {', '.join(data.get('periods', []))} (single clear scenes and composites), "
         f"up to {data.get('per_label_per_mine_and_kind', '?')} pixels per label, mine and kind, "
-        "drawn uniformly within each label",
+        + (
+            "split evenly over the truth covers of each label"
+            if data.get("by_cover")
+            else "drawn uniformly within each label"
+        ),
         f"- samples: {data.get('samples', '?')}",
         f"- augmentation: `{json.dumps(data.get('augment', {}))}` (brightness, spectral tilt, "
         "additive L1C-like haze on a share of samples)",

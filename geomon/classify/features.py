@@ -96,6 +96,10 @@ _INDICES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
     "ndbi": (("swir16", "nir"), ndbi),
     # red-edge NDVI: separates sparse vegetation from bare soil better than NDVI alone
     "ndre": (("nir08", "rededge1"), normalized_difference),
+    # normalised difference tillage index (van Deventer et al. 1997, PE&RS 63: 87-93), the
+    # SWIR1/SWIR2 contrast of the 2.1-2.4 um clay/carbonate/cellulose absorptions: deeper on fresh
+    # rock and mine waste, subdued by weathering coatings, lichen and litter on natural ground
+    "ndti": (("swir16", "swir22"), normalized_difference),
 }
 #: index name -> the bands it needs
 INDEX_BANDS: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _INDICES.items()}
@@ -132,8 +136,8 @@ class FeatureSet:
         return len(self.bands) + len(self.indices)
 
 
-FULL_FEATURES = FeatureSet(FULL_BANDS, ("ndvi", "mndwi", "nbr", "bsi", "ndbi", "ndre"))
-REDUCED_FEATURES = FeatureSet(REDUCED_BANDS, ("ndvi", "mndwi_blue", "nbr", "bsi", "ndbi"))
+FULL_FEATURES = FeatureSet(FULL_BANDS, ("ndvi", "mndwi", "nbr", "bsi", "ndbi", "ndre", "ndti"))
+REDUCED_FEATURES = FeatureSet(REDUCED_BANDS, ("ndvi", "mndwi_blue", "nbr", "bsi", "ndbi", "ndti"))
 
 
 def feature_set_for(available: Iterable[str]) -> FeatureSet:
