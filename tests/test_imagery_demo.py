@@ -82,7 +82,10 @@ def test_indices_do_not_jump_on_2022_01_25(built: object) -> None:
     print(
         f"NDVI change across 2022-01-25 on {stable.sum()} stable px: {jump:+.4f} (ignoring the offset: {naive_jump:+.4f})"
     )
-    assert abs(jump) < 0.02
+    # natural bare soil and rock carry sparse plants (demo generator v5+) that green up between
+    # this November and February scene (the rains): NDVI rises about 0.03; an ignored offset
+    # would lower it by about 0.1
+    assert -0.02 < jump < 0.05
     assert abs(naive_jump) > 2 * abs(jump) + 0.02
 
 
