@@ -52,6 +52,7 @@ from geomon.registry.validate import (
     SHARE_SUM_TOLERANCE,
     Problem,
     ValidationReport,
+    commodity_names,
     country_iso3,
     validate_registry,
 )
@@ -706,30 +707,10 @@ def _commodities(staged: _Staged, options: ImportOptions) -> list[list[str]]:
     out = []
     cells = staged.frame["commodities"] if "commodities" in staged.frame.columns else None
     for cell in cells if cells is not None else [""] * len(staged.frame):
-        names = _commodity_names(cell)
+        names = commodity_names(cell)
         canon = [normalize_commodity(n) or n for n in names]
         out.append(list(dict.fromkeys(canon)) or ([default] if default else []))
     return out
-
-
-def _commodity_names(cell: Any) -> list[str]:
-    """Commodity names of one input cell: a list or array (GeoJSON/GeoParquet arrays), a JSON
-    array in text, or names separated by ``;``, ``,`` or ``|``."""
-    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
-        return []
-    if isinstance(cell, str):
-        text = cell.strip()
-        if text.startswith("[") and text.endswith("]"):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, list):
-                return [str(n).strip() for n in parsed if str(n).strip()]
-        return [n.strip() for n in re.split(r"[;,|]", text) if n.strip()]
-    if isinstance(cell, (list, tuple, np.ndarray, pd.Series)):
-        return [n for v in cell for n in _commodity_names(v)]
-    return _commodity_names(str(cell))
 
 
 def _generated_ids(staged: _Staged, names: list[str], countries: list[str]) -> list[str]:

@@ -238,7 +238,7 @@ def _check_vocab(mines: pd.DataFrame, rows: _Rows) -> None:
             )
 
 
-def _as_names(value: Any) -> list[str]:
+def commodity_names(value: Any) -> list[str]:
     """Names of a commodities cell: a list/array, a JSON array in text, or ``;``/``,``/``|`` text."""
     if isinstance(value, str):
         text = value.strip()
@@ -251,7 +251,7 @@ def _as_names(value: Any) -> list[str]:
                 return [str(v).strip() for v in parsed if str(v).strip()]
         return [v.strip() for v in re.split(r"[;,|]", text) if v.strip()]
     if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
-        return [n for v in list(value) for n in _as_names(v)]
+        return [n for v in list(value) for n in commodity_names(v)]
     if _missing(value):
         return []
     return [str(value)]
@@ -260,7 +260,7 @@ def _as_names(value: Any) -> list[str]:
 def _check_commodities(mines: pd.DataFrame, rows: _Rows) -> None:
     known = ", ".join(sorted(COMMODITIES))
     for i, value in enumerate(mines["commodities"]):
-        names = _as_names(value)
+        names = commodity_names(value)
         if not names:
             rows.add(i, "commodities", f"no commodity; give at least one of: {known}")
         for name in names:
