@@ -20,9 +20,10 @@ import xarray as xr
 from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
-from geomon.classify.classes import CLASS_NAMES, COVER_NAMES
+from geomon.classify.classes import BARE_DISTURBED, CLASS_NAMES, COVER_NAMES
 from geomon.errors import ConfigError
 from geomon.footprint.change import (
+    NEW,
     STATUS_NAMES,
     ChangeOptions,
     ChangeResult,
@@ -193,7 +194,11 @@ def _period_frame(
     n_periods = len(labels) + 1
     first = change.first_seen.astype(np.int64) + 1
     keys = ((status * n_periods + first) * _N_CLASSES + change.baseline_class) * _N_COVERS + cover
-    keys = generalise(np.where(mask, keys, 0), mask, min_px, within=status)
+    # whether land counts as disturbed at baseline (impacts measure the baseline halo and
+    # carbon from it) stays exact too: the sieve never merges across it
+    at_baseline = (change.baseline_class == BARE_DISTURBED) | ((first == 1) & (status != NEW))
+    within = status * 2 + at_baseline
+    keys = generalise(np.where(mask, keys, 0), mask, min_px, within=within)
     geoms, values = vectorize(np.where(mask, keys, 0), mask, transform, aoi)
     geoms, values = dissolve_by_patch(geoms, values, mask, transform)
     if not geoms:
