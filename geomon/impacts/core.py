@@ -121,6 +121,15 @@ def _at_baseline(frame: pd.DataFrame) -> pd.Series:
     return (frame["baseline_class"] == "bare_disturbed") | ((frame["status"] != "new") & early)
 
 
+def _baseline_footprint(frame: pd.DataFrame) -> pd.DataFrame:
+    """The baseline period's own disturbed rows (at baseline): the same for every later period.
+    Taking each period's rows first seen at baseline instead made the baseline grow as small
+    fragments, dropped by the mapping unit earlier, joined later patches (on the demo's salar its
+    0-300 m halo ring grew from 453 to 647 ha in a year, turning the halo part negative)."""
+    start = pd.to_datetime(frame["period_start"])
+    return frame[(start == start.min()) & _at_baseline(frame)]
+
+
 def disturbed_outlines(footprint: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Per (mine, period): the disturbed outline (``kind`` = ``now``: new and persisting land) and
     the part already disturbed at baseline (``kind`` = ``base``), EPSG:4326. What neighbouring mines
@@ -128,13 +137,20 @@ def disturbed_outlines(footprint: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     fp = footprint[footprint["status"].isin(_DISTURBED)]
     fp = fp.join(first_seen_bounds(fp)) if len(fp) else fp
     parts = []
-    for kind, sub in (("now", fp), ("base", fp[_at_baseline(fp)] if len(fp) else fp)):
-        if sub.empty:
-            continue
-        merged = sub.dissolve(by=["mine_id", "period"]).reset_index()[
-            ["mine_id", "period", "geometry"]
-        ]
-        parts.append(merged.assign(kind=kind))
+    if len(fp):
+        parts.append(
+            fp.dissolve(by=["mine_id", "period"])
+            .reset_index()[["mine_id", "period", "geometry"]]
+            .assign(kind="now")
+        )
+        base = _baseline_footprint(fp)
+        if len(base):
+            outline = base.dissolve(by="mine_id").reset_index()[["mine_id", "geometry"]]
+            periods = fp[["mine_id", "period"]].drop_duplicates()
+            every = periods.merge(outline, on="mine_id")
+            parts.append(
+                gpd.GeoDataFrame(every, geometry="geometry", crs=fp.crs).assign(kind="base")
+            )
     if not parts:
         return gpd.GeoDataFrame(
             {"mine_id": [], "period": [], "kind": []}, geometry=[], crs=footprint.crs
@@ -207,7 +223,8 @@ def _halo(ctx: _Mine, rows: pd.DataFrame, period: Period) -> tuple[float, str]:
     if not bands:
         return math.nan, f"halo: no factor (no GLOBIO bands for biome {ctx.halo_biome})"
     now = rows[rows["status"].isin(_DISTURBED)]
-    base = now[now["at_baseline"]]
+    disturbed = ctx.rows[ctx.rows["status"].isin(_DISTURBED)]
+    base = _baseline_footprint(disturbed) if len(disturbed) else disturbed
     halo = biodiversity.halo_loss(
         ctx.to_local(now.geometry),
         _neighbour_geoms(ctx, period.label, "now"),
