@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,56 +94,45 @@ def site(
     """Write the site report of MINE_ID (or of the --aoi polygon, with --ecozone and
     --continent; it has no owners) over --start..--end into --out."""
     from geomon.pipeline import run_pipeline
+    from geomon.registry import load_registry
     from geomon.scheduler import dask_client
 
     aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
     row = aoi_mine(aoi, aoi_file, ecozone, continent)
     name = aoi.name
-    with _registry_with(row, registry_dir) as registry:
-        pipeline = _pipeline("site", start, end, source, period, baseline, registry, ids=[name])
-        with dask_client(scheduler):
-            outputs = run_pipeline(pipeline, name, None, out, echo=click.echo)  # type: ignore[arg-type]
+    registry = load_registry(registry_dir)
+    if row is not None:
+        registry = _with_area(registry, row)
+    pipeline = _pipeline("site", start, end, source, period, baseline, registry_dir, ids=[name])
+    with dask_client(scheduler):
+        outputs = run_pipeline(
+            pipeline,  # type: ignore[arg-type]
+            name,
+            None,
+            out,
+            echo=click.echo,
+            registry=registry,
+        )
     for kind, path in sorted(outputs.sites[name].items()):
         click.echo(f"{kind:<20} {path}")
 
 
-@contextmanager
-def _registry_with(row: dict[str, Any] | None, registry_dir: Path | None) -> Iterator[Path | None]:
-    """``registry_dir`` itself, or for an ``--aoi`` area a temporary copy of it (reference layers
-    included) holding one more mine: the area, with its ecozone and continent and no owners."""
-    if row is None:
-        yield registry_dir
-        return
+def _with_area(registry: Any, row: dict[str, Any]) -> Any:
+    """``registry`` with one more mine, in memory: the ``--aoi`` area, with its ecozone and
+    continent and no owners (reference layers still come from the registry folder)."""
     import geopandas as gpd
     import pandas as pd
 
-    from geomon.registry import Registry, bundled_registry_dir, load_registry, save_registry
+    from geomon.registry import Registry
 
-    src = Path(registry_dir) if registry_dir is not None else bundled_registry_dir()
-    registry = load_registry(src)
     if row["mine_id"] in registry.ids:
         raise ConfigError(
             f"--aoi file name '{row['mine_id']}' is also a mine id in the registry; rename "
             "the file, or pass the mine id instead of --aoi"
         )
-    derived = [c for c in ("licence_geometry",) if c in registry.mines.columns]  # from layers
     new = gpd.GeoDataFrame([row], geometry="geometry", crs=4326)
-    mines = pd.concat([registry.mines.drop(columns=derived), new], ignore_index=True)
-    with tempfile.TemporaryDirectory(prefix="geomon-aoi-registry-") as tmp:
-        target = save_registry(
-            Registry(gpd.GeoDataFrame(mines, geometry="geometry", crs=4326), registry.ownership),
-            Path(tmp) / "registry",
-        )
-        for path in src.iterdir():  # reference layers: ecozones, licences, protected areas
-            if path.is_file() and not path.name.startswith(("mines.", "ownership.")):
-                shutil.copy2(path, target / path.name)
-        eco = target / "ecozones.csv"
-        if eco.exists():  # it overrides the mines' own ecozone columns: add the area to it
-            table = pd.read_csv(eco, dtype=str)
-            keys = ("mine_id", "ecozone", "continent", "source")
-            extra = pd.DataFrame([{k: row[k] for k in keys}])
-            pd.concat([table, extra], ignore_index=True).to_csv(eco, index=False)
-        yield target
+    mines = pd.concat([registry.mines, new], ignore_index=True)
+    return Registry(gpd.GeoDataFrame(mines, geometry="geometry", crs=4326), registry.ownership)
 
 
 @report.command("company")

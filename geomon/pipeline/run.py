@@ -123,14 +123,17 @@ def run_pipeline(
     echo: Callable[[str], Any] = print,
     source: Any = None,
     progress: bool = False,
+    registry: Registry | None = None,
 ) -> PipelineOutputs:
     """Run ``p`` and write its outputs; ``echo`` receives one line per step. ``source`` (an
     ``ImagerySource``) replaces the pipeline's ``source`` key, e.g. a demo catalog built with
-    other settings; ``progress`` shows a bar per mine while its periods are classified."""
+    other settings; ``progress`` shows a bar per mine while its periods are classified;
+    ``registry`` replaces the one loaded from the pipeline's ``registry`` folder (whose reference
+    layers are still used), e.g. with an ``--aoi`` area added."""
     from geomon.imagery import open_source
     from geomon.pipeline.stages import run_site
 
-    registry = load_registry(p.registry)
+    registry = registry if registry is not None else load_registry(p.registry)
     ids = select_mines(p, registry, mine)
     folder = Path(out_dir or p.outputs.dir)
     opts = report_options(p)
