@@ -25,9 +25,6 @@ import argparse
 import datetime as dt
 import gc
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +34,16 @@ import dask
 import xarray as xr
 from shapely.geometry.base import BaseGeometry
 
-from bench.imagery import CASES, THREADS, _aoi, _warm_kernels, catalog, floor, peak_rss
+from bench.imagery import (
+    CASES,
+    THREADS,
+    _aoi,
+    _warm_kernels,
+    catalog,
+    floor,
+    peak_rss,
+    run_cases,
+)
 from geomon.classify import PixelModel, classify, load_model, select_model
 from geomon.footprint import FootprintOptions, trace_footprint
 from geomon.imagery import CompositeOptions, LoadOptions, Query, StaticCatalogSource, load_composite
@@ -132,24 +138,12 @@ def _report(r: dict[str, Any]) -> None:
 
 def run(items: int, size_px: int, chunk: int, reps: int, model_path: Path | None) -> None:
     """Print the benchmark for both AOI sizes (each in a fresh process)."""
-    catalog(items, size_px)
-    load0 = os.getloadavg()
-    print(f"footprint benchmark: {os.cpu_count()} cores, {THREADS} threads, chunk {chunk} px, "
-          f"{items} scenes of {size_px} px, fastest of {reps} repetitions; "
-          f"load avg at start {load0[0]:.2f} (5 min {load0[1]:.2f})")  # fmt: skip
-    for case in CASES:
-        args = [sys.executable, "-m", "bench.bench_footprint", "--case", case, "--items",
-                str(items), "--size", str(size_px), "--chunk", str(chunk), "--reps", str(reps)]  # fmt: skip
-        args += ["--model", str(model_path)] if model_path else []
-        done = subprocess.run(args, capture_output=True, text=True)
-        if done.returncode:
-            raise SystemExit(f"case {case} failed:\n{done.stderr[-2000:]}")
-        r = json.loads(done.stdout.strip().splitlines()[-1])
-        if case == CASES[0]:
+    extra = ("--model", str(model_path)) if model_path else ()
+    title = "footprint benchmark"
+    for r in run_cases(title, "bench.bench_footprint", items, size_px, chunk, reps, *extra):
+        if r["case"] == CASES[0]:
             print(f"  model {r['model']}")
         _report(r)
-    load1 = os.getloadavg()
-    print(f"load avg at end {load1[0]:.2f} (5 min {load1[1]:.2f}) on {os.cpu_count()} cores")
 
 
 def main(argv: list[str] | None = None) -> int:

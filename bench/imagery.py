@@ -208,30 +208,38 @@ def run_case(case: str, items: int, size_px: int, chunk: int, reps: int) -> dict
     return out
 
 
-def run(items: int, size_px: int, chunk: int, reps: int) -> None:
-    """Print the benchmark for the full AOI and a quarter of it (each in a fresh process)."""
+def run_cases(
+    title: str, module: str, items: int, size_px: int, chunk: int, reps: int, *extra: str
+) -> Iterator[dict[str, Any]]:
+    """Build the catalog, print a header with the load average, run each case of ``module`` in
+    a fresh process (``--case``) and yield its JSON result; print the load average at the end."""
     catalog(items, size_px)
     load0 = os.getloadavg()
-    print(f"imagery benchmark: {os.cpu_count()} cores, {THREADS} threads, chunk {chunk} px, "
+    print(f"{title}: {os.cpu_count()} cores, {THREADS} threads, chunk {chunk} px, "
           f"{items} scenes of {size_px} px, fastest of {reps} repetitions; "
           f"load avg at start {load0[0]:.2f} (5 min {load0[1]:.2f})")  # fmt: skip
     for case in CASES:
-        args = [sys.executable, "-m", "bench", "--case", case, "--items", str(items),
-                "--size", str(size_px), "--chunk", str(chunk), "--reps", str(reps)]  # fmt: skip
+        args = [sys.executable, "-m", module, "--case", case, "--items", str(items),
+                "--size", str(size_px), "--chunk", str(chunk), "--reps", str(reps), *extra]  # fmt: skip
         done = subprocess.run(args, capture_output=True, text=True)
         if done.returncode:
             raise SystemExit(f"case {case} failed:\n{done.stderr[-2000:]}")
-        r = json.loads(done.stdout.strip().splitlines()[-1])
+        yield {"case": case, **json.loads(done.stdout.strip().splitlines()[-1])}
+    load1 = os.getloadavg()
+    print(f"load avg at end {load1[0]:.2f} (5 min {load1[1]:.2f}) on {os.cpu_count()} cores")
+
+
+def run(items: int, size_px: int, chunk: int, reps: int) -> None:
+    """Print the benchmark for the full AOI and a quarter of it (each in a fresh process)."""
+    for r in run_cases("imagery benchmark", "bench", items, size_px, chunk, reps):
         t_floor, t_geo = min(r["floor_s"]), min(r["geomon_s"])
         cpu_floor, cpu_geo = min(r["floor_cpu"]), min(r["geomon_cpu"])
-        print(f"{case:>8} AOI: decoded {r['bytes'] / 2**30:.2f} GiB  floor {t_floor:.2f} s  "
+        print(f"{r['case']:>8} AOI: decoded {r['bytes'] / 2**30:.2f} GiB  floor {t_floor:.2f} s  "
               f"geomon {t_geo:.2f} s ({r['bytes'] / 2**20 / t_geo / THREADS:.0f} MB/s/core "
               f"decoded and composited)  wall ratio {t_geo / t_floor:.2f}x  "
               f"cpu ratio {cpu_geo / cpu_floor:.2f}x (cpu {cpu_floor:.2f} / {cpu_geo:.2f} s)  "
               f"peak +{r['peak_mb']:.0f} MB (open datasets {r['pool_mb']:.0f} MB)  "
               f"{r['tasks']} tasks")  # fmt: skip
-    load1 = os.getloadavg()
-    print(f"load avg at end {load1[0]:.2f} (5 min {load1[1]:.2f}) on {os.cpu_count()} cores")
 
 
 def main(argv: list[str]) -> int:
