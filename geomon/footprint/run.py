@@ -28,8 +28,6 @@ __all__ = [
     "FootprintRun",
     "RunOptions",
     "compute_classes",
-    "demo_disturbed_hectares",
-    "disturbed_hectares",
     "run_footprint",
     "write_outputs",
 ]
@@ -203,53 +201,3 @@ def _write_summary(run: FootprintRun, path: Path) -> Path:
     }
     path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
     return path
-
-
-def disturbed_hectares(
-    mine_ids: list[str] | tuple[str, ...],
-    start: dt.date,
-    end: dt.date,
-    source: ImagerySource,
-    registry: object = None,
-    options: RunOptions | None = None,
-    progress: bool = False,
-) -> tuple[list[FootprintRun], Any]:
-    """Run the chain for each mine; return the runs and a table of hectares per mine and period
-    (columns ``mine_id, period, new, persisting, rehabilitated, disturbed``)."""
-    import pandas as pd
-    from tqdm import tqdm
-
-    from geomon.imagery import Aoi
-    from geomon.registry import load_registry
-
-    reg = registry if registry is not None else load_registry()
-    runs, rows = [], []
-    for mine_id in tqdm(mine_ids, desc="footprint", unit="mine", disable=not progress):
-        run = run_footprint(Aoi.from_registry(reg, mine_id), start, end, source, options)  # type: ignore[arg-type]
-        runs.append(run)
-        table = disturbed_area(run.footprint) if len(run.footprint) else None
-        for label in _labels(run.classes):
-            row: dict[str, object] = {"mine_id": mine_id, "period": label}
-            for col in ("new", "persisting", "rehabilitated", "disturbed"):
-                row[col] = (
-                    float(table.loc[label, col])
-                    if table is not None and label in table.index
-                    else 0.0
-                )
-            rows.append(row)
-    return runs, pd.DataFrame(rows)
-
-
-def demo_disturbed_hectares(
-    catalog: Any, registry: object = None, options: RunOptions | None = None, progress: bool = False
-) -> Any:
-    """Hectares disturbed per demo mine and year on a built demo catalog (what ``geomon demo``
-    prints): a DataFrame with columns ``mine_id, period, new, persisting, rehabilitated, disturbed``."""
-    from geomon.imagery import StaticCatalogSource
-
-    cfg = catalog.config
-    start = dt.date(cfg.start_year, 1, 1)
-    end = dt.date(cfg.start_year + cfg.years - 1, 12, 31)
-    source = StaticCatalogSource(catalog.catalog_path, name="demo")
-    _, table = disturbed_hectares(catalog.mine_ids, start, end, source, registry, options, progress)
-    return table
