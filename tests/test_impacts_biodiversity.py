@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import shapely
 from test_impacts_helpers import box, make_footprint, make_mine
@@ -164,3 +165,60 @@ def test_filling_land_inside_the_baseline_halo_lowers_the_halo_part():
     halo = halo_loss(now, [], base, [], CROP_GRASS, 1.0)
     assert halo < 0
     assert 8 * 0.95 + halo > 0  # the footprint part at full MSA more than makes up for it
+
+
+def _scattered_patches(rng, shape: tuple[int, int]) -> np.ndarray:
+    """A bool raster of irregular blobs with staircase outlines (smoothed noise, thresholded)."""
+    from scipy import ndimage
+
+    noise = ndimage.gaussian_filter(rng.standard_normal(shape), 1.0)
+    return noise > noise.std()
+
+
+def _pixel_union(mask, x0: float, y0: float, res: float):
+    """Union of the pixel outlines of ``mask`` (row 0 at the top, ``y0`` the top edge)."""
+    import rasterio.features
+    from affine import Affine
+
+    shapes = rasterio.features.shapes(
+        mask.astype(np.uint8), mask=mask, transform=Affine(res, 0, x0, 0, -res, y0)
+    )
+    return shapely.union_all([shapely.geometry.shape(g) for g, _ in shapes])
+
+
+def test_halo_shares_match_a_raster_distance_transform():
+    """Independent check of the vector halo (two-step buffers, band by nearest disturbance of any
+    mine, equal split): the same shares from exact Euclidean distances on a 5 m raster."""
+    from scipy import ndimage
+
+    bands = [(0.0, 200.0, 0.4), (200.0, 800.0, 0.8), (800.0, 2000.0, 0.9)]
+    rng = np.random.default_rng(7)
+    res = 10.0
+    masks = [_scattered_patches(rng, (150, 150)) for _ in range(2)]
+    origins = [(0.0, 1500.0), (1900.0, 1500.0)]  # 400 m apart: the rings of both overlap
+    geoms = [_pixel_union(m, x, y, res) for m, (x, y) in zip(masks, origins, strict=True)]
+    assert all(shapely.get_num_coordinates(g) > 2_000 for g in geoms)  # the two-step buffer path
+    got = [attributed_halo_ha(geoms[i], [geoms[1 - i]], bands) for i in range(2)]
+
+    # 5 m cells over the whole ring extent; each 10 m pixel is 2 x 2 cells
+    fine, margin = 5.0, 2100.0
+    nx, ny = int((3400 + 2 * margin) / fine), int((1500 + 2 * margin) / fine)
+    dist = []
+    for m, (x, y) in zip(masks, origins, strict=True):
+        grid = np.zeros((ny, nx), bool)
+        r0, c0 = int((margin + 1500 - y) / fine), int((margin + x) / fine)
+        up = m.repeat(2, axis=0).repeat(2, axis=1)
+        grid[r0 : r0 + up.shape[0], c0 : c0 + up.shape[1]] = up
+        # distance from a cell centre to the nearest disturbed cell's edge, not its centre
+        d = ndimage.distance_transform_edt(~grid, sampling=fine)
+        dist.append(np.where(grid, 0.0, np.maximum(d - fine / 2, 0.0)))
+    nearest = np.minimum(*dist)
+    cell_ha = fine * fine / 1e4
+    for i in range(2):
+        want = []
+        for inner, outer, _ in bands:
+            zone = (nearest >= inner) & (nearest < outer) & (nearest > 0)
+            mine = zone & (dist[i] < outer)
+            shared = mine & (dist[1 - i] < outer)
+            want.append(float((mine & ~shared).sum() + 0.5 * shared.sum()) * cell_ha)
+        assert got[i] == pytest.approx(want, rel=3e-3), (i, got[i], want)

@@ -129,6 +129,12 @@ def _limits(res: SiteResults, content: dict[str, Any]) -> list[str]:
         "mapping unit, and disturbance under canopy, are missed.",
         "Area accuracy follows the classifier's accuracy (see 'Accuracy' above); the figures "
         "carry that error beyond the CO2e range shown.",
+        "The infrastructure halo part of MSA·ha lost is the most sensitive figure to "
+        "classification errors: every isolated patch brings its own GLOBIO rings (kilometres "
+        "wide), so a few misclassified specks far from the pits raise it much more than their "
+        "area; read it as an upper bound (on geomon's demo the mapped halo exceeded the true "
+        "footprint's by up to 430 MSA·ha in a mine-year, where the footprint part agreed within "
+        "15; bench/halo_truth.py).",
         "North arrows on the maps show grid north of the UTM projection (within a few degrees of true north).",
     ]
     imaged = float(res.imagery.get("aoi_imaged_fraction", 1.0) or 1.0)
