@@ -16,7 +16,11 @@ full-band model, Dask's threaded scheduler with 2 workers. Per case, ``--reps`` 
 Fastest repetitions are reported, with the 1-minute load average at the start and end (the
 machine is shared: read the figures with it).
 
-Run: ``python -m bench.bench_footprint [--items N] [--size PX] [--reps N] [--model FILE]``.
+``--reference`` runs the input the issue measured its reference on (4 scenes of 4096 x 4096 px
+within a month, 6 bands read: the shared-band model's five and SCL; one composite).
+
+Run: ``python -m bench.bench_footprint [--reference] [--items N] [--size PX] [--reps N]
+[--model FILE]``.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from bench.imagery import (
     peak_rss,
     run_cases,
 )
-from geomon.classify import PixelModel, classify, load_model, select_model
+from geomon.classify import REDUCED_FEATURES, PixelModel, classify, load_model, select_model
 from geomon.footprint import FootprintOptions, trace_footprint
 from geomon.imagery import CompositeOptions, LoadOptions, Query, StaticCatalogSource, load_composite
 from geomon.imagery._reader import close_datasets
@@ -59,8 +63,12 @@ def _timed(func: Callable[[], T]) -> tuple[T, float]:
     return out, time.perf_counter() - t0
 
 
-def _composite(query: Query, source: StaticCatalogSource, chunk: int) -> xr.Dataset:
-    return load_composite(source, query, LoadOptions(chunk=chunk), CompositeOptions("month"))
+def _composite(
+    query: Query, source: StaticCatalogSource, chunk: int, model: PixelModel
+) -> xr.Dataset:
+    """Load only the bands the model reads (as ``run_footprint`` does), monthly composites."""
+    opts = LoadOptions(chunk=chunk, bands=model.features.bands)
+    return load_composite(source, query, opts, CompositeOptions("month"))
 
 
 def _trace(classes: xr.Dataset, aoi: BaseGeometry) -> Any:
@@ -72,7 +80,7 @@ def _staged(
     query: Query, source: StaticCatalogSource, chunk: int, model: PixelModel, aoi: BaseGeometry
 ) -> dict[str, Any]:
     """Composite to memory, then classify, then trace: each stage's wall time."""
-    comp, t_comp = _timed(lambda: _composite(query, source, chunk).compute())
+    comp, t_comp = _timed(lambda: _composite(query, source, chunk, model).compute())
     blocks = comp.chunk({"y": chunk, "x": chunk}, token="bench-composite")  # no hashing
     classes, t_cls = _timed(lambda: classify(blocks, model).compute())
     fp, t_fp = _timed(lambda: _trace(classes, aoi))
@@ -86,27 +94,43 @@ def _fused(
     query: Query, source: StaticCatalogSource, chunk: int, model: PixelModel, aoi: BaseGeometry
 ) -> int:
     """The whole chain: composite and classes in one graph, then the footprint polygons."""
-    classes = classify(_composite(query, source, chunk), model).compute()
+    classes = classify(_composite(query, source, chunk, model), model).compute()
     return len(_trace(classes, aoi))
 
 
+def _model(source: StaticCatalogSource, model_path: Path | None, reduced: bool) -> PixelModel:
+    if model_path:
+        return load_model(model_path)
+    if reduced:
+        return select_model(REDUCED_FEATURES.bands)
+    return select_model(next(iter(source.items())).assets)
+
+
 def run_case(
-    case: str, items: int, size_px: int, chunk: int, reps: int, model_path: Path | None
+    case: str,
+    items: int,
+    size_px: int,
+    chunk: int,
+    reps: int,
+    model_path: Path | None,
+    span_days: int = 59,
+    reduced: bool = False,
 ) -> dict[str, Any]:
     """One AOI size, in this process: ``reps`` x (floor, staged chain, fused chain)."""
-    source = StaticCatalogSource(catalog(items, size_px))
-    query = Query(_aoi(source, case), dt.date(2023, 1, 1), dt.date(2023, 2, 28))
+    source = StaticCatalogSource(catalog(items, size_px, span_days))
+    end = dt.date(2023, 1, 31) if span_days < 29 else dt.date(2023, 2, 28)  # whole months
+    query = Query(_aoi(source, case), dt.date(2023, 1, 1), end)
     _warm_kernels()
     out: dict[str, Any] = {"case": case, "floor_s": [], "fused_s": [], "staged": []}
+    model = _model(source, model_path, reduced)
     with dask.config.set(scheduler="threads", num_workers=THREADS):
-        lazy = _composite(query, source, chunk)
-        model = load_model(model_path) if model_path else select_model(map(str, lazy.data_vars))
+        lazy = _composite(query, source, chunk, model)
         classify(lazy.isel(x=slice(0, 64), y=slice(0, 64)), model).compute()  # warm imports
         aoi = query.aoi.projected(str(lazy.attrs["crs"]))
         out["model"] = model.model_id
         for _ in range(reps):
             close_datasets()
-            t_floor, out["bytes"] = floor(query, source, chunk)
+            t_floor, out["bytes"] = floor(query, source, chunk, model.features.bands)
             out["floor_s"].append(t_floor)
             close_datasets()
             out["staged"].append(_staged(query, source, chunk, model, aoi))
@@ -136,11 +160,22 @@ def _report(r: dict[str, Any]) -> None:
           f"{t_fused / t_floor:.2f}x the read floor, peak +{r['peak_mb']:.0f} MB")  # fmt: skip
 
 
-def run(items: int, size_px: int, chunk: int, reps: int, model_path: Path | None) -> None:
+def run(
+    items: int,
+    size_px: int,
+    chunk: int,
+    reps: int,
+    model_path: Path | None,
+    span_days: int = 59,
+    reduced: bool = False,
+) -> None:
     """Print the benchmark for both AOI sizes (each in a fresh process)."""
-    extra = ("--model", str(model_path)) if model_path else ()
+    extra = [*(("--model", str(model_path)) if model_path else ()), "--span", str(span_days)]
+    extra += ["--reduced"] if reduced else []
     title = "footprint benchmark"
-    for r in run_cases(title, "bench.bench_footprint", items, size_px, chunk, reps, *extra):
+    for r in run_cases(
+        title, "bench.bench_footprint", items, size_px, chunk, reps, *extra, span_days=span_days
+    ):
         if r["case"] == CASES[0]:
             print(f"  model {r['model']}")
         _report(r)
@@ -154,13 +189,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=1024, help="chunk side in 10 m pixels")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (fastest reported)")
     parser.add_argument("--model", type=Path, default=None, help="model file (default: shipped)")
+    parser.add_argument("--span", type=int, default=59, help="days the scenes spread over")
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="the issue's reference input: 4 scenes of 4096 px within 28 days (one monthly "
+        "composite), the shared-band model (5 bands + SCL read: 6 bands)",
+    )
+    parser.add_argument("--reduced", action="store_true", help="use the shared-band model")
     parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.reference:
+        args.items, args.size, args.span, args.reduced = 4, 4096, 28, True
     if args.case:
-        r = run_case(args.case, args.items, args.size, args.chunk, args.reps, args.model)
+        r = run_case(
+            args.case, args.items, args.size, args.chunk, args.reps, args.model, args.span,
+            args.reduced,
+        )  # fmt: skip
         print(json.dumps(r))
     else:
-        run(args.items, args.size, args.chunk, args.reps, args.model)
+        run(args.items, args.size, args.chunk, args.reps, args.model, args.span, args.reduced)
     return 0
 
 

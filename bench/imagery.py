@@ -60,13 +60,15 @@ THREADS = 2
 CASES = ("full", "quarter")
 
 
-def catalog(items: int, size_px: int) -> Path:
-    """The benchmark catalog, generated once into the cache."""
-    root = cache_dir() / "bench" / f"s2-{items}x{size_px}-b512"
+def catalog(items: int, size_px: int, span_days: int = 59) -> Path:
+    """The benchmark catalog (``items`` scenes spread over ``span_days`` from 2023-01-02),
+    generated once into the cache."""
+    span = "" if span_days == 59 else f"-d{span_days}"
+    root = cache_dir() / "bench" / f"s2-{items}x{size_px}-b512{span}"
     if (root / "catalog.json").exists():
         return root / "catalog.json"
     start = dt.date(2023, 1, 2)
-    dates = [start + dt.timedelta(days=(59 * i) // items) for i in range(items)]
+    dates = [start + dt.timedelta(days=(span_days * i) // items) for i in range(items)]
     print(f"generating {items} scenes of {size_px} px into {root} (once)...", flush=True)
     cat = write_s2_catalog(root, dates, cloud=0.2, size_px=size_px, seed=11)
     assert cat.catalog_path is not None
@@ -93,9 +95,11 @@ def peak_rss() -> Iterator[dict[str, float]]:
         thread.join()
 
 
-def _windows(query: Query, source: StaticCatalogSource, chunk: int) -> list[tuple[str, list[Any]]]:
+def _windows(
+    query: Query, source: StaticCatalogSource, chunk: int, bands: tuple[str, ...] | None = None
+) -> list[tuple[str, list[Any]]]:
     """Per asset, the bounds of the blocks geomon reads (its chunk grid at the asset's resolution)."""
-    p = plan(source, query)
+    p = plan(source, query, LoadOptions(bands=bands))
     jobs = []
     for factor, names in p.groups:
         grid, step = p.grid(factor), chunk // factor
@@ -121,9 +125,12 @@ def _read(job: tuple[str, list[Any]]) -> int:
     return nbytes
 
 
-def floor(query: Query, source: StaticCatalogSource, chunk: int) -> tuple[float, int]:
-    """Seconds and decoded bytes of a plain rasterio read of the same windows (2 threads)."""
-    jobs = _windows(query, source, chunk)
+def floor(
+    query: Query, source: StaticCatalogSource, chunk: int, bands: tuple[str, ...] | None = None
+) -> tuple[float, int]:
+    """Seconds and decoded bytes of a plain rasterio read of the same windows (2 threads);
+    ``bands``: only those (and the mask), as a chain for a model of fewer bands reads."""
+    jobs = _windows(query, source, chunk, bands)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(THREADS) as pool:
         nbytes = sum(pool.map(_read, jobs))
@@ -209,14 +216,21 @@ def run_case(case: str, items: int, size_px: int, chunk: int, reps: int) -> dict
 
 
 def run_cases(
-    title: str, module: str, items: int, size_px: int, chunk: int, reps: int, *extra: str
+    title: str,
+    module: str,
+    items: int,
+    size_px: int,
+    chunk: int,
+    reps: int,
+    *extra: str,
+    span_days: int = 59,
 ) -> Iterator[dict[str, Any]]:
     """Build the catalog, print a header with the load average, run each case of ``module`` in
     a fresh process (``--case``) and yield its JSON result; print the load average at the end."""
-    catalog(items, size_px)
+    catalog(items, size_px, span_days)
     load0 = os.getloadavg()
     print(f"{title}: {os.cpu_count()} cores, {THREADS} threads, chunk {chunk} px, "
-          f"{items} scenes of {size_px} px, fastest of {reps} repetitions; "
+          f"{items} scenes of {size_px} px over {span_days} days, fastest of {reps} repetitions; "
           f"load avg at start {load0[0]:.2f} (5 min {load0[1]:.2f})")  # fmt: skip
     for case in CASES:
         args = [sys.executable, "-m", module, "--case", case, "--items", str(items),
