@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import geopandas as gpd
 import numpy as np
 import rasterio.features
@@ -11,7 +9,6 @@ import rasterio.transform
 import shapely
 from affine import Affine
 from scipy import ndimage
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 __all__ = [
@@ -155,33 +152,47 @@ def dissolve_by_patch(
     return out_geoms, out_values
 
 
-def _shapes(
-    keys: np.ndarray, mask: np.ndarray, transform: Affine
-) -> Iterator[tuple[BaseGeometry, int]]:
+def _shapes(keys: np.ndarray, mask: np.ndarray, transform: Affine) -> tuple[np.ndarray, list[int]]:
+    """Polygons of equal ``keys`` under ``mask`` (GDAL polygonize, 4-connected) and their values.
+
+    The GeoJSON-like rings rasterio returns become shapely polygons in one vectorised call
+    (``from_ragged_array``): building them one by one with ``shapely.geometry.shape`` spent
+    three quarters of the vectorising time in Python, coordinate by coordinate."""
+    rings: list[np.ndarray] = []
+    ring_counts: list[int] = []
+    values: list[int] = []
     for geom, value in rasterio.features.shapes(
         keys.astype(np.int32), mask=mask, transform=transform, connectivity=4
     ):
-        yield shape(geom), int(value)
+        coords = geom["coordinates"]
+        rings.extend(np.asarray(r, dtype=np.float64) for r in coords)
+        ring_counts.append(len(coords))
+        values.append(int(value))
+    if not values:
+        return np.empty(0, dtype=object), values
+    sizes = np.fromiter((len(r) for r in rings), np.int64, len(rings))
+    ring_offsets = np.concatenate([[0], np.cumsum(sizes)])
+    poly_offsets = np.concatenate([[0], np.cumsum(ring_counts)])
+    geoms = shapely.from_ragged_array(
+        shapely.GeometryType.POLYGON, np.concatenate(rings), (ring_offsets, poly_offsets)
+    )
+    return geoms, values
 
 
 def vectorize(
     keys: np.ndarray, mask: np.ndarray, transform: Affine, aoi: BaseGeometry | None
 ) -> tuple[list[BaseGeometry], list[int]]:
     """Polygons of equal ``keys`` under ``mask`` (4-connected, so always valid), clipped to ``aoi``."""
-    geoms: list[BaseGeometry] = []
-    values: list[int] = []
-    for geom, value in _shapes(keys, mask, transform):
-        geoms.append(geom)
-        values.append(value)
-    if aoi is not None and geoms:
-        arr = np.asarray(geoms, dtype=object)
-        inside = shapely.covered_by(arr, aoi)
-        clipped = np.where(inside, arr, shapely.intersection(arr, aoi))
-        polygonal = [_polygonal(g) for g in clipped]
-        keep = [i for i, g in enumerate(polygonal) if g is not None and not g.is_empty]
-        geoms = [g for g in (polygonal[i] for i in keep) if g is not None]
-        values = [values[i] for i in keep]
-    return geoms, values
+    arr, values = _shapes(keys, mask, transform)
+    if aoi is None or not len(values):
+        return list(arr), values
+    clipped = arr.copy()
+    cross = ~shapely.covered_by(arr, aoi)  # only polygons crossing the AOI's edge are cut
+    clipped[cross] = shapely.intersection(arr[cross], aoi)
+    polygonal = [_polygonal(g) for g in clipped]
+    keep = [i for i, g in enumerate(polygonal) if g is not None and not g.is_empty]
+    geoms = [g for g in (polygonal[i] for i in keep) if g is not None]
+    return geoms, [values[i] for i in keep]
 
 
 def _polygonal(geom: BaseGeometry) -> BaseGeometry | None:
