@@ -190,16 +190,27 @@ def _period_frame(
     # its exact extent (thin growth rings stay new), while first-seen and baseline-cover
     # fragments smaller than the unit join their largest neighbour of the same status (a
     # sieve), instead of a mosaic of one-pixel polygons
-    status = change.status[t].astype(np.int64)
+    status = change.status[t]
     n_periods = len(labels) + 1
-    first = change.first_seen.astype(np.int64) + 1
-    keys = ((status * n_periods + first) * _N_CLASSES + change.baseline_class) * _N_COVERS + cover
+    # one int32 key per pixel for (status, first seen, baseline class, cover), built in place
+    # (these full-raster temporaries were a fifth of the tracing time on a 4096 px grid)
+    keys = status.astype(np.int32)
+    keys *= n_periods
+    keys += change.first_seen
+    keys += 1
+    keys *= _N_CLASSES
+    keys += change.baseline_class
+    keys *= _N_COVERS
+    keys += cover
+    keys[~mask] = 0
     # whether land counts as disturbed at baseline (impacts measure the baseline halo and
     # carbon from it) stays exact too: the sieve never merges across it
-    at_baseline = (change.baseline_class == BARE_DISTURBED) | ((first == 1) & (status != NEW))
-    within = status * 2 + at_baseline
-    keys = generalise(np.where(mask, keys, 0), mask, min_px, within=within)
-    geoms, values = vectorize(np.where(mask, keys, 0), mask, transform, aoi)
+    at_baseline = (change.baseline_class == BARE_DISTURBED) | (
+        (change.first_seen == 0) & (status != NEW)
+    )
+    within = status.astype(np.int8) * 2 + at_baseline
+    keys = generalise(keys, mask, min_px, within=within)  # stays 0 outside the mask
+    geoms, values = vectorize(keys, mask, transform, aoi)
     geoms, values = dissolve_by_patch(geoms, values, mask, transform)
     if not geoms:
         return pd.DataFrame()

@@ -51,20 +51,21 @@ def drop_small_patches(mask: np.ndarray, min_pixels: int) -> np.ndarray:
 def generalise(
     values: np.ndarray, mask: np.ndarray, min_pixels: int, within: np.ndarray | None = None
 ) -> np.ndarray:
-    """``values`` (int64) under ``mask`` with every 4-connected region of one value smaller than
+    """``values`` (integers, at least int32 in the result) under ``mask`` with every 4-connected region of one value smaller than
     ``min_pixels`` merged into its largest 4-neighbouring region, repeatedly, so that each
     polygon respects the minimum mapping unit (a sieve run to convergence: on classified demo
     scenes GDAL's one-pass sieve left mosaics of one-pixel regions). With ``within``, regions merge only into neighbours of the
     same ``within`` value (e.g. first-seen fragments inside one status, never across
     statuses). Pixels outside ``mask`` are left as they are; a region with no neighbour to merge
     into stays."""
-    out = values.astype(np.int64, copy=True)
+    out = values.astype(np.result_type(values.dtype, np.int32), copy=True)
     if min_pixels <= 1 or not mask.any():
         return out
-    rows, cols = np.nonzero(mask)
-    win = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     vals, m = out[win], mask[win]
-    group = np.zeros(vals.shape, np.int64) if within is None else within[win].astype(np.int64)
+    group = np.zeros(vals.shape, np.int8) if within is None else within[win]
     for _ in range(_MAX_PASSES):
         if not _merge_small(vals, m, group, min_pixels):
             break
@@ -88,26 +89,33 @@ def _merge_small(vals: np.ndarray, m: np.ndarray, group: np.ndarray, min_pixels:
     last = np.r_[a[1:] != a[:-1], True]
     target = np.arange(sizes.size)
     target[a[last]] = b[last]
-    value = np.zeros(sizes.size, np.int64)
+    value = np.zeros(sizes.size, vals.dtype)
     value[labels[m]] = vals[m]
     vals[m] = value[target[labels[m]]]
     return True
 
 
 def _regions(vals: np.ndarray, m: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Labels of the 4-connected regions of equal value and group under ``m``."""
+    """Labels of the 4-connected regions of equal value and group under ``m`` (0 outside it,
+    where it means nothing)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     h, w = vals.shape
-    index = np.arange(h * w).reshape(h, w)
+    # graph nodes are the masked pixels only (numbered in raster order), int32 indices
+    n = int(m.sum())
+    index = np.full((h, w), -1, np.int32)
+    index[m] = np.arange(n, dtype=np.int32)
     same_x = m[:, :-1] & m[:, 1:] & (vals[:, :-1] == vals[:, 1:]) & (group[:, :-1] == group[:, 1:])
     same_y = m[:-1] & m[1:] & (vals[:-1] == vals[1:]) & (group[:-1] == group[1:])
     src = np.concatenate([index[:, :-1][same_x], index[:-1][same_y]])
     dst = np.concatenate([index[:, 1:][same_x], index[1:][same_y]])
-    graph = coo_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(h * w, h * w))
-    _, labels = connected_components(graph, directed=False)
-    return labels.reshape(h, w).astype(np.int64)
+    graph = coo_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(n, n))
+    _, node_labels = connected_components(graph, directed=False)
+    # pixels outside the mask are never read (callers take labels[m] and masked edges only)
+    labels = np.zeros((h, w), np.int64)
+    labels[m] = node_labels
+    return labels
 
 
 def _touching(
