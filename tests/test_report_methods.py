@@ -212,3 +212,16 @@ def test_partial_imagery_coverage_is_stated(tmp_path: Path) -> None:
     assert "The imagery covers 25% of the mine's AOI" in html
     full = ts._json(write_report(build_site_report(ts._results()), tmp_path / "full"))
     assert not any("imagery covers" in lim for lim in full["methods"]["limits"])
+
+
+def test_pipeline_reads_the_shipped_card_through_the_one_parser():
+    from geomon.classify import select_model
+    from geomon.classify.features import FULL_BANDS
+    from geomon.pipeline.stages import model_info
+
+    model = select_model(FULL_BANDS)
+    info = model_info(model)
+    assert info["accuracy_source"] == "model card"
+    assert 0 < info["accuracy"]["bare_disturbed_f1"] <= 1
+    assert "`" not in info["summary"] and not info["summary"].startswith("- ")
+    assert classifier_info(info)["accuracy_source"] == "model card"

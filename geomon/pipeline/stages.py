@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -68,41 +67,30 @@ def coverage_table(composites: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _card(model_id: str) -> tuple[str, dict[str, Any]]:
-    """Summary and accuracy from the model card beside the model (``models/<id>*.md|json``)."""
-    from geomon.classify.bundled import models_dir
-
-    folder = models_dir()
-    for path in sorted(folder.glob(f"{model_id}*.json")):
-        if path.name == "index.json":
-            continue
-        try:
-            card = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            continue
-        if isinstance(card, dict) and ("accuracy" in card or "summary" in card):
-            return str(card.get("summary", "")), dict(card.get("accuracy") or {})
-    for path in sorted(folder.glob(f"{model_id}*.md")):
-        text = path.read_text(encoding="utf-8")
-        paras = [
-            p.strip() for p in text.split("\n\n") if p.strip() and not p.lstrip().startswith("#")
-        ]
-        return (paras[0][:600] if paras else path.name) + f" (model card: {path.name})", {}
-    return "", {}
-
-
 def model_info(model: Any) -> dict[str, Any]:
-    """Id, hash, card summary and accuracy of a classifier, for the report."""
+    """Id, hash, summary and accuracy of a classifier, for the report: from its model card
+    (``models/<id>.md``, read by :mod:`geomon.report.model_card`, the one card parser), else
+    from what the model file records."""
+    from geomon.report.model_card import card_text, parse_card
+
     info = dict(getattr(model, "info", {}) or {})
-    summary, accuracy = _card(model.model_id)
-    accuracy = accuracy or {
-        k: v
-        for k, v in dict(info.get("accuracy") or info.get("metrics") or {}).items()
-        if isinstance(v, int | float)
-    }
-    if not summary:
-        summary = str(info.get("summary", "")) or _training_summary(info.get("training_data"))
-    return {"id": model.model_id, "hash": model.digest, "summary": summary, "accuracy": accuracy}
+    card = parse_card(card_text({"id": model.model_id}))
+    summary = (
+        card["summary"]
+        or str(info.get("summary", ""))
+        or _training_summary(info.get("training_data"))
+    )
+    out: dict[str, Any] = {"id": model.model_id, "hash": model.digest, "summary": summary}
+    if card["accuracy"]:
+        out.update(
+            accuracy=card["accuracy"],
+            evaluated_on=card["evaluated_on"],
+            accuracy_source="model card",
+        )
+    else:
+        recorded = dict(info.get("accuracy") or info.get("metrics") or {})
+        out["accuracy"] = {k: v for k, v in recorded.items() if isinstance(v, int | float)}
+    return out
 
 
 def _training_summary(data: Any) -> str:

@@ -137,5 +137,7 @@ def classifier_info(model: dict[str, Any]) -> dict[str, Any]:
         "summary": summary or "no model card supplied",
         "accuracy": dict(card["accuracy"]) if from_card else accuracy,
         "evaluated_on": card["evaluated_on"] if from_card else str(model.get("evaluated_on") or ""),
-        "accuracy_source": "model card" if from_card else ("run" if accuracy else "not recorded"),
+        "accuracy_source": "model card"
+        if from_card
+        else str(model.get("accuracy_source") or ("run" if accuracy else "not recorded")),
     }
