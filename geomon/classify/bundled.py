@@ -18,9 +18,14 @@ INDEX = "index.json"
 
 
 def models_dir() -> Path:
-    """The shipped models folder (the repository's ``models/``), or ``$GEOMON_MODELS_DIR``."""
+    """The shipped models folder: ``$GEOMON_MODELS_DIR``, else the repository's ``models/``
+    (source tree, editable install), else the copy a wheel installs as ``geomon/bundled_models``."""
     env = os.environ.get("GEOMON_MODELS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[1]
+    tree = here.parent / "models"
+    return tree if (tree / INDEX).exists() else here / "bundled_models"
 
 
 @dataclass(frozen=True)

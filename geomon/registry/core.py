@@ -35,13 +35,18 @@ _LIST_SEP = ";"
 
 
 def bundled_registry_dir() -> Path:
-    """The registry shipped with geomon (the repository's ``aoi/`` folder), or ``$GEOMON_AOI_DIR``."""
+    """The registry shipped with geomon: ``$GEOMON_AOI_DIR``, else the repository's ``aoi/``
+    folder (source tree, editable install), else the copy a wheel installs as
+    ``geomon/bundled_aoi``."""
     env = os.environ.get("GEOMON_AOI_DIR")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "aoi"
+    here = Path(__file__).resolve().parents[1]
+    tree = here.parent / "aoi"
+    wheel = here / "bundled_aoi"
+    path = Path(env) if env else (tree if (tree / "mines.geojson").exists() else wheel)
     if not (path / "mines.geojson").exists():
         raise RegistryError(
-            f"bundled registry not found at {path}; install geomon from its source tree "
-            "(pip install -e .) or set GEOMON_AOI_DIR to a registry folder"
+            f"bundled registry not found at {path}; reinstall geomon "
+            "or set GEOMON_AOI_DIR to a registry folder"
         )
     return path
 
