@@ -45,6 +45,9 @@ class RunOptions:
     """Change and polygon options."""
     chunk: int = 1024
     """Spatial chunk side (pixels) of the imagery graph."""
+    all_bands: bool = False
+    """Load every band of the source (a report draws true colour from them), not only the
+    model's."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,11 @@ class FootprintRun:
     model_id: str
     model_digest: str
     seconds: dict[str, float]
-    """Wall time per step: ``load``, ``classify``, ``footprint``."""
+    """Wall time per step: ``load+classify``, ``footprint``."""
+    composite: xr.Dataset | None = None
+    """The composite the classes came from (lazy: computing it reads the imagery again)."""
+    model: PixelModel | None = None
+    """The model that classified it."""
 
 
 @contextmanager
@@ -94,7 +101,7 @@ def run_footprint(
     options = options or RunOptions()
     seconds: dict[str, float] = {}
     query = Query(aoi, start, end, max_cloud=options.max_cloud)
-    bands = model.features.bands if model is not None else None
+    bands = model.features.bands if model is not None and not options.all_bands else None
     load_opts = LoadOptions(bands=bands, chunk=options.chunk)
     comp = load_composite(source, query, load_opts, CompositeOptions(options.period))  # type: ignore[arg-type]
     chosen = model or select_model(str(v) for v in comp.data_vars)
@@ -107,7 +114,9 @@ def run_footprint(
     fp_options = options.footprint
     with _timed(seconds, "footprint"):
         fp = trace_footprint(classes, aoi.projected(crs), aoi.name, _in_crs(fp_options, crs))
-    return FootprintRun(aoi.name, fp, classes, chosen.model_id, chosen.digest, seconds)
+    return FootprintRun(
+        aoi.name, fp, classes, chosen.model_id, chosen.digest, seconds, comp, chosen
+    )
 
 
 def _in_crs(options: FootprintOptions, crs: str) -> FootprintOptions:

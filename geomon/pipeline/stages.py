@@ -191,47 +191,35 @@ def run_site(
     """Run one mine through every stage with the pipeline's options."""
     import rioxarray  # noqa: F401  - registers the .rio accessor
 
-    from geomon.classify import classify
-    from geomon.footprint import FootprintOptions, trace_footprint
-    from geomon.footprint.run import compute_classes
-    from geomon.imagery import (
-        Aoi,
-        CompositeOptions,
-        LoadOptions,
-        Query,
-        load_composite,
-        open_source,
-    )
+    from geomon.footprint import FootprintOptions
+    from geomon.footprint.run import RunOptions, run_footprint
+    from geomon.imagery import Aoi, open_source
     from geomon.impacts import check_mine, compute_impacts
 
-    seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
     params = impact_params(p)
     mine = registry.mine(mine_id)
     check_mine(mine.to_dict(), params)  # ecozone/continent before any imagery is read
     layers, areas, credits = _layers(p.registry)  # reference layers too
     src = source or open_source(p.source)
     aoi = Aoi.from_registry(registry, mine_id)
-    comp = load_composite(
-        src,
-        Query(aoi, p.periods.start, p.periods.end, max_cloud=p.periods.max_cloud),
-        LoadOptions(),
-        CompositeOptions(p.periods.period),
+    options = RunOptions(
+        period=p.periods.period,
+        max_cloud=p.periods.max_cloud,
+        footprint=replace(
+            FootprintOptions(),
+            min_mapping_unit_ha=p.classifier.min_mapping_unit_ha,
+            baseline=p.baseline,
+        ),
+        all_bands=True,  # the report's true-colour maps need red, green and blue
     )
-    model = _model(p, [str(v) for v in comp.data_vars])
-    classes = compute_classes(classify(comp, model), progress)
-    crs = str(classes.rio.crs) if classes.rio.crs is not None else str(comp.attrs["crs"])
-    classes = classes.rio.write_crs(crs) if classes.rio.crs is None else classes
-    seconds["imagery+classify"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    fp_opts = replace(
-        FootprintOptions(),
-        min_mapping_unit_ha=p.classifier.min_mapping_unit_ha,
-        baseline=p.baseline,
-        aoi_crs=crs,
-    )
-    footprint = trace_footprint(classes, aoi.projected(crs), mine_id, fp_opts)
-    seconds["footprint"] = time.perf_counter() - t1
+    chosen = None if p.classifier.model is None else _model(p, [])
+    run = run_footprint(aoi, p.periods.start, p.periods.end, src, options, chosen, progress)
+    comp, model, footprint = run.composite, run.model, run.footprint
+    assert comp is not None and model is not None  # run_footprint always sets them
+    seconds = {
+        "imagery+classify": run.seconds["load+classify"],
+        "footprint": run.seconds["footprint"],
+    }
     t2 = time.perf_counter()
     impacts = compute_impacts(footprint, mine.to_dict(), layers=layers, params=params)
     seconds["impacts"] = time.perf_counter() - t2
