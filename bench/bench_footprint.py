@@ -106,23 +106,15 @@ def _model(source: StaticCatalogSource, model_path: Path | None, reduced: bool) 
     return select_model(next(iter(source.items())).assets)
 
 
-def run_case(
-    case: str,
-    items: int,
-    size_px: int,
-    chunk: int,
-    reps: int,
-    model_path: Path | None,
-    span_days: int = 59,
-    reduced: bool = False,
-) -> dict[str, Any]:
+def run_case(case: str, a: argparse.Namespace) -> dict[str, Any]:
     """One AOI size, in this process: ``reps`` x (floor, staged chain, fused chain)."""
-    source = StaticCatalogSource(catalog(items, size_px, span_days))
-    end = dt.date(2023, 1, 31) if span_days < 29 else dt.date(2023, 2, 28)  # whole months
+    chunk, reps = a.chunk, a.reps
+    source = StaticCatalogSource(catalog(a.items, a.size, a.span))
+    end = dt.date(2023, 1, 31) if a.span < 29 else dt.date(2023, 2, 28)  # whole months
     query = Query(_aoi(source, case), dt.date(2023, 1, 1), end)
     _warm_kernels()
     out: dict[str, Any] = {"case": case, "floor_s": [], "fused_s": [], "staged": []}
-    model = _model(source, model_path, reduced)
+    model = _model(source, a.model, a.reduced)
     with dask.config.set(scheduler="threads", num_workers=THREADS):
         lazy = _composite(query, source, chunk, model)
         classify(lazy.isel(x=slice(0, 64), y=slice(0, 64)), model).compute()  # warm imports
@@ -160,21 +152,13 @@ def _report(r: dict[str, Any]) -> None:
           f"{t_fused / t_floor:.2f}x the read floor, peak +{r['peak_mb']:.0f} MB")  # fmt: skip
 
 
-def run(
-    items: int,
-    size_px: int,
-    chunk: int,
-    reps: int,
-    model_path: Path | None,
-    span_days: int = 59,
-    reduced: bool = False,
-) -> None:
+def run(a: argparse.Namespace) -> None:
     """Print the benchmark for both AOI sizes (each in a fresh process)."""
-    extra = [*(("--model", str(model_path)) if model_path else ()), "--span", str(span_days)]
-    extra += ["--reduced"] if reduced else []
+    extra = [*(("--model", str(a.model)) if a.model else ()), "--span", str(a.span)]
+    extra += ["--reduced"] if a.reduced else []
     title = "footprint benchmark"
     for r in run_cases(
-        title, "bench.bench_footprint", items, size_px, chunk, reps, *extra, span_days=span_days
+        title, "bench.bench_footprint", a.items, a.size, a.chunk, a.reps, *extra, span_days=a.span
     ):
         if r["case"] == CASES[0]:
             print(f"  model {r['model']}")
@@ -202,13 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.reference:
         args.items, args.size, args.span, args.reduced = 4, 4096, 28, True
     if args.case:
-        r = run_case(
-            args.case, args.items, args.size, args.chunk, args.reps, args.model, args.span,
-            args.reduced,
-        )  # fmt: skip
-        print(json.dumps(r))
+        print(json.dumps(run_case(args.case, args)))
     else:
-        run(args.items, args.size, args.chunk, args.reps, args.model, args.span, args.reduced)
+        run(args)
     return 0
 
 
