@@ -1,8 +1,17 @@
-"""Per-pixel features: surface-reflectance bands plus spectral indices (REFERENCE.md formulas).
+"""Pixel features: surface-reflectance bands, spectral indices (REFERENCE.md formulas) and,
+optionally, spatial context (local mean and standard deviation of a feature over a square window).
 
-Everything here is plain numpy over arrays of any shape, so the same code serves training samples
-``(n,)`` and image blocks ``(y, x)``. A :class:`FeatureSet` names the bands a model reads and the
-indices it derives; :func:`feature_set_for` picks the richest set the available bands allow.
+Bands and indices are plain numpy over arrays of any shape, so the same code serves training
+samples ``(n,)`` and image blocks ``(y, x)``. Context features need the neighbourhood, so a feature
+set with context is computed on whole images (or overlapping blocks, see
+:mod:`geomon.classify.apply`), its last two axes being ``(y, x)``. A :class:`FeatureSet` names the
+bands a model reads, the indices it derives and its context; :func:`feature_set_for` picks the
+richest standard set the available bands allow.
+
+Context statistics are exact integer window sums of the feature quantised to 1/4096 (far below
+sensor noise), so a pixel's value does not depend on where a block starts: chunked and whole-image
+classification agree bit for bit. Pixels outside the image or not valid (NaN) are left out of a
+window (normalised convolution: sum(value * valid) / sum(valid)).
 """
 
 from __future__ import annotations
@@ -15,11 +24,15 @@ import numpy as np
 from geomon.errors import MissingBandsError
 
 __all__ = [
+    "CONTEXT",
     "FULL_BANDS",
+    "FULL_CONTEXT_FEATURES",
     "FULL_FEATURES",
     "INDEX_BANDS",
     "REDUCED_BANDS",
+    "REDUCED_CONTEXT_FEATURES",
     "REDUCED_FEATURES",
+    "ContextFeature",
     "FeatureSet",
     "bsi",
     "compute_features",
@@ -105,16 +118,50 @@ _INDICES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
 INDEX_BANDS: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _INDICES.items()}
 
 
+_STATS = ("mean", "std")
+_MAX_WINDOW = 101
+
+
+@dataclass(frozen=True)
+class ContextFeature:
+    """A statistic of a band or index over a ``size`` x ``size`` window centred on the pixel."""
+
+    source: str
+    """Band or index name of the same feature set."""
+    size: int
+    """Window side in pixels (odd, 3..101)."""
+    stat: str
+    """``mean`` or ``std`` (population standard deviation)."""
+
+    def __post_init__(self) -> None:
+        if self.stat not in _STATS or not (3 <= self.size <= _MAX_WINDOW and self.size % 2):
+            raise MissingBandsError(
+                f"context {self.name!r}: stat must be mean or std and size an odd 3..{_MAX_WINDOW}"
+            )
+
+    @property
+    def name(self) -> str:
+        """Feature name, e.g. ``ndvi_mean21``."""
+        return f"{self.source}_{self.stat}{self.size}"
+
+
 @dataclass(frozen=True)
 class FeatureSet:
-    """The inputs of a pixel model: bands (reflectance 0..1) followed by indices."""
+    """The inputs of a pixel model: bands (reflectance 0..1), then indices, then context."""
 
     bands: tuple[str, ...]
     """Bands read from the imagery, in this order."""
     indices: tuple[str, ...]
     """Indices derived from those bands, in this order (names of :data:`INDEX_BANDS`)."""
+    context: tuple[ContextFeature, ...] = ()
+    """Neighbourhood statistics of bands or indices, in this order (empty: a per-pixel model)."""
 
     def __post_init__(self) -> None:
+        unknown_ctx = [c.source for c in self.context if c.source not in self.bands + self.indices]
+        if unknown_ctx:
+            raise MissingBandsError(
+                f"context needs feature {unknown_ctx[0]!r}; add it to the feature set's bands or indices"
+            )
         unknown = [name for name in self.indices if name not in _INDICES]
         if unknown:
             raise MissingBandsError(
@@ -130,14 +177,38 @@ class FeatureSet:
     @property
     def names(self) -> tuple[str, ...]:
         """Feature names in the order of :func:`compute_features`' first axis."""
-        return self.bands + self.indices
+        return self.bands + self.indices + tuple(c.name for c in self.context)
+
+    @property
+    def halo(self) -> int:
+        """Pixels of neighbourhood a pixel's features read on each side (0: per-pixel)."""
+        return max((c.size // 2 for c in self.context), default=0)
+
+    def with_context(self, context: Iterable[ContextFeature]) -> FeatureSet:
+        """This set with ``context`` (replacing any it had)."""
+        return FeatureSet(self.bands, self.indices, tuple(context))
 
     def __len__(self) -> int:
-        return len(self.bands) + len(self.indices)
+        return len(self.bands) + len(self.indices) + len(self.context)
 
 
 FULL_FEATURES = FeatureSet(FULL_BANDS, ("ndvi", "mndwi", "nbr", "bsi", "ndbi", "ndre", "ndti"))
 REDUCED_FEATURES = FeatureSet(REDUCED_BANDS, ("ndvi", "mndwi_blue", "nbr", "bsi", "ndbi", "ndti"))
+
+#: spatial context of the shipped v2 models (bands and indices both sets have): local green cover
+#: and its patchiness, the fresh-rock SWIR contrast around the pixel, and edges (roads, dump rims)
+CONTEXT: tuple[ContextFeature, ...] = (
+    ContextFeature("ndvi", 5, "mean"),
+    ContextFeature("ndvi", 21, "mean"),
+    ContextFeature("ndvi", 21, "std"),
+    ContextFeature("ndti", 5, "mean"),
+    ContextFeature("ndti", 21, "mean"),
+    ContextFeature("ndti", 5, "std"),
+    ContextFeature("bsi", 21, "mean"),
+    ContextFeature("swir16", 5, "std"),
+)
+FULL_CONTEXT_FEATURES = FULL_FEATURES.with_context(CONTEXT)
+REDUCED_CONTEXT_FEATURES = REDUCED_FEATURES.with_context(CONTEXT)
 
 
 def feature_set_for(available: Iterable[str]) -> FeatureSet:
@@ -153,10 +224,13 @@ def feature_set_for(available: Iterable[str]) -> FeatureSet:
     )
 
 
-def compute_features(bands: Mapping[str, Array], fset: FeatureSet) -> Array:
+def compute_features(
+    bands: Mapping[str, Array], fset: FeatureSet, valid: Array | None = None
+) -> Array:
     """Stack the features of ``fset`` from ``bands`` (name -> array, all one shape) as float32.
 
-    The result has shape ``(len(fset),) + shape``; NaN inputs give NaN features.
+    The result has shape ``(len(fset),) + shape``; NaN inputs give NaN features. With context,
+    the last two axes are ``(y, x)``; pixels not ``valid`` (or NaN) are left out of every window.
     """
     missing = [name for name in fset.bands if name not in bands]
     if missing:
@@ -170,4 +244,50 @@ def compute_features(bands: Mapping[str, Array], fset: FeatureSet) -> Array:
     for j, name in enumerate(fset.indices, start=len(fset.bands)):
         needs, func = _INDICES[name]
         out[j] = func(*(out[fset.bands.index(b)] for b in needs))
+    if fset.context:
+        _add_context(out, fset, first.shape, valid)
     return out
+
+
+_QUANTUM = 4096.0
+_QMAX = 8.0
+
+
+def _add_context(out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Array | None) -> None:
+    if len(shape) < 2:
+        raise MissingBandsError("context features need images (..., y, x), not single pixels")
+    names = fset.bands + fset.indices
+    start = len(names)
+    sums: dict[tuple[str, int], tuple[Array, Array, Array]] = {}
+    for k, ctx in enumerate(fset.context, start=start):
+        key = (ctx.source, ctx.size)
+        if key not in sums:
+            sums[key] = _window_sums(out[names.index(ctx.source)], ctx.size, valid)
+        count, s1, s2 = sums[key]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = s1 / count
+            if ctx.stat == "mean":
+                value = mean
+            else:
+                value = np.sqrt(np.maximum(s2 / count - mean * mean, 0.0))
+        out[k] = np.where(count > 0, value / _QUANTUM, np.nan)
+
+
+def _window_sums(values: Array, size: int, valid: Array | None) -> tuple[Array, Array, Array]:
+    """Exact window sums (count, sum, sum of squares) of ``values`` quantised to 1/4096."""
+    ok = np.isfinite(values)
+    if valid is not None:
+        ok &= np.asarray(valid, dtype=bool)
+    q = np.rint(np.clip(np.where(ok, values, 0), -_QMAX, _QMAX) * _QUANTUM).astype(np.int64)
+    count = _box_sum(ok.astype(np.int64), size)
+    return count, _box_sum(q, size).astype(np.float64), _box_sum(q * q, size).astype(np.float64)
+
+
+def _box_sum(a: Array, size: int) -> Array:
+    """Sum over a ``size`` x ``size`` window of the last two axes, zeros outside (integers)."""
+    r = size // 2
+    lead = [(0, 0)] * (a.ndim - 2)
+    c = np.cumsum(np.pad(a, [*lead, (r + 1, r), (0, 0)]), axis=-2)
+    a = c[..., size:, :] - c[..., :-size, :]
+    c = np.cumsum(np.pad(a, [*lead, (0, 0), (r + 1, r)]), axis=-1)
+    return c[..., size:] - c[..., :-size]
