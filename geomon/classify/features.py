@@ -257,37 +257,83 @@ def _add_context(out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Ar
     if len(shape) < 2:
         raise MissingBandsError("context features need images (..., y, x), not single pixels")
     names = fset.bands + fset.indices
-    start = len(names)
-    sums: dict[tuple[str, int], tuple[Array, Array, Array]] = {}
-    for k, ctx in enumerate(fset.context, start=start):
-        key = (ctx.source, ctx.size)
-        if key not in sums:
-            sums[key] = _window_sums(out[names.index(ctx.source)], ctx.size, valid)
-        count, s1, s2 = sums[key]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = s1 / count
-            if ctx.stat == "mean":
-                value = mean
+    sums = _WindowSums(valid)
+    for k, ctx in enumerate(fset.context, start=len(names)):
+        source = out[names.index(ctx.source)]
+        inv = sums.inverse_count(ctx.source, source, ctx.size)  # 1/count, NaN for none
+        s1 = sums.total(ctx.source, source, ctx.size, squares=False)
+        if ctx.stat == "mean":
+            np.multiply(s1, inv, out=out[k], dtype=np.float32, casting="unsafe")
+            out[k] /= np.float32(_QUANTUM)
+        else:
+            s2 = sums.total(ctx.source, source, ctx.size, squares=True)
+            mean = s1 * inv.astype(np.float64)
+            var = s2 * inv.astype(np.float64) - mean * mean
+            out[k] = np.sqrt(np.maximum(var, 0.0, where=~np.isnan(var), out=var)) / _QUANTUM
+
+
+class _WindowSums:
+    """Exact window sums of features quantised to 1/4096, each computed once per block: valid
+    pixels per window (shared by features with the same valid pixels), sums and sums of squares.
+    Sums are int32 (window sums fit; the running sums may wrap, their differences do not) except
+    sums of squares (int64)."""
+
+    def __init__(self, valid: Array | None) -> None:
+        self.valid = None if valid is None else np.asarray(valid, dtype=bool)
+        self.masks: dict[str, Array] = {}
+        self.quantised: dict[str, Array] = {}
+        self.inverses: list[tuple[Array, int, Array]] = []
+        self.sums: dict[tuple[str, int, bool], Array] = {}
+
+    def _mask(self, name: str, values: Array) -> Array:
+        if name not in self.masks:
+            ok = np.isfinite(values)
+            if self.valid is not None:
+                ok &= self.valid
+            self.masks[name] = ok
+            q = np.clip(np.where(ok, values, 0), -_QMAX, _QMAX) * _QUANTUM
+            self.quantised[name] = np.rint(q).astype(np.int32)
+        return self.masks[name]
+
+    def inverse_count(self, name: str, values: Array, size: int) -> Array:
+        """float32 1 / (valid pixels in the window), NaN where there are none."""
+        ok = self._mask(name, values)
+        for mask, n, inv in self.inverses:
+            if n == size and (mask is ok or np.array_equal(mask, ok)):
+                return inv
+        count = _box_sum(ok.astype(np.int32), size).astype(np.float32)
+        with np.errstate(divide="ignore"):
+            inv = np.float32(1) / count
+        inv[count == 0] = np.nan
+        self.inverses.append((ok, size, inv))
+        return inv
+
+    def total(self, name: str, values: Array, size: int, *, squares: bool) -> Array:
+        key = (name, size, squares)
+        if key not in self.sums:
+            self._mask(name, values)
+            q = self.quantised[name]
+            if squares:
+                q64 = q.astype(np.int64)
+                self.sums[key] = _box_sum(q64 * q64, size)
             else:
-                value = np.sqrt(np.maximum(s2 / count - mean * mean, 0.0))
-        out[k] = np.where(count > 0, value / _QUANTUM, np.nan)
-
-
-def _window_sums(values: Array, size: int, valid: Array | None) -> tuple[Array, Array, Array]:
-    """Exact window sums (count, sum, sum of squares) of ``values`` quantised to 1/4096."""
-    ok = np.isfinite(values)
-    if valid is not None:
-        ok &= np.asarray(valid, dtype=bool)
-    q = np.rint(np.clip(np.where(ok, values, 0), -_QMAX, _QMAX) * _QUANTUM).astype(np.int64)
-    count = _box_sum(ok.astype(np.int64), size)
-    return count, _box_sum(q, size).astype(np.float64), _box_sum(q * q, size).astype(np.float64)
+                self.sums[key] = _box_sum(q, size)
+        return self.sums[key]
 
 
 def _box_sum(a: Array, size: int) -> Array:
-    """Sum over a ``size`` x ``size`` window of the last two axes, zeros outside (integers)."""
-    r = size // 2
-    lead = [(0, 0)] * (a.ndim - 2)
-    c = np.cumsum(np.pad(a, [*lead, (r + 1, r), (0, 0)]), axis=-2)
-    a = c[..., size:, :] - c[..., :-size, :]
-    c = np.cumsum(np.pad(a, [*lead, (0, 0), (r + 1, r)]), axis=-1)
-    return c[..., size:] - c[..., :-size]
+    """Sum over a ``size`` x ``size`` window of the last two axes, zeros outside (integers, in
+    ``a``'s dtype: running sums may wrap around, window sums are exact if they fit). Both passes
+    run along contiguous rows (the second on a transposed copy): 3x faster than a column cumsum."""
+    rows = _window_rows(a, size)
+    cols = _window_rows(np.ascontiguousarray(np.swapaxes(rows, -1, -2)), size)
+    return np.ascontiguousarray(np.swapaxes(cols, -1, -2))
+
+
+def _window_rows(a: Array, size: int) -> Array:
+    """Sliding-window sums along the last axis, zeros outside."""
+    r, m = size // 2, a.shape[-1]
+    c = np.zeros((*a.shape[:-1], m + size), a.dtype)
+    np.cumsum(a, axis=-1, dtype=a.dtype, out=c[..., r + 1 : r + 1 + m])
+    c[..., r + 1 + m :] = c[..., r + m : r + m + 1]
+    return c[..., size:] - c[..., :m]
