@@ -212,3 +212,11 @@ def test_partial_imagery_coverage_is_stated(tmp_path: Path) -> None:
     assert "The imagery covers 25% of the mine's AOI" in html
     full = ts._json(write_report(build_site_report(ts._results()), tmp_path / "full"))
     assert not any("imagery covers" in lim for lim in full["methods"]["limits"])
+
+
+def test_model_card_summary_counts_spatial_context() -> None:
+    text = CARD.replace(
+        "- indices:", "- spatial context: ndvi_mean5, ndti_std21 (window)\n- indices:", 1
+    )
+    summary = parse_card(text)["summary"]
+    assert "Pixel and neighbourhood" in summary and "+ 2 spatial-context features" in summary
