@@ -11,9 +11,10 @@ import xarray as xr
 
 from geomon.classify import classify, select_model
 from geomon.classify.classes import CLOUD_NODATA
-from geomon.classify.features import REDUCED_FEATURES, compute_features
+from geomon.classify.features import REDUCED_FEATURES, ContextFeature, compute_features
 from geomon.classify.model import PixelModel
 from geomon.classify.model_io import save_model
+from geomon.classify.samples import Augment, sample_pixels
 from geomon.classify.train import CONTRACT_SCHEME, TrainOptions, fit_pixel_model
 from geomon.errors import MissingBandsError
 
@@ -128,3 +129,44 @@ def test_select_model_prefers_full_band_set(model: PixelModel, tmp_path: Path) -
     assert chosen.model_id == "tiny"
     with pytest.raises(MissingBandsError, match="missing swir16, swir22"):
         select_model(["blue", "red", "nir"], tmp_path)
+
+
+@pytest.fixture(scope="module")
+def context_model() -> PixelModel:
+    fset = REDUCED_FEATURES.with_context(
+        [ContextFeature("ndvi", 5, "mean"), ContextFeature("ndti", 9, "std")]
+    )
+    rng = np.random.default_rng(12)
+    codes = np.repeat(np.repeat(rng.integers(1, 5, (2, 6, 6)), 8, axis=1), 8, axis=2)
+    x, y = sample_pixels(_reflectance(codes, seed=13), codes - 1, fset, 300, 4, rng, Augment())
+    opts = TrainOptions(hidden=(12,), max_iter=40)
+    return fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "tiny-context", opts)
+
+
+@pytest.mark.parametrize("chunk", [5, 16, 23])
+def test_context_blockwise_equals_whole_array(context_model: PixelModel, chunk: int) -> None:
+    codes = np.repeat(np.random.default_rng(4).integers(1, 5, (2, 9, 7)), 6, axis=1)
+    codes = np.repeat(codes, 6, axis=2).astype(np.uint8)  # 54 x 42 px of 6 px patches
+    comp = _composite(codes, chunk=chunk)
+    lazy = classify(comp, context_model)
+    assert isinstance(lazy["class"].data, da.Array)
+    blockwise = lazy.compute()
+    whole = classify(comp.compute(), context_model)
+    np.testing.assert_array_equal(blockwise["class"].values, whole["class"].values)
+    np.testing.assert_array_equal(blockwise["cover"].values, whole["cover"].values)
+    np.testing.assert_allclose(  # BLAS summation order only, as above
+        blockwise["probability"].values, whole["probability"].values, rtol=0, atol=1e-5
+    )
+    assert (whole["class"].values[:, 3:, 3:] == codes[:, 3:, 3:]).mean() > 0.9
+
+
+def test_context_features_of_a_block_with_halo_equal_the_whole_image() -> None:
+    fset = REDUCED_FEATURES.with_context(
+        [ContextFeature("ndvi", 21, "mean"), ContextFeature("blue", 5, "std")]
+    )
+    codes = np.random.default_rng(5).integers(1, 5, (1, 60, 50)).astype(np.uint8)
+    bands = _reflectance(codes, seed=6)
+    bands["blue"][0, 20:24, 30:33] = np.nan
+    whole = compute_features(bands, fset)
+    part = compute_features({b: v[:, 13:47, 7:41] for b, v in bands.items()}, fset)
+    np.testing.assert_array_equal(part[:, :, 10:-10, 10:-10], whole[:, :, 23:37, 17:31])

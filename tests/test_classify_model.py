@@ -10,9 +10,15 @@ import numpy as np
 import pytest
 
 from geomon.classify.classes import BARE_DISTURBED, CLOUD_NODATA, VEGETATION, WATER
-from geomon.classify.features import REDUCED_FEATURES, compute_features
+from geomon.classify.features import REDUCED_FEATURES, ContextFeature, compute_features
 from geomon.classify.model import PixelModel
-from geomon.classify.model_io import file_sha256, load_model, save_model
+from geomon.classify.model_io import (
+    FORMAT,
+    FORMAT_CONTEXT,
+    file_sha256,
+    load_model,
+    save_model,
+)
 from geomon.classify.train import CONTRACT_SCHEME, TrainOptions, fit_pixel_model
 from geomon.errors import GeomonError, ModelError
 
@@ -194,3 +200,37 @@ def test_card_writer_records_the_file_hash_in_card_and_index(
     assert entry["sha256"] == sha and entry["bands"] == list(REDUCED_FEATURES.bands)
     card = (tmp_path / "m.md").read_text()
     assert sha in card and "### x <= 2 %" in card and "overall accuracy 0.99" in card
+
+
+def test_context_spec_round_trips_and_per_pixel_files_stay_version_1(
+    model: PixelModel, tmp_path: Path
+) -> None:
+    fset = REDUCED_FEATURES.with_context([ContextFeature("ndvi", 5, "mean")])
+    rng = np.random.default_rng(8)
+    x = np.hstack([_spectra(50, seed=7)[0], rng.uniform(-1, 1, (200, 1))])
+    y = np.repeat(np.arange(4), 50)
+    ctx = fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "c", TrainOptions(hidden=(6,), max_iter=5))
+    path = tmp_path / "ctx.gmodel"
+    save_model(ctx, path)
+    loaded = load_model(path)
+    assert loaded.features == fset and loaded.features.halo == 2
+    assert loaded.digest == ctx.digest
+    with zipfile.ZipFile(path) as zf:
+        assert json.loads(zf.read("model.json"))["format"] == FORMAT_CONTEXT
+    plain = tmp_path / "plain.gmodel"
+    save_model(model, plain)
+    with zipfile.ZipFile(plain) as zf:
+        header = json.loads(zf.read("model.json"))
+    assert header["format"] == FORMAT and "context" not in header  # v1 files load as before
+    assert load_model(plain).features.context == ()
+    mixed = tmp_path / "mixed.gmodel"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(mixed, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "model.json":
+                doc = json.loads(data)
+                doc["format"] = FORMAT
+                data = json.dumps(doc).encode()
+            dst.writestr(name, data)
+    with pytest.raises(ModelError, match="spatial context"):
+        load_model(mixed)

@@ -1,7 +1,8 @@
 """The shipped models on real Sentinel-2 pixels (eo-learn's Slovenia patch, L1C, MIT licence).
 
 The models never saw these pixels: they are trained on the synthetic demo only. Forest, grassland
-and shrubland must not come out ``bare_disturbed`` (at most 2 % of the clear pixels).
+and shrubland must not come out ``bare_disturbed`` (at most 2 % of the clear pixels). Whole scenes
+are classified, so models with spatial context see each pixel's clear neighbours.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ def _confusion(model_entry: object, data: Path) -> tuple[np.ndarray, int, int]:
     bare = total = 0
     for scene in scenes:
         bands = {b: scene[..., L1C_ORDER.index(b)] for b in model.features.bands}
-        code = model.predict(compute_features(bands, model.features)).code
         clear = scene[..., L1C_ORDER.index("blue")] < CLEAR_BLUE_TOA
+        # the chain masks clouds before classifying; spatial context reads clear neighbours only
+        code = model.predict(compute_features(bands, model.features, clear), clear).code
         np.add.at(table, (lulc[clear], code[clear]), 1)
         natural = clear & np.isin(lulc, NATURAL_VEGETATION)
         bare += int((natural & (code == BARE_DISTURBED)).sum())

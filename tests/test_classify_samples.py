@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from geomon.classify.features import REDUCED_FEATURES
+from geomon.classify.features import REDUCED_FEATURES, ContextFeature, compute_features
 from geomon.classify.samples import DEMO_COVER_LABELS, DEMO_SCHEME, Augment, augment, sample_pixels
+from geomon.errors import ConfigError
 
 
 def _bands(n: int) -> dict[str, np.ndarray]:
@@ -46,3 +48,20 @@ def test_every_demo_label_belongs_to_the_scheme() -> None:
     assert set(DEMO_COVER_LABELS.values()) == set(DEMO_SCHEME.labels)
     natural = {DEMO_COVER_LABELS[c] for c in ("bare_soil", "rock", "salt_crust")}
     assert {DEMO_SCHEME.classes[DEMO_SCHEME.labels.index(n)] for n in natural} == {"built_other"}
+
+
+def test_context_samples_are_whole_image_features_of_the_drawn_pixels() -> None:
+    fset = REDUCED_FEATURES.with_context([ContextFeature("ndvi", 5, "mean")])
+    rng = np.random.default_rng(4)
+    bands = {b: rng.uniform(0.02, 0.4, (2, 20, 30)).astype(np.float32) for b in fset.bands}
+    bands["nir"][1, :5, :5] = np.nan
+    labels = rng.integers(-1, 3, (2, 20, 30))
+    x, y = sample_pixels(bands, labels, fset, 10_000, 3, np.random.default_rng(5))
+    whole = compute_features(bands, fset).reshape(len(fset), -1).T
+    ok = (labels.reshape(-1) >= 0) & np.isfinite(whole).all(axis=1)
+    np.testing.assert_array_equal(x, whole[ok])
+    np.testing.assert_array_equal(y, labels.reshape(-1)[ok])
+    hazy, _ = sample_pixels(bands, labels, fset, 10_000, 3, np.random.default_rng(5), Augment())
+    assert hazy.shape == x.shape and not np.array_equal(hazy, x)
+    with pytest.raises(ConfigError, match="images"):
+        sample_pixels(_bands(50), np.zeros(50, np.int64), fset, 10, 1, rng)

@@ -225,3 +225,11 @@ def test_pipeline_reads_the_shipped_card_through_the_one_parser():
     assert 0 < info["accuracy"]["bare_disturbed_f1"] <= 1
     assert "`" not in info["summary"] and not info["summary"].startswith("- ")
     assert classifier_info(info)["accuracy_source"] == "model card"
+
+
+def test_model_card_summary_counts_spatial_context() -> None:
+    text = CARD.replace(
+        "- indices:", "- spatial context: ndvi_mean5, ndti_std21 (window)\n- indices:", 1
+    )
+    summary = parse_card(text)["summary"]
+    assert "Pixel and neighbourhood" in summary and "+ 2 spatial-context features" in summary

@@ -1,6 +1,13 @@
-"""Blockwise classification of composites: one numpy task per dask chunk, no pixel leaves its chunk."""
+"""Blockwise classification of composites: one numpy task per dask chunk.
+
+A per-pixel model reads only its chunk. A model with spatial context reads each chunk with a halo
+of its neighbours (``FeatureSet.halo`` pixels, none beyond the image edge) and trims it again, so
+chunked and whole-image classification give the same result (context sums are exact integers).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -18,9 +25,79 @@ def _block(*arrays: np.ndarray, model: PixelModel) -> tuple[np.ndarray, np.ndarr
     """Classify one chunk: ``arrays`` are the model's bands then ``valid``, each ``(time, y, x)``."""
     *bands, valid = arrays
     names = model.features.bands
-    features = compute_features(dict(zip(names, bands, strict=True)), model.features)
+    features = compute_features(dict(zip(names, bands, strict=True)), model.features, valid)
     pred = model.predict(features, valid)
     return pred.code, pred.probability, pred.cover
+
+
+def _halo_block(
+    *arrays: np.ndarray, model: PixelModel, halo: int, n_blocks: tuple[int, ...], block_id: Any
+) -> np.ndarray:
+    """Classify one chunk read with its halo; return ``(3, ..., y, x)`` float32 (code,
+    probability, cover) of the chunk itself (``block_id`` and ``n_blocks`` count the new
+    leading axis)."""
+    out = np.stack(_block(*arrays, model=model)).astype(np.float32)
+    crop: list[slice] = [slice(None)] * (out.ndim - 2)
+    for axis in (out.ndim - 2, out.ndim - 1):
+        first = block_id[axis] > 0
+        last = block_id[axis] < n_blocks[axis] - 1
+        crop.append(slice(halo if first else 0, out.shape[axis] - halo if last else None))
+    return out[tuple(crop)]
+
+
+def _apply_per_pixel(
+    bands: list[xr.DataArray], valid: xr.DataArray, model: PixelModel
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    code, prob, cover = xr.apply_ufunc(
+        _block,
+        *bands,
+        valid,
+        kwargs={"model": model},
+        output_core_dims=[[], [], []],
+        dask="parallelized",
+        output_dtypes=[np.uint8, np.float32, np.uint8],
+    )
+    return code, prob, cover
+
+
+def _classify_with_halo(
+    bands: list[xr.DataArray], valid: xr.DataArray, model: PixelModel
+) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    import dask.array as da
+    from dask.array.overlap import ensure_minimum_chunksize, overlap
+
+    halo = model.features.halo
+    template = bands[0]
+    if not isinstance(template.data, da.Array):
+        code, prob, cover = _block(
+            *(np.asarray(b.values) for b in bands), np.asarray(valid.values), model=model
+        )
+    else:
+        arrays = [b.data for b in bands] + [da.asarray(valid.data)]
+        nd = arrays[0].ndim
+        chunks = tuple(arrays[0].chunks)
+        chunks = (*chunks[:-2], *(ensure_minimum_chunksize(halo, c) for c in chunks[-2:]))
+        arrays = [a.rechunk(chunks) for a in arrays]
+        depth = {i: (halo if i >= nd - 2 else 0) for i in range(nd)}
+        padded = [overlap(a, depth=depth, boundary="none") for a in arrays]
+        stacked = da.map_blocks(
+            _halo_block,
+            *padded,
+            model=model,
+            halo=halo,
+            n_blocks=(1, *arrays[0].numblocks),
+            new_axis=0,
+            chunks=((3,), *chunks),
+            dtype=np.float32,
+            meta=np.empty((0,) * (nd + 1), np.float32),
+        )
+        code, prob, cover = stacked[0].astype(np.uint8), stacked[1], stacked[2].astype(np.uint8)
+    dims, coords = template.dims, template.coords
+    return (
+        xr.DataArray(code, dims=dims, coords=coords),
+        xr.DataArray(prob, dims=dims, coords=coords),
+        xr.DataArray(cover, dims=dims, coords=coords),
+    )
 
 
 def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
@@ -38,15 +115,10 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
         )
     bands = [composite[b] for b in model.features.bands]
     valid = composite["valid"] if "valid" in composite else bands[0].notnull()
-    code, prob, cover = xr.apply_ufunc(
-        _block,
-        *bands,
-        valid,
-        kwargs={"model": model},
-        output_core_dims=[[], [], []],
-        dask="parallelized",
-        output_dtypes=[np.uint8, np.float32, np.uint8],
-    )
+    if model.features.halo:
+        code, prob, cover = _classify_with_halo(bands, valid, model)
+    else:
+        code, prob, cover = _apply_per_pixel(bands, valid, model)
     out = xr.Dataset({"class": code, "probability": prob, "cover": cover})
     for name in _PASS_THROUGH:
         if name in composite:

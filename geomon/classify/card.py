@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from geomon.classify.model import PixelModel
+from geomon.classify.model_io import FORMAT, FORMAT_CONTEXT
 
 __all__ = ["model_card", "write_card"]
 
@@ -49,10 +50,19 @@ def model_card(
         "",
         f"- file: `models/{file_name}` ({size} bytes), SHA-256 `{sha256}`",
         f"- model digest (numbers + header): `{model.digest}`",
-        "- format: geomon-pixel-model/1 (zip of a JSON header and float32 .npy arrays; loads without "
-        "running code, see `geomon/classify/model_io.py`)",
+        f"- format: {FORMAT_CONTEXT if model.features.context else FORMAT} (zip of a JSON header "
+        "and float32 .npy arrays; loads without running code, see `geomon/classify/model_io.py`)",
         f"- bands: {', '.join(model.features.bands)}",
         f"- indices: {', '.join(model.features.indices)} (formulas in `geomon/classify/features.py`)",
+        *(
+            [
+                f"- spatial context: {', '.join(c.name for c in model.features.context)} "
+                "(statistic and window side in pixels; `ContextFeature` in "
+                "`geomon/classify/features.py`)"
+            ]
+            if model.features.context
+            else []
+        ),
         "- chosen automatically by `geomon.classify.select_model` when a source has these bands",
         *([f"- reproduce: `{reproduce}`"] if reproduce else []),
         "",
@@ -74,7 +84,9 @@ def model_card(
         ),
         f"- samples: {data.get('samples', '?')}",
         f"- augmentation: `{json.dumps(data.get('augment', {}))}` (brightness, spectral tilt, "
-        "additive L1C-like haze on a share of samples)",
+        "additive L1C-like haze on a share of samples"
+        + (f"; drawn per {data['augment_unit']}" if data.get("augment_unit") else "")
+        + ")",
         "",
         "## Hyper-parameters",
         "",

@@ -191,6 +191,9 @@ def _mine_samples(
     if "valid" in data.imagery:
         labels = np.where(data.imagery["valid"].values, labels, -1)
     bands = {b: data.imagery[b].values for b in fset.bands}
+    if fset.context and "valid" in data.imagery:  # context windows skip invalid pixels, as in apply
+        ok = data.imagery["valid"].values
+        bands = {b: np.where(ok, v, np.float32(np.nan)) for b, v in bands.items()}
     n = len(DEMO_SCHEME.labels)
     strata = data.cover if sampling.by_cover else None
     return sample_pixels(bands, labels, fset, sampling.per_label, n, rng, sampling.augment, strata)

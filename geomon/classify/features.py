@@ -1,8 +1,17 @@
-"""Per-pixel features: surface-reflectance bands plus spectral indices (REFERENCE.md formulas).
+"""Pixel features: surface-reflectance bands, spectral indices (REFERENCE.md formulas) and,
+optionally, spatial context (local mean and standard deviation of a feature over a square window).
 
-Everything here is plain numpy over arrays of any shape, so the same code serves training samples
-``(n,)`` and image blocks ``(y, x)``. A :class:`FeatureSet` names the bands a model reads and the
-indices it derives; :func:`feature_set_for` picks the richest set the available bands allow.
+Bands and indices are plain numpy over arrays of any shape, so the same code serves training
+samples ``(n,)`` and image blocks ``(y, x)``. Context features need the neighbourhood, so a feature
+set with context is computed on whole images (or overlapping blocks, see
+:mod:`geomon.classify.apply`), its last two axes being ``(y, x)``. A :class:`FeatureSet` names the
+bands a model reads, the indices it derives and its context; :func:`feature_set_for` picks the
+richest standard set the available bands allow.
+
+Context statistics are exact integer window sums of the feature quantised to 1/4096 (far below
+sensor noise), so a pixel's value does not depend on where a block starts: chunked and whole-image
+classification agree bit for bit. Pixels outside the image or not valid (NaN) are left out of a
+window (normalised convolution: sum(value * valid) / sum(valid)).
 """
 
 from __future__ import annotations
@@ -15,11 +24,15 @@ import numpy as np
 from geomon.errors import MissingBandsError
 
 __all__ = [
+    "CONTEXT",
     "FULL_BANDS",
+    "FULL_CONTEXT_FEATURES",
     "FULL_FEATURES",
     "INDEX_BANDS",
     "REDUCED_BANDS",
+    "REDUCED_CONTEXT_FEATURES",
     "REDUCED_FEATURES",
+    "ContextFeature",
     "FeatureSet",
     "bsi",
     "compute_features",
@@ -105,16 +118,50 @@ _INDICES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
 INDEX_BANDS: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _INDICES.items()}
 
 
+_STATS = ("mean", "std")
+_MAX_WINDOW = 101
+
+
+@dataclass(frozen=True)
+class ContextFeature:
+    """A statistic of a band or index over a ``size`` x ``size`` window centred on the pixel."""
+
+    source: str
+    """Band or index name of the same feature set."""
+    size: int
+    """Window side in pixels (odd, 3..101)."""
+    stat: str
+    """``mean`` or ``std`` (population standard deviation)."""
+
+    def __post_init__(self) -> None:
+        if self.stat not in _STATS or not (3 <= self.size <= _MAX_WINDOW and self.size % 2):
+            raise MissingBandsError(
+                f"context {self.name!r}: stat must be mean or std and size an odd 3..{_MAX_WINDOW}"
+            )
+
+    @property
+    def name(self) -> str:
+        """Feature name, e.g. ``ndvi_mean21``."""
+        return f"{self.source}_{self.stat}{self.size}"
+
+
 @dataclass(frozen=True)
 class FeatureSet:
-    """The inputs of a pixel model: bands (reflectance 0..1) followed by indices."""
+    """The inputs of a pixel model: bands (reflectance 0..1), then indices, then context."""
 
     bands: tuple[str, ...]
     """Bands read from the imagery, in this order."""
     indices: tuple[str, ...]
     """Indices derived from those bands, in this order (names of :data:`INDEX_BANDS`)."""
+    context: tuple[ContextFeature, ...] = ()
+    """Neighbourhood statistics of bands or indices, in this order (empty: a per-pixel model)."""
 
     def __post_init__(self) -> None:
+        unknown_ctx = [c.source for c in self.context if c.source not in self.bands + self.indices]
+        if unknown_ctx:
+            raise MissingBandsError(
+                f"context needs feature {unknown_ctx[0]!r}; add it to the feature set's bands or indices"
+            )
         unknown = [name for name in self.indices if name not in _INDICES]
         if unknown:
             raise MissingBandsError(
@@ -130,14 +177,38 @@ class FeatureSet:
     @property
     def names(self) -> tuple[str, ...]:
         """Feature names in the order of :func:`compute_features`' first axis."""
-        return self.bands + self.indices
+        return self.bands + self.indices + tuple(c.name for c in self.context)
+
+    @property
+    def halo(self) -> int:
+        """Pixels of neighbourhood a pixel's features read on each side (0: per-pixel)."""
+        return max((c.size // 2 for c in self.context), default=0)
+
+    def with_context(self, context: Iterable[ContextFeature]) -> FeatureSet:
+        """This set with ``context`` (replacing any it had)."""
+        return FeatureSet(self.bands, self.indices, tuple(context))
 
     def __len__(self) -> int:
-        return len(self.bands) + len(self.indices)
+        return len(self.bands) + len(self.indices) + len(self.context)
 
 
 FULL_FEATURES = FeatureSet(FULL_BANDS, ("ndvi", "mndwi", "nbr", "bsi", "ndbi", "ndre", "ndti"))
 REDUCED_FEATURES = FeatureSet(REDUCED_BANDS, ("ndvi", "mndwi_blue", "nbr", "bsi", "ndbi", "ndti"))
+
+#: spatial context of the shipped v2 models (bands and indices both sets have): local green cover
+#: and its patchiness, the fresh-rock SWIR contrast around the pixel, and edges (roads, dump rims)
+CONTEXT: tuple[ContextFeature, ...] = (
+    ContextFeature("ndvi", 5, "mean"),
+    ContextFeature("ndvi", 21, "mean"),
+    ContextFeature("ndvi", 21, "std"),
+    ContextFeature("ndti", 5, "mean"),
+    ContextFeature("ndti", 21, "mean"),
+    ContextFeature("ndti", 5, "std"),
+    ContextFeature("bsi", 21, "mean"),
+    ContextFeature("swir16", 5, "std"),
+)
+FULL_CONTEXT_FEATURES = FULL_FEATURES.with_context(CONTEXT)
+REDUCED_CONTEXT_FEATURES = REDUCED_FEATURES.with_context(CONTEXT)
 
 
 def feature_set_for(available: Iterable[str]) -> FeatureSet:
@@ -153,10 +224,13 @@ def feature_set_for(available: Iterable[str]) -> FeatureSet:
     )
 
 
-def compute_features(bands: Mapping[str, Array], fset: FeatureSet) -> Array:
+def compute_features(
+    bands: Mapping[str, Array], fset: FeatureSet, valid: Array | None = None
+) -> Array:
     """Stack the features of ``fset`` from ``bands`` (name -> array, all one shape) as float32.
 
-    The result has shape ``(len(fset),) + shape``; NaN inputs give NaN features.
+    The result has shape ``(len(fset),) + shape``; NaN inputs give NaN features. With context,
+    the last two axes are ``(y, x)``; pixels not ``valid`` (or NaN) are left out of every window.
     """
     missing = [name for name in fset.bands if name not in bands]
     if missing:
@@ -170,4 +244,96 @@ def compute_features(bands: Mapping[str, Array], fset: FeatureSet) -> Array:
     for j, name in enumerate(fset.indices, start=len(fset.bands)):
         needs, func = _INDICES[name]
         out[j] = func(*(out[fset.bands.index(b)] for b in needs))
+    if fset.context:
+        _add_context(out, fset, first.shape, valid)
     return out
+
+
+_QUANTUM = 4096.0
+_QMAX = 8.0
+
+
+def _add_context(out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Array | None) -> None:
+    if len(shape) < 2:
+        raise MissingBandsError("context features need images (..., y, x), not single pixels")
+    names = fset.bands + fset.indices
+    sums = _WindowSums(valid)
+    for k, ctx in enumerate(fset.context, start=len(names)):
+        source = out[names.index(ctx.source)]
+        inv = sums.inverse_count(ctx.source, source, ctx.size)  # 1/count, NaN for none
+        s1 = sums.total(ctx.source, source, ctx.size, squares=False)
+        if ctx.stat == "mean":
+            np.multiply(s1, inv, out=out[k], dtype=np.float32, casting="unsafe")
+            out[k] /= np.float32(_QUANTUM)
+        else:
+            s2 = sums.total(ctx.source, source, ctx.size, squares=True)
+            mean = s1 * inv.astype(np.float64)
+            var = s2 * inv.astype(np.float64) - mean * mean
+            out[k] = np.sqrt(np.maximum(var, 0.0, where=~np.isnan(var), out=var)) / _QUANTUM
+
+
+class _WindowSums:
+    """Exact window sums of features quantised to 1/4096, each computed once per block: valid
+    pixels per window (shared by features with the same valid pixels), sums and sums of squares.
+    Sums are int32 (window sums fit; the running sums may wrap, their differences do not) except
+    sums of squares (int64)."""
+
+    def __init__(self, valid: Array | None) -> None:
+        self.valid = None if valid is None else np.asarray(valid, dtype=bool)
+        self.masks: dict[str, Array] = {}
+        self.quantised: dict[str, Array] = {}
+        self.inverses: list[tuple[Array, int, Array]] = []
+        self.sums: dict[tuple[str, int, bool], Array] = {}
+
+    def _mask(self, name: str, values: Array) -> Array:
+        if name not in self.masks:
+            ok = np.isfinite(values)
+            if self.valid is not None:
+                ok &= self.valid
+            self.masks[name] = ok
+            q = np.clip(np.where(ok, values, 0), -_QMAX, _QMAX) * _QUANTUM
+            self.quantised[name] = np.rint(q).astype(np.int32)
+        return self.masks[name]
+
+    def inverse_count(self, name: str, values: Array, size: int) -> Array:
+        """float32 1 / (valid pixels in the window), NaN where there are none."""
+        ok = self._mask(name, values)
+        for mask, n, inv in self.inverses:
+            if n == size and (mask is ok or np.array_equal(mask, ok)):
+                return inv
+        count = _box_sum(ok.astype(np.int32), size).astype(np.float32)
+        with np.errstate(divide="ignore"):
+            inv = np.float32(1) / count
+        inv[count == 0] = np.nan
+        self.inverses.append((ok, size, inv))
+        return inv
+
+    def total(self, name: str, values: Array, size: int, *, squares: bool) -> Array:
+        key = (name, size, squares)
+        if key not in self.sums:
+            self._mask(name, values)
+            q = self.quantised[name]
+            if squares:
+                q64 = q.astype(np.int64)
+                self.sums[key] = _box_sum(q64 * q64, size)
+            else:
+                self.sums[key] = _box_sum(q, size)
+        return self.sums[key]
+
+
+def _box_sum(a: Array, size: int) -> Array:
+    """Sum over a ``size`` x ``size`` window of the last two axes, zeros outside (integers, in
+    ``a``'s dtype: running sums may wrap around, window sums are exact if they fit). Both passes
+    run along contiguous rows (the second on a transposed copy): 3x faster than a column cumsum."""
+    rows = _window_rows(a, size)
+    cols = _window_rows(np.ascontiguousarray(np.swapaxes(rows, -1, -2)), size)
+    return np.ascontiguousarray(np.swapaxes(cols, -1, -2))
+
+
+def _window_rows(a: Array, size: int) -> Array:
+    """Sliding-window sums along the last axis, zeros outside."""
+    r, m = size // 2, a.shape[-1]
+    c = np.zeros((*a.shape[:-1], m + size), a.dtype)
+    np.cumsum(a, axis=-1, dtype=a.dtype, out=c[..., r + 1 : r + 1 + m])
+    c[..., r + 1 + m :] = c[..., r + m : r + m + 1]
+    return c[..., size:] - c[..., :m]

@@ -49,7 +49,7 @@ class PixelModel:
     """A trained pixel classifier: feature scaling, MLP layers, and label metadata."""
 
     model_id: str
-    """Stable name, e.g. ``geomon-s2-full-v1``."""
+    """Stable name, e.g. ``geomon-s2-full-v2``."""
     features: FeatureSet
     """Bands and indices the model reads, in input order."""
     labels: tuple[str, ...]
@@ -87,10 +87,12 @@ class PixelModel:
 
     def header(self) -> dict[str, Any]:
         """The JSON part of the model (everything but the arrays)."""
+        context = [[c.source, c.size, c.stat] for c in self.features.context]
         return {
             "model_id": self.model_id,
             "bands": list(self.features.bands),
             "indices": list(self.features.indices),
+            **({"context": context} if context else {}),
             "labels": list(self.labels),
             "label_classes": list(self.label_classes),
             "label_covers": list(self.label_covers),

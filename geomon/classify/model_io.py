@@ -23,14 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from geomon.classify.features import FeatureSet
+from geomon.classify.features import ContextFeature, FeatureSet
 from geomon.classify.model import PixelModel
 from geomon.errors import GeomonError, ModelError
 
-__all__ = ["FORMAT", "file_sha256", "load_model", "save_model"]
+__all__ = ["FORMAT", "FORMAT_CONTEXT", "file_sha256", "load_model", "save_model"]
 
-#: format tag stored in the header; bump on incompatible change
+#: format tag of per-pixel models (version 1; files without spatial context keep it)
 FORMAT = "geomon-pixel-model/1"
+#: format tag of models with spatial context (header field ``context``); older geomon refuses them
+FORMAT_CONTEXT = "geomon-pixel-model/2"
+_FORMATS = (FORMAT, FORMAT_CONTEXT)
 _HEADER = "model.json"
 _MAX_HEADER_BYTES = 1 << 20
 _MAX_ARRAY_BYTES = 64 << 20
@@ -53,7 +56,7 @@ def _npy_bytes(arr: np.ndarray) -> bytes:
 def save_model(model: PixelModel, path: str | Path) -> str:
     """Write ``model`` to ``path`` atomically; return the file's SHA-256."""
     path = Path(path)
-    header = {"format": FORMAT, **model.header()}
+    header = {"format": FORMAT_CONTEXT if model.features.context else FORMAT, **model.header()}
     arrays = [model.lower, model.upper, model.mean, model.scale]
     for w, b in zip(model.weights, model.biases, strict=True):
         arrays += [w, b]
@@ -123,8 +126,12 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     if info.file_size > _MAX_HEADER_BYTES:
         raise ModelError(f"{path}: {_HEADER} is larger than 1 MiB; refusing to load it")
     header = json.loads(zf.read(info).decode("utf-8"))
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelError(f"{path} is not in format {FORMAT}; retrain it with this geomon version")
+    if not isinstance(header, dict) or header.get("format") not in _FORMATS:
+        raise ModelError(
+            f"{path} is not in format {' or '.join(_FORMATS)}; retrain it with this geomon version"
+        )
+    if (header.get("format") == FORMAT_CONTEXT) != bool(header.get("context")):
+        raise ModelError(f"{path}: only format {FORMAT_CONTEXT} has spatial context; retrain it")
     n_layers = header.get("n_layers")
     if not isinstance(n_layers, int) or not 1 <= n_layers <= _MAX_LAYERS:
         raise ModelError(f"{path}: n_layers must be an integer 1..{_MAX_LAYERS}; retrain it")
@@ -134,7 +141,22 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
             raise ModelError(f"{path}: header field {key!r} must be a list of strings; retrain it")
     if not isinstance(header.get("model_id"), str) or not isinstance(header.get("info"), dict):
         raise ModelError(f"{path}: header needs a string model_id and an info object; retrain it")
+    context = header.get("context", [])
+    if not isinstance(context, list) or not all(_is_context_entry(c) for c in context):
+        raise ModelError(
+            f"{path}: header field 'context' must be a list of [feature, window, stat]; retrain it"
+        )
     return header
+
+
+def _is_context_entry(entry: object) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 3
+        and isinstance(entry[0], str)
+        and type(entry[1]) is int
+        and isinstance(entry[2], str)
+    )
 
 
 def _read_array(zf: zipfile.ZipFile, name: str, path: Path) -> np.ndarray:
@@ -159,7 +181,11 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> PixelModel:
     n = header["n_layers"]
     return PixelModel(
         model_id=header["model_id"],
-        features=FeatureSet(tuple(header["bands"]), tuple(header["indices"])),
+        features=FeatureSet(
+            tuple(header["bands"]),
+            tuple(header["indices"]),
+            tuple(ContextFeature(s, n, stat) for s, n, stat in header.get("context", [])),
+        ),
         labels=tuple(header["labels"]),
         label_classes=tuple(header["label_classes"]),
         label_covers=tuple(header["label_covers"]),

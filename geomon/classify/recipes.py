@@ -20,7 +20,7 @@ from geomon.classify.demo_data import (
 )
 from geomon.classify.features import FeatureSet
 from geomon.classify.model import PixelModel
-from geomon.classify.samples import DEMO_SCHEME
+from geomon.classify.samples import CONTEXT_DRAWS, DEMO_SCHEME
 from geomon.classify.train import TrainOptions, fit_pixel_model
 from geomon.errors import ConfigError
 from geomon.evaluate import AccuracyReport, assess
@@ -69,6 +69,11 @@ def train_on_demo(
             "periods": ["scene", *recipe.sampling.periods],
             "per_label_per_mine_and_kind": recipe.sampling.per_label,
             "augment": vars(recipe.sampling.augment),
+            **(
+                {"augment_unit": f"image ({CONTEXT_DRAWS} draws per image, as context needs)"}
+                if fset.context
+                else {}
+            ),
             "samples": len(y),
             "class_balance": {
                 lab: int(c) for lab, c in zip(DEMO_SCHEME.labels, counts, strict=True)

@@ -10,6 +10,7 @@ import numpy as np
 
 from geomon.classify.features import FeatureSet, compute_features
 from geomon.classify.train import LabelScheme
+from geomon.errors import ConfigError
 
 __all__ = [
     "DEMO_COVER_LABELS",
@@ -109,8 +110,14 @@ WAVELENGTH_UM: dict[str, float] = {
 def augment(
     bands: Mapping[str, np.ndarray], rng: np.random.Generator, options: Augment
 ) -> dict[str, np.ndarray]:
-    """Perturbed copies of 1-D reflectance samples ``bands`` (name -> ``(n,)``)."""
-    n = len(next(iter(bands.values())))
+    """Perturbed copies of 1-D reflectance samples ``bands`` (name -> ``(n,)``), one draw per
+    sample; with ``n=1`` draws, a whole image of any shape gets one draw."""
+    return _perturb(bands, rng, options, len(next(iter(bands.values()))))
+
+
+def _perturb(
+    bands: Mapping[str, np.ndarray], rng: np.random.Generator, options: Augment, n: int
+) -> dict[str, np.ndarray]:
     bright = rng.uniform(*options.brightness, n).astype(np.float32)
     tilt = rng.uniform(-options.tilt, options.tilt, n).astype(np.float32)
     hazy = rng.random(n) < options.haze_fraction
@@ -139,7 +146,12 @@ def sample_pixels(
 
     With ``strata`` (e.g. the finer truth cover of each pixel), a label's draw is split evenly
     over its strata, so that a rare cover (rock among natural bare ground) is learnt as well as
-    a common one (salt crust)."""
+    a common one (salt crust).
+
+    A feature set with spatial context needs images (``bands`` and ``labels`` of shape
+    ``(..., y, x)``): features are computed on each whole image, then sampled. Augmentation then
+    perturbs a whole image at once (:data:`CONTEXT_DRAWS` draws per image, each for a random
+    share of its drawn pixels), as illumination and haze vary smoothly in space."""
     flat = {b: np.asarray(bands[b]).reshape(-1) for b in fset.bands}
     lab = np.asarray(labels).reshape(-1)
     ok = lab >= 0
@@ -148,11 +160,48 @@ def sample_pixels(
     strat = None if strata is None else np.asarray(strata).reshape(-1)
     picks = [_draw(np.flatnonzero(ok & (lab == i)), strat, per_label, rng) for i in range(n_labels)]
     idx = np.sort(np.concatenate(picks))
+    if fset.context:
+        x = _context_samples(bands, idx, fset, rng, augment_with)
+        return x, lab[idx].astype(np.int64)
     chosen = {b: v[idx] for b, v in flat.items()}
     if augment_with is not None:
         chosen = augment(chosen, rng, augment_with)
     x = compute_features(chosen, fset).T
     return np.ascontiguousarray(x), lab[idx].astype(np.int64)
+
+
+#: augmentation draws per image when features have spatial context
+CONTEXT_DRAWS = 3
+
+
+def _context_samples(
+    bands: Mapping[str, np.ndarray],
+    idx: np.ndarray,
+    fset: FeatureSet,
+    rng: np.random.Generator,
+    augment_with: Augment | None,
+) -> np.ndarray:
+    """Features ``(len(idx), n_features)`` of flat pixel indices ``idx`` into images ``bands``."""
+    shape = np.asarray(bands[fset.bands[0]]).shape
+    if len(shape) < 2:
+        raise ConfigError("features with spatial context are sampled from images (..., y, x)")
+    plane = shape[-2] * shape[-1]
+    stacks = {b: np.asarray(bands[b]).reshape(-1, *shape[-2:]) for b in fset.bands}
+    out = np.empty((len(idx), len(fset)), np.float32)
+    image = idx // plane
+    for t in np.unique(image):
+        rows = np.flatnonzero(image == t)
+        draws = CONTEXT_DRAWS if augment_with is not None else 1
+        group = rng.integers(0, draws, len(rows))
+        img = {b: v[t] for b, v in stacks.items()}
+        for g in range(draws):
+            sel = rows[group == g]
+            if not sel.size:
+                continue
+            bands_g = img if augment_with is None else _perturb(img, rng, augment_with, 1)
+            feats = compute_features(bands_g, fset).reshape(len(fset), -1)
+            out[sel] = feats[:, idx[sel] - t * plane].T
+    return out
 
 
 def _draw(

@@ -62,15 +62,22 @@ def parse_card(text: str) -> dict[str, Any]:
     training = _section(text, "Training data")
     parts = []
     est = re.search(r'"estimator":\s*"([^"]+)"', text)
+    ctx = re.search(r"^- spatial context:\s*([^(\n]+)", text, re.M)
     if est:
         name = est.group(1).rsplit(".", 1)[-1]
-        parts.append(f"per-pixel {_KINDS.get(name, 'classifier')} ({name})")
+        scope = "pixel and neighbourhood" if ctx else "per-pixel"
+        parts.append(f"{scope} {_KINDS.get(name, 'classifier')} ({name})")
     bands = re.search(r"^- bands:\s*(.+)$", text, re.M)
     idx = re.search(r"^- indices:\s*([^(\n]+)", text, re.M)
     if bands:
         n_bands = len([b for b in bands.group(1).split(",") if b.strip()])
         n_idx = len([b for b in idx.group(1).split(",") if b.strip()]) if idx else 0
-        parts.append(f"{n_bands} bands" + (f" + {n_idx} spectral indices" if n_idx else ""))
+        n_ctx = len([b for b in ctx.group(1).split(",") if b.strip()]) if ctx else 0
+        parts.append(
+            f"{n_bands} bands"
+            + (f" + {n_idx} spectral indices" if n_idx else "")
+            + (f" + {n_ctx} spatial-context features" if n_ctx else "")
+        )
     source = _bullet(training, "source")
     samples = _bullet(training, "samples")
     if source:
