@@ -57,3 +57,22 @@ def test_compute_features_stacks_bands_then_indices() -> None:
     np.testing.assert_allclose(stack[i], ndvi(bands["nir"], bands["red"]), rtol=1e-6)
     with pytest.raises(MissingBandsError, match="green"):
         compute_features(bands, FULL_FEATURES)
+
+
+def test_window_sums_match_a_direct_convolution():
+    """The compiled window sums against scipy's convolution with a ones kernel (exact on ints)."""
+    from scipy import ndimage
+
+    from geomon.classify._kernels import box_sum
+
+    rng = np.random.default_rng(3)
+    for shape in [(1, 7, 5), (2, 30, 41), (1, 1, 9), (1, 64, 3)]:
+        for size in (1, 3, 5, 21, 41):
+            a = rng.integers(-30_000, 30_000, shape).astype(np.int64)
+            want = np.stack(
+                [ndimage.convolve(p, np.ones((size, size), np.int64), mode="constant") for p in a]
+            )
+            assert np.array_equal(box_sum(a, size), want), (shape, size)
+            assert np.array_equal(box_sum(a.astype(np.int32), size), want), (shape, size)
+    with pytest.raises(TypeError):
+        box_sum(np.zeros((1, 3, 3), np.float32), 3)

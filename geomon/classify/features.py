@@ -323,17 +323,7 @@ class _WindowSums:
 
 def _box_sum(a: Array, size: int) -> Array:
     """Sum over a ``size`` x ``size`` window of the last two axes, zeros outside (integers, in
-    ``a``'s dtype: running sums may wrap around, window sums are exact if they fit). Both passes
-    run along contiguous rows (the second on a transposed copy): 3x faster than a column cumsum."""
-    rows = _window_rows(a, size)
-    cols = _window_rows(np.ascontiguousarray(np.swapaxes(rows, -1, -2)), size)
-    return np.ascontiguousarray(np.swapaxes(cols, -1, -2))
+    ``a``'s dtype; exact where the sums fit it), by the compiled kernel."""
+    from geomon.classify._kernels import box_sum
 
-
-def _window_rows(a: Array, size: int) -> Array:
-    """Sliding-window sums along the last axis, zeros outside."""
-    r, m = size // 2, a.shape[-1]
-    c = np.zeros((*a.shape[:-1], m + size), a.dtype)
-    np.cumsum(a, axis=-1, dtype=a.dtype, out=c[..., r + 1 : r + 1 + m])
-    c[..., r + 1 + m :] = c[..., r + m : r + m + 1]
-    return c[..., size:] - c[..., :m]
+    return box_sum(a, size)
