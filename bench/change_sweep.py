@@ -23,7 +23,7 @@ from geomon.footprint.change import ChangeOptions
 GRID: dict[str, tuple[Any, ...]] = {
     "persistence": (2, 3),
     "min_probability": (0.7, 0.8, 0.9),
-    "tail_min_clear": (0, 3, 5),
+    "tail_min_clear": (3, 5),
     "tail_min_probability": (0.0, 0.9, 0.95),
 }
 
