@@ -133,8 +133,8 @@ def _limits(res: SiteResults, content: dict[str, Any]) -> list[str]:
         "classification errors: every isolated patch brings its own GLOBIO rings (kilometres "
         "wide), so a few misclassified specks far from the pits raise it much more than their "
         "area; read it as an upper bound (on geomon's demo the mapped halo exceeded the true "
-        "footprint's by up to 430 MSA·ha in a mine-year, where the footprint part agreed within "
-        "15; bench/halo_truth.py).",
+        "footprint's by up to 150 MSA·ha in a mine-year, where the footprint part agreed within "
+        "9; bench/halo_truth.py).",
         "North arrows on the maps show grid north of the UTM projection (within a few degrees of true north).",
     ]
     imaged = float(res.imagery.get("aoi_imaged_fraction", 1.0) or 1.0)
