@@ -35,7 +35,9 @@ def model() -> PixelModel:
     return fit_pixel_model(x, landcover.ravel(), FULL_FEATURES, SCHEME, "tiny-s2", opts)
 
 
-def test_chain_writes_footprint_and_class_rasters(model: PixelModel, tmp_path: Path) -> None:
+def test_chain_writes_footprint_and_class_rasters(
+    model: PixelModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     made = write_s2_catalog(
         tmp_path / "cat", DATES, size_px=96, cloud=[0.0, 0.3, 0.0, 0.0, 0.2, 0.0]
     )
@@ -69,6 +71,28 @@ def test_chain_writes_footprint_and_class_rasters(model: PixelModel, tmp_path: P
     from rio_cogeo.cogeo import cog_validate
 
     assert cog_validate(str(tmp_path / "out" / "classes_2020.tif"))[0]
+
+    # a failure while writing leaves no partial output: a new folder disappears, an existing
+    # one keeps exactly what it held
+    import geomon.footprint.run as fr
+
+    def broken(classes: object, index: int, path: Path) -> Path:
+        if index == 1:
+            raise OSError("disk full")
+        return write_class_cog(classes, index, path)  # type: ignore[arg-type]
+
+    write_class_cog = fr.write_class_cog
+    monkeypatch.setattr(fr, "write_class_cog", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_outputs(run, tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+    before = sorted(p.name for p in (tmp_path / "out").iterdir())
+    (tmp_path / "out" / "footprint_2020.parquet").unlink()
+    with pytest.raises(OSError, match="disk full"):
+        write_outputs(run, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        n for n in before if n != "footprint_2020.parquet"
+    ]
 
 
 def test_footprint_command_end_to_end(

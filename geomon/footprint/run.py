@@ -164,20 +164,38 @@ def write_class_cog(classes: xr.Dataset, index: int, path: Path) -> Path:
 
 def write_outputs(run: FootprintRun, out_dir: Path, progress: bool = False) -> list[Path]:
     """Per period: ``footprint_<period>.parquet`` (GeoParquet), ``.geojson`` (EPSG:4326) and
-    ``classes_<period>.tif`` (COG); plus ``footprint.parquet`` (all periods) and ``run.json``."""
+    ``classes_<period>.tif`` (COG); plus ``footprint.parquet`` (all periods) and ``run.json``.
+
+    All files are written into a staging folder inside ``out_dir`` and moved in only when every
+    one is written: a failure leaves ``out_dir`` as it was (and removes it if this call made it)."""
+    import shutil
+    import tempfile
+
     from tqdm import tqdm
 
+    made = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    labels = _labels(run.classes)
-    written: list[Path] = []
-    for i, label in enumerate(tqdm(labels, desc="write", unit="period", disable=not progress)):
-        part = run.footprint[run.footprint["period"] == label]
-        written.append(_write_frame(part, out_dir / f"footprint_{label}.parquet"))
-        written.append(_write_geojson(part, out_dir / f"footprint_{label}.geojson"))
-        written.append(write_class_cog(run.classes, i, out_dir / f"classes_{label}.tif"))
-    written.append(_write_frame(run.footprint, out_dir / "footprint.parquet"))
-    written.append(_write_summary(run, out_dir / "run.json"))
-    return written
+    stage = Path(tempfile.mkdtemp(prefix=".geomon-staging-", dir=out_dir))
+    try:
+        labels = _labels(run.classes)
+        staged: list[Path] = []
+        for i, label in enumerate(tqdm(labels, desc="write", unit="period", disable=not progress)):
+            part = run.footprint[run.footprint["period"] == label]
+            staged.append(_write_frame(part, stage / f"footprint_{label}.parquet"))
+            staged.append(_write_geojson(part, stage / f"footprint_{label}.geojson"))
+            staged.append(write_class_cog(run.classes, i, stage / f"classes_{label}.tif"))
+        staged.append(_write_frame(run.footprint, stage / "footprint.parquet"))
+        staged.append(_write_summary(run, stage / "run.json"))
+        written = []
+        for path in staged:
+            final = out_dir / path.name
+            path.replace(final)
+            written.append(final)
+        return written
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if made and not any(out_dir.iterdir()):
+            out_dir.rmdir()
 
 
 def _write_frame(frame: gpd.GeoDataFrame, path: Path) -> Path:
