@@ -162,15 +162,7 @@ def test_extra_entry_and_wrong_format_are_refused(model: PixelModel, tmp_path: P
         dst.writestr("payload.pkl", pickle.dumps({"a": 1}))
     with pytest.raises(ModelError, match=r"payload\.pkl"):
         load_model(extra)
-    other = tmp_path / "other.gmodel"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(other, "w") as dst:
-        for name in src.namelist():
-            data = src.read(name)
-            if name == "model.json":
-                header = json.loads(data)
-                header["format"] = "skops"
-                data = json.dumps(header).encode()
-            dst.writestr(name, data)
+    other = _with_format(good, tmp_path / "other.gmodel", "skops")
     with pytest.raises(GeomonError, match="not in format"):
         load_model(other)
     with pytest.raises(ModelError, match="SHA-256"):
@@ -223,14 +215,19 @@ def test_context_spec_round_trips_and_per_pixel_files_stay_version_1(
         header = json.loads(zf.read("model.json"))
     assert header["format"] == FORMAT and "context" not in header  # v1 files load as before
     assert load_model(plain).features.context == ()
-    mixed = tmp_path / "mixed.gmodel"
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(mixed, "w") as dst:
+    mixed = _with_format(path, tmp_path / "mixed.gmodel", FORMAT)
+    with pytest.raises(ModelError, match="spatial context"):
+        load_model(mixed)
+
+
+def _with_format(src_path: Path, dst_path: Path, fmt: str) -> Path:
+    """A copy of a model file whose header claims format ``fmt``."""
+    with zipfile.ZipFile(src_path) as src, zipfile.ZipFile(dst_path, "w") as dst:
         for name in src.namelist():
             data = src.read(name)
             if name == "model.json":
-                doc = json.loads(data)
-                doc["format"] = FORMAT
-                data = json.dumps(doc).encode()
+                header = json.loads(data)
+                header["format"] = fmt
+                data = json.dumps(header).encode()
             dst.writestr(name, data)
-    with pytest.raises(ModelError, match="spatial context"):
-        load_model(mixed)
+    return dst_path
