@@ -121,11 +121,10 @@ def impact_params(p: Pipeline) -> Any:
     )
 
 
-def _model(p: Pipeline, bands: list[str]) -> Any:
-    from geomon.classify import select_model
-
+def _model(p: Pipeline) -> Any:
+    """The pipeline's classifier (a bundled id or a file), or None to choose by the bands."""
     if p.classifier.model is None:
-        return select_model(bands)
+        return None
     from geomon.classify.bundled import bundled_models
     from geomon.classify.model_io import load_model
 
@@ -212,8 +211,7 @@ def run_site(
         ),
         all_bands=True,  # the report's true-colour maps need red, green and blue
     )
-    chosen = None if p.classifier.model is None else _model(p, [])
-    run = run_footprint(aoi, p.periods.start, p.periods.end, src, options, chosen, progress)
+    run = run_footprint(aoi, p.periods.start, p.periods.end, src, options, _model(p), progress)
     comp, model, footprint = run.composite, run.model, run.footprint
     assert comp is not None and model is not None  # run_footprint always sets them
     seconds = {
