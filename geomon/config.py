@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir"]
+__all__ = ["bundled_dir", "cache_dir"]
 
 
 def cache_dir() -> Path:
@@ -17,3 +17,12 @@ def cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "geomon"
+
+
+def bundled_dir(name: str, marker: str) -> Path:
+    """A folder geomon ships (``aoi``, ``models``, ``pipelines``): the repository's top-level
+    ``name/`` when it holds ``marker`` (source tree, editable install), else the copy a wheel
+    installs as ``geomon/bundled_<name>`` (pyproject.toml maps one to the other)."""
+    package = Path(__file__).resolve().parent
+    tree = package.parent / name
+    return tree if (tree / marker).exists() else package / f"bundled_{name}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from geomon.classify.model import PixelModel
 from geomon.classify.model_io import load_model
+from geomon.config import bundled_dir
 from geomon.errors import MissingBandsError, ModelError
 
 __all__ = ["BundledModel", "bundled_models", "models_dir", "select_model"]
@@ -21,11 +22,7 @@ def models_dir() -> Path:
     """The shipped models folder: ``$GEOMON_MODELS_DIR``, else the repository's ``models/``
     (source tree, editable install), else the copy a wheel installs as ``geomon/bundled_models``."""
     env = os.environ.get("GEOMON_MODELS_DIR")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parents[1]
-    tree = here.parent / "models"
-    return tree if (tree / INDEX).exists() else here / "bundled_models"
+    return Path(env) if env else bundled_dir("models", INDEX)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from geomon.config import bundled_dir
 from geomon.errors import PipelineValidationError
 
 __all__ = [
@@ -200,9 +201,7 @@ _Loader.yaml_implicit_resolvers = {
 def bundled_pipeline(name: str) -> Path:
     """The path of a pipeline shipped in the repository's ``pipelines/`` (``"demo"`` or
     ``"demo.yaml"``; a wheel installs them as ``geomon/bundled_pipelines``)."""
-    here = Path(__file__).resolve().parents[1]
-    folder = here.parent / "pipelines"
-    folder = folder if folder.is_dir() else here / "bundled_pipelines"
+    folder = bundled_dir("pipelines", "demo.yaml")
     path = folder / (name if name.endswith(".yaml") else f"{name}.yaml")
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "none"

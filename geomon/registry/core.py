@@ -26,6 +26,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geomon.config import bundled_dir
 from geomon.errors import RegistryError, UnknownMineError
 from geomon.registry.schema import MINE_COLUMNS, OWNERSHIP_COLUMNS
 
@@ -39,10 +40,7 @@ def bundled_registry_dir() -> Path:
     folder (source tree, editable install), else the copy a wheel installs as
     ``geomon/bundled_aoi``."""
     env = os.environ.get("GEOMON_AOI_DIR")
-    here = Path(__file__).resolve().parents[1]
-    tree = here.parent / "aoi"
-    wheel = here / "bundled_aoi"
-    path = Path(env) if env else (tree if (tree / "mines.geojson").exists() else wheel)
+    path = Path(env) if env else bundled_dir("aoi", "mines.geojson")
     if not (path / "mines.geojson").exists():
         raise RegistryError(
             f"bundled registry not found at {path}; reinstall geomon "
