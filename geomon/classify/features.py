@@ -26,11 +26,9 @@ from geomon.errors import MissingBandsError
 __all__ = [
     "CONTEXT",
     "FULL_BANDS",
-    "FULL_CONTEXT_FEATURES",
     "FULL_FEATURES",
     "INDEX_BANDS",
     "REDUCED_BANDS",
-    "REDUCED_CONTEXT_FEATURES",
     "REDUCED_FEATURES",
     "ContextFeature",
     "FeatureSet",
@@ -207,8 +205,6 @@ CONTEXT: tuple[ContextFeature, ...] = (
     ContextFeature("bsi", 21, "mean"),
     ContextFeature("swir16", 5, "std"),
 )
-FULL_CONTEXT_FEATURES = FULL_FEATURES.with_context(CONTEXT)
-REDUCED_CONTEXT_FEATURES = REDUCED_FEATURES.with_context(CONTEXT)
 
 
 def feature_set_for(available: Iterable[str]) -> FeatureSet:
@@ -275,8 +271,8 @@ def _add_context(out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Ar
 class _WindowSums:
     """Exact window sums of features quantised to 1/4096, each computed once per block: valid
     pixels per window (shared by features with the same valid pixels), sums and sums of squares.
-    Sums are int32 (window sums fit; the running sums may wrap, their differences do not) except
-    sums of squares (int64)."""
+    Window sums are int32 (they fit: at most 101 x 101 values of |q| <= 8 x 4096), sums of squares
+    int64; the kernel accumulates in int64."""
 
     def __init__(self, valid: Array | None) -> None:
         self.valid = None if valid is None else np.asarray(valid, dtype=bool)
