@@ -26,8 +26,9 @@ def _truth_classes(catalog: object, classes: xr.Dataset) -> xr.Dataset:
     """``classes`` with ``class`` and ``cover`` replaced by the truth of each period's middle scene
     (pixels the map saw as cloud or no data stay so, probability 1)."""
     from geomon.classify.classes import COVER_NAMES
-    from geomon.classify.demo_data import contract_lookup, cover_codes, truth_on_grid
+    from geomon.classify.demo_data import contract_lookup, cover_codes
     from geomon.classify.samples import DEMO_COVER_LABELS, DEMO_SCHEME
+    from geomon.footprint.assess import truth_codes
 
     cls_lut = contract_lookup(catalog)  # type: ignore[arg-type]
     cover_lut = np.full(256, COVER_NAMES.index("unknown"), np.uint8)
@@ -35,19 +36,10 @@ def _truth_classes(catalog: object, classes: xr.Dataset) -> xr.Dataset:
         label = DEMO_COVER_LABELS.get(name)
         if label is not None:
             cover_lut[code] = COVER_NAMES.index(DEMO_SCHEME.covers[DEMO_SCHEME.labels.index(label)])
-    crs = str(classes.rio.crs)
-    transform = classes.rio.transform(recalc=True)
-    shape = (classes.sizes["y"], classes.sizes["x"])
-    code = classes["class"].values.copy()
-    cover = classes["cover"].values.copy()
-    for t, ids in enumerate(classes["item_ids"].values):
-        group = [i for i in str(ids).split(",") if i]
-        truth = truth_on_grid(
-            str(catalog.truth_path(group[len(group) // 2])), crs, transform, shape
-        )[0]  # type: ignore[attr-defined]
-        seen = (code[t] > 0) & (cls_lut[truth] != 255)
-        code[t] = np.where(seen, cls_lut[truth], 0)
-        cover[t] = np.where(seen, cover_lut[truth], cover[t])
+    truth = truth_codes(catalog, classes)
+    seen = (classes["class"].values > 0) & (cls_lut[truth] != 255)
+    code = np.where(seen, cls_lut[truth], 0).astype(np.uint8)
+    cover = np.where(seen, cover_lut[truth], classes["cover"].values).astype(np.uint8)
     out = classes.copy()
     out["class"] = (classes["class"].dims, code)
     out["cover"] = (classes["cover"].dims, cover)

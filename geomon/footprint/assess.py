@@ -16,7 +16,7 @@ import xarray as xr
 
 from geomon.footprint.change import NEW, ChangeOptions, track_change
 
-__all__ = ["FootprintCheck", "check_demo_footprint", "format_checks"]
+__all__ = ["FootprintCheck", "check_demo_footprint", "format_checks", "truth_codes"]
 
 
 @dataclass(frozen=True)
@@ -58,22 +58,26 @@ def _disturbed_codes(root: str) -> np.ndarray:
     return lut
 
 
-def _truth_disturbed(catalog: object, classes: xr.Dataset) -> np.ndarray:
-    """bool ``(time, y, x)``: truly disturbed at the middle scene of each period."""
-    from geomon.classify.demo_data import truth_on_grid
+def truth_codes(catalog: object, classes: xr.Dataset) -> np.ndarray:
+    """uint8 ``(time, y, x)``: the demo truth's cover code at the middle scene of each period, on
+    the classes' grid (255 where a period has no scene)."""
+    from geomon.classify.demo_data import NO_LABEL, truth_on_grid
 
-    lut = _disturbed_codes(str(catalog.root))  # type: ignore[attr-defined]
     crs = str(classes.rio.crs)
     transform = classes.rio.transform(recalc=True)
     shape = (classes.sizes["y"], classes.sizes["x"])
-    out = np.zeros((classes.sizes["time"], *shape), bool)
+    out = np.full((classes.sizes["time"], *shape), NO_LABEL, np.uint8)
     for t, ids in enumerate(classes["item_ids"].values if "item_ids" in classes.coords else []):
         group = [i for i in str(ids).split(",") if i]
         if group:
             middle = group[len(group) // 2]
-            cover = truth_on_grid(str(catalog.truth_path(middle)), crs, transform, shape)[0]  # type: ignore[attr-defined]
-            out[t] = lut[cover]
+            out[t] = truth_on_grid(str(catalog.truth_path(middle)), crs, transform, shape)[0]  # type: ignore[attr-defined]
     return out
+
+
+def _truth_disturbed(catalog: object, classes: xr.Dataset) -> np.ndarray:
+    """bool ``(time, y, x)``: truly disturbed at the middle scene of each period."""
+    return _disturbed_codes(str(catalog.root))[truth_codes(catalog, classes)]  # type: ignore[attr-defined]
 
 
 def check_demo_footprint(
