@@ -82,10 +82,29 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     for y in range(height):
         for x in range(width):
             base = np.uint8(cloud)
+            base_idx = -1
             for t in range(n):
                 if codes[t, y, x] != cloud:
                     base = np.uint8(codes[t, y, x])
+                    base_idx = t
                     break
+            # most pixels never show a disturbance class: no run can start, so every period
+            # is NONE (the full rules below give the same; this skips them)
+            any_hit = False
+            for t in range(n):
+                code = codes[t, y, x]
+                if code == bare:
+                    any_hit = True
+                for k in range(conversions.shape[0]):
+                    if code == conversions[k] and base != conversions[k]:
+                        any_hit = True
+            if not any_hit:
+                for t in range(n):
+                    status[t, y, x] = NONE
+                first_seen[y, x] = -1
+                baseline_index[y, x] = base_idx
+                baseline_class[y, x] = base
+                continue
             for t in range(n):
                 code = codes[t, y, x]
                 clear[t] = code != cloud
@@ -129,3 +148,64 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
             first_seen[y, x] = first
             baseline_index[y, x] = base_idx
             baseline_class[y, x] = base
+
+
+@numba.njit(nogil=True, cache=True)
+def _find(parent, i):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:  # path compression
+        parent[i], i = root, parent[i]
+    return root
+
+
+@numba.njit(nogil=True, cache=True)
+def _union(parent, a, b):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Join the sets of ``a`` and ``b``; the root stays the smaller index (the set's first
+    pixel in raster order)."""
+    ra = _find(parent, a)
+    rb = _find(parent, b)
+    if ra < rb:
+        parent[rb] = ra
+    elif rb < ra:
+        parent[ra] = rb
+
+
+@numba.njit(nogil=True, cache=True)
+def label_regions(vals, mask, group, labels):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Label the 4-connected regions of equal ``vals`` and ``group`` under ``mask`` (``(h,
+    w)``) into C-ordered ``labels`` (int64, left as it is
+    outside the mask), numbered from 0 in the raster order of each region's first pixel (the
+    numbering of scipy's ``connected_components`` over the masked pixels in raster order);
+    returns the number of regions. Union-find in one raster pass; pixels outside the mask are
+    never touched (footprint masks cover a few percent of the grid)."""
+    w = vals.shape[1]
+    h = vals.shape[0]
+    parent = np.empty(h * w, np.int64)
+    for y in range(h):
+        for x in range(w):
+            if not mask[y, x]:
+                continue
+            i = y * w + x
+            parent[i] = i
+            v = vals[y, x]
+            g = group[y, x]
+            if x > 0 and mask[y, x - 1] and vals[y, x - 1] == v and group[y, x - 1] == g:
+                _union(parent, i, i - 1)
+            if y > 0 and mask[y - 1, x] and vals[y - 1, x] == v and group[y - 1, x] == g:
+                _union(parent, i, i - w)
+    n = 0
+    flat = labels.reshape(-1)
+    for y in range(h):
+        for x in range(w):
+            if not mask[y, x]:
+                continue
+            i = y * w + x
+            r = _find(parent, i)
+            if r == i:
+                flat[i] = n
+                n += 1
+            else:
+                flat[i] = flat[r]
+    return n

@@ -97,7 +97,19 @@ def _merge_small(vals: np.ndarray, m: np.ndarray, group: np.ndarray, min_pixels:
 
 def _regions(vals: np.ndarray, m: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Labels of the 4-connected regions of equal value and group under ``m`` (0 outside it,
-    where it means nothing)."""
+    where it means nothing), numbered in raster order of each region's first pixel: one
+    compiled union-find pass (:func:`_regions_reference`, scipy's graph components over the
+    masked pixels, gives the same labels at ~10x the time)."""
+    from geomon.footprint._kernels import label_regions
+
+    labels = np.zeros(vals.shape, np.int64)
+    label_regions(vals, m, group, labels)
+    return labels
+
+
+def _regions_reference(vals: np.ndarray, m: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """:func:`_regions` with scipy's connected components (the reference the kernel is tested
+    against)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
