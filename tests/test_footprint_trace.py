@@ -167,3 +167,18 @@ def test_compiled_regions_equal_scipy_components() -> None:
             want = _regions_reference(vals, mask, group)[mask]
             assert np.array_equal(_regions(vals, mask, group)[mask], want), (shape, k)
             assert np.array_equal(_regions(padded[2:-2, 3:-3], mask, group)[mask], want)
+
+
+def test_compiled_sieve_equals_numpy_passes() -> None:
+    from geomon.footprint.polygons import sieve, sieve_reference
+
+    rng = np.random.default_rng(6)
+    for shape in [(1, 1), (5, 7), (64, 64), (120, 90), (1, 50), (50, 1)]:
+        for k, min_pixels in ((2, 5), (3, 2), (6, 20)):
+            vals = rng.integers(0, k, shape).astype(np.int32)
+            mask = rng.random(shape) > 0.2
+            group = rng.integers(0, 2, shape).astype(np.int8)
+            fast, ref = vals.copy(), vals.copy()
+            sieve(fast, mask, group, min_pixels)
+            sieve_reference(ref, mask, group, min_pixels)
+            np.testing.assert_array_equal(fast, ref)

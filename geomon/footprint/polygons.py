@@ -66,11 +66,34 @@ def generalise(
     win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     vals, m = out[win], mask[win]
     group = np.zeros(vals.shape, np.int8) if within is None else within[win]
+    sieve(vals, m, group, min_pixels)
+    out[win] = vals
+    return out
+
+
+def sieve(vals: np.ndarray, m: np.ndarray, group: np.ndarray, min_pixels: int) -> None:
+    """Sieve passes in place until nothing changes (at most ``_MAX_PASSES``), by the compiled
+    pass (:func:`geomon.footprint._kernels.sieve_pass`: the merges of :func:`_merge_small`,
+    the numpy reference, over the masked pixels only, without raster-sized temporaries)."""
+    from geomon.footprint._kernels import sieve_pass
+
+    pixels = np.flatnonzero(m)
+    masked, grp = vals[m], group[m]
+    labels = np.empty(pixels.size, np.int64)
+    changed = False
+    for _ in range(_MAX_PASSES):
+        if not sieve_pass(masked, grp, pixels, vals.shape[-1], labels, min_pixels):
+            break
+        changed = True
+    if changed:
+        vals[m] = masked
+
+
+def sieve_reference(vals: np.ndarray, m: np.ndarray, group: np.ndarray, min_pixels: int) -> None:
+    """:func:`sieve` by numpy passes (:func:`_merge_small`), the reference it is tested against."""
     for _ in range(_MAX_PASSES):
         if not _merge_small(vals, m, group, min_pixels):
             break
-    out[win] = vals
-    return out
 
 
 def _merge_small(vals: np.ndarray, m: np.ndarray, group: np.ndarray, min_pixels: int) -> bool:
@@ -103,7 +126,9 @@ def _regions(vals: np.ndarray, m: np.ndarray, group: np.ndarray) -> np.ndarray:
     from geomon.footprint._kernels import label_regions
 
     labels = np.zeros(vals.shape, np.int64)
-    label_regions(vals, m, group, labels)
+    masked = np.empty(int(m.sum()), np.int64)
+    label_regions(vals[m], group[m], np.flatnonzero(m), vals.shape[-1], masked)
+    labels[m] = masked
     return labels
 
 
