@@ -182,3 +182,23 @@ def test_compiled_sieve_equals_numpy_passes() -> None:
             sieve(fast, mask, group, min_pixels)
             sieve_reference(ref, mask, group, min_pixels)
             np.testing.assert_array_equal(fast, ref)
+
+
+def test_patches_match_ndimage_label() -> None:
+    from scipy import ndimage
+
+    from geomon.footprint.polygons import _patches, drop_small_patches
+
+    rng = np.random.default_rng(8)
+    four = ndimage.generate_binary_structure(2, 1)
+    for shape in [(1, 1), (9, 4), (80, 61)]:
+        mask = rng.random(shape) > 0.45
+        labels, n = ndimage.label(mask, structure=four)
+        pixels, ours, count = _patches(mask)
+        assert count == n
+        np.testing.assert_array_equal(pixels, np.flatnonzero(mask))
+        np.testing.assert_array_equal(ours + 1, labels.reshape(-1)[pixels])  # same numbering
+        sizes = np.bincount(labels.ravel())
+        keep = sizes >= 4
+        keep[0] = False
+        np.testing.assert_array_equal(drop_small_patches(mask, 4), keep[labels])

@@ -122,16 +122,20 @@ def _select_baseline(classes: xr.Dataset, baseline: str | None, kind: str) -> xr
 
 def _cover_at_baseline(classes: xr.Dataset, change: ChangeResult) -> np.ndarray:
     """uint8 ``(y, x)``: cover index at each pixel's baseline period."""
+    unknown = COVER_NAMES.index("unknown")
     if "cover" in classes:
+        # one masked copy per period (a gather with an intp index raster was 0.1 s on 4096 px)
         cover = np.asarray(classes["cover"].values)
-        idx = np.clip(change.baseline_index, 0, None)[None].astype(np.intp)
-        out = np.take_along_axis(cover, idx, axis=0)[0].astype(np.uint8)
-    else:
-        lut = np.array(
-            [COVER_NAMES.index(_COVER_OF_CLASS.get(n, "unknown")) for n in CLASS_NAMES], np.uint8
-        )
-        out = lut[change.baseline_class]
-    return np.where(change.baseline_index >= 0, out, COVER_NAMES.index("unknown")).astype(np.uint8)
+        out = np.full(change.baseline_index.shape, unknown, np.uint8)
+        for t in range(cover.shape[0]):
+            np.copyto(out, cover[t], where=change.baseline_index == t, casting="unsafe")
+        return out
+    lut = np.array(
+        [COVER_NAMES.index(_COVER_OF_CLASS.get(n, "unknown")) for n in CLASS_NAMES], np.uint8
+    )
+    return np.where(change.baseline_index >= 0, lut[change.baseline_class], unknown).astype(
+        np.uint8
+    )
 
 
 def trace_footprint(

@@ -8,7 +8,6 @@ import rasterio.features
 import rasterio.transform
 import shapely
 from affine import Affine
-from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
 
 __all__ = [
@@ -27,7 +26,6 @@ EQUAL_AREA_CRS = "EPSG:6933"
 #: patches and polygons are 4-connected (rasterio.features.shapes with connectivity 4 makes
 #: valid polygons; a pixel touching a patch only at a corner is a patch of its own)
 _MAX_PASSES = 64
-_FOUR = ndimage.generate_binary_structure(2, 1)
 
 
 def aoi_mask(aoi: BaseGeometry, shape_: tuple[int, int], transform: Affine) -> np.ndarray:
@@ -41,11 +39,24 @@ def drop_small_patches(mask: np.ndarray, min_pixels: int) -> np.ndarray:
     """``mask`` without its 4-connected patches smaller than ``min_pixels``."""
     if min_pixels <= 1 or not mask.any():
         return mask
-    labels, n = ndimage.label(mask, structure=_FOUR)
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    keep = sizes >= min_pixels
-    keep[0] = False
-    return keep[labels]
+    pixels, labels, n = _patches(mask)
+    keep = np.bincount(labels, minlength=n)[labels] >= min_pixels
+    out = np.zeros(mask.shape, bool)
+    out.reshape(-1)[pixels[keep]] = True
+    return out
+
+
+def _patches(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The 4-connected patches of ``mask`` over its pixels only: their flat indices, each
+    one's patch label (0.. in raster order of the patch's first pixel) and the patch count
+    (the components of ``ndimage.label``, without its raster-sized label image)."""
+    from geomon.footprint._kernels import label_regions
+
+    pixels = np.flatnonzero(mask)
+    labels = np.empty(pixels.size, np.int64)
+    same = np.zeros(pixels.size, np.int8)
+    n = int(label_regions(same, same, pixels, mask.shape[-1], labels))
+    return pixels, labels, n
 
 
 def generalise(
@@ -181,11 +192,14 @@ def dissolve_by_patch(
     their own."""
     if not geoms:
         return geoms, values
-    patches, _ = ndimage.label(mask, structure=_FOUR)
+    pixels, patches, _ = _patches(mask)
     points = shapely.point_on_surface(np.asarray(geoms, dtype=object))
     rows, cols = rasterio.transform.rowcol(transform, shapely.get_x(points), shapely.get_y(points))
     h, w = mask.shape
-    pid = patches[np.clip(np.asarray(rows), 0, h - 1), np.clip(np.asarray(cols), 0, w - 1)]
+    flat = np.clip(np.asarray(rows), 0, h - 1) * w + np.clip(np.asarray(cols), 0, w - 1)
+    pos = np.minimum(np.searchsorted(pixels, flat), max(pixels.size - 1, 0))
+    found = pixels[pos] == flat if pixels.size else np.zeros(flat.size, bool)
+    pid = np.where(found, patches[pos] if pixels.size else -1, -1)  # -1: outside the mask
     groups: dict[tuple[int, int], list[int]] = {}
     for i, key in enumerate(zip(pid.tolist(), values, strict=True)):
         groups.setdefault(key, []).append(i)
