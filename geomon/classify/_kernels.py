@@ -171,3 +171,30 @@ def quantise(
     ok = np.empty(flat.size, np.bool_)
     _quantise_flat(flat, ok_in, check, float(quantum), float(qmax), q, ok)
     return q.reshape(values.shape), ok.reshape(values.shape)
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _normalized_difference_flat(a1, a2, b1, b2, terms, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    for i in range(out.shape[0]):
+        a = a1[i] + a2[i] if terms & 1 else a1[i]
+        b = b1[i] + b2[i] if terms & 2 else b1[i]
+        total = a + b
+        out[i] = (a - b) / total if total != 0 else np.float32(0)
+
+
+def normalized_difference_of_sums(
+    a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...], out: np.ndarray
+) -> None:
+    """``out = (A - B) / (A + B)`` (0 where ``A + B`` is 0), ``A``/``B`` the float32 sum of one
+    or two arrays of ``a``/``b``: the arithmetic of :func:`geomon.classify.features.normalized_difference`
+    over ``np.add`` sums, in one pass without temporaries."""
+    if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+        raise ValueError("normalized_difference_of_sums takes one or two arrays per side")
+    flat = [np.ascontiguousarray(x, np.float32).reshape(-1) for x in (*a, *b)]
+    a1, a2 = flat[0], flat[1] if len(a) == 2 else flat[0]
+    b1 = flat[len(a)]
+    b2 = flat[len(a) + 1] if len(b) == 2 else b1
+    terms = (len(a) == 2) | ((len(b) == 2) << 1)
+    if not (out.flags.c_contiguous and out.dtype == np.float32):
+        raise ValueError("out must be C-contiguous float32")
+    _normalized_difference_flat(a1, a2, b1, b2, terms, out.reshape(-1))

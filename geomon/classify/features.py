@@ -112,6 +112,19 @@ _INDICES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
     # rock and mine waste, subdued by weathering coatings, lichen and litter on natural ground
     "ndti": (("swir16", "swir22"), normalized_difference),
 }
+#: index name -> (bands summed on the plus side, bands summed on the minus side): the indices
+#: that are a normalised difference of band sums, computed by one compiled pass (indices not
+#: listed here run their numpy function)
+_DIFFERENCE_TERMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ndvi": (("nir",), ("red",)),
+    "mndwi": (("green",), ("swir16",)),
+    "mndwi_blue": (("blue",), ("swir16",)),
+    "nbr": (("nir",), ("swir22",)),
+    "bsi": (("swir16", "red"), ("nir", "blue")),
+    "ndbi": (("swir16",), ("nir",)),
+    "ndre": (("nir08",), ("rededge1",)),
+    "ndti": (("swir16",), ("swir22",)),
+}
 #: index name -> the bands it needs
 INDEX_BANDS: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _INDICES.items()}
 
@@ -244,12 +257,25 @@ def compute_features(
     for i, name in enumerate(fset.bands):
         out[i] = bands[name]
     for j, name in enumerate(fset.indices, start=len(fset.bands)):
-        needs, func = _INDICES[name]
-        out[j] = func(*(out[fset.bands.index(b)] for b in needs))
+        _fill_index(out, j, name, fset.bands, reference)
     if fset.context:
         add = _add_context_reference if reference else _add_context
         add(out, fset, first.shape, valid)
     return out
+
+
+def _fill_index(out: Array, j: int, name: str, bands: tuple[str, ...], reference: bool) -> None:
+    """``out[j]`` = index ``name`` of the bands in ``out`` (in ``bands`` order)."""
+    if name in _DIFFERENCE_TERMS and not reference:
+        from geomon.classify._kernels import normalized_difference_of_sums
+
+        plus, minus = _DIFFERENCE_TERMS[name]
+        a = tuple(out[bands.index(b)] for b in plus)
+        b = tuple(out[bands.index(b)] for b in minus)
+        normalized_difference_of_sums(a, b, out[j])
+        return
+    needs, func = _INDICES[name]
+    out[j] = func(*(out[bands.index(b)] for b in needs))
 
 
 _QUANTUM = 4096.0
