@@ -69,6 +69,50 @@ def _add_rows(q, ok, y, sign, cnt, s1, s2, squares):  # type: ignore[no-untyped-
 
 
 @numba.njit(nogil=True, cache=True)
+def _row_window_sums(cnt, s1, s2, r, rc, r1, r2):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Running sums over ``x - r .. x + r`` of the column sums, into the row buffers."""
+    w = cnt.shape[0]
+    c = np.int64(0)
+    a1 = np.int64(0)
+    a2 = np.int64(0)
+    for x in range(min(r, w - 1) + 1):
+        c += cnt[x]
+        a1 += s1[x]
+        a2 += s2[x]
+    for x in range(w):
+        rc[x] = c
+        r1[x] = a1
+        r2[x] = a2
+        if x + r + 1 < w:
+            c += cnt[x + r + 1]
+            a1 += s1[x + r + 1]
+            a2 += s2[x + r + 1]
+        if x - r >= 0:
+            c -= cnt[x - r]
+            a1 -= s1[x - r]
+            a2 -= s2[x - r]
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _stats_row(rc, r1, r2, scale, mean_row, std_row, do_mean, do_std):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """One output row from the window sums (a loop without dependencies: it vectorises)."""
+    one = np.float32(1)
+    scale32 = np.float32(scale)
+    for x in range(rc.shape[0]):
+        c = rc[x]
+        inv = one / np.float32(c) if c > 0 else np.float32(np.nan)
+        if do_mean:
+            mean_row[x] = (np.float32(r1[x]) * inv) / scale32
+        if do_std:
+            inv64 = np.float64(inv)
+            m = np.float64(r1[x]) * inv64
+            var = np.float64(r2[x]) * inv64 - m * m
+            if var < 0:
+                var = np.float64(0)
+            std_row[x] = np.float32(np.sqrt(var) / scale)
+
+
+@numba.njit(nogil=True, cache=True)
 def _window_stats_2d(q, ok, size, scale, mean_out, std_out, do_mean, do_std):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """One plane: mean and/or std of ``q / scale`` over valid pixels of each window."""
     h, w = q.shape
@@ -76,37 +120,17 @@ def _window_stats_2d(q, ok, size, scale, mean_out, std_out, do_mean, do_std):  #
     cnt = np.zeros(w, np.int64)
     s1 = np.zeros(w, np.int64)
     s2 = np.zeros(w, np.int64)
-    one = np.float32(1)
-    scale32 = np.float32(scale)
+    rc = np.empty(w, np.int64)
+    r1 = np.empty(w, np.int64)
+    r2 = np.empty(w, np.int64)
+    unused = np.empty(0, np.float32)
     for y in range(min(r, h - 1) + 1):
         _add_rows(q, ok, y, 1, cnt, s1, s2, do_std)
     for y in range(h):
-        c = np.int64(0)
-        a1 = np.int64(0)
-        a2 = np.int64(0)
-        for x in range(min(r, w - 1) + 1):
-            c += cnt[x]
-            a1 += s1[x]
-            a2 += s2[x]
-        for x in range(w):
-            inv = one / np.float32(c) if c > 0 else np.float32(np.nan)
-            if do_mean:
-                mean_out[y, x] = (np.float32(a1) * inv) / scale32
-            if do_std:
-                inv64 = np.float64(inv)
-                m = np.float64(a1) * inv64
-                var = np.float64(a2) * inv64 - m * m
-                if var < 0:
-                    var = np.float64(0)
-                std_out[y, x] = np.float32(np.sqrt(var) / scale)
-            if x + r + 1 < w:
-                c += cnt[x + r + 1]
-                a1 += s1[x + r + 1]
-                a2 += s2[x + r + 1]
-            if x - r >= 0:
-                c -= cnt[x - r]
-                a1 -= s1[x - r]
-                a2 -= s2[x - r]
+        _row_window_sums(cnt, s1, s2, r, rc, r1, r2)
+        mean_row = mean_out[y] if do_mean else unused
+        std_row = std_out[y] if do_std else unused
+        _stats_row(rc, r1, r2, scale, mean_row, std_row, do_mean, do_std)
         if y + r + 1 < h:
             _add_rows(q, ok, y + r + 1, 1, cnt, s1, s2, do_std)
         if y - r >= 0:
