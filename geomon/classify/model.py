@@ -169,7 +169,8 @@ class PixelModel:
         """Classify a feature stack ``(n_features, *shape)``; pixels not ``valid`` or NaN get code 0.
 
         Runs the compiled forward pass (:mod:`geomon.classify._forward`: one pass per tile of
-        pixels, ~1.5x the numpy path); :meth:`predict_numpy` is the reference it is tested against.
+        pixels, 1.1-1.2x the numpy path in CPU time on one thread, with no ``(width, n)``
+        temporaries); :meth:`predict_numpy` is the reference it is tested against.
         """
         from geomon.classify._forward import forward
 
