@@ -60,17 +60,25 @@ THREADS = 2
 CASES = ("full", "quarter")
 
 
-def catalog(items: int, size_px: int, span_days: int = 59) -> Path:
+def catalog(items: int, size_px: int, span_days: int = 59, scene: str = "flat") -> Path:
     """The benchmark catalog (``items`` scenes spread over ``span_days`` from 2023-01-02),
-    generated once into the cache."""
+    generated once into the cache. ``scene``: ``flat`` (blocks of three flat spectra, the
+    original input) or ``realistic`` (:mod:`bench.landscape`: demo spectra, natural covers and
+    mines)."""
     span = "" if span_days == 59 else f"-d{span_days}"
-    root = cache_dir() / "bench" / f"s2-{items}x{size_px}-b512{span}"
+    kind = "" if scene == "flat" else f"-{scene}"
+    root = cache_dir() / "bench" / f"s2-{items}x{size_px}-b512{span}{kind}"
     if (root / "catalog.json").exists():
         return root / "catalog.json"
     start = dt.date(2023, 1, 2)
     dates = [start + dt.timedelta(days=(span_days * i) // items) for i in range(items)]
     print(f"generating {items} scenes of {size_px} px into {root} (once)...", flush=True)
-    cat = write_s2_catalog(root, dates, cloud=0.2, size_px=size_px, seed=11)
+    surface = None
+    if scene == "realistic":
+        from bench.landscape import realistic_reflectance
+
+        surface = realistic_reflectance((size_px, size_px), seed=11)
+    cat = write_s2_catalog(root, dates, cloud=0.2, size_px=size_px, seed=11, surface=surface)
     assert cat.catalog_path is not None
     return cat.catalog_path
 
@@ -224,13 +232,14 @@ def run_cases(
     reps: int,
     *extra: str,
     span_days: int = 59,
+    scene: str = "flat",
 ) -> Iterator[dict[str, Any]]:
     """Build the catalog, print a header with the load average, run each case of ``module`` in
     a fresh process (``--case``) and yield its JSON result; print the load average at the end."""
-    catalog(items, size_px, span_days)
+    catalog(items, size_px, span_days, scene)
     load0 = os.getloadavg()
     print(f"{title}: {os.cpu_count()} cores, {THREADS} threads, chunk {chunk} px, "
-          f"{items} scenes of {size_px} px over {span_days} days, fastest of {reps} repetitions; "
+          f"{items} {scene} scenes of {size_px} px over {span_days} days, fastest of {reps} reps; "
           f"load avg at start {load0[0]:.2f} (5 min {load0[1]:.2f})")  # fmt: skip
     for case in CASES:
         args = [sys.executable, "-m", module, "--case", case, "--items", str(items),

@@ -56,3 +56,169 @@ def box_sum(a: np.ndarray, size: int) -> np.ndarray:
     if flat.size:
         _box_sum_3d(flat, int(size), out)
     return out.reshape(a.shape)
+
+
+@numba.njit(nogil=True, cache=True)
+def _add_rows(q, ok, y, sign, cnt, s1, s2, squares):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    for x in range(q.shape[1]):
+        v = np.int64(q[y, x])
+        cnt[x] += sign * np.int64(ok[y, x])
+        s1[x] += sign * v
+        if squares:
+            s2[x] += sign * v * v
+
+
+@numba.njit(nogil=True, cache=True)
+def _row_window_sums(cnt, s1, s2, r, rc, r1, r2):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Running sums over ``x - r .. x + r`` of the column sums, into the row buffers."""
+    w = cnt.shape[0]
+    c = np.int64(0)
+    a1 = np.int64(0)
+    a2 = np.int64(0)
+    for x in range(min(r, w - 1) + 1):
+        c += cnt[x]
+        a1 += s1[x]
+        a2 += s2[x]
+    for x in range(w):
+        rc[x] = c
+        r1[x] = a1
+        r2[x] = a2
+        if x + r + 1 < w:
+            c += cnt[x + r + 1]
+            a1 += s1[x + r + 1]
+            a2 += s2[x + r + 1]
+        if x - r >= 0:
+            c -= cnt[x - r]
+            a1 -= s1[x - r]
+            a2 -= s2[x - r]
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _stats_row(rc, r1, r2, scale, mean_row, std_row, do_mean, do_std):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """One output row from the window sums (a loop without dependencies: it vectorises)."""
+    one = np.float32(1)
+    scale32 = np.float32(scale)
+    for x in range(rc.shape[0]):
+        c = rc[x]
+        inv = one / np.float32(c) if c > 0 else np.float32(np.nan)
+        if do_mean:
+            mean_row[x] = (np.float32(r1[x]) * inv) / scale32
+        if do_std:
+            inv64 = np.float64(inv)
+            m = np.float64(r1[x]) * inv64
+            var = np.float64(r2[x]) * inv64 - m * m
+            if var < 0:
+                var = np.float64(0)
+            std_row[x] = np.float32(np.sqrt(var) / scale)
+
+
+@numba.njit(nogil=True, cache=True)
+def _window_stats_2d(q, ok, size, scale, mean_out, std_out, do_mean, do_std):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """One plane: mean and/or std of ``q / scale`` over valid pixels of each window."""
+    h, w = q.shape
+    r = size // 2
+    cnt = np.zeros(w, np.int64)
+    s1 = np.zeros(w, np.int64)
+    s2 = np.zeros(w, np.int64)
+    rc = np.empty(w, np.int64)
+    r1 = np.empty(w, np.int64)
+    r2 = np.empty(w, np.int64)
+    unused = np.empty(0, np.float32)
+    for y in range(min(r, h - 1) + 1):
+        _add_rows(q, ok, y, 1, cnt, s1, s2, do_std)
+    for y in range(h):
+        _row_window_sums(cnt, s1, s2, r, rc, r1, r2)
+        mean_row = mean_out[y] if do_mean else unused
+        std_row = std_out[y] if do_std else unused
+        _stats_row(rc, r1, r2, scale, mean_row, std_row, do_mean, do_std)
+        if y + r + 1 < h:
+            _add_rows(q, ok, y + r + 1, 1, cnt, s1, s2, do_std)
+        if y - r >= 0:
+            _add_rows(q, ok, y - r, -1, cnt, s1, s2, do_std)
+
+
+@numba.njit(nogil=True, cache=True)
+def _window_stats_3d(q, ok, size, scale, mean_out, std_out, do_mean, do_std):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    for k in range(q.shape[0]):
+        _window_stats_2d(q[k], ok[k], size, scale, mean_out[k], std_out[k], do_mean, do_std)
+
+
+def window_stats(
+    q: np.ndarray,
+    ok: np.ndarray,
+    size: int,
+    scale: float,
+    mean_out: np.ndarray | None,
+    std_out: np.ndarray | None,
+) -> None:
+    """Mean and/or population standard deviation of ``q / scale`` over the valid (``ok``)
+    pixels of each ``size`` x ``size`` window of the last two axes, into float32 ``mean_out`` /
+    ``std_out`` (NaN where a window has no valid pixel). ``q`` is int32, zero where not ``ok``.
+
+    One pass for all three window sums (valid count, sum, sum of squares: exact int64, the
+    integers :func:`box_sum` gives) and the statistics from them, in the arithmetic the numpy
+    formulation used: mean ``float32(s1) * (1 / float32(count)) / scale`` in float32, variance
+    ``s2 / count - mean**2`` in float64 with that float32 reciprocal."""
+    shape = q.shape
+    plane = (-1, *shape[-2:])
+    q3 = np.ascontiguousarray(q.reshape(plane), np.int32)
+    ok3 = np.ascontiguousarray(ok.reshape(plane), np.bool_)
+    dummy = np.empty((q3.shape[0], 0, 0), np.float32)
+    m3 = dummy if mean_out is None else mean_out.reshape(plane)
+    s3 = dummy if std_out is None else std_out.reshape(plane)
+    if q3.size:
+        _window_stats_3d(q3, ok3, int(size), float(scale), m3, s3, mean_out is not None,
+                         std_out is not None)  # fmt: skip
+
+
+@numba.njit(nogil=True, cache=True)
+def _quantise_flat(values, valid, check_valid, quantum, qmax, q, ok):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    for i in range(values.shape[0]):
+        v = values[i]
+        good = np.isfinite(v) and (not check_valid or valid[i])
+        ok[i] = good
+        if good:
+            q[i] = np.int32(np.rint(min(max(np.float64(v), -qmax), qmax) * quantum))
+        else:
+            q[i] = 0
+
+
+def quantise(
+    values: np.ndarray, valid: np.ndarray | None, quantum: float, qmax: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(q, ok)``: ``ok`` where ``values`` is finite (and ``valid``), ``q`` the int32 of
+    ``values`` clipped to +-``qmax`` times ``quantum``, rounded half to even (0 where not ok)."""
+    flat = np.ascontiguousarray(values).reshape(-1)
+    check = valid is not None
+    ok_in = np.ascontiguousarray(valid, np.bool_).reshape(-1) if check else np.empty(0, np.bool_)
+    q = np.empty(flat.size, np.int32)
+    ok = np.empty(flat.size, np.bool_)
+    _quantise_flat(flat, ok_in, check, float(quantum), float(qmax), q, ok)
+    return q.reshape(values.shape), ok.reshape(values.shape)
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _normalized_difference_flat(a1, a2, b1, b2, terms, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    for i in range(out.shape[0]):
+        a = a1[i] + a2[i] if terms & 1 else a1[i]
+        b = b1[i] + b2[i] if terms & 2 else b1[i]
+        total = a + b
+        out[i] = (a - b) / total if total != 0 else np.float32(0)
+
+
+def normalized_difference_of_sums(
+    a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...], out: np.ndarray
+) -> None:
+    """``out = (A - B) / (A + B)`` (0 where ``A + B`` is 0), ``A``/``B`` the float32 sum of one
+    or two arrays of ``a``/``b``: the arithmetic of :func:`geomon.classify.features.normalized_difference`
+    over ``np.add`` sums, in one pass without temporaries."""
+    if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+        raise ValueError("normalized_difference_of_sums takes one or two arrays per side")
+    flat = [np.ascontiguousarray(x, np.float32).reshape(-1) for x in (*a, *b)]
+    a1, a2 = flat[0], flat[1] if len(a) == 2 else flat[0]
+    b1 = flat[len(a)]
+    b2 = flat[len(a) + 1] if len(b) == 2 else b1
+    terms = (len(a) == 2) | ((len(b) == 2) << 1)
+    if not (out.flags.c_contiguous and out.dtype == np.float32):
+        raise ValueError("out must be C-contiguous float32")
+    _normalized_difference_flat(a1, a2, b1, b2, terms, out.reshape(-1))

@@ -112,6 +112,19 @@ _INDICES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
     # rock and mine waste, subdued by weathering coatings, lichen and litter on natural ground
     "ndti": (("swir16", "swir22"), normalized_difference),
 }
+#: index name -> (bands summed on the plus side, bands summed on the minus side): the indices
+#: that are a normalised difference of band sums, computed by one compiled pass (indices not
+#: listed here run their numpy function)
+_DIFFERENCE_TERMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ndvi": (("nir",), ("red",)),
+    "mndwi": (("green",), ("swir16",)),
+    "mndwi_blue": (("blue",), ("swir16",)),
+    "nbr": (("nir",), ("swir22",)),
+    "bsi": (("swir16", "red"), ("nir", "blue")),
+    "ndbi": (("swir16",), ("nir",)),
+    "ndre": (("nir08",), ("rededge1",)),
+    "ndti": (("swir16",), ("swir22",)),
+}
 #: index name -> the bands it needs
 INDEX_BANDS: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _INDICES.items()}
 
@@ -221,12 +234,18 @@ def feature_set_for(available: Iterable[str]) -> FeatureSet:
 
 
 def compute_features(
-    bands: Mapping[str, Array], fset: FeatureSet, valid: Array | None = None
+    bands: Mapping[str, Array],
+    fset: FeatureSet,
+    valid: Array | None = None,
+    *,
+    reference: bool = False,
 ) -> Array:
     """Stack the features of ``fset`` from ``bands`` (name -> array, all one shape) as float32.
 
     The result has shape ``(len(fset),) + shape``; NaN inputs give NaN features. With context,
     the last two axes are ``(y, x)``; pixels not ``valid`` (or NaN) are left out of every window.
+    ``reference``: compute with the numpy formulation the compiled kernels are tested against
+    (the same numbers bit for bit, several times slower).
     """
     missing = [name for name in fset.bands if name not in bands]
     if missing:
@@ -238,11 +257,25 @@ def compute_features(
     for i, name in enumerate(fset.bands):
         out[i] = bands[name]
     for j, name in enumerate(fset.indices, start=len(fset.bands)):
-        needs, func = _INDICES[name]
-        out[j] = func(*(out[fset.bands.index(b)] for b in needs))
+        _fill_index(out, j, name, fset.bands, reference)
     if fset.context:
-        _add_context(out, fset, first.shape, valid)
+        add = _add_context_reference if reference else _add_context
+        add(out, fset, first.shape, valid)
     return out
+
+
+def _fill_index(out: Array, j: int, name: str, bands: tuple[str, ...], reference: bool) -> None:
+    """``out[j]`` = index ``name`` of the bands in ``out`` (in ``bands`` order)."""
+    if name in _DIFFERENCE_TERMS and not reference:
+        from geomon.classify._kernels import normalized_difference_of_sums
+
+        plus, minus = _DIFFERENCE_TERMS[name]
+        a = tuple(out[bands.index(b)] for b in plus)
+        b = tuple(out[bands.index(b)] for b in minus)
+        normalized_difference_of_sums(a, b, out[j])
+        return
+    needs, func = _INDICES[name]
+    out[j] = func(*(out[bands.index(b)] for b in needs))
 
 
 _QUANTUM = 4096.0
@@ -250,6 +283,32 @@ _QMAX = 8.0
 
 
 def _add_context(out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Array | None) -> None:
+    """Fill ``out``'s context rows: per source, quantise once; per (source, window), one
+    compiled pass gives every statistic asked of it (the numpy formulation,
+    :func:`_add_context_reference`, made about a dozen full-raster passes per feature)."""
+    from geomon.classify._kernels import quantise, window_stats
+
+    if len(shape) < 2:
+        raise MissingBandsError("context features need images (..., y, x), not single pixels")
+    names = fset.bands + fset.indices
+    ok_in = None if valid is None else np.broadcast_to(np.asarray(valid, dtype=bool), shape)
+    groups: dict[tuple[str, int], dict[str, int]] = {}
+    for k, ctx in enumerate(fset.context, start=len(names)):
+        groups.setdefault((ctx.source, ctx.size), {})[ctx.stat] = k
+    quantised: dict[str, tuple[Array, Array]] = {}
+    for (source, size), stats in groups.items():
+        if source not in quantised:
+            quantised[source] = quantise(out[names.index(source)], ok_in, _QUANTUM, _QMAX)
+        q, ok = quantised[source]
+        mean = out[stats["mean"]] if "mean" in stats else None
+        std = out[stats["std"]] if "std" in stats else None
+        window_stats(q, ok, size, _QUANTUM, mean, std)
+
+
+def _add_context_reference(
+    out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Array | None
+) -> None:
+    """:func:`_add_context` in numpy and window sums (the reference its kernels are tested against)."""
     if len(shape) < 2:
         raise MissingBandsError("context features need images (..., y, x), not single pixels")
     names = fset.bands + fset.indices

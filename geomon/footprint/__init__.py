@@ -122,16 +122,20 @@ def _select_baseline(classes: xr.Dataset, baseline: str | None, kind: str) -> xr
 
 def _cover_at_baseline(classes: xr.Dataset, change: ChangeResult) -> np.ndarray:
     """uint8 ``(y, x)``: cover index at each pixel's baseline period."""
+    unknown = COVER_NAMES.index("unknown")
     if "cover" in classes:
+        # one masked copy per period (a gather with an intp index raster was 0.1 s on 4096 px)
         cover = np.asarray(classes["cover"].values)
-        idx = np.clip(change.baseline_index, 0, None)[None].astype(np.intp)
-        out = np.take_along_axis(cover, idx, axis=0)[0].astype(np.uint8)
-    else:
-        lut = np.array(
-            [COVER_NAMES.index(_COVER_OF_CLASS.get(n, "unknown")) for n in CLASS_NAMES], np.uint8
-        )
-        out = lut[change.baseline_class]
-    return np.where(change.baseline_index >= 0, out, COVER_NAMES.index("unknown")).astype(np.uint8)
+        out = np.full(change.baseline_index.shape, unknown, np.uint8)
+        for t in range(cover.shape[0]):
+            np.copyto(out, cover[t], where=change.baseline_index == t, casting="unsafe")
+        return out
+    lut = np.array(
+        [COVER_NAMES.index(_COVER_OF_CLASS.get(n, "unknown")) for n in CLASS_NAMES], np.uint8
+    )
+    return np.where(change.baseline_index >= 0, lut[change.baseline_class], unknown).astype(
+        np.uint8
+    )
 
 
 def trace_footprint(
@@ -190,25 +194,30 @@ def _period_frame(
     # its exact extent (thin growth rings stay new), while first-seen and baseline-cover
     # fragments smaller than the unit join their largest neighbour of the same status (a
     # sieve), instead of a mosaic of one-pixel polygons
-    status = change.status[t]
     n_periods = len(labels) + 1
-    # one int32 key per pixel for (status, first seen, baseline class, cover), built in place
-    # (these full-raster temporaries were a fifth of the tracing time on a 4096 px grid)
-    keys = status.astype(np.int32)
-    keys *= n_periods
-    keys += change.first_seen
-    keys += 1
-    keys *= _N_CLASSES
-    keys += change.baseline_class
-    keys *= _N_COVERS
-    keys += cover
-    keys[~mask] = 0
+    # one int32 key per pixel for (status, first seen, baseline class, cover), computed on the
+    # masked pixels only (a few percent of the grid; full-raster temporaries were a fifth of
+    # the tracing time on a 4096 px grid), 0 elsewhere
+    pixels = np.flatnonzero(mask)
+    status = change.status[t].reshape(-1)[pixels]
+    first = change.first_seen.reshape(-1)[pixels]
+    base = change.baseline_class.reshape(-1)[pixels]
+    key = status.astype(np.int32)
+    key *= n_periods
+    key += first
+    key += 1
+    key *= _N_CLASSES
+    key += base
+    key *= _N_COVERS
+    key += cover.reshape(-1)[pixels]
+    keys = np.zeros(mask.shape, np.int32)
+    keys.reshape(-1)[pixels] = key
     # whether land counts as disturbed at baseline (impacts measure the baseline halo and
-    # carbon from it) stays exact too: the sieve never merges across it
-    at_baseline = (change.baseline_class == BARE_DISTURBED) | (
-        (change.first_seen == 0) & (status != NEW)
-    )
-    within = status.astype(np.int8) * 2 + at_baseline
+    # carbon from it) stays exact too: the sieve never merges across it (read under the mask
+    # only)
+    at_baseline = (base == BARE_DISTURBED) | ((first == 0) & (status != NEW))
+    within = np.zeros(mask.shape, np.int8)
+    within.reshape(-1)[pixels] = status.astype(np.int8) * 2 + at_baseline
     keys = generalise(keys, mask, min_px, within=within)  # stays 0 outside the mask
     geoms, values = vectorize(keys, mask, transform, aoi)
     geoms, values = dissolve_by_patch(geoms, values, mask, transform)

@@ -82,10 +82,29 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     for y in range(height):
         for x in range(width):
             base = np.uint8(cloud)
+            base_idx = -1
             for t in range(n):
                 if codes[t, y, x] != cloud:
                     base = np.uint8(codes[t, y, x])
+                    base_idx = t
                     break
+            # most pixels never show a disturbance class: no run can start, so every period
+            # is NONE (the full rules below give the same; this skips them)
+            any_hit = False
+            for t in range(n):
+                code = codes[t, y, x]
+                if code == bare:
+                    any_hit = True
+                for k in range(conversions.shape[0]):
+                    if code == conversions[k] and base != conversions[k]:
+                        any_hit = True
+            if not any_hit:
+                for t in range(n):
+                    status[t, y, x] = NONE
+                first_seen[y, x] = -1
+                baseline_index[y, x] = base_idx
+                baseline_class[y, x] = base
+                continue
             for t in range(n):
                 code = codes[t, y, x]
                 clear[t] = code != cloud
@@ -129,3 +148,119 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
             first_seen[y, x] = first
             baseline_index[y, x] = base_idx
             baseline_class[y, x] = base
+
+
+@numba.njit(nogil=True, cache=True)
+def _find(parent, i):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:  # path compression
+        parent[i], i = root, parent[i]
+    return root
+
+
+@numba.njit(nogil=True, cache=True)
+def _union(parent, a, b):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Join the sets of ``a`` and ``b``; the root stays the smaller index (the set's first
+    pixel in raster order)."""
+    ra = _find(parent, a)
+    rb = _find(parent, b)
+    if ra < rb:
+        parent[rb] = ra
+    elif rb < ra:
+        parent[ra] = rb
+
+
+@numba.njit(nogil=True, cache=True)
+def label_regions(vals, group, pixels, width, labels):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Label the 4-connected regions of equal ``vals`` and ``group`` among the masked pixels of
+    a raster ``width`` wide: ``pixels`` their flat indices (ascending), ``vals``/``group`` their
+    values in that order; ``labels`` (int64, one per masked pixel) numbered from 0 in the raster
+    order of each region's first pixel (the numbering of scipy's ``connected_components`` over
+    the masked pixels in raster order). Returns the number of regions.
+
+    Union-find over the masked pixels only, with no raster-sized scratch (footprint masks cover
+    a few percent of the grid; fresh raster-sized arrays cost more in page faults than the
+    work): the pixel above is found by a pointer that walks ``pixels`` one row behind."""
+    n_px = pixels.shape[0]
+    parent = np.arange(n_px)
+    up = 0
+    for c in range(n_px):
+        i = pixels[c]
+        v = vals[c]
+        g = group[c]
+        left = c > 0 and pixels[c - 1] == i - 1 and i % width > 0
+        if left and vals[c - 1] == v and group[c - 1] == g:
+            _union(parent, c, c - 1)
+        while up < c and pixels[up] < i - width:
+            up += 1
+        if up < c and pixels[up] == i - width and vals[up] == v and group[up] == g:
+            _union(parent, c, up)
+    n = 0
+    for c in range(n_px):
+        r = _find(parent, c)
+        if r == c:
+            labels[c] = n
+            n += 1
+        else:
+            labels[c] = labels[r]
+    return n
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _prefer(a, b, sizes, min_pixels, best):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Offer neighbour ``b`` to region ``a``: a region below the unit takes its largest
+    neighbour (ties: the larger label) that is larger than it (ties: a larger label)."""
+    sa, sb = sizes[a], sizes[b]
+    if sa < min_pixels and (sb > sa or (sb == sa and b > a)):
+        cur = best[a]
+        if cur < 0 or sb > sizes[cur] or (sb == sizes[cur] and b > cur):
+            best[a] = b
+
+
+@numba.njit(nogil=True, cache=True)
+def sieve_pass(vals, group, pixels, width, labels, min_pixels):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """One pass of :func:`geomon.footprint.polygons._merge_small` in place on the masked pixels
+    (as :func:`label_regions` takes them; ``labels`` int64 scratch, one per pixel): the same
+    merges, each region below ``min_pixels`` taking the value of its largest 4-neighbouring
+    region of the same group when that one is at least as large (ties to the larger label,
+    regions numbered as scipy's components). Returns whether anything changed."""
+    n_px = pixels.shape[0]
+    n = label_regions(vals, group, pixels, width, labels)
+    sizes = np.zeros(n, np.int64)
+    value = np.empty(n, vals.dtype)
+    for c in range(n_px):
+        k = labels[c]
+        sizes[k] += 1
+        value[k] = vals[c]
+    best = np.full(n, -1, np.int64)
+    up = 0
+    for c in range(n_px):  # each pixel with its left and upper neighbours: every edge once
+        i = pixels[c]
+        a = labels[c]
+        g = group[c]
+        if c > 0 and pixels[c - 1] == i - 1 and i % width > 0 and group[c - 1] == g:
+            b = labels[c - 1]
+            if a != b:
+                _prefer(a, b, sizes, min_pixels, best)
+                _prefer(b, a, sizes, min_pixels, best)
+        while up < c and pixels[up] < i - width:
+            up += 1
+        if up < c and pixels[up] == i - width and group[up] == g:
+            b = labels[up]
+            if a != b:
+                _prefer(a, b, sizes, min_pixels, best)
+                _prefer(b, a, sizes, min_pixels, best)
+    changed = False
+    for k in range(n):
+        if best[k] >= 0:
+            changed = True
+            break
+    if not changed:
+        return False
+    for c in range(n_px):
+        k = labels[c]
+        if best[k] >= 0:
+            vals[c] = value[best[k]]
+    return True

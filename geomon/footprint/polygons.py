@@ -8,7 +8,6 @@ import rasterio.features
 import rasterio.transform
 import shapely
 from affine import Affine
-from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
 
 __all__ = [
@@ -27,7 +26,6 @@ EQUAL_AREA_CRS = "EPSG:6933"
 #: patches and polygons are 4-connected (rasterio.features.shapes with connectivity 4 makes
 #: valid polygons; a pixel touching a patch only at a corner is a patch of its own)
 _MAX_PASSES = 64
-_FOUR = ndimage.generate_binary_structure(2, 1)
 
 
 def aoi_mask(aoi: BaseGeometry, shape_: tuple[int, int], transform: Affine) -> np.ndarray:
@@ -41,11 +39,24 @@ def drop_small_patches(mask: np.ndarray, min_pixels: int) -> np.ndarray:
     """``mask`` without its 4-connected patches smaller than ``min_pixels``."""
     if min_pixels <= 1 or not mask.any():
         return mask
-    labels, n = ndimage.label(mask, structure=_FOUR)
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    keep = sizes >= min_pixels
-    keep[0] = False
-    return keep[labels]
+    pixels, labels, n = _patches(mask)
+    keep = np.bincount(labels, minlength=n)[labels] >= min_pixels
+    out = np.zeros(mask.shape, bool)
+    out.reshape(-1)[pixels[keep]] = True
+    return out
+
+
+def _patches(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The 4-connected patches of ``mask`` over its pixels only: their flat indices, each
+    one's patch label (0.. in raster order of the patch's first pixel) and the patch count
+    (the components of ``ndimage.label``, without its raster-sized label image)."""
+    from geomon.footprint._kernels import label_regions
+
+    pixels = np.flatnonzero(mask)
+    labels = np.empty(pixels.size, np.int64)
+    same = np.zeros(pixels.size, np.int8)
+    n = int(label_regions(same, same, pixels, mask.shape[-1], labels))
+    return pixels, labels, n
 
 
 def generalise(
@@ -66,11 +77,34 @@ def generalise(
     win = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     vals, m = out[win], mask[win]
     group = np.zeros(vals.shape, np.int8) if within is None else within[win]
+    sieve(vals, m, group, min_pixels)
+    out[win] = vals
+    return out
+
+
+def sieve(vals: np.ndarray, m: np.ndarray, group: np.ndarray, min_pixels: int) -> None:
+    """Sieve passes in place until nothing changes (at most ``_MAX_PASSES``), by the compiled
+    pass (:func:`geomon.footprint._kernels.sieve_pass`: the merges of :func:`_merge_small`,
+    the numpy reference, over the masked pixels only, without raster-sized temporaries)."""
+    from geomon.footprint._kernels import sieve_pass
+
+    pixels = np.flatnonzero(m)
+    masked, grp = vals[m], group[m]
+    labels = np.empty(pixels.size, np.int64)
+    changed = False
+    for _ in range(_MAX_PASSES):
+        if not sieve_pass(masked, grp, pixels, vals.shape[-1], labels, min_pixels):
+            break
+        changed = True
+    if changed:
+        vals[m] = masked
+
+
+def sieve_reference(vals: np.ndarray, m: np.ndarray, group: np.ndarray, min_pixels: int) -> None:
+    """:func:`sieve` by numpy passes (:func:`_merge_small`), the reference it is tested against."""
     for _ in range(_MAX_PASSES):
         if not _merge_small(vals, m, group, min_pixels):
             break
-    out[win] = vals
-    return out
 
 
 def _merge_small(vals: np.ndarray, m: np.ndarray, group: np.ndarray, min_pixels: int) -> bool:
@@ -97,7 +131,21 @@ def _merge_small(vals: np.ndarray, m: np.ndarray, group: np.ndarray, min_pixels:
 
 def _regions(vals: np.ndarray, m: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Labels of the 4-connected regions of equal value and group under ``m`` (0 outside it,
-    where it means nothing)."""
+    where it means nothing), numbered in raster order of each region's first pixel: one
+    compiled union-find pass (:func:`_regions_reference`, scipy's graph components over the
+    masked pixels, gives the same labels at ~10x the time)."""
+    from geomon.footprint._kernels import label_regions
+
+    labels = np.zeros(vals.shape, np.int64)
+    masked = np.empty(int(m.sum()), np.int64)
+    label_regions(vals[m], group[m], np.flatnonzero(m), vals.shape[-1], masked)
+    labels[m] = masked
+    return labels
+
+
+def _regions_reference(vals: np.ndarray, m: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """:func:`_regions` with scipy's connected components (the reference the kernel is tested
+    against)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -144,11 +192,14 @@ def dissolve_by_patch(
     their own."""
     if not geoms:
         return geoms, values
-    patches, _ = ndimage.label(mask, structure=_FOUR)
+    pixels, patches, _ = _patches(mask)
     points = shapely.point_on_surface(np.asarray(geoms, dtype=object))
     rows, cols = rasterio.transform.rowcol(transform, shapely.get_x(points), shapely.get_y(points))
     h, w = mask.shape
-    pid = patches[np.clip(np.asarray(rows), 0, h - 1), np.clip(np.asarray(cols), 0, w - 1)]
+    flat = np.clip(np.asarray(rows), 0, h - 1) * w + np.clip(np.asarray(cols), 0, w - 1)
+    pos = np.minimum(np.searchsorted(pixels, flat), max(pixels.size - 1, 0))
+    found = pixels[pos] == flat if pixels.size else np.zeros(flat.size, bool)
+    pid = np.where(found, patches[pos] if pixels.size else -1, -1)  # -1: outside the mask
     groups: dict[tuple[int, int], list[int]] = {}
     for i, key in enumerate(zip(pid.tolist(), values, strict=True)):
         groups.setdefault(key, []).append(i)

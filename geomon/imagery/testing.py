@@ -245,11 +245,15 @@ def write_s2_catalog(
     mine_id: str = "test_mine",
     bands: Sequence[str] = BANDS,
     with_scl: bool = True,
+    surface: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SyntheticImagery:
-    """An Earth Search-like Sentinel-2 L2A static catalog, one item per date (see docs/demo-catalog.md)."""
+    """An Earth Search-like Sentinel-2 L2A static catalog, one item per date (see docs/demo-catalog.md).
+
+    ``surface``: a ``(landcover, cube)`` pair as :func:`surface_reflectance` returns, of the
+    grid's shape, to image instead of its blocks of three spectra."""
     root = Path(root)
     grid = _grid(lon, lat, size_px, 10.0, crs)
-    landcover, cube = surface_reflectance(grid.shape, seed)
+    landcover, cube = surface if surface is not None else surface_reflectance(grid.shape, seed)
     rng = np.random.default_rng(seed + 1)
     clouds = [cloud] * len(dates) if isinstance(cloud, float | int) else list(cloud)
     collection = pystac.Collection(

@@ -1,0 +1,119 @@
+"""The compiled classification kernels against their numpy references.
+
+The context statistics (window mean and standard deviation) must equal the numpy formulation bit
+for bit, so that the shipped models see exactly the features they were measured with; the fused
+forward pass of the MLP must give the same class and cover, and the probability to float32
+rounding, on real Sentinel-2 pixels and on edge cases (NaN, invalid, ragged tiles, any depth).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geomon.classify import bundled_models
+from geomon.classify.classes import CLOUD_NODATA, COVER_NAMES
+from geomon.classify.features import (
+    CONTEXT,
+    FULL_FEATURES,
+    REDUCED_FEATURES,
+    ContextFeature,
+    FeatureSet,
+    compute_features,
+)
+from geomon.classify.model import PixelModel
+
+L1C_ORDER = (
+    "coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3",
+    "nir", "nir08", "wv", "cirrus", "swir16", "swir22",
+)  # fmt: skip
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("shape", [(2, 40, 53), (3, 7), (30, 2), (1, 1), (25, 1), (2, 33, 21)])
+@pytest.mark.parametrize("with_valid", [False, True])
+def test_compiled_context_equals_numpy_bit_for_bit(
+    shape: tuple[int, ...], with_valid: bool
+) -> None:
+    rng = np.random.default_rng(len(shape) * 100 + shape[-1])
+    extra = (ContextFeature("red", 3, "std"), ContextFeature("nbr", 41, "mean"))
+    for fset in (FULL_FEATURES.with_context(CONTEXT), REDUCED_FEATURES.with_context(extra)):
+        bands = {b: rng.random(shape).astype(np.float32) * 0.6 for b in fset.bands}
+        bands[fset.bands[1]][rng.random(shape) < 0.1] = np.nan
+        bands[fset.bands[0]][rng.random(shape) < 0.05] = 0  # zero sums in indices
+        bands[fset.bands[2]][rng.random(shape) < 0.02] = np.inf
+        valid = rng.random(shape) > 0.2 if with_valid else None
+        fast = compute_features(bands, fset, valid)
+        ref = compute_features(bands, fset, valid, reference=True)
+        assert _same_bits(fast, ref), shape
+
+
+def _real_scenes(shared_data: Path) -> list[dict[str, np.ndarray]]:
+    scenes = np.load(shared_data / "eo-learn-slovenia" / "REFERENCE_SCENES.npy")
+    return [{b: scene[..., L1C_ORDER.index(b)] for b in L1C_ORDER} for scene in scenes]
+
+
+@pytest.mark.parametrize("entry", bundled_models(), ids=lambda e: e.model_id)
+def test_fused_forward_pass_matches_numpy_on_real_pixels(entry: object, shared_data: Path) -> None:
+    model: PixelModel = entry.load()  # type: ignore[attr-defined]
+    codes = n = 0
+    for bands in _real_scenes(shared_data):
+        clear = bands["blue"] < 0.12
+        feats = compute_features(bands, model.features, clear)
+        assert _same_bits(feats, compute_features(bands, model.features, clear, reference=True))
+        fast, ref = model.predict(feats, clear), model.predict_numpy(feats, clear)
+        codes += int((fast.code == ref.code).sum())
+        n += fast.code.size
+        assert (fast.cover == ref.cover).mean() >= 0.9999
+        np.testing.assert_allclose(fast.probability, ref.probability, rtol=0, atol=1e-5)
+    assert codes / n >= 0.9999
+
+
+def _random_model(sizes: tuple[int, ...], fset: FeatureSet, seed: int) -> PixelModel:
+    rng = np.random.default_rng(seed)
+    labels = ("forest", "disturbed", "water", "built", "grassland")
+    n = len(fset)
+    return PixelModel(
+        "random",
+        fset,
+        labels,
+        ("vegetation", "bare_disturbed", "water", "built_other", "vegetation"),
+        ("forest", "unknown", "water", "built", "grassland"),
+        np.full(n, -0.5, np.float32),
+        np.full(n, 0.9, np.float32),
+        rng.normal(0, 0.1, n).astype(np.float32),
+        rng.uniform(0.1, 0.5, n).astype(np.float32),
+        tuple(rng.normal(0, 0.5, (a, b)).astype(np.float32) for a, b in itertools.pairwise(sizes)),
+        tuple(rng.normal(0, 0.2, b).astype(np.float32) for b in sizes[1:]),
+    )
+
+
+@pytest.mark.parametrize("hidden", [(), (7,), (33, 5, 12)])
+def test_fused_forward_pass_edge_cases(hidden: tuple[int, ...]) -> None:
+    fset = REDUCED_FEATURES
+    model = _random_model((len(fset), *hidden, 5), fset, seed=len(hidden))
+    rng = np.random.default_rng(7)
+    x = rng.normal(0.2, 0.6, (len(fset), 3, 131)).astype(np.float32)  # ragged last tile
+    x[:, 0, 0] = np.nan
+    x[4, 1, 7] = np.nan
+    x[2, 2, 9] = np.inf  # clipped, not invalid
+    valid = rng.random((3, 131)) > 0.1
+    for v in (None, valid):
+        fast, ref = model.predict(x, v), model.predict_numpy(x, v)
+        np.testing.assert_array_equal(fast.code, ref.code)
+        np.testing.assert_array_equal(fast.cover, ref.cover)
+        np.testing.assert_allclose(fast.probability, ref.probability, rtol=0, atol=1e-5)
+        assert fast.code[0, 0] == CLOUD_NODATA and fast.probability[0, 0] == 0
+        assert fast.cover[1, 7] == COVER_NAMES.index("unknown")
+        assert fast.code[2, 9] != CLOUD_NODATA
+    # a pixel's result does not depend on where its tile starts
+    shifted = model.predict(x[:, :, 5:])
+    whole = model.predict(x)
+    assert _same_bits(shifted.probability, whole.probability[:, 5:])
+    assert model.predict(x[:, :, :0]).code.shape == (3, 0)
