@@ -15,6 +15,7 @@ from geomon.classify.model import PixelModel
 from geomon.classify.model_io import (
     FORMAT,
     FORMAT_CONTEXT,
+    FORMAT_TEMPORAL,
     file_sha256,
     load_model,
     save_model,
@@ -218,6 +219,26 @@ def test_context_spec_round_trips_and_per_pixel_files_stay_version_1(
     mixed = _with_format(path, tmp_path / "mixed.gmodel", FORMAT)
     with pytest.raises(ModelError, match="spatial context"):
         load_model(mixed)
+
+
+def test_temporal_statistics_round_trip_as_version_3(tmp_path: Path) -> None:
+    fset = REDUCED_FEATURES.with_temporal(["ndvi_max"]).with_context(
+        [ContextFeature("ndvi_max", 5, "mean")]
+    )
+    rng = np.random.default_rng(9)
+    x = np.hstack([_spectra(50, seed=7)[0], rng.uniform(-1, 1, (200, 2))])
+    y = np.repeat(np.arange(4), 50)
+    tmp = fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "t", TrainOptions(hidden=(6,), max_iter=5))
+    path = tmp_path / "t.gmodel"
+    save_model(tmp, path)
+    loaded = load_model(path)
+    assert loaded.features == fset and loaded.digest == tmp.digest
+    assert loaded.features.names[-2:] == ("ndvi_max", "ndvi_max_mean5")
+    with zipfile.ZipFile(path) as zf:
+        assert json.loads(zf.read("model.json"))["format"] == FORMAT_TEMPORAL
+    for older in (FORMAT, FORMAT_CONTEXT):  # an older tag cannot carry temporal statistics
+        with pytest.raises(ModelError, match="temporal"):
+            load_model(_with_format(path, tmp_path / f"{older[-1]}.gmodel", older))
 
 
 def _with_format(src_path: Path, dst_path: Path, fmt: str) -> Path:

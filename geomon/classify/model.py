@@ -93,6 +93,7 @@ class PixelModel:
             "bands": list(self.features.bands),
             "indices": list(self.features.indices),
             **({"context": context} if context else {}),
+            **({"temporal": list(self.features.temporal)} if self.features.temporal else {}),
             "labels": list(self.labels),
             "label_classes": list(self.label_classes),
             "label_covers": list(self.label_covers),

@@ -109,6 +109,12 @@ def _composite(
     show_default=True,
     help="Add spatial-context features (local mean/std of indices) to the bands and indices.",
 )
+@click.option(
+    "--temporal/--no-temporal",
+    default=True,
+    show_default=True,
+    help="Add temporal statistics of the period (its greatest NDVI) to the features.",
+)
 @click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
 @click.option(
     "--out",
@@ -129,18 +135,21 @@ def train(
     demo_seeds: str | None,
     bands: str,
     context: bool,
+    temporal: bool,
     model_id: str | None,
     out: Path,
 ) -> None:
     """Train a pixel model from a label raster or labelled polygons plus imagery, or on demo seeds."""
     from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, save_model
-    from geomon.classify.features import CONTEXT
+    from geomon.classify.features import CONTEXT, PERIOD_STATISTICS
     from geomon.classify.recipes import DemoRecipe, train_on_demo, train_on_reference
     from geomon.scheduler import dask_client
 
     fset = FULL_FEATURES if bands == "full" else REDUCED_FEATURES
     if context:
         fset = fset.with_context(CONTEXT)
+    if temporal:
+        fset = fset.with_temporal(PERIOD_STATISTICS)
     name = model_id or out.stem
     seeds = _seeds(demo_seeds)
     if seeds and labels_path is not None:
