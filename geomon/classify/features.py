@@ -121,14 +121,31 @@ _INDICES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
 INDEX_BANDS: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _INDICES.items()}
 
 
-#: temporal statistic (a composite variable, see ``geomon.imagery.composite``) -> the bands it is
-#: computed from and, for one observation (a single scene), the value it then takes
-_TEMPORAL: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
+#: period variable (a composite variable, see ``geomon.imagery.composite``) -> the bands it is
+#: computed from, and the value it takes for a period of one observation (a single scene)
+_PERIOD_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
     # the greatest NDVI of the period's clear observations (for one observation: its NDVI)
     "ndvi_max": (("nir", "red"), ndvi),
 }
-#: temporal statistic name -> the bands it is computed from
-TEMPORAL: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _TEMPORAL.items()}
+
+
+def _same(value: Array) -> Array:
+    return value
+
+
+def _ndvi_rise(ndvi_max: Array, nir: Array, red: Array) -> Array:
+    return (np.asarray(ndvi_max, np.float32) - ndvi(nir, red)).astype(np.float32)
+
+
+#: temporal feature -> (period variable it reads, bands it also reads, function of both)
+_TEMPORAL: dict[str, tuple[str, tuple[str, ...], Callable[..., Array]]] = {
+    "ndvi_max": ("ndvi_max", (), _same),
+    # how far the period's greenest view rises above its median's NDVI: a seasonal green flush
+    # (natural bare ground, fields) or growth (rehabilitated ground); ~0 on mine ground
+    "ndvi_rise": ("ndvi_max", ("nir", "red"), _ndvi_rise),
+}
+#: temporal feature name -> the period variable it reads
+TEMPORAL: dict[str, str] = {name: spec[0] for name, spec in _TEMPORAL.items()}
 
 _STATS = ("mean", "std")
 _MAX_WINDOW = 101
@@ -170,8 +187,8 @@ class FeatureSet:
     """Neighbourhood statistics of bands, indices or temporal statistics, in this order (empty:
     a per-pixel model)."""
     temporal: tuple[str, ...] = ()
-    """Temporal statistics of the period (names of :data:`TEMPORAL`), read from the composite
-    like bands (empty: the model reads one period's median only)."""
+    """Temporal statistics of the period (names of :data:`TEMPORAL`), derived from period
+    variables of the composite (empty: the model reads the period's median only)."""
 
     def __post_init__(self) -> None:
         sources = self.bands + self.indices + self.temporal
@@ -186,6 +203,12 @@ class FeatureSet:
             raise MissingBandsError(
                 f"unknown temporal statistic {unknown_t[0]!r}; use one of {', '.join(_TEMPORAL)}"
             )
+        for name in self.temporal:
+            missing = [b for b in _TEMPORAL[name][1] if b not in self.bands]
+            if missing:
+                raise MissingBandsError(
+                    f"temporal statistic {name!r} needs band {missing[0]!r}; add it to the bands"
+                )
         unknown = [name for name in self.indices if name not in _INDICES]
         if unknown:
             raise MissingBandsError(
@@ -204,9 +227,14 @@ class FeatureSet:
         return self.bands + self.indices + self.temporal + tuple(c.name for c in self.context)
 
     @property
+    def variables(self) -> tuple[str, ...]:
+        """Period variables of the composite the temporal statistics read (e.g. ``ndvi_max``)."""
+        return tuple(dict.fromkeys(TEMPORAL[name] for name in self.temporal))
+
+    @property
     def inputs(self) -> tuple[str, ...]:
-        """Variables read from the imagery or composite: the bands, then temporal statistics."""
-        return self.bands + self.temporal
+        """Variables read from the imagery or composite: the bands, then period variables."""
+        return self.bands + self.variables
 
     @property
     def halo(self) -> int:
@@ -261,11 +289,11 @@ def feature_set_for(available: Iterable[str]) -> FeatureSet:
 
 
 def single_observation(bands: Mapping[str, Array], fset: FeatureSet) -> dict[str, Array]:
-    """``bands`` plus the temporal statistics of ``fset`` that a period of one observation (a
+    """``bands`` plus the period variables of ``fset`` that a period of one observation (a
     single scene) has: each statistic of that observation's values (``ndvi_max`` = its NDVI)."""
     out = dict(bands)
-    for name in fset.temporal:
-        needs, func = _TEMPORAL[name]
+    for name in fset.variables:
+        needs, func = _PERIOD_VARIABLES[name]
         out[name] = func(*(bands[b] for b in needs))
     return out
 
@@ -285,7 +313,7 @@ def compute_features(
         raise MissingBandsError(
             f"feature set needs band {missing[0]!r}; load it or use a model for fewer bands"
         )
-    missing = [name for name in fset.temporal if name not in bands]
+    missing = [name for name in fset.variables if name not in bands]
     if missing:
         raise MissingBandsError(
             f"feature set needs the period statistic {missing[0]!r}: classify composites from "
@@ -299,7 +327,8 @@ def compute_features(
         needs, func = _INDICES[name]
         out[j] = func(*(out[fset.bands.index(b)] for b in needs))
     for k, name in enumerate(fset.temporal, start=len(fset.bands) + len(fset.indices)):
-        out[k] = bands[name]
+        variable, needs, func = _TEMPORAL[name]
+        out[k] = func(bands[variable], *(out[fset.bands.index(b)] for b in needs))
     if fset.context:
         _add_context(out, fset, first.shape, valid)
     return out
