@@ -252,3 +252,17 @@ def _with_format(src_path: Path, dst_path: Path, fmt: str) -> Path:
                 data = json.dumps(header).encode()
             dst.writestr(name, data)
     return dst_path
+
+
+def test_label_bias_shifts_one_output_logit_and_is_recorded() -> None:
+    x, y = _spectra(60, seed=3)
+    fset = REDUCED_FEATURES
+    opts = TrainOptions(hidden=(6,), max_iter=5)
+    plain = fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "p", opts)
+    shifted_opts = TrainOptions(hidden=(6,), max_iter=5, label_bias=(("bare_disturbed", -0.5),))
+    shifted = fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "s", shifted_opts)
+    diff = shifted.biases[-1] - plain.biases[-1]
+    np.testing.assert_allclose(diff, [0, -0.5, 0, 0], atol=1e-6)
+    assert shifted.info["hyper_parameters"]["label_bias"] == {"bare_disturbed": -0.5}
+    with pytest.raises(GeomonError, match="label_bias"):
+        fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "u", TrainOptions(label_bias=(("pit", 1.0),)))
