@@ -256,7 +256,7 @@ class FeatureSet:
 FULL_FEATURES = FeatureSet(FULL_BANDS, ("ndvi", "mndwi", "nbr", "bsi", "ndbi", "ndre", "ndti"))
 REDUCED_FEATURES = FeatureSet(REDUCED_BANDS, ("ndvi", "mndwi_blue", "nbr", "bsi", "ndbi", "ndti"))
 
-#: spatial context of the shipped v2 models (bands and indices both sets have): local green cover
+#: spatial context of the shipped v2 and v3 models (bands and indices both sets have): local green cover
 #: and its patchiness, the fresh-rock SWIR contrast around the pixel, and edges (roads, dump rims)
 CONTEXT: tuple[ContextFeature, ...] = (
     ContextFeature("ndvi", 5, "mean"),
