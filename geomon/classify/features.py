@@ -133,16 +133,10 @@ def _same(value: Array) -> Array:
     return value
 
 
-def _ndvi_rise(ndvi_max: Array, nir: Array, red: Array) -> Array:
-    return (np.asarray(ndvi_max, np.float32) - ndvi(nir, red)).astype(np.float32)
-
-
-#: temporal feature -> (period variable it reads, bands it also reads, function of both)
+#: temporal feature -> (period variable it reads, bands it also reads, function of both). Tried
+#: and dropped on validation seeds: ``ndvi_rise`` = ndvi_max - NDVI of the median (commit 28b496b)
 _TEMPORAL: dict[str, tuple[str, tuple[str, ...], Callable[..., Array]]] = {
     "ndvi_max": ("ndvi_max", (), _same),
-    # how far the period's greenest view rises above its median's NDVI: a seasonal green flush
-    # (natural bare ground, fields) or growth (rehabilitated ground); ~0 on mine ground
-    "ndvi_rise": ("ndvi_max", ("nir", "red"), _ndvi_rise),
 }
 #: temporal feature name -> the period variable it reads
 TEMPORAL: dict[str, str] = {name: spec[0] for name, spec in _TEMPORAL.items()}
