@@ -8,6 +8,7 @@ worst false new disturbance as a share of the AOI. Use seeds apart from training
 (101, 102) seeds, e.g. 4 and 5.
 
     python -m bench.change_sweep [--seeds 4,5] [--bands full|reduced] [--period year]
+                                 [--model FILE]  (a candidate model instead of the shipped one)
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ GRID: dict[str, tuple[Any, ...]] = {
 }
 
 
-def _classes(seeds: list[int], bands: str, period: str) -> list[tuple[Any, Any, Any, str]]:
-    from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, select_model
+def _classes(
+    seeds: list[int], bands: str, period: str, model_path: str | None = None
+) -> list[tuple[Any, Any, Any, str]]:
+    from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, load_model, select_model
     from geomon.classify.recipes import demo_catalogs
     from geomon.footprint.polygons import aoi_mask
     from geomon.footprint.run import RunOptions, run_footprint
@@ -37,7 +40,7 @@ def _classes(seeds: list[int], bands: str, period: str) -> list[tuple[Any, Any, 
     from geomon.registry import load_registry
 
     fset = FULL_FEATURES if bands == "full" else REDUCED_FEATURES
-    model = select_model(fset.bands)
+    model = load_model(model_path) if model_path else select_model(fset.bands)
     trained = set(model.info.get("training_data", {}).get("seeds", []))
     if trained & set(seeds) or {101, 102} & set(seeds):
         raise SystemExit("use validation seeds: neither training seeds nor the test seeds 101, 102")
@@ -64,8 +67,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="4,5", help="validation demo seeds (default 4,5)")
     parser.add_argument("--bands", choices=("full", "reduced"), default="full")
     parser.add_argument("--period", default="year")
+    parser.add_argument("--model", default=None, help="model file (default: the shipped one)")
     args = parser.parse_args()
-    runs = _classes([int(s) for s in args.seeds.split(",")], args.bands, args.period)
+    runs = _classes([int(s) for s in args.seeds.split(",")], args.bands, args.period, args.model)
     default = ChangeOptions()
     print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}")  # fmt: skip

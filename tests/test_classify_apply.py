@@ -11,7 +11,13 @@ import xarray as xr
 
 from geomon.classify import classify, select_model
 from geomon.classify.classes import CLOUD_NODATA
-from geomon.classify.features import REDUCED_FEATURES, ContextFeature, compute_features
+from geomon.classify.features import (
+    REDUCED_FEATURES,
+    ContextFeature,
+    compute_features,
+    ndvi,
+    single_observation,
+)
 from geomon.classify.model import PixelModel
 from geomon.classify.model_io import save_model
 from geomon.classify.samples import Augment, sample_pixels
@@ -62,6 +68,8 @@ def _composite(codes: np.ndarray, chunk: int) -> xr.Dataset:
     }
     dims = ("time", "y", "x")
     data = {b: (dims, da.from_array(v, chunks=(1, chunk, chunk))) for b, v in bands.items()}
+    greenest = np.minimum(ndvi(bands["nir"], bands["red"]) + 0.1, 1)  # a period's greatest NDVI
+    data["ndvi_max"] = (dims, da.from_array(greenest, chunks=(1, chunk, chunk)))
     data["valid"] = (dims, da.from_array(valid, chunks=(1, chunk, chunk)))
     data["clear_count"] = (
         dims,
@@ -141,6 +149,30 @@ def context_model() -> PixelModel:
     x, y = sample_pixels(_reflectance(codes, seed=13), codes - 1, fset, 300, 4, rng, Augment())
     opts = TrainOptions(hidden=(12,), max_iter=40)
     return fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "tiny-context", opts)
+
+
+@pytest.fixture(scope="module")
+def temporal_model() -> PixelModel:
+    fset = REDUCED_FEATURES.with_temporal(["ndvi_max"]).with_context(
+        [ContextFeature("ndvi_max", 5, "mean"), ContextFeature("ndti", 9, "std")]
+    )
+    rng = np.random.default_rng(14)
+    codes = np.repeat(np.repeat(rng.integers(1, 5, (2, 6, 6)), 8, axis=1), 8, axis=2)
+    bands = single_observation(_reflectance(codes, seed=15), fset)
+    x, y = sample_pixels(bands, codes - 1, fset, 300, 4, rng, Augment())
+    opts = TrainOptions(hidden=(12,), max_iter=40)
+    return fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "tiny-temporal", opts)
+
+
+@pytest.mark.parametrize("chunk", [7, 16])
+def test_temporal_blockwise_equals_whole_array(temporal_model: PixelModel, chunk: int) -> None:
+    codes = np.repeat(np.random.default_rng(6).integers(1, 5, (2, 9, 7)), 6, axis=1)
+    comp = _composite(np.repeat(codes, 6, axis=2).astype(np.uint8), chunk=chunk)
+    blockwise = classify(comp, temporal_model).compute()
+    whole = classify(comp.compute(), temporal_model)
+    np.testing.assert_array_equal(blockwise["class"].values, whole["class"].values)
+    with pytest.raises(MissingBandsError, match="ndvi_max"):
+        classify(comp.drop_vars("ndvi_max"), temporal_model)
 
 
 @pytest.mark.parametrize("chunk", [5, 16, 23])

@@ -76,3 +76,19 @@ def test_window_sums_match_a_direct_convolution():
             assert np.array_equal(box_sum(a.astype(np.int32), size), want), (shape, size)
     with pytest.raises(TypeError):
         box_sum(np.zeros((1, 3, 3), np.float32), 3)
+
+
+def test_temporal_statistics_follow_indices_and_a_scene_is_one_observation() -> None:
+    from geomon.classify.features import single_observation
+
+    rng = np.random.default_rng(4)
+    bands = {b: rng.uniform(0.02, 0.4, (6, 7)).astype(np.float32) for b in REDUCED_FEATURES.bands}
+    fset = REDUCED_FEATURES.with_temporal(["ndvi_max"])
+    with pytest.raises(MissingBandsError, match="single_observation"):
+        compute_features(bands, fset)
+    stack = compute_features(single_observation(bands, fset), fset)
+    k = fset.names.index("ndvi_max")
+    assert k == len(REDUCED_FEATURES.bands) + len(REDUCED_FEATURES.indices)
+    np.testing.assert_array_equal(stack[k], stack[fset.names.index("ndvi")])
+    with pytest.raises(MissingBandsError, match="temporal statistic"):
+        FeatureSet(REDUCED_FEATURES.bands, (), temporal=("ndvi_mean",))

@@ -15,6 +15,7 @@ from geomon.classify.model import PixelModel
 from geomon.classify.model_io import (
     FORMAT,
     FORMAT_CONTEXT,
+    FORMAT_TEMPORAL,
     file_sha256,
     load_model,
     save_model,
@@ -220,6 +221,26 @@ def test_context_spec_round_trips_and_per_pixel_files_stay_version_1(
         load_model(mixed)
 
 
+def test_temporal_statistics_round_trip_as_version_3(tmp_path: Path) -> None:
+    fset = REDUCED_FEATURES.with_temporal(["ndvi_max"]).with_context(
+        [ContextFeature("ndvi_max", 5, "mean")]
+    )
+    rng = np.random.default_rng(9)
+    x = np.hstack([_spectra(50, seed=7)[0], rng.uniform(-1, 1, (200, 2))])
+    y = np.repeat(np.arange(4), 50)
+    tmp = fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "t", TrainOptions(hidden=(6,), max_iter=5))
+    path = tmp_path / "t.gmodel"
+    save_model(tmp, path)
+    loaded = load_model(path)
+    assert loaded.features == fset and loaded.digest == tmp.digest
+    assert loaded.features.names[-2:] == ("ndvi_max", "ndvi_max_mean5")
+    with zipfile.ZipFile(path) as zf:
+        assert json.loads(zf.read("model.json"))["format"] == FORMAT_TEMPORAL
+    for older in (FORMAT, FORMAT_CONTEXT):  # an older tag cannot carry temporal statistics
+        with pytest.raises(ModelError, match="temporal"):
+            load_model(_with_format(path, tmp_path / f"{older[-1]}.gmodel", older))
+
+
 def _with_format(src_path: Path, dst_path: Path, fmt: str) -> Path:
     """A copy of a model file whose header claims format ``fmt``."""
     with zipfile.ZipFile(src_path) as src, zipfile.ZipFile(dst_path, "w") as dst:
@@ -231,3 +252,17 @@ def _with_format(src_path: Path, dst_path: Path, fmt: str) -> Path:
                 data = json.dumps(header).encode()
             dst.writestr(name, data)
     return dst_path
+
+
+def test_label_bias_shifts_one_output_logit_and_is_recorded() -> None:
+    x, y = _spectra(60, seed=3)
+    fset = REDUCED_FEATURES
+    opts = TrainOptions(hidden=(6,), max_iter=5)
+    plain = fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "p", opts)
+    shifted_opts = TrainOptions(hidden=(6,), max_iter=5, label_bias=(("bare_disturbed", -0.5),))
+    shifted = fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "s", shifted_opts)
+    diff = shifted.biases[-1] - plain.biases[-1]
+    np.testing.assert_allclose(diff, [0, -0.5, 0, 0], atol=1e-6)
+    assert shifted.info["hyper_parameters"]["label_bias"] == {"bare_disturbed": -0.5}
+    with pytest.raises(GeomonError, match="label_bias"):
+        fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "u", TrainOptions(label_bias=(("pit", 1.0),)))

@@ -2,7 +2,8 @@
 
 The models never saw these pixels: they are trained on the synthetic demo only. Forest, grassland
 and shrubland must not come out ``bare_disturbed`` (at most 2 % of the clear pixels). Whole scenes
-are classified, so models with spatial context see each pixel's clear neighbours.
+are classified, so models with spatial context see each pixel's clear neighbours; each scene is
+a period of one observation for models with temporal statistics (``single_observation``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from geomon.classify import bundled_models
 from geomon.classify.classes import BARE_DISTURBED, CLASS_NAMES
-from geomon.classify.features import compute_features
+from geomon.classify.features import compute_features, single_observation
 
 #: band order of REFERENCE_SCENES.npy (eo-learn-slovenia README), as canonical names
 L1C_ORDER = (
@@ -34,6 +35,7 @@ def _confusion(model_entry: object, data: Path) -> tuple[np.ndarray, int, int]:
     bare = total = 0
     for scene in scenes:
         bands = {b: scene[..., L1C_ORDER.index(b)] for b in model.features.bands}
+        bands = single_observation(bands, model.features)  # one scene: a period of one view
         clear = scene[..., L1C_ORDER.index("blue")] < CLEAR_BLUE_TOA
         # the chain masks clouds before classifying; spatial context reads clear neighbours only
         code = model.predict(compute_features(bands, model.features, clear), clear).code

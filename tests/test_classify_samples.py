@@ -65,3 +65,15 @@ def test_context_samples_are_whole_image_features_of_the_drawn_pixels() -> None:
     assert hazy.shape == x.shape and not np.array_equal(hazy, x)
     with pytest.raises(ConfigError, match="images"):
         sample_pixels(_bands(50), np.zeros(50, np.int64), fset, 10, 1, rng)
+
+
+def test_augmented_ndvi_max_moves_with_the_ndvi_of_the_median() -> None:
+    from geomon.classify.features import ndvi, single_observation
+
+    fset = REDUCED_FEATURES.with_temporal(["ndvi_max"])
+    scene = single_observation(_bands(500), fset)  # one observation: ndvi_max is its NDVI
+    out = augment(scene, np.random.default_rng(6), Augment(haze_fraction=1.0))
+    np.testing.assert_allclose(out["ndvi_max"], ndvi(out["nir"], out["red"]), atol=1e-6)
+    period = {**scene, "ndvi_max": np.full(500, 0.8, np.float32)}
+    bright = augment(period, np.random.default_rng(7), Augment(tilt=0.0, haze_fraction=0.0))
+    np.testing.assert_allclose(bright["ndvi_max"], 0.8, atol=1e-6)  # brightness alone: unchanged

@@ -136,3 +136,32 @@ def test_median_kernel_integer_and_float_paths_agree() -> None:
         warnings.simplefilter("ignore", RuntimeWarning)
         expected = np.nanmedian(np.where(clear, refl, np.nan), axis=0)
     np.testing.assert_allclose(fast[0], expected, atol=1e-6)
+
+
+def test_ndvi_max_is_the_greatest_clear_ndvi_of_the_period(cat: SyntheticImagery) -> None:
+    source, q = StaticCatalogSource(cat.catalog_path), _query(cat)
+    ds = load(source, q, LoadOptions(bands=("red", "nir"))).compute()
+    comp = composite(ds, CompositeOptions("month"), start=q.start, end=q.end).compute()
+    jan = ds.isel(time=slice(0, 3))
+    ndvi = (jan["nir"] - jan["red"]) / (jan["nir"] + jan["red"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels
+        expected = np.nanmax(np.where(jan["valid"].values, ndvi.values, np.nan), axis=0)
+    np.testing.assert_allclose(comp["ndvi_max"].isel(time=0).values, expected, atol=1e-6)
+    assert np.isnan(comp["ndvi_max"].sel(time="2021-03-01").values).all()  # no scene
+    native = load_composite(source, q, LoadOptions(bands=("red", "nir"))).compute()
+    np.testing.assert_allclose(native["ndvi_max"].values, comp["ndvi_max"].values, atol=1e-6)
+    only_red = composite(ds[["red", "valid"]], CompositeOptions("month"))
+    assert "ndvi_max" not in only_red  # needs both bands
+
+
+def test_ndvi_max_kernel_skips_nodata_and_cloud() -> None:
+    from geomon.imagery._kernels import ndvi_max_clear
+
+    nir = np.array([[[3000]], [[5000]], [[0]], [[4000]]], np.uint16)
+    red = np.array([[[1000]], [[500]], [[100]], [[100]]], np.uint16)
+    valid = np.array([[[True]], [[False]], [[True]], [[True]]])  # step 1 cloudy, step 2 nodata
+    out = ndvi_max_clear(nir, red, valid, scale=np.full(4, 1e-4), offset=np.zeros(4), nodata=(0, 0))
+    np.testing.assert_allclose(out[0, 0, 0], (0.4 - 0.01) / (0.4 + 0.01), rtol=1e-6)
+    none = ndvi_max_clear(nir, red, np.zeros_like(valid))
+    assert np.isnan(none).all()

@@ -233,3 +233,7 @@ def test_model_card_summary_counts_spatial_context() -> None:
     )
     summary = parse_card(text)["summary"]
     assert "Pixel and neighbourhood" in summary and "+ 2 spatial-context features" in summary
+    text = text.replace(
+        "- indices:", "- temporal statistics of the period: ndvi_max (x)\n- indices:"
+    )
+    assert "+ 1 temporal statistic of the period" in parse_card(text)["summary"]

@@ -22,9 +22,10 @@ _PASS_THROUGH = ("clear_count", "low_coverage", "clear_fraction")
 
 
 def _block(*arrays: np.ndarray, model: PixelModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Classify one chunk: ``arrays`` are the model's bands then ``valid``, each ``(time, y, x)``."""
+    """Classify one chunk: ``arrays`` are the model's inputs (bands, then temporal statistics)
+    then ``valid``, each ``(time, y, x)``."""
     *bands, valid = arrays
-    names = model.features.bands
+    names = model.features.inputs
     features = compute_features(dict(zip(names, bands, strict=True)), model.features, valid)
     pred = model.predict(features, valid)
     return pred.code, pred.probability, pred.cover
@@ -113,7 +114,13 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
             f"model {model.model_id} needs band(s) {', '.join(missing)}; "
             "load them or let geomon pick the model for the bands you have"
         )
-    bands = [composite[b] for b in model.features.bands]
+    missing = [v for v in model.features.variables if v not in composite]
+    if missing:
+        raise MissingBandsError(
+            f"model {model.model_id} needs the period statistic(s) {', '.join(missing)}; "
+            "classify composites made by geomon.imagery.composite or load_composite"
+        )
+    bands = [composite[b] for b in model.features.inputs]
     valid = composite["valid"] if "valid" in composite else bands[0].notnull()
     if model.features.halo:
         code, prob, cover = _classify_with_halo(bands, valid, model)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from geomon.classify.model import PixelModel
-from geomon.classify.model_io import FORMAT, FORMAT_CONTEXT
+from geomon.classify.model_io import format_of
 
 __all__ = ["model_card", "write_card"]
 
@@ -50,10 +50,20 @@ def model_card(
         "",
         f"- file: `models/{file_name}` ({size} bytes), SHA-256 `{sha256}`",
         f"- model digest (numbers + header): `{model.digest}`",
-        f"- format: {FORMAT_CONTEXT if model.features.context else FORMAT} (zip of a JSON header "
+        f"- format: {format_of(model.features)} (zip of a JSON header "
         "and float32 .npy arrays; loads without running code, see `geomon/classify/model_io.py`)",
         f"- bands: {', '.join(model.features.bands)}",
         f"- indices: {', '.join(model.features.indices)} (formulas in `geomon/classify/features.py`)",
+        *(
+            [
+                f"- temporal statistics of the period: {', '.join(model.features.temporal)} "
+                "(composite variables, `geomon/imagery/_composite.py`; for a single scene, the "
+                "statistic of its one observation: `single_observation` in "
+                "`geomon/classify/features.py`)"
+            ]
+            if model.features.temporal
+            else []
+        ),
         *(
             [
                 f"- spatial context: {', '.join(c.name for c in model.features.context)} "

@@ -17,7 +17,7 @@ import xarray as xr
 from affine import Affine
 
 from geomon.classify.classes import CLASS_NAMES
-from geomon.classify.features import FeatureSet
+from geomon.classify.features import FeatureSet, single_observation
 from geomon.classify.samples import (
     DEMO_COVER_LABELS,
     DEMO_SCHEME,
@@ -190,7 +190,10 @@ def _mine_samples(
     labels = np.where(data.clear, lut[data.cover], -1)
     if "valid" in data.imagery:
         labels = np.where(data.imagery["valid"].values, labels, -1)
-    bands = {b: data.imagery[b].values for b in fset.bands}
+    if "clear_count" in data.imagery:  # composites
+        bands = {b: data.imagery[b].values for b in fset.inputs}
+    else:  # single scenes: each is a period of one observation
+        bands = single_observation({b: data.imagery[b].values for b in fset.bands}, fset)
     if fset.context and "valid" in data.imagery:  # context windows skip invalid pixels, as in apply
         ok = data.imagery["valid"].values
         bands = {b: np.where(ok, v, np.float32(np.nan)) for b, v in bands.items()}

@@ -1,5 +1,7 @@
-"""Pixel features: surface-reflectance bands, spectral indices (REFERENCE.md formulas) and,
-optionally, spatial context (local mean and standard deviation of a feature over a square window).
+"""Pixel features: surface-reflectance bands, spectral indices (REFERENCE.md formulas),
+optionally temporal statistics of the period (composite variables such as ``ndvi_max``, the
+period's greatest NDVI) and spatial context (local mean and standard deviation of a feature over
+a square window).
 
 Bands and indices are plain numpy over arrays of any shape, so the same code serves training
 samples ``(n,)`` and image blocks ``(y, x)``. Context features need the neighbourhood, so a feature
@@ -28,8 +30,10 @@ __all__ = [
     "FULL_BANDS",
     "FULL_FEATURES",
     "INDEX_BANDS",
+    "PERIOD_STATISTICS",
     "REDUCED_BANDS",
     "REDUCED_FEATURES",
+    "TEMPORAL",
     "ContextFeature",
     "FeatureSet",
     "bsi",
@@ -40,6 +44,7 @@ __all__ = [
     "ndbi",
     "ndvi",
     "normalized_difference",
+    "single_observation",
 ]
 
 #: the Sentinel-2 10 and 20 m bands of the imagery contract
@@ -129,6 +134,26 @@ _DIFFERENCE_TERMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 INDEX_BANDS: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _INDICES.items()}
 
 
+#: period variable (a composite variable, see ``geomon.imagery.composite``) -> the bands it is
+#: computed from, and the value it takes for a period of one observation (a single scene)
+_PERIOD_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
+    # the greatest NDVI of the period's clear observations (for one observation: its NDVI)
+    "ndvi_max": (("nir", "red"), ndvi),
+}
+
+
+def _same(value: Array) -> Array:
+    return value
+
+
+#: temporal feature -> (period variable it reads, bands it also reads, function of both). Tried
+#: and dropped on validation seeds: ``ndvi_rise`` = ndvi_max - NDVI of the median (commit 28b496b)
+_TEMPORAL: dict[str, tuple[str, tuple[str, ...], Callable[..., Array]]] = {
+    "ndvi_max": ("ndvi_max", (), _same),
+}
+#: temporal feature name -> the period variable it reads
+TEMPORAL: dict[str, str] = {name: spec[0] for name, spec in _TEMPORAL.items()}
+
 _STATS = ("mean", "std")
 _MAX_WINDOW = 101
 
@@ -158,21 +183,39 @@ class ContextFeature:
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """The inputs of a pixel model: bands (reflectance 0..1), then indices, then context."""
+    """The inputs of a pixel model: bands (reflectance 0..1), then indices, then temporal
+    statistics of the period, then context."""
 
     bands: tuple[str, ...]
     """Bands read from the imagery, in this order."""
     indices: tuple[str, ...]
     """Indices derived from those bands, in this order (names of :data:`INDEX_BANDS`)."""
     context: tuple[ContextFeature, ...] = ()
-    """Neighbourhood statistics of bands or indices, in this order (empty: a per-pixel model)."""
+    """Neighbourhood statistics of bands, indices or temporal statistics, in this order (empty:
+    a per-pixel model)."""
+    temporal: tuple[str, ...] = ()
+    """Temporal statistics of the period (names of :data:`TEMPORAL`), derived from period
+    variables of the composite (empty: the model reads the period's median only)."""
 
     def __post_init__(self) -> None:
-        unknown_ctx = [c.source for c in self.context if c.source not in self.bands + self.indices]
+        sources = self.bands + self.indices + self.temporal
+        unknown_ctx = [c.source for c in self.context if c.source not in sources]
         if unknown_ctx:
             raise MissingBandsError(
-                f"context needs feature {unknown_ctx[0]!r}; add it to the feature set's bands or indices"
+                f"context needs feature {unknown_ctx[0]!r}; add it to the feature set's bands, "
+                "indices or temporal statistics"
             )
+        unknown_t = [name for name in self.temporal if name not in _TEMPORAL]
+        if unknown_t:
+            raise MissingBandsError(
+                f"unknown temporal statistic {unknown_t[0]!r}; use one of {', '.join(_TEMPORAL)}"
+            )
+        for name in self.temporal:
+            missing = [b for b in _TEMPORAL[name][1] if b not in self.bands]
+            if missing:
+                raise MissingBandsError(
+                    f"temporal statistic {name!r} needs band {missing[0]!r}; add it to the bands"
+                )
         unknown = [name for name in self.indices if name not in _INDICES]
         if unknown:
             raise MissingBandsError(
@@ -188,7 +231,17 @@ class FeatureSet:
     @property
     def names(self) -> tuple[str, ...]:
         """Feature names in the order of :func:`compute_features`' first axis."""
-        return self.bands + self.indices + tuple(c.name for c in self.context)
+        return self.bands + self.indices + self.temporal + tuple(c.name for c in self.context)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Period variables of the composite the temporal statistics read (e.g. ``ndvi_max``)."""
+        return tuple(dict.fromkeys(TEMPORAL[name] for name in self.temporal))
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Variables read from the imagery or composite: the bands, then period variables."""
+        return self.bands + self.variables
 
     @property
     def halo(self) -> int:
@@ -197,16 +250,20 @@ class FeatureSet:
 
     def with_context(self, context: Iterable[ContextFeature]) -> FeatureSet:
         """This set with ``context`` (replacing any it had)."""
-        return FeatureSet(self.bands, self.indices, tuple(context))
+        return FeatureSet(self.bands, self.indices, tuple(context), self.temporal)
+
+    def with_temporal(self, temporal: Iterable[str]) -> FeatureSet:
+        """This set with temporal statistics ``temporal`` (replacing any it had)."""
+        return FeatureSet(self.bands, self.indices, self.context, tuple(temporal))
 
     def __len__(self) -> int:
-        return len(self.bands) + len(self.indices) + len(self.context)
+        return len(self.bands) + len(self.indices) + len(self.temporal) + len(self.context)
 
 
 FULL_FEATURES = FeatureSet(FULL_BANDS, ("ndvi", "mndwi", "nbr", "bsi", "ndbi", "ndre", "ndti"))
 REDUCED_FEATURES = FeatureSet(REDUCED_BANDS, ("ndvi", "mndwi_blue", "nbr", "bsi", "ndbi", "ndti"))
 
-#: spatial context of the shipped v2 models (bands and indices both sets have): local green cover
+#: spatial context of the shipped v2 and v3 models (bands and indices both sets have): local green cover
 #: and its patchiness, the fresh-rock SWIR contrast around the pixel, and edges (roads, dump rims)
 CONTEXT: tuple[ContextFeature, ...] = (
     ContextFeature("ndvi", 5, "mean"),
@@ -218,6 +275,11 @@ CONTEXT: tuple[ContextFeature, ...] = (
     ContextFeature("bsi", 21, "mean"),
     ContextFeature("swir16", 5, "std"),
 )
+
+
+#: temporal statistics of the shipped v3 models: the period's greatest NDVI (a field or
+#: rehabilitated ground green for part of the period; mine ground stays bare all period)
+PERIOD_STATISTICS: tuple[str, ...] = ("ndvi_max",)
 
 
 def feature_set_for(available: Iterable[str]) -> FeatureSet:
@@ -233,6 +295,16 @@ def feature_set_for(available: Iterable[str]) -> FeatureSet:
     )
 
 
+def single_observation(bands: Mapping[str, Array], fset: FeatureSet) -> dict[str, Array]:
+    """``bands`` plus the period variables of ``fset`` that a period of one observation (a
+    single scene) has: each statistic of that observation's values (``ndvi_max`` = its NDVI)."""
+    out = dict(bands)
+    for name in fset.variables:
+        needs, func = _PERIOD_VARIABLES[name]
+        out[name] = func(*(bands[b] for b in needs))
+    return out
+
+
 def compute_features(
     bands: Mapping[str, Array],
     fset: FeatureSet,
@@ -240,10 +312,12 @@ def compute_features(
     *,
     reference: bool = False,
 ) -> Array:
-    """Stack the features of ``fset`` from ``bands`` (name -> array, all one shape) as float32.
+    """Stack the features of ``fset`` from ``bands`` (name -> array, all one shape: the bands and
+    temporal statistics of ``fset.inputs``) as float32.
 
     The result has shape ``(len(fset),) + shape``; NaN inputs give NaN features. With context,
     the last two axes are ``(y, x)``; pixels not ``valid`` (or NaN) are left out of every window.
+    For a single scene, :func:`single_observation` supplies the temporal statistics.
     ``reference``: compute with the numpy formulation the compiled kernels are tested against
     (the same numbers bit for bit, several times slower).
     """
@@ -252,12 +326,21 @@ def compute_features(
         raise MissingBandsError(
             f"feature set needs band {missing[0]!r}; load it or use a model for fewer bands"
         )
+    missing = [name for name in fset.variables if name not in bands]
+    if missing:
+        raise MissingBandsError(
+            f"feature set needs the period statistic {missing[0]!r}: classify composites from "
+            "geomon.imagery.load_composite, or a single scene with single_observation()"
+        )
     first = np.asarray(bands[fset.bands[0]])
     out = np.empty((len(fset), *first.shape), dtype=np.float32)
     for i, name in enumerate(fset.bands):
         out[i] = bands[name]
     for j, name in enumerate(fset.indices, start=len(fset.bands)):
         _fill_index(out, j, name, fset.bands, reference)
+    for k, name in enumerate(fset.temporal, start=len(fset.bands) + len(fset.indices)):
+        variable, needs, func = _TEMPORAL[name]
+        out[k] = func(bands[variable], *(out[fset.bands.index(b)] for b in needs))
     if fset.context:
         add = _add_context_reference if reference else _add_context
         add(out, fset, first.shape, valid)
@@ -290,7 +373,7 @@ def _add_context(out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Ar
 
     if len(shape) < 2:
         raise MissingBandsError("context features need images (..., y, x), not single pixels")
-    names = fset.bands + fset.indices
+    names = fset.bands + fset.indices + fset.temporal
     ok_in = None if valid is None else np.broadcast_to(np.asarray(valid, dtype=bool), shape)
     groups: dict[tuple[str, int], dict[str, int]] = {}
     for k, ctx in enumerate(fset.context, start=len(names)):
@@ -311,7 +394,7 @@ def _add_context_reference(
     """:func:`_add_context` in numpy and window sums (the reference its kernels are tested against)."""
     if len(shape) < 2:
         raise MissingBandsError("context features need images (..., y, x), not single pixels")
-    names = fset.bands + fset.indices
+    names = fset.bands + fset.indices + fset.temporal
     sums = _WindowSums(valid)
     for k, ctx in enumerate(fset.context, start=len(names)):
         source = out[names.index(ctx.source)]

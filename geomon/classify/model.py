@@ -52,7 +52,7 @@ class PixelModel:
     """A trained pixel classifier: feature scaling, MLP layers, and label metadata."""
 
     model_id: str
-    """Stable name, e.g. ``geomon-s2-full-v2``."""
+    """Stable name, e.g. ``geomon-s2-full-v3``."""
     features: FeatureSet
     """Bands and indices the model reads, in input order."""
     labels: tuple[str, ...]
@@ -96,6 +96,7 @@ class PixelModel:
             "bands": list(self.features.bands),
             "indices": list(self.features.indices),
             **({"context": context} if context else {}),
+            **({"temporal": list(self.features.temporal)} if self.features.temporal else {}),
             "labels": list(self.labels),
             "label_classes": list(self.label_classes),
             "label_covers": list(self.label_covers),

@@ -27,13 +27,24 @@ from geomon.classify.features import ContextFeature, FeatureSet
 from geomon.classify.model import PixelModel
 from geomon.errors import GeomonError, ModelError
 
-__all__ = ["FORMAT", "FORMAT_CONTEXT", "file_sha256", "load_model", "save_model"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_CONTEXT",
+    "FORMAT_TEMPORAL",
+    "file_sha256",
+    "format_of",
+    "load_model",
+    "save_model",
+]
 
 #: format tag of per-pixel models (version 1; files without spatial context keep it)
 FORMAT = "geomon-pixel-model/1"
 #: format tag of models with spatial context (header field ``context``); older geomon refuses them
 FORMAT_CONTEXT = "geomon-pixel-model/2"
-_FORMATS = (FORMAT, FORMAT_CONTEXT)
+#: format tag of models reading temporal statistics of the period (header field ``temporal``,
+#: with or without ``context``); older geomon refuses them
+FORMAT_TEMPORAL = "geomon-pixel-model/3"
+_FORMATS = (FORMAT, FORMAT_CONTEXT, FORMAT_TEMPORAL)
 _HEADER = "model.json"
 _MAX_HEADER_BYTES = 1 << 20
 _MAX_ARRAY_BYTES = 64 << 20
@@ -56,7 +67,7 @@ def _npy_bytes(arr: np.ndarray) -> bytes:
 def save_model(model: PixelModel, path: str | Path) -> str:
     """Write ``model`` to ``path`` atomically; return the file's SHA-256."""
     path = Path(path)
-    header = {"format": FORMAT_CONTEXT if model.features.context else FORMAT, **model.header()}
+    header = {"format": format_of(model.features), **model.header()}
     arrays = [model.lower, model.upper, model.mean, model.scale]
     for w, b in zip(model.weights, model.biases, strict=True):
         arrays += [w, b]
@@ -77,6 +88,13 @@ def save_model(model: PixelModel, path: str | Path) -> str:
         Path(tmp).unlink(missing_ok=True)
         raise
     return file_sha256(path)
+
+
+def format_of(features: FeatureSet) -> str:
+    """The oldest format that holds ``features`` (older geomon still reads older models)."""
+    if features.temporal:
+        return FORMAT_TEMPORAL
+    return FORMAT_CONTEXT if features.context else FORMAT
 
 
 def file_sha256(path: str | Path) -> str:
@@ -130,13 +148,20 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         raise ModelError(
             f"{path} is not in format {' or '.join(_FORMATS)}; retrain it with this geomon version"
         )
-    if (header.get("format") == FORMAT_CONTEXT) != bool(header.get("context")):
-        raise ModelError(f"{path}: only format {FORMAT_CONTEXT} has spatial context; retrain it")
+    fmt = header.get("format")
+    if fmt == FORMAT_CONTEXT and not header.get("context"):
+        raise ModelError(f"{path}: format {FORMAT_CONTEXT} needs spatial context; retrain it")
+    if fmt == FORMAT and header.get("context"):
+        raise ModelError(f"{path}: only formats {FORMAT_CONTEXT}+ have spatial context; retrain it")
+    if (fmt == FORMAT_TEMPORAL) != bool(header.get("temporal")):
+        raise ModelError(
+            f"{path}: only format {FORMAT_TEMPORAL} has temporal statistics; retrain it"
+        )
     n_layers = header.get("n_layers")
     if not isinstance(n_layers, int) or not 1 <= n_layers <= _MAX_LAYERS:
         raise ModelError(f"{path}: n_layers must be an integer 1..{_MAX_LAYERS}; retrain it")
-    for key in ("bands", "indices", "labels", "label_classes", "label_covers"):
-        value = header.get(key)
+    for key in ("bands", "indices", "labels", "label_classes", "label_covers", "temporal"):
+        value = header.get(key, [] if key == "temporal" else None)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ModelError(f"{path}: header field {key!r} must be a list of strings; retrain it")
     if not isinstance(header.get("model_id"), str) or not isinstance(header.get("info"), dict):
@@ -185,6 +210,7 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> PixelModel:
             tuple(header["bands"]),
             tuple(header["indices"]),
             tuple(ContextFeature(s, n, stat) for s, n, stat in header.get("context", [])),
+            tuple(header.get("temporal", [])),
         ),
         labels=tuple(header["labels"]),
         label_classes=tuple(header["label_classes"]),

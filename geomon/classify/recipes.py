@@ -159,7 +159,7 @@ def train_on_reference(
     labels = np.where(reference == 255, -1, reference.astype(np.int64) - 1)
     labels = np.broadcast_to(labels, ds["valid"].shape)
     labels = np.where(np.asarray(ds["valid"].values), labels, -1)
-    bands = {b: np.asarray(ds[b].values) for b in fset.bands}
+    bands = {b: np.asarray(ds[b].values) for b in fset.inputs}
     x, y = sample_pixels(bands, labels, fset, per_label, 4, rng, Augment(haze_fraction=0.0))
     present = np.unique(y)
     if present.size < 2:

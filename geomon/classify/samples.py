@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geomon.classify.features import FeatureSet, compute_features
+from geomon.classify.features import FeatureSet, compute_features, ndvi
 from geomon.classify.train import LabelScheme
 from geomon.errors import ConfigError
 
@@ -125,9 +125,16 @@ def _perturb(
     k = rng.uniform(*options.haze_exponent, n).astype(np.float32)
     out = {}
     for name, values in bands.items():
+        if name not in WAVELENGTH_UM:
+            continue
         wl = np.float32(WAVELENGTH_UM[name])
         haze = level * (wl / np.float32(WAVELENGTH_UM["blue"])) ** (-k)
         out[name] = (values * bright * (1 + tilt * (wl - 1)) + haze).astype(np.float32)
+    if "ndvi_max" in bands:
+        # the period's greatest NDVI moves as the NDVI of its median does (exactly so for one
+        # observation, where it is that NDVI; brightness leaves both unchanged)
+        shift = ndvi(out["nir"], out["red"]) - ndvi(bands["nir"], bands["red"])
+        out["ndvi_max"] = np.clip(bands["ndvi_max"] + shift, -1, 1).astype(np.float32)
     return out
 
 
@@ -152,7 +159,7 @@ def sample_pixels(
     ``(..., y, x)``): features are computed on each whole image, then sampled. Augmentation then
     perturbs a whole image at once (:data:`CONTEXT_DRAWS` draws per image, each for a random
     share of its drawn pixels), as illumination and haze vary smoothly in space."""
-    flat = {b: np.asarray(bands[b]).reshape(-1) for b in fset.bands}
+    flat = {b: np.asarray(bands[b]).reshape(-1) for b in fset.inputs}
     lab = np.asarray(labels).reshape(-1)
     ok = lab >= 0
     for values in flat.values():
@@ -186,7 +193,7 @@ def _context_samples(
     if len(shape) < 2:
         raise ConfigError("features with spatial context are sampled from images (..., y, x)")
     plane = shape[-2] * shape[-1]
-    stacks = {b: np.asarray(bands[b]).reshape(-1, *shape[-2:]) for b in fset.bands}
+    stacks = {b: np.asarray(bands[b]).reshape(-1, *shape[-2:]) for b in fset.inputs}
     out = np.empty((len(idx), len(fset)), np.float32)
     image = idx // plane
     for t in np.unique(image):

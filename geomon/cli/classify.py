@@ -109,6 +109,20 @@ def _composite(
     show_default=True,
     help="Add spatial-context features (local mean/std of indices) to the bands and indices.",
 )
+@click.option(
+    "--temporal/--no-temporal",
+    default=True,
+    show_default=True,
+    help="Add temporal statistics of the period (its greatest NDVI) to the features.",
+)
+@click.option(
+    "--label-bias",
+    "label_bias",
+    multiple=True,
+    metavar="LABEL=SHIFT",
+    help="Add SHIFT to LABEL's output logit after fitting (a prior correction chosen on "
+    "validation data), e.g. disturbed=-0.5; repeatable.",
+)
 @click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
 @click.option(
     "--out",
@@ -129,31 +143,39 @@ def train(
     demo_seeds: str | None,
     bands: str,
     context: bool,
+    temporal: bool,
+    label_bias: tuple[str, ...],
     model_id: str | None,
     out: Path,
 ) -> None:
     """Train a pixel model from a label raster or labelled polygons plus imagery, or on demo seeds."""
     from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, save_model
-    from geomon.classify.features import CONTEXT
+    from geomon.classify.features import CONTEXT, PERIOD_STATISTICS
     from geomon.classify.recipes import DemoRecipe, train_on_demo, train_on_reference
+    from geomon.classify.train import TrainOptions
     from geomon.scheduler import dask_client
 
     fset = FULL_FEATURES if bands == "full" else REDUCED_FEATURES
     if context:
         fset = fset.with_context(CONTEXT)
+    if temporal:
+        fset = fset.with_temporal(PERIOD_STATISTICS)
     name = model_id or out.stem
+    options = TrainOptions(label_bias=_label_bias(label_bias))
     seeds = _seeds(demo_seeds)
     if seeds and labels_path is not None:
         raise ConfigError("give either --labels or --demo-seeds, not both")
     with dask_client(scheduler):
         if seeds:
-            model = train_on_demo(fset, name, DemoRecipe(seeds=seeds), progress=True)
+            model = train_on_demo(fset, name, DemoRecipe(seeds=seeds, train=options), progress=True)
         elif labels_path is not None:
             comp = _composite(
                 mine_id, aoi_file, registry_dir, start, end, source, period, fset.bands
             )
             ref = _reference(comp, labels_path)
-            model = train_on_reference(comp.compute(), ref, fset, name, source=str(labels_path))
+            model = train_on_reference(
+                comp.compute(), ref, fset, name, options, source=str(labels_path)
+            )
         else:
             raise ConfigError(
                 "give --labels FILE (with MINE_ID/--aoi and dates) or --demo-seeds 1,2,3"
@@ -162,6 +184,21 @@ def train(
     balance = model.info.get("training_data", {}).get("class_balance", {})
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
     click.echo(f"model {name}: {len(fset)} features, {len(model.labels)} labels, samples {balance}")
+
+
+def _label_bias(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    out = []
+    for item in items:
+        label, sep, shift = item.partition("=")
+        try:
+            out.append((label.strip(), float(shift)))
+        except ValueError:
+            raise ConfigError(
+                f"--label-bias {item!r}: give LABEL=SHIFT, e.g. disturbed=-0.5"
+            ) from None
+        if not sep:
+            raise ConfigError(f"--label-bias {item!r}: give LABEL=SHIFT, e.g. disturbed=-0.5")
+    return tuple(out)
 
 
 def _reference(comp: xr.Dataset, path: Path) -> np.ndarray:

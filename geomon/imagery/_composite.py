@@ -1,4 +1,7 @@
-"""Per-period composites: the per-pixel median of clear observations and their count.
+"""Per-period composites: the per-pixel median of clear observations and their count, and, where
+red and nir are loaded, ``ndvi_max``: the greatest NDVI of the period's clear observations (a
+temporal statistic of the period: a field green for part of the year, or rehabilitated ground,
+shows it though its median looks bare; ground cleared for a mine stays low all period).
 
 Every period between the first and last date is kept: a period without any scene, or with too
 few clear pixels, is flagged in ``low_coverage`` rather than dropped. One task per period, band
@@ -23,7 +26,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from geomon.errors import ConfigError
 from geomon.imagery._bands import BANDS
-from geomon.imagery._kernels import median_clear
+from geomon.imagery._kernels import median_clear, ndvi_max_clear
 from geomon.imagery._reader import stacked_read
 from geomon.imagery._types import CompositeOptions, Period
 
@@ -72,6 +75,26 @@ def _median_task(
     x = _stack(xs)
     valid = _stack(valids)
     return median_clear(x, valid, scale=scale, offset=offset, nodata=nodata, valid_factor=factor)
+
+
+def _ndvi_max_task(
+    nirs: np.ndarray | list[np.ndarray],
+    reds: np.ndarray | list[np.ndarray],
+    valids: np.ndarray | list[np.ndarray],
+    scale: np.ndarray,
+    offset: np.ndarray,
+    nodata: tuple[float, float] | None,
+    factor: int,
+) -> np.ndarray:
+    return ndvi_max_clear(
+        _stack(nirs),
+        _stack(reds),
+        _stack(valids),
+        scale=scale,
+        offset=offset,
+        nodata=nodata,
+        valid_factor=factor,
+    )
 
 
 def _count_task(valids: list[np.ndarray], factor: int, shape: tuple[int, int]) -> np.ndarray:
@@ -178,16 +201,35 @@ def _scaling(ds: xr.Dataset, t0: int, size: int) -> tuple[np.ndarray, np.ndarray
 
 
 def _band_median(
-    ds: xr.Dataset, band: str, valid: da.Array, factor: int, sizes: list[int]
+    ds: xr.Dataset, band: str, valid: da.Array, factor: int, sizes: list[int], shared: bool
 ) -> da.Array:
+    """The band's per-period median; ``shared``: other tasks read the band too (no inlined reads,
+    which would read it twice)."""
     nodata = ds[band].attrs.get("nodata") if "scale" in ds.coords else None
 
     def args(t0: int, size: int, h: int, w: int) -> tuple[Any, ...]:
         return (*_scaling(ds, t0, size), nodata, factor)
 
     data = ds[band].data
-    inline = [_inlinable(data), False]
+    inline = [_inlinable(data) and not shared, False]
     return _per_period(_median_task, [data, valid], sizes, data, np.float32, np.nan, args, inline)
+
+
+_NDVI_BANDS = ("nir", "red")
+
+
+def _ndvi_max(ds: xr.Dataset, valid: da.Array, factor: int, sizes: list[int]) -> da.Array:
+    """The per-period greatest NDVI of clear observations (NaN where none)."""
+    stored = "scale" in ds.coords
+    nir_nd, red_nd = (ds[b].attrs.get("nodata") if stored else None for b in _NDVI_BANDS)
+    nodata = None if nir_nd is None or red_nd is None else (float(nir_nd), float(red_nd))
+
+    def args(t0: int, size: int, h: int, w: int) -> tuple[Any, ...]:
+        return (*_scaling(ds, t0, size), nodata, factor)
+
+    arrays = [ds[b].data for b in _NDVI_BANDS]
+    like = arrays[0]
+    return _per_period(_ndvi_max_task, [*arrays, valid], sizes, like, np.float32, np.nan, args)
 
 
 def composite_raw(
@@ -210,7 +252,11 @@ def composite_raw(
     )
     bands = [b for b in ds.data_vars if b in BANDS]
     like = ds[bands[0]].data
-    out = {b: _band_median(ds, b, mask, valid_factor, sizes) for b in bands}
+    greenest = all(b in bands for b in _NDVI_BANDS)
+    shared = _NDVI_BANDS if greenest else ()
+    out = {b: _band_median(ds, b, mask, valid_factor, sizes, b in shared) for b in bands}
+    if greenest:
+        out["ndvi_max"] = _ndvi_max(ds, mask, valid_factor, sizes)
     count = _per_period(
         _count_task, [mask], sizes, like, np.int16, 0, lambda t0, size, h, w: (valid_factor, (h, w))
     )
@@ -228,7 +274,8 @@ def composite(
 
     Returns one time step per period (labelled by its first day) from ``start`` to ``end``
     (default: the data's first and last dates), the bands' median over clear observations,
-    ``clear_count`` (int16), ``valid`` (clear_count >= 1) and ``low_coverage`` (per period)."""
+    ``ndvi_max`` (the greatest NDVI over them, where red and nir are present), ``clear_count``
+    (int16), ``valid`` (clear_count >= 1) and ``low_coverage`` (per period)."""
     if "valid" not in ds:
         raise ConfigError("composite needs a 'valid' mask; load imagery with geomon.imagery.load")
     bands = ds.drop_vars("valid").drop_vars(["scale", "offset"], errors="ignore")

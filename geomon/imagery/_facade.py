@@ -321,6 +321,7 @@ def _merge_composites(
         for band in (b for b in p.bands if b in comp and factor != finest):
             out[band] = upsample(comp[band], factor // finest, p.grid(finest))
     extra = ["clear_count", "valid", "low_coverage", "clear_fraction"]
-    out = out[[*(b for b in p.bands if b in out), *extra]]
+    temporal = [v for v in ("ndvi_max",) if v in out]
+    out = out[[*(b for b in p.bands if b in out), *temporal, *extra]]
     out.attrs = {**out.attrs, **attrs}
     return out

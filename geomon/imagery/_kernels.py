@@ -1,4 +1,5 @@
-"""Compiled per-pixel kernels (numba): the median of clear observations.
+"""Compiled per-pixel kernels (numba): the median of clear observations, and the period's
+greatest NDVI over them (:func:`ndvi_max_clear`).
 
 The median sorts each pixel's observations with a Batcher odd-even merge sorting network run
 row by row: branch-free min/max over rows that the compiler vectorises, ~10x faster than
@@ -15,7 +16,7 @@ import functools
 import numba
 import numpy as np
 
-__all__ = ["median_clear", "sorting_pairs"]
+__all__ = ["median_clear", "ndvi_max_clear", "sorting_pairs"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -205,4 +206,56 @@ def median_clear(
         )
         return out
     _median_rows(x, valid, valid_factor, scale, offset, fill, nodata is not None, pairs, out[0])
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _ndvi_max_rows(nir, red, valid, vf, scale, offset, nodata, has_nodata, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Per pixel, the greatest ``(nir - red) / (nir + red)`` (0 where the sum is 0) over the
+    steps where the (coarser by ``vf``) mask is clear and both values are usable; NaN if none."""
+    t_len, height, width = nir.shape
+    best = np.empty(width, np.float32)
+    for i in range(height):
+        best[:] = -np.inf
+        for t in range(t_len):
+            vr, nr, rr = valid[t, i // vf], nir[t, i], red[t, i]
+            s, o = np.float32(scale[t]), np.float32(offset[t])
+            for j in range(width):
+                if not vr[j // vf]:
+                    continue
+                if has_nodata and (nr[j] == nodata[0] or rr[j] == nodata[1]):
+                    continue
+                n = np.float32(nr[j]) * s + o
+                r = np.float32(rr[j]) * s + o
+                total = n + r
+                v = np.float32(0) if total == 0 else (n - r) / total
+                if v > best[j]:  # False for NaN
+                    best[j] = v
+        for j in range(width):
+            out[i, j] = best[j] if best[j] > -np.inf else np.nan
+
+
+def ndvi_max_clear(
+    nir: np.ndarray,
+    red: np.ndarray,
+    valid: np.ndarray,
+    *,
+    scale: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
+    nodata: tuple[float, float] | None = None,
+    valid_factor: int = 1,
+) -> np.ndarray:
+    """The greatest NDVI over axis 0 of ``nir`` and ``red`` (stored values, reflectance
+    ``x * scale[t] + offset[t]``) where ``valid``, both finite and neither its ``nodata``
+    (nir's, red's); NaN where none. ``valid`` may be coarser by ``valid_factor``. Returns float32
+    of shape (1, y, x)."""
+    t_len = nir.shape[0]
+    nir = np.ascontiguousarray(nir)
+    red = np.ascontiguousarray(red)
+    valid = np.ascontiguousarray(valid, dtype=np.bool_)
+    scale = np.ones(t_len, np.float64) if scale is None else np.asarray(scale, np.float64)
+    offset = np.zeros(t_len, np.float64) if offset is None else np.asarray(offset, np.float64)
+    fill = np.zeros(2) if nodata is None else np.asarray(nodata, np.float64)
+    out = np.empty((1, *nir.shape[1:]), np.float32)
+    _ndvi_max_rows(nir, red, valid, valid_factor, scale, offset, fill, nodata is not None, out[0])
     return out

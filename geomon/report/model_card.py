@@ -63,6 +63,7 @@ def parse_card(text: str) -> dict[str, Any]:
     parts = []
     est = re.search(r'"estimator":\s*"([^"]+)"', text)
     ctx = re.search(r"^- spatial context:\s*([^(\n]+)", text, re.M)
+    tmp = re.search(r"^- temporal statistics of the period:\s*([^(\n]+)", text, re.M)
     if est:
         name = est.group(1).rsplit(".", 1)[-1]
         scope = "pixel and neighbourhood" if ctx else "per-pixel"
@@ -73,9 +74,11 @@ def parse_card(text: str) -> dict[str, Any]:
         n_bands = len([b for b in bands.group(1).split(",") if b.strip()])
         n_idx = len([b for b in idx.group(1).split(",") if b.strip()]) if idx else 0
         n_ctx = len([b for b in ctx.group(1).split(",") if b.strip()]) if ctx else 0
+        n_tmp = len([b for b in tmp.group(1).split(",") if b.strip()]) if tmp else 0
         parts.append(
             f"{n_bands} bands"
             + (f" + {n_idx} spectral indices" if n_idx else "")
+            + (f" + {n_tmp} temporal statistic{'s' * (n_tmp > 1)} of the period" if n_tmp else "")
             + (f" + {n_ctx} spatial-context features" if n_ctx else "")
         )
     source = _bullet(training, "source")
