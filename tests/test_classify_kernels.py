@@ -23,6 +23,7 @@ from geomon.classify.features import (
     ContextFeature,
     FeatureSet,
     compute_features,
+    single_observation,
 )
 from geomon.classify.model import PixelModel
 
@@ -63,7 +64,8 @@ def _real_scenes(shared_data: Path) -> list[dict[str, np.ndarray]]:
 def test_fused_forward_pass_matches_numpy_on_real_pixels(entry: object, shared_data: Path) -> None:
     model: PixelModel = entry.load()  # type: ignore[attr-defined]
     codes = n = 0
-    for bands in _real_scenes(shared_data):
+    for scene in _real_scenes(shared_data):
+        bands = single_observation(scene, model.features)
         clear = bands["blue"] < 0.12
         feats = compute_features(bands, model.features, clear)
         assert _same_bits(feats, compute_features(bands, model.features, clear, reference=True))
