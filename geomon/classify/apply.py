@@ -114,7 +114,7 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
             f"model {model.model_id} needs band(s) {', '.join(missing)}; "
             "load them or let geomon pick the model for the bands you have"
         )
-    missing = [v for v in model.features.variables if v not in composite]
+    missing = [v for v in model.features.temporal if v not in composite]
     if missing:
         raise MissingBandsError(
             f"model {model.model_id} needs the period statistic(s) {', '.join(missing)}; "

@@ -33,7 +33,6 @@ __all__ = [
     "PERIOD_STATISTICS",
     "REDUCED_BANDS",
     "REDUCED_FEATURES",
-    "TEMPORAL",
     "ContextFeature",
     "FeatureSet",
     "bsi",
@@ -134,25 +133,14 @@ _DIFFERENCE_TERMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 INDEX_BANDS: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _INDICES.items()}
 
 
-#: period variable (a composite variable, see ``geomon.imagery.composite``) -> the bands it is
-#: computed from, and the value it takes for a period of one observation (a single scene)
+#: temporal statistic of the period (a composite variable, see ``geomon.imagery.composite``, read
+#: as a feature as it is) -> the bands it is computed from, and the value it takes for a period of
+#: one observation (a single scene). Tried and dropped on validation seeds: ``ndvi_rise`` =
+#: ndvi_max - NDVI of the median (commit 28b496b)
 _PERIOD_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
     # the greatest NDVI of the period's clear observations (for one observation: its NDVI)
     "ndvi_max": (("nir", "red"), ndvi),
 }
-
-
-def _same(value: Array) -> Array:
-    return value
-
-
-#: temporal feature -> (period variable it reads, bands it also reads, function of both). Tried
-#: and dropped on validation seeds: ``ndvi_rise`` = ndvi_max - NDVI of the median (commit 28b496b)
-_TEMPORAL: dict[str, tuple[str, tuple[str, ...], Callable[..., Array]]] = {
-    "ndvi_max": ("ndvi_max", (), _same),
-}
-#: temporal feature name -> the period variable it reads
-TEMPORAL: dict[str, str] = {name: spec[0] for name, spec in _TEMPORAL.items()}
 
 _STATS = ("mean", "std")
 _MAX_WINDOW = 101
@@ -194,8 +182,8 @@ class FeatureSet:
     """Neighbourhood statistics of bands, indices or temporal statistics, in this order (empty:
     a per-pixel model)."""
     temporal: tuple[str, ...] = ()
-    """Temporal statistics of the period (names of :data:`TEMPORAL`), derived from period
-    variables of the composite (empty: the model reads the period's median only)."""
+    """Temporal statistics of the period: composite variables read as they are (names of
+    ``_PERIOD_VARIABLES``; empty: the model reads the period's median only)."""
 
     def __post_init__(self) -> None:
         sources = self.bands + self.indices + self.temporal
@@ -205,17 +193,12 @@ class FeatureSet:
                 f"context needs feature {unknown_ctx[0]!r}; add it to the feature set's bands, "
                 "indices or temporal statistics"
             )
-        unknown_t = [name for name in self.temporal if name not in _TEMPORAL]
+        unknown_t = [name for name in self.temporal if name not in _PERIOD_VARIABLES]
         if unknown_t:
             raise MissingBandsError(
-                f"unknown temporal statistic {unknown_t[0]!r}; use one of {', '.join(_TEMPORAL)}"
+                f"unknown temporal statistic {unknown_t[0]!r}; "
+                f"use one of {', '.join(_PERIOD_VARIABLES)}"
             )
-        for name in self.temporal:
-            missing = [b for b in _TEMPORAL[name][1] if b not in self.bands]
-            if missing:
-                raise MissingBandsError(
-                    f"temporal statistic {name!r} needs band {missing[0]!r}; add it to the bands"
-                )
         unknown = [name for name in self.indices if name not in _INDICES]
         if unknown:
             raise MissingBandsError(
@@ -234,14 +217,9 @@ class FeatureSet:
         return self.bands + self.indices + self.temporal + tuple(c.name for c in self.context)
 
     @property
-    def variables(self) -> tuple[str, ...]:
-        """Period variables of the composite the temporal statistics read (e.g. ``ndvi_max``)."""
-        return tuple(dict.fromkeys(TEMPORAL[name] for name in self.temporal))
-
-    @property
     def inputs(self) -> tuple[str, ...]:
-        """Variables read from the imagery or composite: the bands, then period variables."""
-        return self.bands + self.variables
+        """Variables read from the imagery or composite: the bands, then temporal statistics."""
+        return self.bands + self.temporal
 
     @property
     def halo(self) -> int:
@@ -299,7 +277,7 @@ def single_observation(bands: Mapping[str, Array], fset: FeatureSet) -> dict[str
     """``bands`` plus the period variables of ``fset`` that a period of one observation (a
     single scene) has: each statistic of that observation's values (``ndvi_max`` = its NDVI)."""
     out = dict(bands)
-    for name in fset.variables:
+    for name in fset.temporal:
         needs, func = _PERIOD_VARIABLES[name]
         out[name] = func(*(bands[b] for b in needs))
     return out
@@ -326,7 +304,7 @@ def compute_features(
         raise MissingBandsError(
             f"feature set needs band {missing[0]!r}; load it or use a model for fewer bands"
         )
-    missing = [name for name in fset.variables if name not in bands]
+    missing = [name for name in fset.temporal if name not in bands]
     if missing:
         raise MissingBandsError(
             f"feature set needs the period statistic {missing[0]!r}: classify composites from "
@@ -339,8 +317,7 @@ def compute_features(
     for j, name in enumerate(fset.indices, start=len(fset.bands)):
         _fill_index(out, j, name, fset.bands, reference)
     for k, name in enumerate(fset.temporal, start=len(fset.bands) + len(fset.indices)):
-        variable, needs, func = _TEMPORAL[name]
-        out[k] = func(bands[variable], *(out[fset.bands.index(b)] for b in needs))
+        out[k] = bands[name]
     if fset.context:
         add = _add_context_reference if reference else _add_context
         add(out, fset, first.shape, valid)
