@@ -189,15 +189,13 @@ def train(
 def _label_bias(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     out = []
     for item in items:
-        label, sep, shift = item.partition("=")
+        label, _, shift = item.partition("=")  # no "=": an empty shift, which float refuses
         try:
             out.append((label.strip(), float(shift)))
         except ValueError:
             raise ConfigError(
                 f"--label-bias {item!r}: give LABEL=SHIFT, e.g. disturbed=-0.5"
             ) from None
-        if not sep:
-            raise ConfigError(f"--label-bias {item!r}: give LABEL=SHIFT, e.g. disturbed=-0.5")
     return tuple(out)
 
 
