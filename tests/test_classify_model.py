@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 
 from geomon.classify.classes import BARE_DISTURBED, CLOUD_NODATA, VEGETATION, WATER
-from geomon.classify.features import REDUCED_FEATURES, ContextFeature, compute_features
+from geomon.classify.features import (
+    REDUCED_FEATURES,
+    ContextFeature,
+    FeatureSet,
+    compute_features,
+)
 from geomon.classify.model import PixelModel
 from geomon.classify.model_io import (
     FORMAT,
@@ -199,13 +204,7 @@ def test_context_spec_round_trips_and_per_pixel_files_stay_version_1(
     model: PixelModel, tmp_path: Path
 ) -> None:
     fset = REDUCED_FEATURES.with_context([ContextFeature("ndvi", 5, "mean")])
-    rng = np.random.default_rng(8)
-    x = np.hstack([_spectra(50, seed=7)[0], rng.uniform(-1, 1, (200, 1))])
-    y = np.repeat(np.arange(4), 50)
-    ctx = fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "c", TrainOptions(hidden=(6,), max_iter=5))
-    path = tmp_path / "ctx.gmodel"
-    save_model(ctx, path)
-    loaded = load_model(path)
+    ctx, path, loaded = _tiny_round_trip(fset, 8, tmp_path / "ctx.gmodel")
     assert loaded.features == fset and loaded.features.halo == 2
     assert loaded.digest == ctx.digest
     with zipfile.ZipFile(path) as zf:
@@ -225,13 +224,7 @@ def test_temporal_statistics_round_trip_as_version_3(tmp_path: Path) -> None:
     fset = REDUCED_FEATURES.with_temporal(["ndvi_max"]).with_context(
         [ContextFeature("ndvi_max", 5, "mean")]
     )
-    rng = np.random.default_rng(9)
-    x = np.hstack([_spectra(50, seed=7)[0], rng.uniform(-1, 1, (200, 2))])
-    y = np.repeat(np.arange(4), 50)
-    tmp = fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "t", TrainOptions(hidden=(6,), max_iter=5))
-    path = tmp_path / "t.gmodel"
-    save_model(tmp, path)
-    loaded = load_model(path)
+    tmp, path, loaded = _tiny_round_trip(fset, 9, tmp_path / "t.gmodel")
     assert loaded.features == fset and loaded.digest == tmp.digest
     assert loaded.features.names[-2:] == ("ndvi_max", "ndvi_max_mean5")
     with zipfile.ZipFile(path) as zf:
@@ -239,6 +232,22 @@ def test_temporal_statistics_round_trip_as_version_3(tmp_path: Path) -> None:
     for older in (FORMAT, FORMAT_CONTEXT):  # an older tag cannot carry temporal statistics
         with pytest.raises(ModelError, match="temporal"):
             load_model(_with_format(path, tmp_path / f"{older[-1]}.gmodel", older))
+
+
+def _tiny_round_trip(
+    fset: FeatureSet, seed: int, path: Path
+) -> tuple[PixelModel, Path, PixelModel]:
+    """A few-epoch model of ``fset`` (spectra, then uniform values for the features past the
+    per-pixel ones), saved to ``path`` and loaded again: (fitted, path, loaded)."""
+    rng = np.random.default_rng(seed)
+    spectra = _spectra(50, seed=7)[0]
+    x = np.hstack([spectra, rng.uniform(-1, 1, (200, len(fset) - spectra.shape[1]))])
+    y = np.repeat(np.arange(4), 50)
+    fitted = fit_pixel_model(
+        x, y, fset, CONTRACT_SCHEME, path.stem, TrainOptions(hidden=(6,), max_iter=5)
+    )
+    save_model(fitted, path)
+    return fitted, path, load_model(path)
 
 
 def _with_format(src_path: Path, dst_path: Path, fmt: str) -> Path:
