@@ -13,23 +13,16 @@ from training (1-3) and test (101, 102) seeds. Train the model without a shift f
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 import numpy as np
 
-from geomon.classify import PixelModel, load_model
+from geomon.classify import load_model
 from geomon.classify.apply import classify_dataset
 from geomon.classify.classes import BARE_DISTURBED, CLASS_NAMES, CLOUD_NODATA
 from geomon.classify.demo_data import NO_LABEL, contract_lookup, load_mine
 from geomon.classify.recipes import demo_catalogs
+from geomon.classify.train import with_label_bias
 from geomon.evaluate import confusion_matrix
-
-
-def shifted(model: PixelModel, label: str, shift: float) -> PixelModel:
-    """``model`` with ``shift`` added to ``label``'s output logit."""
-    biases = [b.copy() for b in model.biases]
-    biases[-1][model.labels.index(label)] += np.float32(shift)
-    return replace(model, biases=tuple(biases))
 
 
 def main() -> None:
@@ -47,7 +40,7 @@ def main() -> None:
     ):
         raise SystemExit("use validation seeds: neither training seeds nor the test seeds 101, 102")
     shifts = [float(s) for s in args.shifts.split(",")]
-    models = [shifted(base, args.label, s) for s in shifts]
+    models = [with_label_bias(base, [(args.label, s)]) for s in shifts]
     k = len(CLASS_NAMES)
     counts = [np.zeros((k, k), np.int64) for _ in shifts]
     for catalog in demo_catalogs(seeds):

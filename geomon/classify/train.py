@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,14 @@ from geomon.classify.features import FeatureSet
 from geomon.classify.model import PixelModel
 from geomon.errors import ConfigError, ModelError
 
-__all__ = ["CONTRACT_SCHEME", "LabelScheme", "TrainOptions", "balanced_sample", "fit_pixel_model"]
+__all__ = [
+    "CONTRACT_SCHEME",
+    "LabelScheme",
+    "TrainOptions",
+    "balanced_sample",
+    "fit_pixel_model",
+    "with_label_bias",
+]
 
 
 @dataclass(frozen=True)
@@ -138,10 +145,8 @@ def fit_pixel_model(
     if weights[-1].shape[1] == 1:  # binary: sklearn's logistic output is softmax over (0, z)
         weights[-1] = np.hstack([np.zeros_like(weights[-1]), weights[-1]])
         biases[-1] = np.concatenate([np.zeros_like(biases[-1]), biases[-1]])
-    for label, shift in options.label_bias:
-        biases[-1][scheme.labels.index(label)] += np.float32(shift)
     meta = {"hyper_parameters": options.params(), "epochs": int(mlp.n_iter_), **dict(info or {})}
-    return PixelModel(
+    fitted = PixelModel(
         model_id=model_id,
         features=features,
         labels=scheme.labels,
@@ -155,6 +160,16 @@ def fit_pixel_model(
         biases=tuple(biases),
         info=meta,
     )
+    return with_label_bias(fitted, options.label_bias)
+
+
+def with_label_bias(model: PixelModel, label_bias: Iterable[tuple[str, float]]) -> PixelModel:
+    """``model`` with each ``(label, shift)``'s shift added to that label's output logit (the
+    prior correction of :attr:`TrainOptions.label_bias`)."""
+    last = model.biases[-1].copy()
+    for label, shift in label_bias:
+        last[model.labels.index(label)] += np.float32(shift)
+    return replace(model, biases=(*model.biases[:-1], last))
 
 
 def _check_training_data(
