@@ -218,7 +218,7 @@ def _period_frame(
     at_baseline = (base == BARE_DISTURBED) | ((first == 0) & (status != NEW))
     within = np.zeros(mask.shape, np.int8)
     within.reshape(-1)[pixels] = status.astype(np.int8) * 2 + at_baseline
-    keys = generalise(keys, mask, min_px, within=within)  # stays 0 outside the mask
+    keys = generalise(keys, mask, min_px, within=within, copy=False)  # stays 0 outside the mask
     geoms, values = vectorize(keys, mask, transform, aoi)
     geoms, values = dissolve_by_patch(geoms, values, mask, transform)
     if not geoms:
