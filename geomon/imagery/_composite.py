@@ -216,6 +216,9 @@ def _band_median(
 
 
 _NDVI_BANDS = ("nir", "red")
+NDVI_MAX = "ndvi_max"
+#: composite variables that are temporal statistics of the period (beside the band medians)
+TEMPORAL_VARIABLES = (NDVI_MAX,)
 
 
 def _ndvi_max(ds: xr.Dataset, valid: da.Array, factor: int, sizes: list[int]) -> da.Array:
@@ -256,7 +259,7 @@ def composite_raw(
     shared = _NDVI_BANDS if greenest else ()
     out = {b: _band_median(ds, b, mask, valid_factor, sizes, b in shared) for b in bands}
     if greenest:
-        out["ndvi_max"] = _ndvi_max(ds, mask, valid_factor, sizes)
+        out[NDVI_MAX] = _ndvi_max(ds, mask, valid_factor, sizes)
     count = _per_period(
         _count_task, [mask], sizes, like, np.int16, 0, lambda t0, size, h, w: (valid_factor, (h, w))
     )
