@@ -119,3 +119,21 @@ def test_fused_forward_pass_edge_cases(hidden: tuple[int, ...]) -> None:
     whole = model.predict(x)
     assert _same_bits(shifted.probability, whole.probability[:, 5:])
     assert model.predict(x[:, :, :0]).code.shape == (3, 0)
+
+
+def test_first_argmax_and_relu_equal_numpy() -> None:
+    """The scalar argmax (ties to the first row, as numpy) and the out-of-place ReLU."""
+    from geomon.classify._forward import TILE, _first_argmax, _relu
+
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 4, (9, TILE)).astype(np.float32)  # many ties
+    out = np.empty(TILE, np.int32)
+    _first_argmax(rows, 9, np.float32(np.nan), out, TILE - 5)
+    np.testing.assert_array_equal(out[: TILE - 5], np.argmax(rows[:, : TILE - 5], axis=0))
+    _first_argmax(rows, 9, np.float32(-1), out, TILE)
+    np.testing.assert_array_equal(out, np.argmax(rows, axis=0))
+    x = rng.normal(0, 1, (4, TILE)).astype(np.float32)
+    x[0, :3] = (np.nan, -0.0, 0.0)
+    y = np.empty_like(x)
+    _relu(x, y, 4, TILE)
+    assert _same_bits(y, np.where(x < 0, np.float32(0), x))
