@@ -37,10 +37,18 @@ TILE = 128
 
 @numba.njit(nogil=True, cache=True)
 def _dense(w, b, src, dst, n_in, n_out, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """``dst[:n_out, :m] = w @ src[:n_in, :m] + b``, ``w`` ``(n_out, n_in)``.
+    """``dst[:n_out, :m] = w @ src[:n_in, :m] + b``, ``w`` ``(n_out, n_in)``; ``src`` and
+    ``dst`` are C-contiguous ``(rows, TILE)`` scratch buffers.
 
-    Four output rows at a time share each load of an input row (1.4x over one row at a time);
-    the pixel loop innermost vectorises."""
+    Register blocking: a block of four output rows takes four input rows per pass over the
+    pixels, so each partial sum is loaded and stored once per four products instead of once per
+    product, and each input load serves four rows. The sums still run input by input in order
+    (bias, then ``w[j, 0] * x0``, ``w[j, 1] * x1``, ...), the float32 operations of one input at
+    a time, so results do not change. The block indexes flat views with offsets that differ by
+    the constant ``TILE``, which lets LLVM check aliasing once per buffer and vectorise (four
+    separate row views were not vectorised). Remaining inputs and rows go one at a time."""
+    sf = src.reshape(src.shape[0] * src.shape[1])
+    df = dst.reshape(dst.shape[0] * dst.shape[1])
     j = 0
     while j + 4 <= n_out:
         d0, d1, d2, d3 = dst[j], dst[j + 1], dst[j + 2], dst[j + 3]
@@ -50,7 +58,51 @@ def _dense(w, b, src, dst, n_in, n_out, m):  # type: ignore[no-untyped-def]  # p
             d1[p] = b1
             d2[p] = b2
             d3[p] = b3
-        for i in range(n_in):
+        o0 = j * TILE
+        o1 = o0 + TILE
+        o2 = o1 + TILE
+        o3 = o2 + TILE
+        i = 0
+        while i + 4 <= n_in:
+            s0 = i * TILE
+            s1 = s0 + TILE
+            s2 = s1 + TILE
+            s3 = s2 + TILE
+            w00, w01, w02, w03 = w[j, i], w[j, i + 1], w[j, i + 2], w[j, i + 3]
+            w10, w11, w12, w13 = w[j + 1, i], w[j + 1, i + 1], w[j + 1, i + 2], w[j + 1, i + 3]
+            w20, w21, w22, w23 = w[j + 2, i], w[j + 2, i + 1], w[j + 2, i + 2], w[j + 2, i + 3]
+            w30, w31, w32, w33 = w[j + 3, i], w[j + 3, i + 1], w[j + 3, i + 2], w[j + 3, i + 3]
+            for p in range(m):
+                x0 = sf[s0 + p]
+                x1 = sf[s1 + p]
+                x2 = sf[s2 + p]
+                x3 = sf[s3 + p]
+                d = df[o0 + p]
+                d += w00 * x0
+                d += w01 * x1
+                d += w02 * x2
+                d += w03 * x3
+                df[o0 + p] = d
+                d = df[o1 + p]
+                d += w10 * x0
+                d += w11 * x1
+                d += w12 * x2
+                d += w13 * x3
+                df[o1 + p] = d
+                d = df[o2 + p]
+                d += w20 * x0
+                d += w21 * x1
+                d += w22 * x2
+                d += w23 * x3
+                df[o2 + p] = d
+                d = df[o3 + p]
+                d += w30 * x0
+                d += w31 * x1
+                d += w32 * x2
+                d += w33 * x3
+                df[o3 + p] = d
+            i += 4
+        while i < n_in:
             w0, w1, w2, w3 = w[j, i], w[j + 1, i], w[j + 2, i], w[j + 3, i]
             s = src[i]
             for p in range(m):
@@ -59,6 +111,7 @@ def _dense(w, b, src, dst, n_in, n_out, m):  # type: ignore[no-untyped-def]  # p
                 d1[p] += w1 * v
                 d2[p] += w2 * v
                 d3[p] += w3 * v
+            i += 1
         j += 4
     while j < n_out:
         d = dst[j]
