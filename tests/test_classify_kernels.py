@@ -137,3 +137,22 @@ def test_first_argmax_and_relu_equal_numpy() -> None:
     y = np.empty_like(x)
     _relu(x, y, 4, TILE)
     assert _same_bits(y, np.where(x < 0, np.float32(0), x))
+
+
+@pytest.mark.parametrize("size", [1, 5, 21, 41])
+def test_window_stats_int32_path_equals_int64_path(size: int) -> None:
+    """The int32 window statistics (count and sum fit) against the general int64 kernel."""
+    from geomon.classify._kernels import _fits_int32, quantise, window_stats
+
+    rng = np.random.default_rng(size)
+    values = rng.normal(0, 3, (2, 37, 45)).astype(np.float32)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    q, ok = quantise(values, None, 4096.0, 8.0)
+    assert _fits_int32(q, size, 4096.0, 32768)
+    assert not _fits_int32(q, size, 4096.0, 2**40)
+    fast = [np.empty(values.shape, np.float32) for _ in range(2)]
+    slow = [np.empty(values.shape, np.float32) for _ in range(2)]
+    window_stats(q, ok, size, 4096.0, *fast, q_bound=32768)
+    window_stats(q, ok, size, 4096.0, *slow, q_bound=2**40)  # too large for int32: int64 path
+    for a, b in zip(fast, slow, strict=True):
+        assert _same_bits(a, b)

@@ -362,7 +362,7 @@ def _add_context(out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Ar
         q, ok = quantised[source]
         mean = out[stats["mean"]] if "mean" in stats else None
         std = out[stats["std"]] if "std" in stats else None
-        window_stats(q, ok, size, _QUANTUM, mean, std)
+        window_stats(q, ok, size, _QUANTUM, mean, std, q_bound=int(_QMAX * _QUANTUM))
 
 
 def _add_context_reference(
