@@ -156,3 +156,15 @@ def test_window_stats_int32_path_equals_int64_path(size: int) -> None:
     window_stats(q, ok, size, 4096.0, *slow, q_bound=2**40)  # too large for int32: int64 path
     for a, b in zip(fast, slow, strict=True):
         assert _same_bits(a, b)
+
+
+def test_compute_features_into_a_callers_buffer() -> None:
+    fset = REDUCED_FEATURES.with_context(CONTEXT)
+    rng = np.random.default_rng(5)
+    bands = {b: rng.random((1, 30, 31)).astype(np.float32) for b in fset.inputs}
+    out = np.full((len(fset), 1, 30, 31), np.nan, np.float32)
+    got = compute_features(bands, fset, None, out=out)
+    assert got is out
+    assert _same_bits(out, compute_features(bands, fset, None))
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        compute_features(bands, fset, None, out=out[:-1])
