@@ -119,3 +119,52 @@ def test_fused_forward_pass_edge_cases(hidden: tuple[int, ...]) -> None:
     whole = model.predict(x)
     assert _same_bits(shifted.probability, whole.probability[:, 5:])
     assert model.predict(x[:, :, :0]).code.shape == (3, 0)
+
+
+def test_first_argmax_and_relu_equal_numpy() -> None:
+    """The scalar argmax (ties to the first row, as numpy) and the out-of-place ReLU."""
+    from geomon.classify._forward import TILE, _first_argmax, _relu
+
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 4, (9, TILE)).astype(np.float32)  # many ties
+    out = np.empty(TILE, np.int32)
+    _first_argmax(rows, 9, np.float32(np.nan), out, TILE - 5)
+    np.testing.assert_array_equal(out[: TILE - 5], np.argmax(rows[:, : TILE - 5], axis=0))
+    _first_argmax(rows, 9, np.float32(-1), out, TILE)
+    np.testing.assert_array_equal(out, np.argmax(rows, axis=0))
+    x = rng.normal(0, 1, (4, TILE)).astype(np.float32)
+    x[0, :3] = (np.nan, -0.0, 0.0)
+    y = np.empty_like(x)
+    _relu(x, y, 4, TILE)
+    assert _same_bits(y, np.where(x < 0, np.float32(0), x))
+
+
+@pytest.mark.parametrize("size", [1, 5, 21, 41])
+def test_window_stats_int32_path_equals_int64_path(size: int) -> None:
+    """The int32 window statistics (count and sum fit) against the general int64 kernel."""
+    from geomon.classify._kernels import _fits_int32, quantise, window_stats
+
+    rng = np.random.default_rng(size)
+    values = rng.normal(0, 3, (2, 37, 45)).astype(np.float32)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    q, ok = quantise(values, None, 4096.0, 8.0)
+    assert _fits_int32(q, size, 4096.0, 32768)
+    assert not _fits_int32(q, size, 4096.0, 2**40)
+    fast = [np.empty(values.shape, np.float32) for _ in range(2)]
+    slow = [np.empty(values.shape, np.float32) for _ in range(2)]
+    window_stats(q, ok, size, 4096.0, *fast, q_bound=32768)
+    window_stats(q, ok, size, 4096.0, *slow, q_bound=2**40)  # too large for int32: int64 path
+    for a, b in zip(fast, slow, strict=True):
+        assert _same_bits(a, b)
+
+
+def test_compute_features_into_a_callers_buffer() -> None:
+    fset = REDUCED_FEATURES.with_context(CONTEXT)
+    rng = np.random.default_rng(5)
+    bands = {b: rng.random((1, 30, 31)).astype(np.float32) for b in fset.inputs}
+    out = np.full((len(fset), 1, 30, 31), np.nan, np.float32)
+    got = compute_features(bands, fset, None, out=out)
+    assert got is out
+    assert _same_bits(out, compute_features(bands, fset, None))
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        compute_features(bands, fset, None, out=out[:-1])

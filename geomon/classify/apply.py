@@ -7,6 +7,8 @@ chunked and whole-image classification give the same result (context sums are ex
 
 from __future__ import annotations
 
+import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -21,12 +23,35 @@ __all__ = ["classify_dataset"]
 _PASS_THROUGH = ("clear_count", "low_coverage", "clear_fraction")
 
 
+_SCRATCH = threading.local()
+
+
+def _feature_scratch(shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 array of ``shape`` for one block's features, taken from a buffer this thread
+    keeps from block to block (grown when a block needs more).
+
+    A block's feature stack (20 features of a 1044 px block: 87 MB) is beyond malloc's mmap
+    threshold, so a new one came as fresh pages from the kernel each time: first touching them
+    cost 8 ns per pixel (14.1 ns to allocate and fill vs 5.8 to refill, measured), a tenth of
+    the feature computation. The buffer stays with the thread (a dask worker) until it ends."""
+    size = math.prod(shape)
+    buf: np.ndarray | None = getattr(_SCRATCH, "features", None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, np.float32)
+        _SCRATCH.features = buf
+    return buf[:size].reshape(shape)
+
+
 def _block(*arrays: np.ndarray, model: PixelModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Classify one chunk: ``arrays`` are the model's inputs (bands, then temporal statistics)
-    then ``valid``, each ``(time, y, x)``."""
+    then ``valid``, each ``(time, y, x)``. The features go into this thread's scratch
+    (:func:`_feature_scratch`): only the prediction leaves the block."""
     *bands, valid = arrays
     names = model.features.inputs
-    features = compute_features(dict(zip(names, bands, strict=True)), model.features, valid)
+    out = _feature_scratch((len(model.features), *np.shape(bands[0])))
+    features = compute_features(
+        dict(zip(names, bands, strict=True)), model.features, valid, out=out
+    )
     pred = model.predict(features, valid)
     return pred.code, pred.probability, pred.cover
 
@@ -37,7 +62,9 @@ def _halo_block(
     """Classify one chunk read with its halo; return ``(3, ..., y, x)`` float32 (code,
     probability, cover) of the chunk itself (``block_id`` and ``n_blocks`` count the new
     leading axis)."""
-    out = np.stack(_block(*arrays, model=model)).astype(np.float32)
+    code, prob, cover = _block(*arrays, model=model)
+    out = np.empty((3, *code.shape), np.float32)  # one copy (np.stack then astype made two)
+    out[0], out[1], out[2] = code, prob, cover
     crop: list[slice] = [slice(None)] * (out.ndim - 2)
     for axis in (out.ndim - 2, out.ndim - 1):
         first = block_id[axis] > 0

@@ -306,6 +306,7 @@ def compute_features(
     valid: Array | None = None,
     *,
     reference: bool = False,
+    out: Array | None = None,
 ) -> Array:
     """Stack the features of ``fset`` from ``bands`` (name -> array, all one shape: the bands and
     temporal statistics of ``fset.inputs``) as float32.
@@ -314,7 +315,8 @@ def compute_features(
     the last two axes are ``(y, x)``; pixels not ``valid`` (or NaN) are left out of every window.
     For a single scene, :func:`single_observation` supplies the temporal statistics.
     ``reference``: compute with the numpy formulation the compiled kernels are tested against
-    (the same numbers bit for bit, several times slower).
+    (the same numbers bit for bit, several times slower). ``out``: a C-contiguous float32 array
+    of the result's shape to fill and return instead of a new one (a caller's scratch).
     """
     missing = [name for name in fset.bands if name not in bands]
     if missing:
@@ -328,7 +330,11 @@ def compute_features(
             "geomon.imagery.load_composite, or a single scene with single_observation()"
         )
     first = np.asarray(bands[fset.bands[0]])
-    out = np.empty((len(fset), *first.shape), dtype=np.float32)
+    shape = (len(fset), *first.shape)
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be C-contiguous float32 {shape}, not {out.dtype} {out.shape}")
     for i, name in enumerate(fset.bands):
         out[i] = bands[name]
     for j, name in enumerate(fset.indices, start=len(fset.bands)):
@@ -379,7 +385,7 @@ def _add_context(out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Ar
         q, ok = quantised[source]
         mean = out[stats["mean"]] if "mean" in stats else None
         std = out[stats["std"]] if "std" in stats else None
-        window_stats(q, ok, size, _QUANTUM, mean, std)
+        window_stats(q, ok, size, _QUANTUM, mean, std, q_bound=int(_QMAX * _QUANTUM))
 
 
 def _add_context_reference(

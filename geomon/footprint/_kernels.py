@@ -65,7 +65,7 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     baseline_class,
 ):
     """Fill ``status`` (t, y, x) and the per-pixel ``first_seen``, ``baseline_index`` and
-    ``baseline_class`` from class ``codes`` (t, y, x); ``clear_count`` (int32) and
+    ``baseline_class`` from class ``codes`` (t, y, x); ``clear_count`` (integers, read as int32) and
     ``probability`` are read only when ``has_cc`` / ``use_probability`` say so. ``kinds`` holds
     the codes of cloud_nodata, vegetation and bare_disturbed; ``conversions`` the codes that
     count as disturbance when they replace a different baseline class."""

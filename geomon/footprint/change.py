@@ -160,7 +160,11 @@ def track_change(
     base_idx = np.empty(shape, np.int16)
     base_cls = np.empty(shape, np.uint8)
     has_cc = clear_count is not None
-    cc = np.asarray(clear_count).astype(np.int32) if has_cc else np.zeros((1, 1, 1), np.int32)
+    # the counts as they come when integers (the kernel reads them into int32 per pixel): the
+    # int32 copy of a 4096 px grid's int16 counts was raster-sized, for nothing
+    cc = np.asarray(clear_count) if has_cc else np.zeros((1, 1, 1), np.int32)
+    if cc.dtype.kind not in "iu" or cc.dtype.itemsize > 4:
+        cc = cc.astype(np.int32)
     prob = np.asarray(probability) if probability is not None else np.zeros((1, 1, 1), np.float32)
     # the thresholds in the probabilities' own type, as numpy compares an array with a float
     min_p, tail_p = (

@@ -222,12 +222,14 @@ def _shapes(keys: np.ndarray, mask: np.ndarray, transform: Affine) -> tuple[np.n
 
     The GeoJSON-like rings rasterio returns become shapely polygons in one vectorised call
     (``from_ragged_array``): building them one by one with ``shapely.geometry.shape`` spent
-    three quarters of the vectorising time in Python, coordinate by coordinate."""
+    three quarters of the vectorising time in Python, coordinate by coordinate. ``keys`` is
+    passed as it is when already int32 (the footprint's are): the raster-sized copy
+    ``astype`` made was 0.18 s of a 1.1 s trace on the 4096 px realistic reference."""
     rings: list[np.ndarray] = []
     ring_counts: list[int] = []
     values: list[int] = []
     for geom, value in rasterio.features.shapes(
-        keys.astype(np.int32), mask=mask, transform=transform, connectivity=4
+        np.asarray(keys, dtype=np.int32), mask=mask, transform=transform, connectivity=4
     ):
         coords = geom["coordinates"]
         rings.extend(np.asarray(r, dtype=np.float64) for r in coords)
