@@ -206,7 +206,7 @@ def _exp_nonpositive(d, bits, scale, m):  # type: ignore[no-untyped-def]  # prag
 def _softmax_tile(scores, n_lab, label_class, cls, work, best, bits, scale, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Over ``m`` pixels of ``scores`` ``(n_lab, TILE)`` (overwritten by exp(score - max)): label
     probabilities summed by class into ``cls`` ``(n_classes, TILE)``, the first most probable
-    label into ``best`` (int32 ``(TILE,)``), the total into ``work[0]`` (``work`` ``(2, TILE)``
+    label into ``best`` (int32 ``(TILE,)``), the total into ``work[0]`` (``work`` ``(1, TILE)``
     scratch). The exp and sums run over the tile's pixels (vectorised); the maxima run per pixel
     over the labels, in scalar code (see the module notes on masked stores)."""
     top = work[0]

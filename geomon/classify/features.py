@@ -272,7 +272,7 @@ CONTEXT: tuple[ContextFeature, ...] = CONTEXT_V3 + tuple(
 )
 
 
-#: temporal statistics of the shipped v3 models: the period's greatest NDVI (a field or
+#: temporal statistics of the shipped v3 and v4 models: the period's greatest NDVI (a field or
 #: rehabilitated ground green for part of the period; mine ground stays bare all period)
 PERIOD_STATISTICS: tuple[str, ...] = ("ndvi_max",)
 
