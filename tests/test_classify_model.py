@@ -275,3 +275,16 @@ def test_label_bias_shifts_one_output_logit_and_is_recorded() -> None:
     assert shifted.info["hyper_parameters"]["label_bias"] == {"bare_disturbed": -0.5}
     with pytest.raises(GeomonError, match="label_bias"):
         fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "u", TrainOptions(label_bias=(("pit", 1.0),)))
+
+
+def test_unknown_label_bias_is_refused_before_any_sampling() -> None:
+    import xarray as xr
+
+    from geomon.classify.recipes import DemoRecipe, train_on_demo, train_on_reference
+
+    typo = TrainOptions(label_bias=(("disturbd", -0.5),))
+    # no catalogs and an empty composite: only a check made before sampling can raise this
+    with pytest.raises(GeomonError, match="label_bias names label 'disturbd'"):
+        train_on_demo(REDUCED_FEATURES, "t", DemoRecipe(seeds=(), train=typo))
+    with pytest.raises(GeomonError, match="label_bias names label 'disturbd'"):
+        train_on_reference(xr.Dataset(), np.zeros((2, 2), np.uint8), REDUCED_FEATURES, "t", typo)

@@ -61,6 +61,7 @@ def train_on_demo(
 ) -> PixelModel:
     """Train a model for ``fset`` on the demo catalogs of ``recipe.seeds``."""
     recipe = recipe or DemoRecipe()
+    recipe.train.check_label_bias(DEMO_SCHEME.labels)
     catalogs = demo_catalogs(recipe.seeds, recipe.years, progress)
     x, y = demo_samples(catalogs, fset, recipe.sampling)
     counts = np.bincount(y, minlength=len(DEMO_SCHEME.labels))
@@ -154,6 +155,7 @@ def train_on_reference(
     from geomon.classify.samples import Augment, sample_pixels
     from geomon.classify.train import CONTRACT_SCHEME, LabelScheme
 
+    (options or TrainOptions()).check_label_bias(CONTRACT_SCHEME.labels)
     ds = composite
     rng = np.random.default_rng(seed)
     labels = np.where(reference == 255, -1, reference.astype(np.int64) - 1)

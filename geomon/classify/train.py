@@ -69,6 +69,15 @@ class TrainOptions:
     so the fitted model over-calls them; the shift is chosen on validation data, never on
     training or test data."""
 
+    def check_label_bias(self, labels: Sequence[str]) -> None:
+        """Raise a one-line :class:`ConfigError` when :attr:`label_bias` names a label not in
+        ``labels`` (callers check before sampling, so a typo is reported at once)."""
+        unknown = [label for label, _ in self.label_bias if label not in labels]
+        if unknown:
+            raise ConfigError(
+                f"label_bias names label {unknown[0]!r}; use one of {', '.join(labels)}"
+            )
+
     def params(self) -> dict[str, Any]:
         """The options as a JSON-ready dict for the model card."""
         return {
@@ -114,11 +123,7 @@ def fit_pixel_model(
     from sklearn.neural_network import MLPClassifier
 
     options = options or TrainOptions()
-    unknown = [label for label, _ in options.label_bias if label not in scheme.labels]
-    if unknown:
-        raise ConfigError(
-            f"label_bias names label {unknown[0]!r}; use one of {', '.join(scheme.labels)}"
-        )
+    options.check_label_bias(scheme.labels)
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y, dtype=np.int64)
     _check_training_data(x, y, features, scheme)

@@ -152,7 +152,7 @@ def train(
     from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, save_model
     from geomon.classify.features import CONTEXT, PERIOD_STATISTICS
     from geomon.classify.recipes import DemoRecipe, train_on_demo, train_on_reference
-    from geomon.classify.train import TrainOptions
+    from geomon.classify.train import CONTRACT_SCHEME, TrainOptions
     from geomon.scheduler import dask_client
 
     fset = FULL_FEATURES if bands == "full" else REDUCED_FEATURES
@@ -169,6 +169,7 @@ def train(
         if seeds:
             model = train_on_demo(fset, name, DemoRecipe(seeds=seeds, train=options), progress=True)
         elif labels_path is not None:
+            options.check_label_bias(CONTRACT_SCHEME.labels)  # before the composite is made
             comp = _composite(
                 mine_id, aoi_file, registry_dir, start, end, source, period, fset.bands
             )
