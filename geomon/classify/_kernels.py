@@ -404,18 +404,24 @@ def _integral_row(values, valid, check_valid, quantum, qmax, q, s1a, s1b, s2a, s
             q[x] = np.int32(np.rint(min(max(np.float64(v), -qmax), qmax) * quantum))
         else:
             q[x] = 0
-    run = np.int32(0)
     s1b[0] = 0
-    for x in range(w):
-        run += q[x]  # wraps mod 2**32 as the integral rows do
-        s1b[x + 1] = s1a[x + 1] + run
+    a1, b1 = s1a[1:], s1b[1:]  # offsets by slicing (see _window_row)
     if squares:
-        run2 = np.int64(0)
         s2b[0] = 0
+        a2, b2 = s2a[1:], s2b[1:]
+        run = np.int64(0)
+        run2 = np.int64(0)
+        for x in range(w):  # both running sums in one loop: twice the work per step
+            qx = np.int64(q[x])
+            run += qx
+            run2 += qx * qx
+            b1[x] = a1[x] + run  # stored as int32: wraps mod 2**32 as the integral rows do
+            b2[x] = a2[x] + run2
+    else:
+        run = np.int64(0)
         for x in range(w):
-            v64 = np.int64(q[x])
-            run2 += v64 * v64
-            s2b[x + 1] = s2a[x + 1] + run2
+            run += q[x]
+            b1[x] = a1[x] + run
     return bad
 
 
@@ -424,11 +430,12 @@ def _count_row(valid, check_valid, ca, cb):  # type: ignore[no-untyped-def]  # p
     """Add the prefix count of ``valid`` pixels of one row (all, without ``check_valid``) to the
     integral row ``ca`` into ``cb``."""
     w = cb.shape[0] - 1
-    run = np.int32(0)
     cb[0] = 0
+    a, b = ca[1:], cb[1:]
+    run = np.int64(0)
     for x in range(w):
-        run += np.int32(valid[x]) if check_valid else np.int32(1)
-        cb[x + 1] = ca[x + 1] + run
+        run += np.int64(valid[x]) if check_valid else np.int64(1)
+        b[x] = a[x] + run
 
 
 @numba.njit(nogil=True, cache=True)
