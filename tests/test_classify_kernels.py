@@ -242,3 +242,25 @@ def test_shared_window_stats_report_a_source_not_finite_on_a_valid_pixel(
     assert bad.tolist() == [[1, 0], [0, 0]]
     monkeypatch.setattr(_kernels, "_fits_int32", lambda *_: False)
     assert _same_bits(compute_features(bands, fset, valid), ref)
+
+
+def test_predict_in_a_window_equals_that_window_of_the_whole() -> None:
+    """A block read with a halo classifies only its own pixels (``window``): the same codes,
+    probabilities and covers bit for bit as those pixels of the whole (ragged tiles, NaN,
+    invalid pixels, several planes)."""
+    fset = REDUCED_FEATURES
+    model = _random_model((len(fset), 9, 5), fset, seed=4)
+    rng = np.random.default_rng(8)
+    x = rng.normal(0.2, 0.6, (len(fset), 2, 21, 300)).astype(np.float32)
+    x[3, 1, 4, 10] = np.nan
+    valid = rng.random((2, 21, 300)) > 0.1
+    for v, window in itertools.product(
+        (None, valid), ((slice(0, 21), slice(0, 300)), (slice(3, 17), slice(50, 277)))
+    ):
+        whole = model.predict(x, v)
+        part = model.predict(x, v, window=window)
+        for name in ("code", "probability", "cover"):
+            a, b = getattr(part, name), getattr(whole, name)
+            assert _same_bits(a, np.ascontiguousarray(b[:, window[0], window[1]])), name
+    with pytest.raises(ValueError, match="step 1"):
+        model.predict(x, None, window=(slice(0, 21, 2), slice(None)))

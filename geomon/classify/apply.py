@@ -42,17 +42,20 @@ def _feature_scratch(shape: tuple[int, ...]) -> np.ndarray:
     return buf[:size].reshape(shape)
 
 
-def _block(*arrays: np.ndarray, model: PixelModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _block(
+    *arrays: np.ndarray, model: PixelModel, window: tuple[slice, slice] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Classify one chunk: ``arrays`` are the model's inputs (bands, then temporal statistics)
     then ``valid``, each ``(time, y, x)``. The features go into this thread's scratch
-    (:func:`_feature_scratch`): only the prediction leaves the block."""
+    (:func:`_feature_scratch`): only the prediction leaves the block. ``window``: classify only
+    these slices of the last two axes (the chunk within its halo)."""
     *bands, valid = arrays
     names = model.features.inputs
     out = _feature_scratch((len(model.features), *np.shape(bands[0])))
     features = compute_features(
         dict(zip(names, bands, strict=True)), model.features, valid, out=out
     )
-    pred = model.predict(features, valid)
+    pred = model.predict(features, valid, window=window)
     return pred.code, pred.probability, pred.cover
 
 
@@ -61,16 +64,18 @@ def _halo_block(
 ) -> np.ndarray:
     """Classify one chunk read with its halo; return ``(3, ..., y, x)`` float32 (code,
     probability, cover) of the chunk itself (``block_id`` and ``n_blocks`` count the new
-    leading axis)."""
-    code, prob, cover = _block(*arrays, model=model)
+    leading axis). Only the chunk's own pixels go through the model (the halo's are read for
+    their context only): a 1024 px chunk with a 50 px halo ran the model on 20 % more pixels."""
+    shape = np.shape(arrays[0])
+    crop: list[slice] = []
+    for axis in (len(shape) - 2, len(shape) - 1):
+        first = block_id[axis + 1] > 0
+        last = block_id[axis + 1] < n_blocks[axis + 1] - 1
+        crop.append(slice(halo if first else 0, shape[axis] - halo if last else shape[axis]))
+    code, prob, cover = _block(*arrays, model=model, window=(crop[0], crop[1]))
     out = np.empty((3, *code.shape), np.float32)  # one copy (np.stack then astype made two)
     out[0], out[1], out[2] = code, prob, cover
-    crop: list[slice] = [slice(None)] * (out.ndim - 2)
-    for axis in (out.ndim - 2, out.ndim - 1):
-        first = block_id[axis] > 0
-        last = block_id[axis] < n_blocks[axis] - 1
-        crop.append(slice(halo if first else 0, out.shape[axis] - halo if last else None))
-    return out[tuple(crop)]
+    return out
 
 
 def _apply_per_pixel(
