@@ -7,7 +7,10 @@ chunked and whole-image classification give the same result (context sums are ex
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import operator
 import threading
 from typing import Any
 
@@ -60,22 +63,60 @@ def _block(
 
 
 def _halo_block(
-    *arrays: np.ndarray, model: PixelModel, halo: int, n_blocks: tuple[int, ...], block_id: Any
+    pieces: list[list[list[np.ndarray]]], centre: tuple[int, int], *, model: PixelModel
 ) -> np.ndarray:
     """Classify one chunk read with its halo; return ``(3, ..., y, x)`` float32 (code,
-    probability, cover) of the chunk itself (``block_id`` and ``n_blocks`` count the new
-    leading axis). Only the chunk's own pixels go through the model (the halo's are read for
-    their context only): a 1024 px chunk with a 50 px halo ran the model on 20 % more pixels."""
-    shape = np.shape(arrays[0])
-    crop: list[slice] = []
-    for axis in (len(shape) - 2, len(shape) - 1):
-        first = block_id[axis + 1] > 0
-        last = block_id[axis + 1] < n_blocks[axis + 1] - 1
-        crop.append(slice(halo if first else 0, shape[axis] - halo if last else shape[axis]))
-    code, prob, cover = _block(*arrays, model=model, window=(crop[0], crop[1]))
-    out = np.empty((3, *code.shape), np.float32)  # one copy (np.stack then astype made two)
-    out[0], out[1], out[2] = code, prob, cover
-    return out
+    probability, cover) of the chunk itself. ``pieces``: per input (the model's inputs, then
+    ``valid``) the chunk and the halo-wide edges of its neighbours (rows of pieces, top to
+    bottom, each left to right; none beyond the image edge), the chunk at row and column
+    ``centre`` of them, copied
+    straight into this thread's feature scratch (no padded copy of each input: dask's overlap
+    concatenated one, in fresh memory, per input and chunk). Only the chunk's own pixels go
+    through the model (the halo's are read for their context only): a 1024 px chunk with a 50
+    px halo ran the model on 20 % more pixels."""
+    *inputs, valid_pieces = pieces
+    heights = [row[0].shape[-2] for row in valid_pieces]
+    widths = [p.shape[-1] for p in valid_pieces[0]]
+    lead = valid_pieces[0][0].shape[:-2]
+    shape = (*lead, sum(heights), sum(widths))
+    fset = model.features
+    out = _feature_scratch((len(fset), *shape))
+    rows = {name: i for i, name in enumerate(fset.bands)}
+    rows.update({n: len(fset.bands) + len(fset.indices) + k for k, n in enumerate(fset.temporal)})
+    bands = {}
+    for name, parts in zip(fset.inputs, inputs, strict=True):
+        bands[name] = _paste(parts, out[rows[name]])
+    valid = _paste(valid_pieces, _valid_scratch(shape))
+    features = compute_features(bands, fset, valid, out=out)
+    y0, x0 = sum(heights[: centre[0]]), sum(widths[: centre[1]])
+    ys, xs = slice(y0, y0 + heights[centre[0]]), slice(x0, x0 + widths[centre[1]])
+    pred = model.predict(features, valid, window=(ys, xs))
+    out3 = np.empty((3, *pred.code.shape), np.float32)
+    out3[0], out3[1], out3[2] = pred.code, pred.probability, pred.cover
+    return out3
+
+
+def _paste(parts: list[list[np.ndarray]], dst: np.ndarray) -> np.ndarray:
+    """Copy rows of pieces (each row's pieces left to right) into ``dst``; return ``dst``."""
+    y = 0
+    for row in parts:
+        x = 0
+        for part in row:
+            h, w = part.shape[-2:]
+            dst[..., y : y + h, x : x + w] = part
+            x += w
+        y += h
+    return dst
+
+
+def _valid_scratch(shape: tuple[int, ...]) -> np.ndarray:
+    """A bool array of ``shape`` from a buffer this thread keeps (see :func:`_feature_scratch`)."""
+    size = math.prod(shape)
+    buf: np.ndarray | None = getattr(_SCRATCH, "valid", None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, np.bool_)
+        _SCRATCH.valid = buf
+    return buf[:size].reshape(shape)
 
 
 def _apply_per_pixel(
@@ -97,7 +138,7 @@ def _classify_with_halo(
     bands: list[xr.DataArray], valid: xr.DataArray, model: PixelModel
 ) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
     import dask.array as da
-    from dask.array.overlap import ensure_minimum_chunksize, overlap
+    from dask.array.overlap import ensure_minimum_chunksize
 
     halo = model.features.halo
     template = bands[0]
@@ -107,23 +148,10 @@ def _classify_with_halo(
         )
     else:
         arrays = [b.data for b in bands] + [da.asarray(valid.data)]
-        nd = arrays[0].ndim
         chunks = tuple(arrays[0].chunks)
         chunks = (*chunks[:-2], *(ensure_minimum_chunksize(halo, c) for c in chunks[-2:]))
         arrays = [a.rechunk(chunks) for a in arrays]
-        depth = {i: (halo if i >= nd - 2 else 0) for i in range(nd)}
-        padded = [overlap(a, depth=depth, boundary="none") for a in arrays]
-        stacked = da.map_blocks(
-            _halo_block,
-            *padded,
-            model=model,
-            halo=halo,
-            n_blocks=(1, *arrays[0].numblocks),
-            new_axis=0,
-            chunks=((3,), *chunks),
-            dtype=np.float32,
-            meta=np.empty((0,) * (nd + 1), np.float32),
-        )
+        stacked = _halo_graph(arrays, halo, model)
         code, prob, cover = stacked[0].astype(np.uint8), stacked[1], stacked[2].astype(np.uint8)
     dims, coords = template.dims, template.coords
     return (
@@ -131,6 +159,46 @@ def _classify_with_halo(
         xr.DataArray(prob, dims=dims, coords=coords),
         xr.DataArray(cover, dims=dims, coords=coords),
     )
+
+
+def _halo_graph(arrays: list[Any], halo: int, model: PixelModel) -> Any:
+    """``(3, ...)`` float32 dask array of :func:`_halo_block` per chunk of ``arrays`` (dask
+    arrays of one chunking, every chunk of the last two axes at least ``halo`` wide): the
+    graph of ``dask.array.overlap`` with ``boundary="none"`` (each neighbour's edge sliced by
+    a ``getitem`` task), without its concatenation into a padded copy of each input."""
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    name = "classify-halo-" + tokenize(*(a.name for a in arrays), halo, model.digest)
+    block = functools.partial(_halo_block, model=model)
+    numblocks = arrays[0].numblocks
+    lead = (slice(None),) * (len(numblocks) - 2)
+    edge = {-1: slice(-halo, None), 0: slice(None), 1: slice(0, halo)}
+    dsk: dict[Any, Any] = {}
+    for idx in itertools.product(*(range(n) for n in numblocks)):
+        *outer, i, j = idx
+        rows = [d for d in (-1, 0, 1) if 0 <= i + d < numblocks[-2]]
+        cols = [d for d in (-1, 0, 1) if 0 <= j + d < numblocks[-1]]
+        pieces = [
+            [
+                [
+                    (a.name, *outer, i, j)
+                    if di == dj == 0
+                    else (
+                        operator.getitem,
+                        (a.name, *outer, i + di, j + dj),
+                        (*lead, edge[di], edge[dj]),
+                    )
+                    for dj in cols
+                ]
+                for di in rows
+            ]
+            for a in arrays
+        ]
+        dsk[(name, 0, *idx)] = (block, pieces, (rows.index(0), cols.index(0)))
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=arrays)
+    return da.Array(graph, name, chunks=((3,), *arrays[0].chunks), dtype=np.float32)
 
 
 def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:

@@ -316,7 +316,8 @@ def compute_features(
     For a single scene, :func:`single_observation` supplies the temporal statistics.
     ``reference``: compute with the numpy formulation the compiled kernels are tested against
     (the same numbers bit for bit, several times slower). ``out``: a C-contiguous float32 array
-    of the result's shape to fill and return instead of a new one (a caller's scratch).
+    of the result's shape to fill and return instead of a new one (a caller's scratch); an
+    input that is already its row of ``out`` is not copied.
     """
     missing = [name for name in fset.bands if name not in bands]
     if missing:
@@ -336,15 +337,27 @@ def compute_features(
     elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out must be C-contiguous float32 {shape}, not {out.dtype} {out.shape}")
     for i, name in enumerate(fset.bands):
-        out[i] = bands[name]
+        _fill(out[i], bands[name])
     for j, name in enumerate(fset.indices, start=len(fset.bands)):
         _fill_index(out, j, name, fset.bands, reference)
     for k, name in enumerate(fset.temporal, start=len(fset.bands) + len(fset.indices)):
-        out[k] = bands[name]
+        _fill(out[k], bands[name])
     if fset.context:
         add = _add_context_reference if reference else _add_context
         add(out, fset, first.shape, valid)
     return out
+
+
+def _fill(dst: Array, src: Array) -> None:
+    """``dst[...] = src``, unless ``src`` is ``dst`` already (a caller that read its inputs
+    straight into the rows of ``out``)."""
+    same = isinstance(src, np.ndarray) and (src.shape, src.strides, src.dtype) == (
+        dst.shape,
+        dst.strides,
+        dst.dtype,
+    )
+    if not (same and src.ctypes.data == dst.ctypes.data):
+        dst[...] = src
 
 
 def _fill_index(out: Array, j: int, name: str, bands: tuple[str, ...], reference: bool) -> None:
