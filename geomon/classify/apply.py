@@ -64,9 +64,9 @@ def _block(
 
 def _halo_block(
     pieces: list[list[list[np.ndarray]]], centre: tuple[int, int], *, model: PixelModel
-) -> np.ndarray:
-    """Classify one chunk read with its halo; return ``(3, ..., y, x)`` float32 (code,
-    probability, cover) of the chunk itself. ``pieces``: per input (the model's inputs, then
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Classify one chunk read with its halo; return the code, probability and cover of the
+    chunk itself. ``pieces``: per input (the model's inputs, then
     ``valid``) the chunk and the halo-wide edges of its neighbours (rows of pieces, top to
     bottom, each left to right; none beyond the image edge), the chunk at row and column
     ``centre`` of them, copied
@@ -91,9 +91,7 @@ def _halo_block(
     y0, x0 = sum(heights[: centre[0]]), sum(widths[: centre[1]])
     ys, xs = slice(y0, y0 + heights[centre[0]]), slice(x0, x0 + widths[centre[1]])
     pred = model.predict(features, valid, window=(ys, xs))
-    out3 = np.empty((3, *pred.code.shape), np.float32)
-    out3[0], out3[1], out3[2] = pred.code, pred.probability, pred.cover
-    return out3
+    return pred.code, pred.probability, pred.cover
 
 
 def _paste(parts: list[list[np.ndarray]], dst: np.ndarray) -> np.ndarray:
@@ -151,8 +149,7 @@ def _classify_with_halo(
         chunks = tuple(arrays[0].chunks)
         chunks = (*chunks[:-2], *(ensure_minimum_chunksize(halo, c) for c in chunks[-2:]))
         arrays = [a.rechunk(chunks) for a in arrays]
-        stacked = _halo_graph(arrays, halo, model)
-        code, prob, cover = stacked[0].astype(np.uint8), stacked[1], stacked[2].astype(np.uint8)
+        code, prob, cover = _halo_graph(arrays, halo, model)
     dims, coords = template.dims, template.coords
     return (
         xr.DataArray(code, dims=dims, coords=coords),
@@ -161,16 +158,19 @@ def _classify_with_halo(
     )
 
 
-def _halo_graph(arrays: list[Any], halo: int, model: PixelModel) -> Any:
-    """``(3, ...)`` float32 dask array of :func:`_halo_block` per chunk of ``arrays`` (dask
-    arrays of one chunking, every chunk of the last two axes at least ``halo`` wide): the
-    graph of ``dask.array.overlap`` with ``boundary="none"`` (each neighbour's edge sliced by
-    a ``getitem`` task), without its concatenation into a padded copy of each input."""
+def _halo_graph(arrays: list[Any], halo: int, model: PixelModel) -> tuple[Any, Any, Any]:
+    """The code, probability and cover dask arrays of :func:`_halo_block` per chunk of
+    ``arrays`` (dask arrays of one chunking, every chunk of the last two axes at least ``halo``
+    wide). The graph of ``dask.array.overlap`` with ``boundary="none"`` (each neighbour's edge
+    sliced by a ``getitem`` task), without its concatenation into a padded copy of each input;
+    each output takes its item of the block's result (as ``dask.array.apply_gufunc`` does for
+    several outputs), without stacking the three into one float32 array and casting back."""
     import dask.array as da
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
 
-    name = "classify-halo-" + tokenize(*(a.name for a in arrays), halo, model.digest)
+    token = tokenize(*(a.name for a in arrays), halo, model.digest)
+    name = "classify-halo-" + token
     block = functools.partial(_halo_block, model=model)
     numblocks = arrays[0].numblocks
     lead = (slice(None),) * (len(numblocks) - 2)
@@ -196,9 +196,16 @@ def _halo_graph(arrays: list[Any], halo: int, model: PixelModel) -> Any:
             ]
             for a in arrays
         ]
-        dsk[(name, 0, *idx)] = (block, pieces, (rows.index(0), cols.index(0)))
-    graph = HighLevelGraph.from_collections(name, dsk, dependencies=arrays)
-    return da.Array(graph, name, chunks=((3,), *arrays[0].chunks), dtype=np.float32)
+        dsk[(name, *idx)] = (block, pieces, (rows.index(0), cols.index(0)))
+    outputs = []
+    for k, (label, dtype) in enumerate((("code", np.uint8), ("probability", np.float32),
+                                        ("cover", np.uint8))):  # fmt: skip
+        out_name = f"classify-{label}-{token}"
+        layer: dict[Any, Any] = dict(dsk)
+        layer.update({(out_name, *key[1:]): (operator.getitem, key, k) for key in dsk})
+        graph = HighLevelGraph.from_collections(out_name, layer, dependencies=arrays)
+        outputs.append(da.Array(graph, out_name, chunks=arrays[0].chunks, dtype=dtype))
+    return outputs[0], outputs[1], outputs[2]
 
 
 def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
