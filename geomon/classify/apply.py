@@ -1,8 +1,9 @@
 """Blockwise classification of composites: one numpy task per dask chunk.
 
 A per-pixel model reads only its chunk. A model with spatial context reads each chunk with a halo
-of its neighbours (``FeatureSet.halo`` pixels, none beyond the image edge) and trims it again, so
-chunked and whole-image classification give the same result (context sums are exact integers).
+of its neighbours (``FeatureSet.halo`` pixels, none beyond the image edge) and classifies the
+chunk's own pixels, so chunked and whole-image classification give the same result (context sums
+are exact integers).
 """
 
 from __future__ import annotations
@@ -66,14 +67,15 @@ def _halo_block(
     pieces: list[list[list[np.ndarray]]], centre: tuple[int, int], *, model: PixelModel
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Classify one chunk read with its halo; return the code, probability and cover of the
-    chunk itself. ``pieces``: per input (the model's inputs, then
-    ``valid``) the chunk and the halo-wide edges of its neighbours (rows of pieces, top to
-    bottom, each left to right; none beyond the image edge), the chunk at row and column
-    ``centre`` of them, copied
-    straight into this thread's feature scratch (no padded copy of each input: dask's overlap
-    concatenated one, in fresh memory, per input and chunk). Only the chunk's own pixels go
-    through the model (the halo's are read for their context only): a 1024 px chunk with a 50
-    px halo ran the model on 20 % more pixels."""
+    chunk itself.
+
+    ``pieces``: per input (the model's inputs, then ``valid``), the chunk and the halo-wide
+    edges of its neighbours (rows of pieces, top to bottom, each left to right; none beyond the
+    image edge), the chunk at row and column ``centre`` of them. They are copied straight into
+    this thread's feature scratch (dask's overlap concatenated a padded copy of each input per
+    chunk, in fresh memory). Only the chunk's own pixels go through the model (the halo's are
+    read for their context only): a 1024 px chunk with a 50 px halo ran the model on 20 % more
+    pixels."""
     *inputs, valid_pieces = pieces
     heights = [row[0].shape[-2] for row in valid_pieces]
     widths = [p.shape[-1] for p in valid_pieces[0]]
