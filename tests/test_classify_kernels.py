@@ -168,3 +168,99 @@ def test_compute_features_into_a_callers_buffer() -> None:
     assert _same_bits(out, compute_features(bands, fset, None))
     with pytest.raises(ValueError, match="C-contiguous float32"):
         compute_features(bands, fset, None, out=out[:-1])
+
+
+@pytest.mark.parametrize(
+    ("shape", "sizes"),
+    [((2, 40, 53), (3, 5, 21, 41)), ((1, 7, 3), (3, 5, 101)), ((1, 130, 97), (5, 21, 61, 101))],
+)
+@pytest.mark.parametrize("with_valid", [False, True])
+def test_shared_window_stats_equal_the_per_window_kernels(
+    shape: tuple[int, ...], sizes: tuple[int, ...], with_valid: bool
+) -> None:
+    """One pass for every (source, window) from integral images against :func:`window_stats`
+    per window, on its int32 and its int64 path, bit for bit (windows wider than the image and
+    images narrower than a window included)."""
+    from geomon.classify._kernels import quantise, shared_window_stats, window_stats
+
+    rng = np.random.default_rng(sum(shape))
+    n_src = 3
+    squares = np.array([True, False, True])
+    mean_idx = np.full((len(sizes), n_src), -1, np.int64)
+    std_idx = np.full((len(sizes), n_src), -1, np.int64)
+    k = n_src
+    for g in range(len(sizes)):
+        for s in range(n_src):
+            if g % 2 or s != 1:  # some windows of a source without a mean
+                mean_idx[g, s], k = k, k + 1
+            if squares[s]:
+                std_idx[g, s], k = k, k + 1
+    feats = np.full((k, *shape), np.nan, np.float32)
+    feats[:n_src] = rng.normal(0, 3, (n_src, *shape))  # beyond +-8: clipped
+    valid = rng.random(shape) > 0.2 if with_valid else None
+    if valid is not None:
+        feats[:n_src, ~valid] = np.nan  # not finite where not valid: one count for all sources
+    bad = shared_window_stats(
+        feats, valid, np.arange(n_src), squares, np.array(sizes), mean_idx, std_idx, 4096.0, 8.0
+    )
+    assert not bad.any()
+    for (g, size), s in itertools.product(enumerate(sizes), range(n_src)):
+        q, ok = quantise(feats[s], valid, 4096.0, 8.0)
+        for bound in (32768, 2**40):  # int32, then int64 window sums
+            mean, std = np.empty(shape, np.float32), np.empty(shape, np.float32)
+            window_stats(q, ok, size, 4096.0, mean, std, q_bound=bound)
+            if mean_idx[g, s] >= 0:
+                assert _same_bits(feats[mean_idx[g, s]], mean), (size, s, bound)
+            if std_idx[g, s] >= 0:
+                assert _same_bits(feats[std_idx[g, s]], std), (size, s, bound)
+
+
+def test_shared_window_stats_report_a_source_not_finite_on_a_valid_pixel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A source with a NaN where ``valid`` holds has a count of its own: the shared pass
+    reports it and compute_features redoes that source per window (and everything per window
+    when the sums would not fit int32): the reference numbers either way."""
+    from geomon.classify import _kernels
+
+    fset = REDUCED_FEATURES.with_context(CONTEXT)
+    rng = np.random.default_rng(11)
+    shape = (2, 47, 61)
+    bands = {b: rng.random(shape).astype(np.float32) * 0.6 for b in fset.inputs}
+    bands["red"][0, 5, 7] = np.nan  # ndvi and bsi: not finite on a valid pixel; ndti finite
+    valid = np.ones(shape, bool)
+    ref = compute_features(bands, fset, valid, reference=True)
+    assert _same_bits(compute_features(bands, fset, valid), ref)
+    names = fset.bands + fset.indices + fset.temporal
+    sources = np.array([names.index(s) for s in ("ndvi", "ndti")])
+    out = compute_features(bands, fset, valid)
+    bad = _kernels.shared_window_stats(
+        out.reshape(len(out), *shape), valid, sources, np.array([False, False]),
+        np.array([5]), np.array([[len(fset) - 2, len(fset) - 1]]), np.full((1, 2), -1),
+        4096.0, 8.0,
+    )  # fmt: skip
+    assert bad.tolist() == [[1, 0], [0, 0]]
+    monkeypatch.setattr(_kernels, "_fits_int32", lambda *_: False)
+    assert _same_bits(compute_features(bands, fset, valid), ref)
+
+
+def test_predict_in_a_window_equals_that_window_of_the_whole() -> None:
+    """A block read with a halo classifies only its own pixels (``window``): the same codes,
+    probabilities and covers bit for bit as those pixels of the whole (ragged tiles, NaN,
+    invalid pixels, several planes)."""
+    fset = REDUCED_FEATURES
+    model = _random_model((len(fset), 9, 5), fset, seed=4)
+    rng = np.random.default_rng(8)
+    x = rng.normal(0.2, 0.6, (len(fset), 2, 21, 300)).astype(np.float32)
+    x[3, 1, 4, 10] = np.nan
+    valid = rng.random((2, 21, 300)) > 0.1
+    for v, window in itertools.product(
+        (None, valid), ((slice(0, 21), slice(0, 300)), (slice(3, 17), slice(50, 277)))
+    ):
+        whole = model.predict(x, v)
+        part = model.predict(x, v, window=window)
+        for name in ("code", "probability", "cover"):
+            a, b = getattr(part, name), getattr(whole, name)
+            assert _same_bits(a, np.ascontiguousarray(b[:, window[0], window[1]])), name
+    with pytest.raises(ValueError, match="step 1"):
+        model.predict(x, None, window=(slice(0, 21, 2), slice(None)))

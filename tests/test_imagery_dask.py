@@ -97,3 +97,37 @@ def test_unreachable_scheduler_is_a_config_error() -> None:
         dask_client(SchedulerSpec("address", "tcp://127.0.0.1:9", timeout=1.0)),
     ):
         pass
+
+
+def test_composite_reads_each_band_once_per_period_and_block(
+    cat: SyntheticImagery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nir and red (read by their medians and by ndvi_max) are read once per period and block
+    straight into one array, like the other bands, and the clear mask is stacked once per
+    period and block for all the variables that read it (no per-consumer stacking copies)."""
+    import dask
+
+    from geomon.imagery import _composite, _reader
+
+    reads: list[int] = []
+    stacks: list[int] = []
+    read_stack, stack = _reader.read_stack, _composite._stack
+
+    def counted_read(steps: Any, *args: Any) -> Any:
+        reads.append(len(steps))
+        return read_stack(steps, *args)
+
+    def counted_stack(blocks: Any) -> Any:
+        if not isinstance(blocks, np.ndarray) and len(blocks) > 1:
+            stacks.append(len(blocks))
+        return stack(blocks)
+
+    monkeypatch.setattr(_reader, "read_stack", counted_read)
+    monkeypatch.setattr(_composite, "_stack", counted_stack)
+    opts = LoadOptions(bands=("red", "nir", "swir16"), chunk=64)
+    comp = load_composite(StaticCatalogSource(cat.catalog_path), _query(cat), opts)
+    blocks = int(np.prod(comp["red"].data.numblocks[1:]))
+    with dask.config.set(scheduler="threads", num_workers=2):
+        comp.compute()
+    assert sorted(reads) == sorted([3, 1] * 3 * blocks)  # 3 bands; January 3 steps, February 1
+    assert stacks == [3] * blocks  # January's masks, once per block

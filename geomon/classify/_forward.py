@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-__all__ = ["TILE", "KernelModel", "forward"]
+__all__ = ["TILE", "KernelModel", "forward", "forward_window"]
 
 #: pixels per tile: long enough for LLVM's unrolled vector loop (16 AVX2 vectors per row; 32
 #: pixels fell back to its scalar remainder), short enough that the scratch stays in L1/L2
@@ -164,14 +164,48 @@ def forward(
     ``(n_features, n)``; pixels with a NaN feature or not ``valid`` ``(n,)`` are no data."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     n = x.shape[1]
-    ok = np.empty(0, np.bool_) if valid is None else np.ascontiguousarray(valid, np.bool_)
-    if ok.size not in (0, n) or ok.ndim != 1:
+    ok = None if valid is None else np.ascontiguousarray(valid, np.bool_)
+    if ok is not None and (ok.ndim != 1 or ok.size != n):
         raise ValueError(f"valid has shape {ok.shape} for {n} feature pixels")
-    code = np.empty(n, np.uint8)
-    prob = np.empty(n, np.float32)
-    cover = np.empty(n, np.uint8)
-    if n:
-        _forward(x, ok, *model, code, prob, cover)
+    code, prob, cover = forward_window(
+        model,
+        x.reshape(len(x), 1, 1, n),
+        None if ok is None else ok.reshape(1, 1, n),
+        (slice(0, 1), slice(0, n)),
+    )
+    return code.reshape(n), prob.reshape(n), cover.reshape(n)
+
+
+def forward_window(
+    model: KernelModel,
+    x: np.ndarray,
+    valid: np.ndarray | None,
+    window: tuple[slice, slice],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`forward` of the pixels of ``window`` (two slices, step 1, of the last two axes)
+    of feature-major ``x`` ``(n_features, planes, y, x)`` C-contiguous float32 (``valid``:
+    ``(planes, y, x)``), as ``(planes, window y, window x)`` arrays: a block read with a halo
+    for its context features classifies its own pixels only. Each pixel's results do not depend
+    on where its tile starts, so they are those of the whole array's."""
+    if x.ndim != 4 or x.dtype != np.float32 or not x.flags.c_contiguous:
+        raise ValueError(f"x must be C-contiguous float32 (features, planes, y, x), not {x.shape}")
+    planes, h, w = x.shape[1:]
+    ys, xs = (range(*window[0].indices(h)), range(*window[1].indices(w)))
+    if ys.step != 1 or xs.step != 1:
+        raise ValueError("window slices must have step 1")
+    if valid is None:
+        ok = np.empty((0, 0, 0), np.bool_)
+    else:
+        ok = np.ascontiguousarray(valid, np.bool_)
+        if ok.shape != x.shape[1:]:
+            raise ValueError(f"valid has shape {ok.shape} for feature pixels {x.shape[1:]}")
+    shape = (planes, len(ys), len(xs))
+    code = np.empty(shape, np.uint8)
+    prob = np.empty(shape, np.float32)
+    cover = np.empty(shape, np.uint8)
+    if code.size:
+        y0, x0 = ys.start, xs.start
+        _forward(x, ok, y0, y0 + len(ys), x0, x0 + len(xs), *model, code, prob, cover)
     return code, prob, cover
 
 
@@ -257,6 +291,10 @@ def _first_argmax(rows, n, floor, out, m):  # type: ignore[no-untyped-def]  # pr
 def _forward(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     x,
     valid,
+    y0,
+    y1,
+    x0,
+    x1,
     lower,
     upper,
     weights,
@@ -270,12 +308,14 @@ def _forward(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     prob,
     cover,
 ):
-    """Classify feature-major ``x`` ``(n_features, n)`` float32 into ``code``, ``prob`` and
-    ``cover`` ``(n,)``. ``weights``/``biases``: the folded layers (``(n_out, n_in)`` and
-    ``(n_out,)`` float32, ReLU between, softmax after); ``label_class``/``label_cover``: each
-    label's class code and cover index. Pixels with a NaN feature or not ``valid`` (an
-    ``(n,)`` bool array, or empty for all valid) get ``nodata_code``, 0 and ``unknown_cover``."""
-    n_feat, n = x.shape
+    """Classify the pixels ``[y0:y1, x0:x1]`` of each plane of feature-major ``x``
+    ``(n_features, planes, y, x)`` float32 into ``code``, ``prob`` and ``cover`` ``(planes,
+    y1 - y0, x1 - x0)``, in tiles along each row. ``weights``/``biases``: the folded layers
+    (``(n_out, n_in)`` and ``(n_out,)`` float32, ReLU between, softmax after);
+    ``label_class``/``label_cover``: each label's class code and cover index. Pixels with a NaN
+    feature or not ``valid`` (``(planes, y, x)`` bool, or empty for all valid) get
+    ``nodata_code``, 0 and ``unknown_cover``."""
+    n_feat = x.shape[0]
     n_layers = len(weights)
     width = n_feat
     for w in weights:
@@ -289,36 +329,42 @@ def _forward(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     bits = np.empty(TILE, np.int32)
     scale = bits.view(np.float32)
     bad = np.empty(TILE, np.bool_)
-    check_valid = valid.shape[0] == n
-    for start in range(0, n, TILE):
-        m = min(TILE, n - start)
-        for p in range(m):
-            bad[p] = check_valid and not valid[start + p]
-        for i in range(n_feat):
-            lo = lower[i]
-            hi = upper[i]
-            row = buf_a[i]
-            for p in range(m):
-                v = x[i, start + p]
-                bad[p] |= v != v
-                row[p] = min(max(v, lo), hi)
-        n_in = n_feat
-        for k in range(n_layers):  # buf_a -> buf_b, ReLU back into buf_a, ...
-            w = weights[k]
-            _dense(w, biases[k], buf_a, buf_b, n_in, w.shape[0], m)
-            n_in = w.shape[0]
-            if k < n_layers - 1:
-                _relu(buf_b, buf_a, n_in, m)
-        _softmax_tile(buf_b, n_in, label_class, cls, work, best, bits, scale, m)
-        _first_argmax(cls, n_classes, np.float32(np.nan), win, m)
-        total = work[0]
-        for p in range(m):
-            out = start + p
-            if bad[p]:
-                code[out] = nodata_code
-                prob[out] = 0
-                cover[out] = unknown_cover
-            else:
-                code[out] = win[p]
-                prob[out] = cls[win[p], p] / total[p]
-                cover[out] = label_cover[best[p]]
+    check_valid = valid.shape[0] == x.shape[1]
+    n = x1 - x0
+    for pl in range(x.shape[1]):
+        for y in range(y0, y1):
+            vrow = valid[pl, y, x0:x1] if check_valid else valid[0, 0, :0]
+            crow, prow, vcov = code[pl, y - y0], prob[pl, y - y0], cover[pl, y - y0]
+            for start in range(0, n, TILE):
+                m = min(TILE, n - start)
+                for p in range(m):
+                    bad[p] = check_valid and not vrow[start + p]
+                for i in range(n_feat):
+                    lo = lower[i]
+                    hi = upper[i]
+                    row = buf_a[i]
+                    src = x[i, pl, y, x0 + start : x0 + start + m]  # offsets by slicing
+                    for p in range(m):
+                        v = src[p]
+                        bad[p] |= v != v
+                        row[p] = min(max(v, lo), hi)
+                n_in = n_feat
+                for k in range(n_layers):  # buf_a -> buf_b, ReLU back into buf_a, ...
+                    w = weights[k]
+                    _dense(w, biases[k], buf_a, buf_b, n_in, w.shape[0], m)
+                    n_in = w.shape[0]
+                    if k < n_layers - 1:
+                        _relu(buf_b, buf_a, n_in, m)
+                _softmax_tile(buf_b, n_in, label_class, cls, work, best, bits, scale, m)
+                _first_argmax(cls, n_classes, np.float32(np.nan), win, m)
+                total = work[0]
+                for p in range(m):
+                    out = start + p
+                    if bad[p]:
+                        crow[out] = nodata_code
+                        prow[out] = 0
+                        vcov[out] = unknown_cover
+                    else:
+                        crow[out] = win[p]
+                        prow[out] = cls[win[p], p] / total[p]
+                        vcov[out] = label_cover[best[p]]

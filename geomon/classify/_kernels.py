@@ -347,3 +347,197 @@ def normalized_difference_of_sums(
     if not (out.flags.c_contiguous and out.dtype == np.float32):
         raise ValueError("out must be C-contiguous float32")
     _normalized_difference_flat(a1, a2, b1, b2, terms, out.reshape(-1))
+
+
+@numba.njit(nogil=True, cache=True)
+def _window_row(sa, sb, r, w, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """``out[x]`` = the window sum over columns ``x - r .. x + r`` (clipped to the row) of the
+    rows ``sb - sa`` of two integral-image rows (``(w + 1,)``, column 0 zero): four loads per
+    pixel, no running sum. The sums wrap as the integral rows' dtype does; stored into ``out``
+    they are exact wherever the true window sum fits ``out``'s dtype. Offsets are taken by
+    slicing so that every index is a loop counter: an index such as ``x - r`` made numba check
+    for negative indices, and the loop ran scalar (10x slower)."""
+    if w >= 2 * r + 1:
+        n = w - 2 * r
+        base = sb[0] - sa[0]
+        ha, hb = sa[r + 1 :], sb[r + 1 :]
+        for x in range(r):  # left edge: the window starts at column 0
+            out[x] = (hb[x] - ha[x]) - base
+        mid = out[r : r + n]
+        ha, hb = sa[2 * r + 1 :], sb[2 * r + 1 :]
+        for j in range(n):
+            mid[j] = (hb[j] - ha[j]) - (sb[j] - sa[j])
+        top = sb[w] - sa[w]
+        right = out[w - r :]
+        la, lb = sa[n:], sb[n:]
+        for j in range(r):  # right edge: the window ends at the last column
+            right[j] = top - (lb[j] - la[j])
+    else:
+        for x in range(w):
+            x0 = max(x - r, 0)
+            x1 = min(x + r + 1, w)
+            out[x] = (sb[x1] - sa[x1]) - (sb[x0] - sa[x0])
+
+
+@numba.njit(nogil=True, cache=True)
+def _window_row_bits(sa, sb, r, w, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """:func:`_window_row` of int64 sums of squares, stored with the bits of 2**52 set (the form
+    :func:`_stats_row32` reads)."""
+    _window_row(sa, sb, r, w, out)
+    for x in range(w):
+        out[x] |= _TWO52_BITS
+
+
+@numba.njit(nogil=True, cache=True)
+def _integral_row(values, valid, check_valid, quantum, qmax, q, s1a, s1b, s2a, s2b, squares):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Quantise one row (as :func:`_quantise_flat`) into ``q`` and add its prefix sums to the
+    integral row ``s1a`` (``s2a``: of squares) into ``s1b`` (``s2b``). Returns the pixels of the
+    row that are ``valid`` (all, without ``check_valid``) but not finite."""
+    w = values.shape[0]
+    bad = np.int64(0)
+    for x in range(w):
+        v = values[x]
+        finite = np.isfinite(v)
+        ok = not check_valid or valid[x]
+        bad += np.int64(ok and not finite)
+        if finite and ok:
+            q[x] = np.int32(np.rint(min(max(np.float64(v), -qmax), qmax) * quantum))
+        else:
+            q[x] = 0
+    s1b[0] = 0
+    a1, b1 = s1a[1:], s1b[1:]  # offsets by slicing (see _window_row)
+    if squares:
+        s2b[0] = 0
+        a2, b2 = s2a[1:], s2b[1:]
+        run = np.int64(0)
+        run2 = np.int64(0)
+        for x in range(w):  # both running sums in one loop: twice the work per step
+            qx = np.int64(q[x])
+            run += qx
+            run2 += qx * qx
+            b1[x] = a1[x] + run  # stored as int32: wraps mod 2**32 as the integral rows do
+            b2[x] = a2[x] + run2
+    else:
+        run = np.int64(0)
+        for x in range(w):
+            run += q[x]
+            b1[x] = a1[x] + run
+    return bad
+
+
+@numba.njit(nogil=True, cache=True)
+def _count_row(valid, check_valid, ca, cb):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Add the prefix count of ``valid`` pixels of one row (all, without ``check_valid``) to the
+    integral row ``ca`` into ``cb``."""
+    w = cb.shape[0] - 1
+    cb[0] = 0
+    a, b = ca[1:], cb[1:]
+    run = np.int64(0)
+    for x in range(w):
+        run += np.int64(valid[x]) if check_valid else np.int64(1)
+        b[x] = a[x] + run
+
+
+@numba.njit(nogil=True, cache=True)
+def _shared_window_stats_2d(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    feats, t, valid, check_valid, sources, squares, sizes, mean_idx, std_idx, quantum, qmax,
+    inv_scale, s1, s2, cnt, bad,
+):  # fmt: skip
+    """Every window statistic of plane ``t`` of the feature stack ``feats`` (``(n, T, h, w)``)
+    in one pass down the rows, from integral images kept in ring buffers (``s1``, ``s2``:
+    ``(n_sources, ring, w + 1)``; ``cnt``: ``(ring, w + 1)``, ``ring >= 2 * max radius + 2``):
+    the valid-pixel count once for all sources, each source quantised once, each window four
+    loads per pixel. ``bad[k]`` receives the valid but non-finite pixels of source ``k`` (where
+    that is not 0, the count of the valid pixels is not that source's count: the caller redoes
+    the source)."""
+    h, w = feats.shape[2], feats.shape[3]
+    ring = cnt.shape[0]
+    n_src = sources.shape[0]
+    r_max = 0
+    for g in range(sizes.shape[0]):
+        r_max = max(r_max, sizes[g] // 2)
+    q = np.empty(w, np.int32)
+    rc = np.empty(w, np.int32)
+    r1 = np.empty(w, np.int32)
+    r2 = np.zeros(w, np.int64)
+    r2f = r2.view(np.float64)
+    unused = np.empty(0, np.float32)
+    no_valid = np.empty(0, np.bool_)
+    cnt[0, :] = 0
+    for k in range(n_src):
+        s1[k, 0, :] = 0
+        if squares[k]:
+            s2[k, 0, :] = 0
+        bad[k] = 0
+    built = 0  # integral rows 0..built are in the rings (row i: the sums over rows < i)
+    for y in range(h):
+        need = min(y + r_max + 1, h)
+        while built < need:
+            a, b = built % ring, (built + 1) % ring
+            vrow = valid[t, built] if check_valid else no_valid
+            _count_row(vrow, check_valid, cnt[a], cnt[b])
+            for k in range(n_src):
+                bad[k] += _integral_row(
+                    feats[sources[k], t, built], vrow, check_valid, quantum, qmax, q,
+                    s1[k, a], s1[k, b], s2[k, a], s2[k, b], squares[k],
+                )  # fmt: skip
+            built += 1
+        for g in range(sizes.shape[0]):
+            r = sizes[g] // 2
+            a, b = max(y - r, 0) % ring, min(y + r + 1, h) % ring
+            _window_row(cnt[a], cnt[b], r, w, rc)
+            for k in range(n_src):
+                do_mean, do_std = mean_idx[g, k] >= 0, std_idx[g, k] >= 0
+                if not (do_mean or do_std):
+                    continue
+                _window_row(s1[k, a], s1[k, b], r, w, r1)
+                if do_std:
+                    _window_row_bits(s2[k, a], s2[k, b], r, w, r2)
+                mean_row = feats[mean_idx[g, k], t, y] if do_mean else unused
+                std_row = feats[std_idx[g, k], t, y] if do_std else unused
+                _stats_row32(rc, r1, r2f, inv_scale, mean_row, std_row, do_mean, do_std)
+
+
+def shared_window_stats(
+    feats: np.ndarray,
+    valid: np.ndarray | None,
+    sources: np.ndarray,
+    squares: np.ndarray,
+    sizes: np.ndarray,
+    mean_idx: np.ndarray,
+    std_idx: np.ndarray,
+    quantum: float,
+    qmax: float,
+) -> np.ndarray:
+    """Window means and standard deviations of several features at several window sizes in one
+    pass over the rows of ``feats`` (``(n_features, T, h, w)`` float32, C-contiguous): for
+    window size ``sizes[g]`` and source feature ``sources[k]``, the mean into feature
+    ``mean_idx[g, k]`` and the std into ``std_idx[g, k]`` (-1: not asked), the numbers
+    :func:`window_stats` gives from :func:`quantise` of the source with ``valid`` (``(T, h, w)``
+    or None). ``squares[k]``: whether source ``k`` has a std.
+
+    Window sums come from integral images (the quantised values' prefix sums down and across,
+    int32 wrapping mod 2**32: a window's sum, four of them added, is exact since it fits int32;
+    the caller checks that with :func:`_fits_int32`) held in ring buffers of ``2 * max radius +
+    3`` rows, so a window of any size costs four loads per pixel and no running sum. The count
+    of valid pixels is one integral image for all sources: it is a source's own count wherever
+    the source is finite on every ``valid`` pixel. Returns ``(T, n_sources)``: a source's
+    pixels that are valid but not finite; where that is not 0, that source's statistics are
+    wrong and the caller recomputes them (with :func:`window_stats`)."""
+    n_t, h, w = feats.shape[1:]
+    n_src = len(sources)
+    bad = np.zeros((n_t, n_src), np.int64)
+    if not (h and w and n_t and n_src):
+        return bad
+    ring = 2 * (int(sizes.max()) // 2) + 3
+    s1 = np.empty((n_src, ring, w + 1), np.int32)
+    s2 = np.empty((n_src, ring, w + 1), np.int64)  # pages of sources without std: untouched
+    cnt = np.empty((ring, w + 1), np.int32)
+    check = valid is not None
+    ok = np.ascontiguousarray(valid, np.bool_) if check else np.empty((0, 0, 0), np.bool_)
+    for t in range(n_t):
+        _shared_window_stats_2d(
+            feats, t, ok, check, sources, squares, sizes, mean_idx, std_idx, float(quantum),
+            float(qmax), 1.0 / float(quantum), s1, s2, cnt, bad[t],
+        )  # fmt: skip
+    return bad

@@ -1,13 +1,17 @@
 """Blockwise classification of composites: one numpy task per dask chunk.
 
 A per-pixel model reads only its chunk. A model with spatial context reads each chunk with a halo
-of its neighbours (``FeatureSet.halo`` pixels, none beyond the image edge) and trims it again, so
-chunked and whole-image classification give the same result (context sums are exact integers).
+of its neighbours (``FeatureSet.halo`` pixels, none beyond the image edge) and classifies the
+chunk's own pixels, so chunked and whole-image classification give the same result (context sums
+are exact integers).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import operator
 import threading
 from typing import Any
 
@@ -42,35 +46,77 @@ def _feature_scratch(shape: tuple[int, ...]) -> np.ndarray:
     return buf[:size].reshape(shape)
 
 
-def _block(*arrays: np.ndarray, model: PixelModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _block(
+    *arrays: np.ndarray, model: PixelModel, window: tuple[slice, slice] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Classify one chunk: ``arrays`` are the model's inputs (bands, then temporal statistics)
     then ``valid``, each ``(time, y, x)``. The features go into this thread's scratch
-    (:func:`_feature_scratch`): only the prediction leaves the block."""
+    (:func:`_feature_scratch`): only the prediction leaves the block. ``window``: classify only
+    these slices of the last two axes (the chunk within its halo)."""
     *bands, valid = arrays
     names = model.features.inputs
     out = _feature_scratch((len(model.features), *np.shape(bands[0])))
     features = compute_features(
         dict(zip(names, bands, strict=True)), model.features, valid, out=out
     )
-    pred = model.predict(features, valid)
+    pred = model.predict(features, valid, window=window)
     return pred.code, pred.probability, pred.cover
 
 
 def _halo_block(
-    *arrays: np.ndarray, model: PixelModel, halo: int, n_blocks: tuple[int, ...], block_id: Any
-) -> np.ndarray:
-    """Classify one chunk read with its halo; return ``(3, ..., y, x)`` float32 (code,
-    probability, cover) of the chunk itself (``block_id`` and ``n_blocks`` count the new
-    leading axis)."""
-    code, prob, cover = _block(*arrays, model=model)
-    out = np.empty((3, *code.shape), np.float32)  # one copy (np.stack then astype made two)
-    out[0], out[1], out[2] = code, prob, cover
-    crop: list[slice] = [slice(None)] * (out.ndim - 2)
-    for axis in (out.ndim - 2, out.ndim - 1):
-        first = block_id[axis] > 0
-        last = block_id[axis] < n_blocks[axis] - 1
-        crop.append(slice(halo if first else 0, out.shape[axis] - halo if last else None))
-    return out[tuple(crop)]
+    pieces: list[list[list[np.ndarray]]], centre: tuple[int, int], *, model: PixelModel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Classify one chunk read with its halo; return the code, probability and cover of the
+    chunk itself.
+
+    ``pieces``: per input (the model's inputs, then ``valid``), the chunk and the halo-wide
+    edges of its neighbours (rows of pieces, top to bottom, each left to right; none beyond the
+    image edge), the chunk at row and column ``centre`` of them. They are copied straight into
+    this thread's feature scratch (dask's overlap concatenated a padded copy of each input per
+    chunk, in fresh memory). Only the chunk's own pixels go through the model (the halo's are
+    read for their context only): a 1024 px chunk with a 50 px halo ran the model on 20 % more
+    pixels."""
+    *inputs, valid_pieces = pieces
+    heights = [row[0].shape[-2] for row in valid_pieces]
+    widths = [p.shape[-1] for p in valid_pieces[0]]
+    lead = valid_pieces[0][0].shape[:-2]
+    shape = (*lead, sum(heights), sum(widths))
+    fset = model.features
+    out = _feature_scratch((len(fset), *shape))
+    rows = {name: i for i, name in enumerate(fset.bands)}
+    rows.update({n: len(fset.bands) + len(fset.indices) + k for k, n in enumerate(fset.temporal)})
+    bands = {}
+    for name, parts in zip(fset.inputs, inputs, strict=True):
+        bands[name] = _paste(parts, out[rows[name]])
+    valid = _paste(valid_pieces, _valid_scratch(shape))
+    features = compute_features(bands, fset, valid, out=out)
+    y0, x0 = sum(heights[: centre[0]]), sum(widths[: centre[1]])
+    ys, xs = slice(y0, y0 + heights[centre[0]]), slice(x0, x0 + widths[centre[1]])
+    pred = model.predict(features, valid, window=(ys, xs))
+    return pred.code, pred.probability, pred.cover
+
+
+def _paste(parts: list[list[np.ndarray]], dst: np.ndarray) -> np.ndarray:
+    """Copy rows of pieces (each row's pieces left to right) into ``dst``; return ``dst``."""
+    y = 0
+    for row in parts:
+        x = 0
+        for part in row:
+            h, w = part.shape[-2:]
+            dst[..., y : y + h, x : x + w] = part
+            x += w
+        y += h
+    return dst
+
+
+def _valid_scratch(shape: tuple[int, ...]) -> np.ndarray:
+    """A bool array of ``shape`` from a buffer this thread keeps (see :func:`_feature_scratch`)."""
+    size = math.prod(shape)
+    buf: np.ndarray | None = getattr(_SCRATCH, "valid", None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, np.bool_)
+        _SCRATCH.valid = buf
+    return buf[:size].reshape(shape)
 
 
 def _apply_per_pixel(
@@ -92,7 +138,7 @@ def _classify_with_halo(
     bands: list[xr.DataArray], valid: xr.DataArray, model: PixelModel
 ) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
     import dask.array as da
-    from dask.array.overlap import ensure_minimum_chunksize, overlap
+    from dask.array.overlap import ensure_minimum_chunksize
 
     halo = model.features.halo
     template = bands[0]
@@ -102,30 +148,66 @@ def _classify_with_halo(
         )
     else:
         arrays = [b.data for b in bands] + [da.asarray(valid.data)]
-        nd = arrays[0].ndim
         chunks = tuple(arrays[0].chunks)
         chunks = (*chunks[:-2], *(ensure_minimum_chunksize(halo, c) for c in chunks[-2:]))
         arrays = [a.rechunk(chunks) for a in arrays]
-        depth = {i: (halo if i >= nd - 2 else 0) for i in range(nd)}
-        padded = [overlap(a, depth=depth, boundary="none") for a in arrays]
-        stacked = da.map_blocks(
-            _halo_block,
-            *padded,
-            model=model,
-            halo=halo,
-            n_blocks=(1, *arrays[0].numblocks),
-            new_axis=0,
-            chunks=((3,), *chunks),
-            dtype=np.float32,
-            meta=np.empty((0,) * (nd + 1), np.float32),
-        )
-        code, prob, cover = stacked[0].astype(np.uint8), stacked[1], stacked[2].astype(np.uint8)
+        code, prob, cover = _halo_graph(arrays, halo, model)
     dims, coords = template.dims, template.coords
     return (
         xr.DataArray(code, dims=dims, coords=coords),
         xr.DataArray(prob, dims=dims, coords=coords),
         xr.DataArray(cover, dims=dims, coords=coords),
     )
+
+
+def _halo_graph(arrays: list[Any], halo: int, model: PixelModel) -> tuple[Any, Any, Any]:
+    """The code, probability and cover dask arrays of :func:`_halo_block` per chunk of
+    ``arrays`` (dask arrays of one chunking, every chunk of the last two axes at least ``halo``
+    wide). The graph of ``dask.array.overlap`` with ``boundary="none"`` (each neighbour's edge
+    sliced by a ``getitem`` task), without its concatenation into a padded copy of each input;
+    each output takes its item of the block's result (as ``dask.array.apply_gufunc`` does for
+    several outputs), without stacking the three into one float32 array and casting back."""
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    token = tokenize(*(a.name for a in arrays), halo, model.digest)
+    name = "classify-halo-" + token
+    block = functools.partial(_halo_block, model=model)
+    numblocks = arrays[0].numblocks
+    lead = (slice(None),) * (len(numblocks) - 2)
+    edge = {-1: slice(-halo, None), 0: slice(None), 1: slice(0, halo)}
+    dsk: dict[Any, Any] = {}
+    for idx in itertools.product(*(range(n) for n in numblocks)):
+        *outer, i, j = idx
+        rows = [d for d in (-1, 0, 1) if 0 <= i + d < numblocks[-2]]
+        cols = [d for d in (-1, 0, 1) if 0 <= j + d < numblocks[-1]]
+        pieces = [
+            [
+                [
+                    (a.name, *outer, i, j)
+                    if di == dj == 0
+                    else (
+                        operator.getitem,
+                        (a.name, *outer, i + di, j + dj),
+                        (*lead, edge[di], edge[dj]),
+                    )
+                    for dj in cols
+                ]
+                for di in rows
+            ]
+            for a in arrays
+        ]
+        dsk[(name, *idx)] = (block, pieces, (rows.index(0), cols.index(0)))
+    outputs = []
+    for k, (label, dtype) in enumerate((("code", np.uint8), ("probability", np.float32),
+                                        ("cover", np.uint8))):  # fmt: skip
+        out_name = f"classify-{label}-{token}"
+        layer: dict[Any, Any] = dict(dsk)
+        layer.update({(out_name, *key[1:]): (operator.getitem, key, k) for key in dsk})
+        graph = HighLevelGraph.from_collections(out_name, layer, dependencies=arrays)
+        outputs.append(da.Array(graph, out_name, chunks=arrays[0].chunks, dtype=dtype))
+    return outputs[0], outputs[1], outputs[2]
 
 
 def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:

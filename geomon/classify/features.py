@@ -316,7 +316,8 @@ def compute_features(
     For a single scene, :func:`single_observation` supplies the temporal statistics.
     ``reference``: compute with the numpy formulation the compiled kernels are tested against
     (the same numbers bit for bit, several times slower). ``out``: a C-contiguous float32 array
-    of the result's shape to fill and return instead of a new one (a caller's scratch).
+    of the result's shape to fill and return instead of a new one (a caller's scratch); an
+    input that is already its row of ``out`` is not copied.
     """
     missing = [name for name in fset.bands if name not in bands]
     if missing:
@@ -336,15 +337,27 @@ def compute_features(
     elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out must be C-contiguous float32 {shape}, not {out.dtype} {out.shape}")
     for i, name in enumerate(fset.bands):
-        out[i] = bands[name]
+        _fill(out[i], bands[name])
     for j, name in enumerate(fset.indices, start=len(fset.bands)):
         _fill_index(out, j, name, fset.bands, reference)
     for k, name in enumerate(fset.temporal, start=len(fset.bands) + len(fset.indices)):
-        out[k] = bands[name]
+        _fill(out[k], bands[name])
     if fset.context:
         add = _add_context_reference if reference else _add_context
         add(out, fset, first.shape, valid)
     return out
+
+
+def _fill(dst: Array, src: Array) -> None:
+    """``dst[...] = src``, unless ``src`` is ``dst`` already (a caller that read its inputs
+    straight into the rows of ``out``)."""
+    same = isinstance(src, np.ndarray) and (src.shape, src.strides, src.dtype) == (
+        dst.shape,
+        dst.strides,
+        dst.dtype,
+    )
+    if not (same and src.ctypes.data == dst.ctypes.data):
+        dst[...] = src
 
 
 def _fill_index(out: Array, j: int, name: str, bands: tuple[str, ...], reference: bool) -> None:
@@ -366,18 +379,67 @@ _QMAX = 8.0
 
 
 def _add_context(out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Array | None) -> None:
-    """Fill ``out``'s context rows: per source, quantise once; per (source, window), one
-    compiled pass gives every statistic asked of it (the numpy formulation,
-    :func:`_add_context_reference`, made about a dozen full-raster passes per feature)."""
-    from geomon.classify._kernels import quantise, window_stats
+    """Fill ``out``'s context rows: every (source, window) in one compiled pass down the rows
+    (:func:`geomon.classify._kernels.shared_window_stats`: each source quantised once, the count
+    of valid pixels once per window size for all sources, four loads per pixel and window from
+    integral images); a source that is not finite on some valid pixel has a count of its own
+    and is redone by :func:`_add_context_per_window`. The numbers are those of
+    :func:`_add_context_reference` bit for bit."""
+    from geomon.classify._kernels import _fits_int32, shared_window_stats
 
     if len(shape) < 2:
         raise MissingBandsError("context features need images (..., y, x), not single pixels")
     names = fset.bands + fset.indices + fset.temporal
+    bound = int(_QMAX * _QUANTUM)
+    sizes = sorted({c.size for c in fset.context})
+    if not all(_fits_int32(np.empty(0, np.int32), n, _QUANTUM, bound) for n in sizes):
+        _add_context_per_window(out, fset, shape, valid)
+        return
+    sources = list(dict.fromkeys(c.source for c in fset.context))
+    mean_idx = np.full((len(sizes), len(sources)), -1, np.int64)
+    std_idx = np.full((len(sizes), len(sources)), -1, np.int64)
+    for k, ctx in enumerate(fset.context, start=len(names)):
+        idx = mean_idx if ctx.stat == "mean" else std_idx
+        idx[sizes.index(ctx.size), sources.index(ctx.source)] = k
+    planes = (-1, *shape[-2:])
+    ok = None
+    if valid is not None:
+        ok = np.broadcast_to(np.asarray(valid, dtype=bool), shape).reshape(planes)
+    bad = shared_window_stats(
+        out.reshape((len(out), *planes)),
+        ok,
+        np.array([names.index(s) for s in sources], np.int64),
+        np.asarray((std_idx >= 0).any(axis=0), bool),
+        np.array(sizes, np.int64),
+        mean_idx,
+        std_idx,
+        _QUANTUM,
+        _QMAX,
+    )
+    redo = {s for k, s in enumerate(sources) if bad[:, k].any()}
+    if redo:
+        _add_context_per_window(out, fset, shape, valid, redo)
+
+
+def _add_context_per_window(
+    out: Array,
+    fset: FeatureSet,
+    shape: tuple[int, ...],
+    valid: Array | None,
+    only: set[str] | None = None,
+) -> None:
+    """Fill ``out``'s context rows (of the sources ``only``, default all): per source, quantise
+    once; per (source, window), one compiled pass gives every statistic asked of it (the numpy
+    formulation, :func:`_add_context_reference`, made about a dozen full-raster passes per
+    feature). Each source with its own valid pixels: finite and ``valid``."""
+    from geomon.classify._kernels import quantise, window_stats
+
+    names = fset.bands + fset.indices + fset.temporal
     ok_in = None if valid is None else np.broadcast_to(np.asarray(valid, dtype=bool), shape)
     groups: dict[tuple[str, int], dict[str, int]] = {}
     for k, ctx in enumerate(fset.context, start=len(names)):
-        groups.setdefault((ctx.source, ctx.size), {})[ctx.stat] = k
+        if only is None or ctx.source in only:
+            groups.setdefault((ctx.source, ctx.size), {})[ctx.stat] = k
     quantised: dict[str, tuple[Array, Array]] = {}
     for (source, size), stats in groups.items():
         if source not in quantised:

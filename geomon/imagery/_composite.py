@@ -125,18 +125,38 @@ def _inlinable(a: da.Array) -> bool:
     )
 
 
-def _block_refs(a: da.Array, inline: bool) -> Callable[[int, int, int, int], Any]:
-    """What a task gets for steps t0..t1 of block (i, j): a list of block keys, or, inlined,
-    one task reading them all into one array (else a list of the read tasks)."""
-    if not inline:
+def _block_refs(
+    a: da.Array, mode: str, shared: dict[Any, Any]
+) -> Callable[[int, int, int, int], Any]:
+    """What a task gets for steps t0..t1 of block (i, j): ``keys``, a list of block keys;
+    ``inline``, one task reading them all into one array (else a list of the read tasks);
+    ``shared``, the key of a task that makes that one array (a read straight into it when the
+    array is plain reads, else a concatenation of the block keys), added to ``shared``: every
+    task of any graph that asks for the same steps and block takes that key, so a band that
+    two composite variables read (nir and red: their medians and ``ndvi_max``) and the clear
+    mask that every band's median reads are read or stacked once per period and block, not
+    once per consumer (each stacking a fresh copy)."""
+    if mode == "keys":
         return lambda t0, t1, i, j: [(a.name, t, i, j) for t in range(t0, t1)]
     graph = a.__dask_graph__()
+    if mode == "inline":
 
-    def ref(t0: int, t1: int, i: int, j: int) -> Any:
-        tasks = [graph[(a.name, t, i, j)] for t in range(t0, t1)]
-        return stacked_read(tasks) or tasks
+        def ref(t0: int, t1: int, i: int, j: int) -> Any:
+            tasks = [graph[(a.name, t, i, j)] for t in range(t0, t1)]
+            return stacked_read(tasks) or tasks
 
-    return ref
+        return ref
+    readable = _inlinable(a)
+
+    def shared_ref(t0: int, t1: int, i: int, j: int) -> Any:
+        key = (f"stack-{a.name}", t0, t1, i, j)
+        if key not in shared:
+            keys = [(a.name, t, i, j) for t in range(t0, t1)]
+            read = stacked_read([graph[k] for k in keys]) if readable else None
+            shared[key] = read or (_stack, keys)
+        return key
+
+    return shared_ref
 
 
 def _per_period(
@@ -147,14 +167,15 @@ def _per_period(
     dtype: Any,
     fill: Any,
     args: Callable[[int, int, int, int], tuple[Any, ...]],
-    inline: Sequence[bool] | None = None,
+    modes: Sequence[str] | None = None,
 ) -> da.Array:
     """One task per (period, block of ``like``): ``func(*time-block lists, *args(t0, size, h, w))``;
-    empty periods get ``fill``. All ``arrays`` share ``like``'s block layout in y and x; those
-    flagged in ``inline`` have their read tasks run inside this task."""
+    empty periods get ``fill``. All ``arrays`` share ``like``'s block layout in y and x; each is
+    passed as its ``modes`` says (see :func:`_block_refs`; default ``keys``)."""
     arrays = [_time_blocks(a) for a in arrays]
-    flags = list(inline) if inline is not None else [False] * len(arrays)
-    refs = [_block_refs(a, f) for a, f in zip(arrays, flags, strict=True)]
+    modes = list(modes) if modes is not None else ["keys"] * len(arrays)
+    shared: dict[Any, Any] = {}
+    refs = [_block_refs(a, m, shared) for a, m in zip(arrays, modes, strict=True)]
     ychunks, xchunks = like.chunks[1:]
     name = f"{func.__name__.strip('_')}-{tokenize(func, *arrays, tuple(sizes), fill, args(0, 0, 0, 0))}"
     graph: dict[Any, Any] = {}
@@ -168,7 +189,13 @@ def _per_period(
                 blocks = [ref(t0, t0 + size, i, j) for ref in refs]
                 graph[(name, p, i, j)] = (func, *blocks, *args(t0, size, h, w))
         t0 += size
-    deps = [a for a, f in zip(arrays, flags, strict=True) if not f]
+    graph.update(shared)
+    stacks = {k[0] for k, task in shared.items() if isinstance(task, tuple) and task[0] is _stack}
+    deps = [
+        a
+        for a, m in zip(arrays, modes, strict=True)
+        if m == "keys" or (m == "shared" and f"stack-{a.name}" in stacks)
+    ]
     hlg = HighLevelGraph.from_collections(name, graph, dependencies=deps)  # type: ignore[arg-type]
     return da.Array(hlg, name, ((1,) * len(sizes), ychunks, xchunks), dtype=dtype)
 
@@ -203,16 +230,17 @@ def _scaling(ds: xr.Dataset, t0: int, size: int) -> tuple[np.ndarray, np.ndarray
 def _band_median(
     ds: xr.Dataset, band: str, valid: da.Array, factor: int, sizes: list[int], shared: bool
 ) -> da.Array:
-    """The band's per-period median; ``shared``: other tasks read the band too (no inlined reads,
-    which would read it twice)."""
+    """The band's per-period median; ``shared``: other tasks read the band too (its steps read
+    once per block by a task they share, not inlined into each, which would read it twice)."""
     nodata = ds[band].attrs.get("nodata") if "scale" in ds.coords else None
 
     def args(t0: int, size: int, h: int, w: int) -> tuple[Any, ...]:
         return (*_scaling(ds, t0, size), nodata, factor)
 
     data = ds[band].data
-    inline = [_inlinable(data) and not shared, False]
-    return _per_period(_median_task, [data, valid], sizes, data, np.float32, np.nan, args, inline)
+    mode = "shared" if shared else "inline" if _inlinable(data) else "keys"
+    modes = [mode, "shared"]
+    return _per_period(_median_task, [data, valid], sizes, data, np.float32, np.nan, args, modes)
 
 
 _NDVI_BANDS = ("nir", "red")
@@ -232,7 +260,10 @@ def _ndvi_max(ds: xr.Dataset, valid: da.Array, factor: int, sizes: list[int]) ->
 
     arrays = [ds[b].data for b in _NDVI_BANDS]
     like = arrays[0]
-    return _per_period(_ndvi_max_task, [*arrays, valid], sizes, like, np.float32, np.nan, args)
+    modes = ["shared"] * 3
+    return _per_period(
+        _ndvi_max_task, [*arrays, valid], sizes, like, np.float32, np.nan, args, modes
+    )
 
 
 def composite_raw(
