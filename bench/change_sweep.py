@@ -4,8 +4,8 @@ The chain runs once per mine (composites, the shipped classifier); then each com
 :class:`~geomon.footprint.change.ChangeOptions` (persistence, probability thresholds, tail rule)
 is applied to the same classes and compared with the truth, as ``geomon evaluate --footprint``
 does. Prints, per combination, the total new-disturbance error, the worst mine's error and the
-worst false new disturbance as a share of the AOI. Use seeds apart from training (1-3) and test
-(101, 102) seeds, e.g. 4 and 5.
+worst false new disturbance as a share of the AOI. Use seeds apart from training (1-3, 8-10)
+and test (101, 102) seeds, e.g. 4 and 5.
 
     python -m bench.change_sweep [--seeds 4,5] [--bands full|reduced] [--period year]
                                  [--model FILE]  (a candidate model instead of the shipped one)

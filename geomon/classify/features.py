@@ -255,7 +255,7 @@ CONTEXT_V3: tuple[ContextFeature, ...] = (
     ContextFeature("swir16", 5, "std"),
 )
 
-#: spatial context of the shipped v4 models: v3's, then the landscape around the pixel at the
+#: spatial context of the shipped v4 and v5 models: v3's, then the landscape around the pixel at the
 #: scale of a mine's workings (61 px = 610 m and 101 px = 1 km windows of green cover, bare soil
 #: and fresh-rock SWIR contrast). Sparse green on reshaped dumps (``rehab_bare``) and natural
 #: bare soil look alike pixel by pixel; whether the ground around is a mine tells them apart.
@@ -272,7 +272,7 @@ CONTEXT: tuple[ContextFeature, ...] = CONTEXT_V3 + tuple(
 )
 
 
-#: temporal statistics of the shipped v3 and v4 models: the period's greatest NDVI (a field or
+#: temporal statistics of the shipped v3 to v5 models: the period's greatest NDVI (a field or
 #: rehabilitated ground green for part of the period; mine ground stays bare all period)
 PERIOD_STATISTICS: tuple[str, ...] = ("ndvi_max",)
 

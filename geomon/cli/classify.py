@@ -179,7 +179,7 @@ def train(
             )
         else:
             raise ConfigError(
-                "give --labels FILE (with MINE_ID/--aoi and dates) or --demo-seeds 1,2,3"
+                "give --labels FILE (with MINE_ID/--aoi and dates) or --demo-seeds 1,2,3,8,9,10"
             )
     sha = save_model(model, out)
     balance = model.info.get("training_data", {}).get("class_balance", {})
