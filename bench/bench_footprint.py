@@ -83,8 +83,13 @@ def _composite(
 
 
 def _trace(classes: xr.Dataset, aoi: BaseGeometry) -> Any:
+    """The footprint of the classes, as ``run_footprint`` traces it: the CRS is written only
+    when the classes lack it (rioxarray's ``write_crs`` deep-copies every array: 0.3 s of the
+    timed footprint stage on the 4096 px reference, where the classes carry the CRS already)."""
     crs = str(classes.attrs["crs"])
-    return trace_footprint(classes.rio.write_crs(crs), aoi, "bench", FootprintOptions(aoi_crs=crs))
+    if classes.rio.crs != crs:
+        classes = classes.rio.write_crs(crs)
+    return trace_footprint(classes, aoi, "bench", FootprintOptions(aoi_crs=crs))
 
 
 def _staged(

@@ -202,3 +202,48 @@ def test_patches_match_ndimage_label() -> None:
         keep = sizes >= 4
         keep[0] = False
         np.testing.assert_array_equal(drop_small_patches(mask, 4), keep[labels])
+
+
+def test_pixel_paths_equal_the_raster_helpers() -> None:
+    """The trace's path over the masked pixels (masked_pixels, kept_patches, sieve_pixels,
+    dissolve_by_patch with the kept patches, narrow key rasters) gives what the raster helpers
+    (drop_small_patches, generalise, dissolve_by_patch labelling the mask, int32 keys) give."""
+    from affine import Affine
+
+    from geomon.footprint._kernels import masked_pixels
+    from geomon.footprint.polygons import (
+        dissolve_by_patch,
+        drop_small_patches,
+        generalise,
+        kept_patches,
+        sieve_pixels,
+        vectorize,
+    )
+
+    rng = np.random.default_rng(12)
+    transform = Affine(10, 0, X0, 0, -10, Y0)
+    for shape in [(1, 1), (7, 5), (60, 80), (1, 40), (40, 1)]:
+        for min_px in (0, 1, 4, 12):
+            status = rng.integers(0, 4, shape).astype(np.uint8) * (rng.random(shape) > 0.4)
+            inside = rng.random(shape) > 0.1
+            want_mask = drop_small_patches((status > 0) & inside, min_px)
+            pixels, patches = kept_patches(masked_pixels(status, inside), shape[1], min_px)
+            np.testing.assert_array_equal(pixels, np.flatnonzero(want_mask))
+            values = rng.integers(1, 5, shape).astype(np.int32)
+            group = rng.integers(0, 2, shape).astype(np.int8)
+            want = generalise(values * want_mask, want_mask, min_px, within=group)
+            key = values.reshape(-1)[pixels].copy()
+            sieve_pixels(key, group.reshape(-1)[pixels], pixels, shape[1], min_px)
+            np.testing.assert_array_equal(key, want.reshape(-1)[pixels])
+            want_geoms, want_values = dissolve_by_patch(
+                *vectorize(want, want_mask, transform, None), want_mask, transform
+            )
+            for dtype in (np.uint8, np.uint16, np.int32):
+                keys = np.zeros(shape, dtype)
+                keys.reshape(-1)[pixels] = key
+                geoms, vals = vectorize(keys, want_mask, transform, None)
+                geoms, vals = dissolve_by_patch(
+                    geoms, vals, want_mask, transform, (pixels, patches)
+                )
+                assert vals == want_values
+                assert [g.wkb for g in geoms] == [g.wkb for g in want_geoms]

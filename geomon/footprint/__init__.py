@@ -10,6 +10,7 @@ unit dropped.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -35,8 +36,8 @@ from geomon.footprint.polygons import (
     aoi_mask,
     area_ha,
     dissolve_by_patch,
-    drop_small_patches,
-    generalise,
+    kept_patches,
+    sieve_pixels,
     vectorize,
 )
 
@@ -120,22 +121,32 @@ def _select_baseline(classes: xr.Dataset, baseline: str | None, kind: str) -> xr
     return out
 
 
-def _cover_at_baseline(classes: xr.Dataset, change: ChangeResult) -> np.ndarray:
-    """uint8 ``(y, x)``: cover index at each pixel's baseline period."""
+def _cover_at_baseline(classes: xr.Dataset, change: ChangeResult, pixels: np.ndarray) -> np.ndarray:
+    """uint8, one per pixel of ``pixels`` (flat indices): cover index at its baseline period."""
     unknown = COVER_NAMES.index("unknown")
+    index = change.baseline_index.reshape(-1)[pixels]
     if "cover" in classes:
-        # one masked copy per period (a gather with an intp index raster was 0.1 s on 4096 px)
+        # the masked pixels only (a few percent of the grid), one masked copy per period
         cover = np.asarray(classes["cover"].values)
-        out = np.full(change.baseline_index.shape, unknown, np.uint8)
+        out = np.full(pixels.shape, unknown, np.uint8)
         for t in range(cover.shape[0]):
-            np.copyto(out, cover[t], where=change.baseline_index == t, casting="unsafe")
+            np.copyto(out, cover[t].reshape(-1)[pixels], where=index == t, casting="unsafe")
         return out
     lut = np.array(
         [COVER_NAMES.index(_COVER_OF_CLASS.get(n, "unknown")) for n in CLASS_NAMES], np.uint8
     )
-    return np.where(change.baseline_index >= 0, lut[change.baseline_class], unknown).astype(
-        np.uint8
-    )
+    base = change.baseline_class.reshape(-1)[pixels]
+    return np.where(index >= 0, lut[base], unknown).astype(np.uint8)
+
+
+def _inside(
+    aoi: BaseGeometry | None, aoi_crs: str, crs: str, shape: tuple[int, int], transform: Affine
+) -> tuple[BaseGeometry | None, np.ndarray | None]:
+    """The AOI in the raster's CRS and the pixels touching it (None, None without an AOI)."""
+    if aoi is None:
+        return None, None
+    aoi_local = gpd.GeoSeries([aoi], crs=aoi_crs).to_crs(crs).iloc[0]
+    return aoi_local, aoi_mask(aoi_local, shape, transform)
 
 
 def trace_footprint(
@@ -152,20 +163,21 @@ def trace_footprint(
     codes = np.asarray(classes["class"].values)
     counts = np.asarray(classes["clear_count"].values) if "clear_count" in classes else None
     prob = np.asarray(classes["probability"].values) if "probability" in classes else None
-    change = track_change(codes, counts, options.change, prob)
-    aoi_local = None
-    inside = np.ones(codes.shape[1:], bool)
-    if aoi is not None:
-        aoi_local = gpd.GeoSeries([aoi], crs=options.aoi_crs).to_crs(crs).iloc[0]
-        inside = aoi_mask(aoi_local, codes.shape[1:], transform)
-    cover = _cover_at_baseline(classes, change)
+    # the AOI mask (GDAL's rasterize holds the GIL: 0.25-0.35 s on the 4096 px reference once
+    # the imagery reader has set GDAL's block cache) beside the change tracking (a compiled
+    # kernel that releases it), on a thread of its own
+    with ThreadPoolExecutor(1) as pool:
+        clip = pool.submit(_inside, aoi, options.aoi_crs, crs, codes.shape[1:], transform)
+        change = track_change(codes, counts, options.change, prob)
+        aoi_local, inside_ = clip.result()
+    inside = np.ones(codes.shape[1:], bool) if inside_ is None else inside_
     times = pd.to_datetime(classes["time"].values)
     labels = [period_label(t, kind) for t in times]
     pixel_m2 = abs(transform.a * transform.e - transform.b * transform.d)
     min_px = math.ceil(options.min_mapping_unit_ha * 10_000 / pixel_m2 - 1e-9)
     frames = [
         _period_frame(
-            change, t, inside, min_px, transform, aoi_local, cover, labels, kind, times[t]
+            change, t, inside, min_px, transform, aoi_local, classes, labels, kind, times[t]
         )
         for t in range(len(times))
     ]
@@ -184,12 +196,17 @@ def _period_frame(
     min_px: int,
     transform: Affine,
     aoi: BaseGeometry | None,
-    cover: np.ndarray,
+    classes: xr.Dataset,
     labels: list[str],
     kind: str,
     start: pd.Timestamp,
 ) -> pd.DataFrame:
-    mask = drop_small_patches((change.status[t] > 0) & inside, min_px)
+    from geomon.footprint._kernels import masked_pixels
+
+    # the footprint's pixels (flat indices) with their patches, labelled once: the minimum
+    # mapping unit drops the small ones and the dissolve groups by them
+    width = inside.shape[-1]
+    pixels, patches = kept_patches(masked_pixels(change.status[t], inside), width, min_px)
     # the minimum mapping unit applies to connected patches; inside a patch each status keeps
     # its exact extent (thin growth rings stay new), while first-seen and baseline-cover
     # fragments smaller than the unit join their largest neighbour of the same status (a
@@ -198,7 +215,6 @@ def _period_frame(
     # one int32 key per pixel for (status, first seen, baseline class, cover), computed on the
     # masked pixels only (a few percent of the grid; full-raster temporaries were a fifth of
     # the tracing time on a 4096 px grid), 0 elsewhere
-    pixels = np.flatnonzero(mask)
     status = change.status[t].reshape(-1)[pixels]
     first = change.first_seen.reshape(-1)[pixels]
     base = change.baseline_class.reshape(-1)[pixels]
@@ -209,18 +225,25 @@ def _period_frame(
     key *= _N_CLASSES
     key += base
     key *= _N_COVERS
-    key += cover.reshape(-1)[pixels]
-    keys = np.zeros(mask.shape, np.int32)
-    keys.reshape(-1)[pixels] = key
+    key += _cover_at_baseline(classes, change, pixels)
     # whether land counts as disturbed at baseline (impacts measure the baseline halo and
-    # carbon from it) stays exact too: the sieve never merges across it (read under the mask
-    # only)
+    # carbon from it) stays exact too: the sieve never merges across it
     at_baseline = (base == BARE_DISTURBED) | ((first == 0) & (status != NEW))
-    within = np.zeros(mask.shape, np.int8)
-    within.reshape(-1)[pixels] = status.astype(np.int8) * 2 + at_baseline
-    keys = generalise(keys, mask, min_px, within=within, copy=False)  # stays 0 outside the mask
+    within = status.astype(np.int8) * 2 + at_baseline
+    # the sieve on the masked pixels' keys alone (generalise's merges, without raster-sized
+    # copies of the keys and groups)
+    sieve_pixels(key, within, pixels, width, min_px)
+    # the narrowest integer raster that holds every key (uint8 for a few periods): GDAL
+    # polygonises equal values the same whatever their type, and a fresh int32 raster and
+    # rasterio's copy of it cost as much as their bytes (0.1 s at 4096 px)
+    top = 4 * n_periods * _N_CLASSES * _N_COVERS  # > any key
+    dtype = np.uint8 if top <= 256 else np.uint16 if top <= 65536 else np.int32
+    keys = np.zeros(inside.shape, dtype)  # 0 outside the mask
+    keys.reshape(-1)[pixels] = key
+    mask = np.zeros(inside.shape, bool)
+    mask.reshape(-1)[pixels] = True
     geoms, values = vectorize(keys, mask, transform, aoi)
-    geoms, values = dissolve_by_patch(geoms, values, mask, transform)
+    geoms, values = dissolve_by_patch(geoms, values, mask, transform, (pixels, patches))
     if not geoms:
         return pd.DataFrame()
     vals = np.asarray(values, dtype=np.int64)

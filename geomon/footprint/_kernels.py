@@ -13,7 +13,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["NEW", "NONE", "PERSISTING", "REHABILITATED", "track_pixels"]
+__all__ = ["NEW", "NONE", "PERSISTING", "REHABILITATED", "masked_pixels", "track_pixels"]
 
 #: status codes (see :mod:`geomon.footprint.change`)
 NONE, NEW, PERSISTING, REHABILITATED = 0, 1, 2, 3
@@ -264,3 +264,24 @@ def sieve_pass(vals, group, pixels, width, labels, min_pixels):  # type: ignore[
         if best[k] >= 0:
             vals[c] = value[best[k]]
     return True
+
+
+@numba.njit(nogil=True, cache=True)
+def masked_pixels(status, inside):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Flat indices (ascending, int64) of the pixels where ``status`` (y, x) is not 0 and
+    ``inside`` (y, x) holds: ``np.flatnonzero((status > 0) & inside)`` without its two
+    raster-sized boolean temporaries."""
+    height, width = status.shape
+    n = 0
+    for y in range(height):
+        for x in range(width):
+            if status[y, x] > 0 and inside[y, x]:
+                n += 1
+    out = np.empty(n, np.int64)
+    k = 0
+    for y in range(height):
+        for x in range(width):
+            if status[y, x] > 0 and inside[y, x]:
+                out[k] = y * width + x
+                k += 1
+    return out

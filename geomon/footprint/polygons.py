@@ -17,6 +17,8 @@ __all__ = [
     "dissolve_by_patch",
     "drop_small_patches",
     "generalise",
+    "kept_patches",
+    "sieve_pixels",
     "vectorize",
 ]
 
@@ -44,6 +46,39 @@ def drop_small_patches(mask: np.ndarray, min_pixels: int) -> np.ndarray:
     out = np.zeros(mask.shape, bool)
     out.reshape(-1)[pixels[keep]] = True
     return out
+
+
+def kept_patches(pixels: np.ndarray, width: int, min_pixels: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`drop_small_patches` on a mask given by its pixels' flat indices (ascending) in a
+    raster ``width`` wide: the kept pixels and each one's patch label (labels of the whole
+    mask's patches, so kept patches keep theirs; :func:`dissolve_by_patch` takes them instead of
+    labelling the kept mask again)."""
+    from geomon.footprint._kernels import label_regions
+
+    labels = np.empty(pixels.size, np.int64)
+    same = np.zeros(pixels.size, np.int8)
+    n = int(label_regions(same, same, pixels, width, labels))
+    if min_pixels <= 1 or not pixels.size:
+        return pixels, labels
+    keep = np.bincount(labels, minlength=n)[labels] >= min_pixels
+    return pixels[keep], labels[keep]
+
+
+def sieve_pixels(
+    values: np.ndarray, group: np.ndarray, pixels: np.ndarray, width: int, min_pixels: int
+) -> None:
+    """:func:`generalise` in place on the masked pixels only: ``values`` and ``group`` one per
+    pixel of ``pixels`` (flat indices, ascending, in a raster ``width`` wide). The same merges
+    as :func:`generalise` on the raster (its window only shifts the flat indices, never their
+    order or adjacency)."""
+    from geomon.footprint._kernels import sieve_pass
+
+    if min_pixels <= 1 or not pixels.size:
+        return
+    labels = np.empty(pixels.size, np.int64)
+    for _ in range(_MAX_PASSES):
+        if not sieve_pass(values, group, pixels, width, labels, min_pixels):
+            break
 
 
 def _patches(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -192,20 +227,23 @@ def dissolve_by_patch(
     values: list[int],
     mask: np.ndarray,
     transform: Affine,
+    patches: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[list[BaseGeometry], list[int]]:
     """One (Multi)Polygon per connected patch of ``mask`` and value: pieces of one value that
     touch only at a corner (4-connected polygons) become parts of one feature, not features of
-    their own."""
+    their own. ``patches``: the mask's pixels (flat indices, ascending) and a patch label per
+    pixel, when the caller has them (:func:`kept_patches`); labels only group, any numbering
+    does."""
     if not geoms:
         return geoms, values
-    pixels, patches, _ = _patches(mask)
+    pixels, patches_ = patches if patches is not None else _patches(mask)[:2]
     points = shapely.point_on_surface(np.asarray(geoms, dtype=object))
     rows, cols = rasterio.transform.rowcol(transform, shapely.get_x(points), shapely.get_y(points))
     h, w = mask.shape
     flat = np.clip(np.asarray(rows), 0, h - 1) * w + np.clip(np.asarray(cols), 0, w - 1)
     pos = np.minimum(np.searchsorted(pixels, flat), max(pixels.size - 1, 0))
     found = pixels[pos] == flat if pixels.size else np.zeros(flat.size, bool)
-    pid = np.where(found, patches[pos] if pixels.size else -1, -1)  # -1: outside the mask
+    pid = np.where(found, patches_[pos] if pixels.size else -1, -1)  # -1: outside the mask
     groups: dict[tuple[int, int], list[int]] = {}
     for i, key in enumerate(zip(pid.tolist(), values, strict=True)):
         groups.setdefault(key, []).append(i)
@@ -223,13 +261,16 @@ def _shapes(keys: np.ndarray, mask: np.ndarray, transform: Affine) -> tuple[np.n
     The GeoJSON-like rings rasterio returns become shapely polygons in one vectorised call
     (``from_ragged_array``): building them one by one with ``shapely.geometry.shape`` spent
     three quarters of the vectorising time in Python, coordinate by coordinate. ``keys`` is
-    passed as it is when already int32 (the footprint's are): the raster-sized copy
-    ``astype`` made was 0.18 s of a 1.1 s trace on the 4096 px realistic reference."""
+    passed as it is when of a type GDAL polygonises (uint8, uint16, int16 or int32; the
+    footprint's are): the raster-sized copy ``astype`` made was 0.18 s of a 1.1 s trace on the
+    4096 px realistic reference. Other types are cast to int32."""
     rings: list[np.ndarray] = []
     ring_counts: list[int] = []
     values: list[int] = []
+    if keys.dtype not in (np.uint8, np.uint16, np.int16, np.int32):
+        keys = keys.astype(np.int32)
     for geom, value in rasterio.features.shapes(
-        np.asarray(keys, dtype=np.int32), mask=mask, transform=transform, connectivity=4
+        keys, mask=mask, transform=transform, connectivity=4
     ):
         coords = geom["coordinates"]
         rings.extend(np.asarray(r, dtype=np.float64) for r in coords)
