@@ -1,9 +1,10 @@
 """The shipped models on real Sentinel-2 pixels (eo-learn's Slovenia patch, L1C, MIT licence).
 
 The models never saw these pixels: they are trained on the synthetic demo only. Forest, grassland
-and shrubland must not come out ``bare_disturbed`` (at most 2 % of the clear pixels). Whole scenes
-are classified, so models with spatial context see each pixel's clear neighbours; each scene is
-a period of one observation for models with temporal statistics (``single_observation``).
+and shrubland must not come out ``bare_disturbed``, nor ``water`` (at most 2 % of the clear pixels
+each). Whole scenes are classified, so models with spatial context see each pixel's clear
+neighbours; each scene is a period of one observation for models with temporal statistics
+(``single_observation``).
 """
 
 from __future__ import annotations
@@ -56,5 +57,11 @@ def test_real_vegetation_is_not_called_disturbed(entry: object, shared_data: Pat
     print(
         f"natural vegetation called bare_disturbed: {bare} of {total} ({100 * bare / total:.3f} %)"
     )
+    water = int(table[list(NATURAL_VEGETATION), CLASS_NAMES.index("water")].sum())
+    print(f"natural vegetation called water: {water} of {total} ({100 * water / total:.3f} %)")
     assert total > 20_000  # three clear scenes of ~9,700 vegetated pixels each
     assert bare / total <= 0.02
+    # dark, shaded forest (NIR TOA ~0.16) lies outside the demo's training data; a reduced model
+    # trained on six demo seeds called 8.2 % of the clear forest water (held back, stop 12), and
+    # the change rules count water replacing a vegetated baseline as disturbance
+    assert water / total <= 0.02
