@@ -245,12 +245,18 @@ _TWO52 = 2.0**52
 _TWO52_BITS = np.int64(0x4330000000000000)  # the float64 2**52
 
 
-def _fits_int32(q: np.ndarray, size: int, scale: float, bound: int | None) -> bool:
+def _fits_int32(q: np.ndarray | None, size: int, scale: float, bound: int | None) -> bool:
     """Whether :func:`_window_stats_2d32` applies: a power-of-two ``scale``, window counts and
-    sums of ``|q| <= bound`` (default: max |q|) within int32, sums of squares below 2**52."""
+    sums of ``|q| <= bound`` (default: max |q|; give ``bound`` without ``q``) within int32, sums
+    of squares below 2**52."""
     if math.frexp(scale)[0] != 0.5:
         return False
-    top = int(np.abs(q).max(initial=0)) if bound is None else int(bound)
+    if bound is None:
+        if q is None:
+            raise ValueError("give q or its bound")
+        top = int(np.abs(q).max(initial=0))
+    else:
+        top = int(bound)
     n = size * size
     return n * max(top, 1) < 2**31 and n * top * top < 2**52
 

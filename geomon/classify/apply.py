@@ -51,20 +51,17 @@ def _thread_buffer(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray
     return buf[:size].reshape(shape)
 
 
-def _block(
-    *arrays: np.ndarray, model: PixelModel, window: tuple[slice, slice] | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _block(*arrays: np.ndarray, model: PixelModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Classify one chunk: ``arrays`` are the model's inputs (bands, then temporal statistics)
     then ``valid``, each ``(time, y, x)``. The features go into this thread's scratch
-    (:func:`_feature_scratch`): only the prediction leaves the block. ``window``: classify only
-    these slices of the last two axes (the chunk within its halo)."""
+    (:func:`_feature_scratch`): only the prediction leaves the block."""
     *bands, valid = arrays
     names = model.features.inputs
     out = _feature_scratch((len(model.features), *np.shape(bands[0])))
     features = compute_features(
         dict(zip(names, bands, strict=True)), model.features, valid, out=out
     )
-    pred = model.predict(features, valid, window=window)
+    pred = model.predict(features, valid)
     return pred.code, pred.probability, pred.cover
 
 

@@ -392,7 +392,7 @@ def _add_context(out: Array, fset: FeatureSet, shape: tuple[int, ...], valid: Ar
     names = fset.bands + fset.indices + fset.temporal
     bound = int(_QMAX * _QUANTUM)
     sizes = sorted({c.size for c in fset.context})
-    if not all(_fits_int32(np.empty(0, np.int32), n, _QUANTUM, bound) for n in sizes):
+    if not all(_fits_int32(None, n, _QUANTUM, bound) for n in sizes):
         _add_context_per_window(out, fset, shape, valid)
         return
     sources = list(dict.fromkeys(c.source for c in fset.context))

@@ -41,10 +41,9 @@ def drop_small_patches(mask: np.ndarray, min_pixels: int) -> np.ndarray:
     """``mask`` without its 4-connected patches smaller than ``min_pixels``."""
     if min_pixels <= 1 or not mask.any():
         return mask
-    pixels, labels, n = _patches(mask)
-    keep = np.bincount(labels, minlength=n)[labels] >= min_pixels
+    pixels, _ = kept_patches(np.flatnonzero(mask), mask.shape[-1], min_pixels)
     out = np.zeros(mask.shape, bool)
-    out.reshape(-1)[pixels[keep]] = True
+    out.reshape(-1)[pixels] = True
     return out
 
 
@@ -53,11 +52,7 @@ def kept_patches(pixels: np.ndarray, width: int, min_pixels: int) -> tuple[np.nd
     raster ``width`` wide: the kept pixels and each one's patch label (labels of the whole
     mask's patches, so kept patches keep theirs; :func:`dissolve_by_patch` takes them instead of
     labelling the kept mask again)."""
-    from geomon.footprint._kernels import label_regions
-
-    labels = np.empty(pixels.size, np.int64)
-    same = np.zeros(pixels.size, np.int8)
-    n = int(label_regions(same, same, pixels, width, labels))
+    labels, n = _label_pixels(pixels, width)
     if min_pixels <= 1 or not pixels.size:
         return pixels, labels
     keep = np.bincount(labels, minlength=n)[labels] >= min_pixels
@@ -66,32 +61,41 @@ def kept_patches(pixels: np.ndarray, width: int, min_pixels: int) -> tuple[np.nd
 
 def sieve_pixels(
     values: np.ndarray, group: np.ndarray, pixels: np.ndarray, width: int, min_pixels: int
-) -> None:
+) -> bool:
     """:func:`generalise` in place on the masked pixels only: ``values`` and ``group`` one per
     pixel of ``pixels`` (flat indices, ascending, in a raster ``width`` wide). The same merges
     as :func:`generalise` on the raster (its window only shifts the flat indices, never their
-    order or adjacency)."""
+    order or adjacency). Returns whether any value changed."""
     from geomon.footprint._kernels import sieve_pass
 
     if min_pixels <= 1 or not pixels.size:
-        return
+        return False
     labels = np.empty(pixels.size, np.int64)
+    changed = False
     for _ in range(_MAX_PASSES):
         if not sieve_pass(values, group, pixels, width, labels, min_pixels):
             break
+        changed = True
+    return changed
 
 
 def _patches(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """The 4-connected patches of ``mask`` over its pixels only: their flat indices, each
     one's patch label (0.. in raster order of the patch's first pixel) and the patch count
     (the components of ``ndimage.label``, without its raster-sized label image)."""
+    pixels = np.flatnonzero(mask)
+    labels, n = _label_pixels(pixels, mask.shape[-1])
+    return pixels, labels, n
+
+
+def _label_pixels(pixels: np.ndarray, width: int) -> tuple[np.ndarray, int]:
+    """The 4-connected patch label of each of ``pixels`` (flat indices, ascending, in a raster
+    ``width`` wide) and the patch count."""
     from geomon.footprint._kernels import label_regions
 
-    pixels = np.flatnonzero(mask)
     labels = np.empty(pixels.size, np.int64)
     same = np.zeros(pixels.size, np.int8)
-    n = int(label_regions(same, same, pixels, mask.shape[-1], labels))
-    return pixels, labels, n
+    return labels, int(label_regions(same, same, pixels, width, labels))
 
 
 def generalise(
@@ -127,17 +131,9 @@ def sieve(vals: np.ndarray, m: np.ndarray, group: np.ndarray, min_pixels: int) -
     """Sieve passes in place until nothing changes (at most ``_MAX_PASSES``), by the compiled
     pass (:func:`geomon.footprint._kernels.sieve_pass`: the merges of :func:`_merge_small`,
     the numpy reference, over the masked pixels only, without raster-sized temporaries)."""
-    from geomon.footprint._kernels import sieve_pass
-
     pixels = np.flatnonzero(m)
-    masked, grp = vals[m], group[m]
-    labels = np.empty(pixels.size, np.int64)
-    changed = False
-    for _ in range(_MAX_PASSES):
-        if not sieve_pass(masked, grp, pixels, vals.shape[-1], labels, min_pixels):
-            break
-        changed = True
-    if changed:
+    masked = vals[m]
+    if sieve_pixels(masked, group[m], pixels, vals.shape[-1], min_pixels):
         vals[m] = masked
 
 
