@@ -135,3 +135,23 @@ def test_dataset_pool_is_shared_exclusive_and_bounded(tmp_path: Path) -> None:
     assert p is not None
     assert read_stack(((p,),), (0, 0, 8, 8), "uint16", 0, ()).max() == 2
     assert close_datasets() >= 1 and close_datasets() == 0
+
+
+def test_reader_block_cache_is_megabytes_not_bytes(tmp_path: Path) -> None:
+    """rasterio hands an integer GDAL_CACHEMAX to GDALSetCacheMax64, in bytes: geomon's bound must
+    be a real cache while it reads (a value of 64 had made it 64 bytes), and what the process is
+    left with afterwards must still be one (GDAL's cache is process-wide)."""
+    from rasterio.env import get_gdal_config
+
+    from geomon.imagery._reader import capture_env
+
+    uri = _tif(tmp_path / "a.tif", np.ones((64, 64), np.uint16), 500_000, 8_000_000, 10)
+    env = capture_env([uri])
+    with rasterio.Env(**dict(env)):
+        assert int(get_gdal_config("GDAL_CACHEMAX")) >= 16 * 2**20
+    paste = paste_offsets(
+        _box(500_000, 8_000_000, 10, 64, 64), _box(500_000, 8_000_000, 10, 64, 64), uri
+    )
+    assert paste is not None
+    assert read_block((paste,), (0, 0, 64, 64), "uint16", 0, env).sum() == 64 * 64
+    assert int(get_gdal_config("GDAL_CACHEMAX")) >= 16 * 2**20
