@@ -122,21 +122,48 @@ def test_fused_forward_pass_edge_cases(hidden: tuple[int, ...]) -> None:
 
 
 def test_first_argmax_and_relu_equal_numpy() -> None:
-    """The scalar argmax (ties to the first row, as numpy) and the out-of-place ReLU."""
-    from geomon.classify._forward import TILE, _first_argmax, _relu
+    """The vectorised argmax (ties to the first row, as numpy; its maximum beside it) and the
+    ReLU of the layer kernel (NaN and -0.0 kept)."""
+    from geomon.classify._forward import TILE, _dense, _first_argmax
 
     rng = np.random.default_rng(3)
     rows = rng.integers(0, 4, (9, TILE)).astype(np.float32)  # many ties
-    out = np.empty(TILE, np.int32)
-    _first_argmax(rows, 9, np.float32(np.nan), out, TILE - 5)
-    np.testing.assert_array_equal(out[: TILE - 5], np.argmax(rows[:, : TILE - 5], axis=0))
-    _first_argmax(rows, 9, np.float32(-1), out, TILE)
-    np.testing.assert_array_equal(out, np.argmax(rows, axis=0))
+    out = np.empty((2, TILE), np.int32)
+    top = np.empty((2, TILE), np.float32)
+    for n in (9, 8, 1):  # the last pass lands in row 0 from either scratch row
+        _first_argmax(rows, n, np.float32(np.nan), out, top, TILE - 5)
+        np.testing.assert_array_equal(out[0, : TILE - 5], np.argmax(rows[:n, : TILE - 5], axis=0))
+        np.testing.assert_array_equal(top[0, : TILE - 5], rows[:n, : TILE - 5].max(axis=0))
+        _first_argmax(rows, n, np.float32(-1), out, top, TILE)
+        np.testing.assert_array_equal(out[0], np.argmax(rows[:n], axis=0))
     x = rng.normal(0, 1, (4, TILE)).astype(np.float32)
     x[0, :3] = (np.nan, -0.0, 0.0)
-    y = np.empty_like(x)
-    _relu(x, y, 4, TILE)
+    y, z = np.empty_like(x), np.empty_like(x)
+    one, minus_zero = np.ones((1, 1), np.float32), np.full(1, -0.0, np.float32)  # -0.0 + v is v
+    for r in range(4):  # one input per layer: a weight of 0 would turn NaN into every row
+        _dense(one, minus_zero, x[r : r + 1], y[r : r + 1], 1, 1, TILE, True)
+        _dense(one, minus_zero, x[r : r + 1], z[r : r + 1], 1, 1, TILE, False)
     assert _same_bits(y, np.where(x < 0, np.float32(0), x))
+    assert _same_bits(z, x)
+
+
+@pytest.mark.parametrize("n_in", [0, 1, 6, 26])
+def test_layer_kernel_sums_in_order(n_in: int) -> None:
+    """Every block of output rows (4, 3, 2, 1 left) and ragged pixel counts: bias, then each
+    input's product in turn, in float32, bit for bit."""
+    from geomon.classify._forward import TILE, _dense
+
+    rng = np.random.default_rng(n_in)
+    src = rng.normal(0, 3, (max(n_in, 1), TILE)).astype(np.float32)
+    for n_out, m in itertools.product((1, 2, 3, 4, 5, 6, 7, 9), (1, 17, TILE)):
+        w = rng.normal(0, 1, (n_out, n_in)).astype(np.float32)
+        b = rng.normal(0, 1, n_out).astype(np.float32)
+        dst = np.full((n_out, TILE), np.nan, np.float32)
+        _dense(w, b, src, dst, n_in, n_out, m, False)
+        want = np.repeat(b[:, None], m, axis=1)
+        for i in range(n_in):
+            want = want + w[:, i : i + 1] * src[i, :m]  # float32 products and sums
+        assert _same_bits(dst[:, :m], want), (n_out, m)
 
 
 @pytest.mark.parametrize("size", [1, 5, 21, 41])

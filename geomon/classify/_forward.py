@@ -3,22 +3,46 @@ argmax fused per tile of pixels, with no ``(n_hidden, n)`` intermediates.
 
 The numpy formulation (:meth:`geomon.classify.model.PixelModel._predict_slice`, kept as the
 reference) makes a dozen passes over ``(width, 32k)`` float32 arrays per slice. Here each tile of
-:data:`TILE` pixels stays in a few kilobytes of scratch: every layer is a loop over the tile
-innermost (independent lanes, so LLVM vectorises it without reassociating sums; no fastmath), and
-the softmax, class sums and argmax run on the tile's scores. The model is data (weights tuple,
-bounds, label tables), so any feature set and any number of layers run through the same kernel.
+:data:`TILE` pixels stays in a few kilobytes of scratch: the layers run through a
+register-blocked kernel (below), and the softmax, class sums and argmaxes run as passes over the
+tile's pixels (independent lanes, so LLVM vectorises them without reassociating sums; no
+fastmath). The model is data (weights tuple, bounds, label tables), so any feature set and any
+number and size of layers run through the same kernel.
 
 Results match the numpy path to float32 rounding (sums run in another order than BLAS's): the
 tests compare class codes, covers and probabilities on realistic scenes.
 
+Layers: :func:`_rows_kernel` is written in LLVM IR through numba's ``intrinsic`` (llvmlite, no
+new dependency), because numba loops cannot hold partial sums in registers: the loop vectoriser
+only vectorises the innermost loop, the pixels, so the numpy-free formulation stored and reloaded
+every partial sum once per block of inputs, and its 4x4 block (16 broadcast weights) spilled. The
+kernel keeps 4 output rows x 16 pixels (8 AVX vectors) in registers across all inputs: per input
+two vector loads, four broadcast weights, eight multiplies and eight adds, and each output stored
+once, ReLU'd in the same step (no separate ReLU pass). Multiply and add stay separate, in the
+same order as before (bias, then input 0, 1, ...): the same results bit for bit. With FMA
+(``llvm.fma``) the dense layers were about 10 % faster, but the results changed by float32
+rounding, and on the reference block one probability differed from the numpy path by 1.07e-5
+(the tests allow 1e-5; without FMA the largest difference is 8.3e-6, as before): not taken.
+
 Masked stores: no vectorised loop here updates an array in place under a condition (the ReLU's
-``if v < 0: v = 0``, a running maximum or argmax kept in a row). LLVM turns such a loop into AVX
-masked stores (``vmaskmovps``), which are microcoded and slow on AMD Zen: in the assembly of the
-previous version they were the hottest loops after the layers. The ReLU writes into the other
-scratch buffer instead, and the maxima and argmaxes over the nine labels and five classes run
-per pixel in scalar code. Same results bit for bit; the forward pass on the realistic reference
-block (reduced model, one thread, in-process alternation) went from 139 to 102 ns per pixel
-(fastest of 9; medians 170 -> 154 under a load of 2.2).
+``if v < 0: v = 0``, a running maximum or argmax kept in a row), nor loads inside one arm of a
+condition. LLVM turns such a loop into AVX masked stores and loads (``vmaskmovps``,
+``vpmaskmovd``), which are microcoded and slow on AMD Zen. Numba lowers ``a if c else b`` to
+branches, and LLVM merged two such conditionals on one comparison into masked stores, so the
+running maxima are ``max()`` (a select), the running argmax is ``k + (j - k) * (v > t)``, and both
+go from one scratch row to another (:func:`_first_argmax`). The exp builds its power of two in
+registers (:func:`_float_from_bits`), the class argmax keeps its maximum (the probability's
+numerator) and the outputs are written by vectorised passes (error_model "numpy": no zero
+division check, a branch per pixel, in ``_forward``).
+
+Timings, the realistic reference block (reduced model 26 -> 32 -> 16 -> 9 labels, 1024 x 1024
+pixels, one thread, in-process alternation with the previous version, 12-15 rounds, 2-core Zen 3
+VM shared with other work): 104-118 -> 64-71 ns per pixel fastest of the rounds (medians
+120-136 -> 72-86). Of the remaining time the layers take about 40 ns, the softmax and argmaxes
+about 11, and the clip about 12: it streams the 26 feature rows from memory (104 bytes per
+pixel; reading them alone takes 9-11 ns per pixel on this machine; software prefetching did not
+help). The previous version (scalar per-pixel maxima and argmaxes, no masked stores) had gone
+from 139 to 102 ns per pixel.
 """
 
 from __future__ import annotations
@@ -27,6 +51,9 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 __all__ = ["TILE", "KernelModel", "forward", "forward_window"]
 
@@ -35,107 +62,129 @@ __all__ = ["TILE", "KernelModel", "forward", "forward_window"]
 TILE = 128
 
 
-@numba.njit(nogil=True, cache=True)
-def _dense(w, b, src, dst, n_in, n_out, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """``dst[:n_out, :m] = w @ src[:n_in, :m] + b``, ``w`` ``(n_out, n_in)``; ``src`` and
-    ``dst`` are C-contiguous ``(rows, TILE)`` scratch buffers.
+_F32 = ir.FloatType()
+_I32 = ir.IntType(32)
+_I64 = ir.IntType(64)
+#: pixels per step of the register-blocked layer kernel: two AVX vectors of eight float32
+LANES = 16
+_VEC = 8
+_V8 = ir.VectorType(_F32, _VEC)
+#: output rows per step: ``ROWS * LANES / 8`` = 8 accumulators, 2 inputs, a weight and
+#: products in the 16 AVX registers
+ROWS = 4
+assert TILE % LANES == 0
 
-    Register blocking: a block of four output rows takes four input rows per pass over the
-    pixels, so each partial sum is loaded and stored once per four products instead of once per
-    product, and each input load serves four rows. The sums still run input by input in order
-    (bias, then ``w[j, 0] * x0``, ``w[j, 1] * x1``, ...), the float32 operations of one input at
-    a time, so results do not change. The block indexes flat views with offsets that differ by
-    the constant ``TILE``, which lets LLVM check aliasing once per buffer and vectorise (four
-    separate row views were not vectorised). Remaining inputs and rows go one at a time."""
-    sf = src.reshape(src.shape[0] * src.shape[1])
-    df = dst.reshape(dst.shape[0] * dst.shape[1])
+
+def _rows_kernel(n_rows: int):  # type: ignore[no-untyped-def]
+    """Intrinsic ``kernel(w, b, src, dst, n_in, j, n_steps, relu)``: output rows ``[j, j +
+    n_rows)`` of a layer, ``dst[j + r, p] = b[j + r] + w[j + r, 0] * src[0, p] + w[j + r, 1] *
+    src[1, p] + ...`` in float32, in that order, for the first ``n_steps * LANES`` pixels;
+    ReLU'd (``0 if v < 0 else v``: NaN and -0.0 kept) when ``relu``. ``w`` ``(n_out, n_in)``,
+    ``b`` ``(n_out,)``, ``src`` and ``dst`` ``(rows, width)`` scratch, all C-contiguous float32.
+
+    Per step of :data:`LANES` pixels the ``n_rows x 2`` vector accumulators stay in registers
+    across all ``n_in`` inputs (stack slots in the entry block, which LLVM's mem2reg promotes):
+    each input costs two vector loads and ``n_rows`` broadcast weights, each output one store.
+    Separate multiply and add, no FMA (see the module notes). No bounds checks: ``j + n_rows <=
+    n_out``, ``n_in`` rows of ``src`` and ``n_steps * LANES`` pixels within the buffers are the
+    caller's (:func:`_dense`)."""
+    n_vec = LANES // _VEC
+
+    @intrinsic
+    def kernel(typingctx, w, b, src, dst, n_in, j, n_steps, relu):  # type: ignore[no-untyped-def]
+        arrays = (w, b, src, dst)
+        if not all(
+            isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C"
+            for a in arrays
+        ) or (w.ndim, b.ndim, src.ndim, dst.ndim) != (2, 1, 2, 2):
+            return None
+        sig = types.void(w, b, src, dst, types.intp, types.intp, types.intp, types.boolean)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            wa, ba, sa, da = (
+                context.make_array(t)(context, builder, v)
+                for t, v in zip(signature.args[:4], args[:4], strict=True)
+            )
+            n_in_v, j_v, n_steps_v, relu_v = args[4:]
+            w_cols = cgutils.unpack_tuple(builder, wa.shape, 2)[1]
+            s_cols = cgutils.unpack_tuple(builder, sa.shape, 2)[1]
+            d_cols = cgutils.unpack_tuple(builder, da.shape, 2)[1]
+            undef = ir.Constant(_V8, ir.Undefined)
+            zero = ir.Constant(_V8, [0.0] * _VEC)
+            splat = ir.Constant(ir.VectorType(_I32, _VEC), [0] * _VEC)
+
+            def broadcast(value):  # type: ignore[no-untyped-def]
+                lane0 = builder.insert_element(undef, value, ir.Constant(_I32, 0))
+                return builder.shuffle_vector(lane0, undef, splat)
+
+            def vector_at(base, offset):  # type: ignore[no-untyped-def]
+                return builder.bitcast(builder.gep(base, [offset]), _V8.as_pointer())
+
+            # accumulators as stack slots in the entry block: mem2reg makes them registers
+            acc = [[cgutils.alloca_once(builder, _V8) for _ in range(n_vec)] for _ in range(n_rows)]
+            rows = [builder.add(j_v, ir.Constant(_I64, r)) for r in range(n_rows)]
+            w_rows = [builder.gep(wa.data, [builder.mul(jr, w_cols)]) for jr in rows]
+            bias = [broadcast(builder.load(builder.gep(ba.data, [jr]))) for jr in rows]
+            with cgutils.for_range(builder, n_steps_v) as step:
+                p0 = builder.mul(step.index, ir.Constant(_I64, LANES))
+                for r in range(n_rows):
+                    for h in range(n_vec):
+                        builder.store(bias[r], acc[r][h])
+                with cgutils.for_range(builder, n_in_v) as inner:
+                    i = inner.index
+                    at = builder.add(builder.mul(i, s_cols), p0)
+                    xs = [
+                        builder.load(
+                            vector_at(sa.data, builder.add(at, ir.Constant(_I64, _VEC * h))),
+                            align=4,
+                        )
+                        for h in range(n_vec)
+                    ]
+                    for r in range(n_rows):
+                        wi = broadcast(builder.load(builder.gep(w_rows[r], [i])))
+                        for h in range(n_vec):
+                            total = builder.fadd(builder.load(acc[r][h]), builder.fmul(wi, xs[h]))
+                            builder.store(total, acc[r][h])
+                for r in range(n_rows):
+                    at = builder.add(builder.mul(rows[r], d_cols), p0)
+                    for h in range(n_vec):
+                        v = builder.load(acc[r][h])
+                        clipped = builder.select(builder.fcmp_ordered("<", v, zero), zero, v)
+                        builder.store(
+                            builder.select(relu_v, clipped, v),  # a scalar condition: no mask
+                            vector_at(da.data, builder.add(at, ir.Constant(_I64, _VEC * h))),
+                            align=4,
+                        )
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return kernel
+
+
+_KERNELS = tuple(_rows_kernel(r) for r in range(1, ROWS + 1))
+_K1, _K2, _K3, _K4 = _KERNELS
+
+
+@numba.njit(nogil=True, cache=True)
+def _dense(w, b, src, dst, n_in, n_out, m, relu):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """``dst[:n_out, :m] = w @ src[:n_in, :m] + b`` (ReLU'd when ``relu``), ``w`` ``(n_out,
+    n_in)``; ``src`` and ``dst`` C-contiguous ``(rows, TILE)`` scratch. Blocks of :data:`ROWS`
+    output rows, then one block of the remaining rows, each through its register-blocked kernel
+    (:func:`_rows_kernel`) over whole steps of :data:`LANES` pixels: the pixels of the last
+    step beyond ``m`` compute on stale scratch, and nobody reads them."""
+    steps = (m + LANES - 1) // LANES
     j = 0
-    while j + 4 <= n_out:
-        d0, d1, d2, d3 = dst[j], dst[j + 1], dst[j + 2], dst[j + 3]
-        b0, b1, b2, b3 = b[j], b[j + 1], b[j + 2], b[j + 3]
-        for p in range(m):
-            d0[p] = b0
-            d1[p] = b1
-            d2[p] = b2
-            d3[p] = b3
-        o0 = j * TILE
-        o1 = o0 + TILE
-        o2 = o1 + TILE
-        o3 = o2 + TILE
-        i = 0
-        while i + 4 <= n_in:
-            s0 = i * TILE
-            s1 = s0 + TILE
-            s2 = s1 + TILE
-            s3 = s2 + TILE
-            w00, w01, w02, w03 = w[j, i], w[j, i + 1], w[j, i + 2], w[j, i + 3]
-            w10, w11, w12, w13 = w[j + 1, i], w[j + 1, i + 1], w[j + 1, i + 2], w[j + 1, i + 3]
-            w20, w21, w22, w23 = w[j + 2, i], w[j + 2, i + 1], w[j + 2, i + 2], w[j + 2, i + 3]
-            w30, w31, w32, w33 = w[j + 3, i], w[j + 3, i + 1], w[j + 3, i + 2], w[j + 3, i + 3]
-            for p in range(m):
-                x0 = sf[s0 + p]
-                x1 = sf[s1 + p]
-                x2 = sf[s2 + p]
-                x3 = sf[s3 + p]
-                d = df[o0 + p]
-                d += w00 * x0
-                d += w01 * x1
-                d += w02 * x2
-                d += w03 * x3
-                df[o0 + p] = d
-                d = df[o1 + p]
-                d += w10 * x0
-                d += w11 * x1
-                d += w12 * x2
-                d += w13 * x3
-                df[o1 + p] = d
-                d = df[o2 + p]
-                d += w20 * x0
-                d += w21 * x1
-                d += w22 * x2
-                d += w23 * x3
-                df[o2 + p] = d
-                d = df[o3 + p]
-                d += w30 * x0
-                d += w31 * x1
-                d += w32 * x2
-                d += w33 * x3
-                df[o3 + p] = d
-            i += 4
-        while i < n_in:
-            w0, w1, w2, w3 = w[j, i], w[j + 1, i], w[j + 2, i], w[j + 3, i]
-            s = src[i]
-            for p in range(m):
-                v = s[p]
-                d0[p] += w0 * v
-                d1[p] += w1 * v
-                d2[p] += w2 * v
-                d3[p] += w3 * v
-            i += 1
-        j += 4
-    while j < n_out:
-        d = dst[j]
-        bj = b[j]
-        for p in range(m):
-            d[p] = bj
-        for i in range(n_in):
-            wji = w[j, i]
-            s = src[i]
-            for p in range(m):
-                d[p] += wji * s[p]
-        j += 1
-
-
-@numba.njit(nogil=True, cache=True)
-def _relu(src, dst, n, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """``dst[:n, :m] = src[:n, :m]`` with negative values set to 0 (NaN and -0.0 kept, as the
-    in-place ``if v < 0: v = 0`` did), into another buffer: see the module notes on masked stores."""
-    for j in range(n):
-        s = src[j]
-        d = dst[j]
-        for p in range(m):
-            v = s[p]
-            d[p] = np.float32(0) if v < 0 else v
+    while j + ROWS <= n_out:
+        _K4(w, b, src, dst, n_in, j, steps, relu)
+        j += ROWS
+    left = n_out - j
+    if left == 3:
+        _K3(w, b, src, dst, n_in, j, steps, relu)
+    elif left == 2:
+        _K2(w, b, src, dst, n_in, j, steps, relu)
+    elif left == 1:
+        _K1(w, b, src, dst, n_in, j, steps, relu)
 
 
 class KernelModel(NamedTuple):
@@ -215,14 +264,29 @@ _LN2_LO = np.float32(-2.12194440e-4)
 _EXP_MIN = np.float32(-87.0)
 
 
+@intrinsic
+def _float_from_bits(typingctx, bits):  # type: ignore[no-untyped-def]
+    """The float32 whose bits are the low 32 bits of the integer ``bits`` (a bitcast, in
+    registers; a store to an int32 scratch row read through a float32 view cost a pass)."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        low = context.cast(builder, args[0], signature.args[0], types.int32)
+        return builder.bitcast(low, _F32)
+
+    return types.float32(bits), codegen
+
+
 @numba.njit(nogil=True, cache=True)
-def _exp_nonpositive(d, bits, scale, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """``d[:m] = exp(d[:m])`` for ``d <= 0`` in float32, in loops LLVM vectorises (a libm call
-    per value was a third of the pass): Cephes ``expf`` (Cody-Waite reduction by ln 2, degree-7
-    polynomial, within 2 ulp), the power of two built in ``bits``, an int32 view of ``scale``.
-    Values below -87 give exp(-87) ~ 1.6e-38 (negligible beside the top label's 1)."""
+def _exp_nonpositive(d, top, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """``d[:m] = exp(d[:m] - top[:m])`` for ``d <= top`` in float32, in one loop LLVM
+    vectorises (a libm call per value was a third of the pass): Cephes ``expf`` (Cody-Waite
+    reduction by ln 2, degree-7 polynomial, within 2 ulp) times the power of two built from its
+    exponent bits (:func:`_float_from_bits`). Values below -87 give exp(-87) ~ 1.6e-38
+    (negligible beside the top label's 1)."""
     for p in range(m):
-        x = max(d[p], _EXP_MIN)
+        x = max(d[p] - top[p], _EXP_MIN)
         n = np.floor(x * _LOG2E + np.float32(0.5))
         r = x - n * _LN2_HI - n * _LN2_LO
         y = np.float32(1.9875691500e-4) * r + np.float32(1.3981999507e-3)
@@ -230,64 +294,100 @@ def _exp_nonpositive(d, bits, scale, m):  # type: ignore[no-untyped-def]  # prag
         y = y * r + np.float32(4.1665795894e-2)
         y = y * r + np.float32(1.6666665459e-1)
         y = y * r + np.float32(5.0000001201e-1)
-        d[p] = y * (r * r) + r + np.float32(1)
-        bits[p] = (np.int32(n) + np.int32(127)) << np.int32(23)
-    for p in range(m):
-        d[p] *= scale[p]
+        y = y * (r * r) + r + np.float32(1)
+        d[p] = y * _float_from_bits((np.int32(n) + np.int32(127)) << np.int32(23))
 
 
 @numba.njit(nogil=True, cache=True)
-def _softmax_tile(scores, n_lab, label_class, cls, work, best, bits, scale, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _softmax_tile(scores, n_lab, label_class, cls, work, best, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Over ``m`` pixels of ``scores`` ``(n_lab, TILE)`` (overwritten by exp(score - max)): label
     probabilities summed by class into ``cls`` ``(n_classes, TILE)``, the first most probable
-    label into ``best`` (int32 ``(TILE,)``), the total into ``work[0]`` (``work`` ``(1, TILE)``
-    scratch). The exp and sums run over the tile's pixels (vectorised); the maxima run per pixel
-    over the labels, in scalar code (see the module notes on masked stores)."""
-    top = work[0]
+    label into ``best[0]`` (``best`` int32 ``(2, TILE)`` scratch), the total into ``work[0]``
+    (``work`` ``(4, TILE)`` scratch). Every pass runs over the tile's pixels, vectorised; the
+    running maxima go from one scratch row to the other (see the module notes on masked
+    stores), two labels per pass."""
+    top, other = work[0], work[1]
     for p in range(m):
-        t = scores[0, p]
-        for j in range(1, n_lab):
-            t = max(t, scores[j, p])
-        top[p] = t
-    for j in range(n_lab):
+        top[p] = scores[0, p]
+    j = 1
+    while j < n_lab:
         row = scores[j]
-        for p in range(m):
-            row[p] -= top[p]
-        _exp_nonpositive(row, bits, scale, m)
+        if j + 1 < n_lab:
+            nxt = scores[j + 1]
+            for p in range(m):
+                other[p] = max(max(top[p], row[p]), nxt[p])
+            j += 2
+        else:
+            for p in range(m):
+                other[p] = max(top[p], row[p])
+            j += 1
+        top, other = other, top
+    for j in range(n_lab):
+        _exp_nonpositive(scores[j], top, m)
     for c in range(cls.shape[0]):
         for p in range(m):
             cls[c, p] = 0
+    total = work[0]
     for p in range(m):
-        top[p] = 0  # now the total
+        total[p] = 0
+    # sums and the label argmax (from -1: exps are >= 0) in one pass per label
+    a, b = 2, 3
+    for p in range(m):
+        work[a, p] = -1
+        best[0, p] = 0
     for j in range(n_lab):
         row = scores[j]
         into = cls[label_class[j]]
+        t0, t1, k0, k1 = work[a], work[b], best[a - 2], best[b - 2]
         for p in range(m):
             e = row[p]
-            top[p] += e
+            total[p] += e
             into[p] += e
-    _first_argmax(scores, n_lab, np.float32(-1), best, m)  # exps are >= 0
+            t = t0[p]
+            k = k0[p]
+            t1[p] = max(t, e)  # e if e > t else t, a select
+            k1[p] = k + (j - k) * (e > t)
+        a, b = b, a
+    if a == 3:  # the last pass wrote row 1
+        for p in range(m):
+            best[0, p] = best[1, p]
 
 
 @numba.njit(nogil=True, cache=True)
-def _first_argmax(rows, n, floor, out, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """``out[p]`` = the first ``j < n`` with the largest ``rows[j, p]`` (numpy's argmax), for
-    ``p < m``: a scalar loop over the rows per pixel (see the module notes on masked stores). Rows
-    compare with ``>`` from ``floor`` (0 if none is above it), or from row 0 when ``floor`` is
-    NaN: the comparisons of the vectorised passes this replaced, NaN included."""
+def _first_argmax(rows, n, floor, out, top, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """``out[p]`` = the first ``j < n`` with the largest ``rows[j, p]`` (numpy's argmax) and
+    ``top[0, p]`` its value, for ``p < m`` (``out`` int32 ``(2, TILE)``, ``top`` float32
+    ``(2, TILE)`` scratch). Rows compare with ``>`` from ``floor`` (0 if none is above it), or
+    from row 0 when ``floor`` is NaN: the comparisons of the vectorised passes of earlier
+    versions, NaN included. Row by row over the pixels, vectorised: each pass reads the running
+    maximum and index from one scratch row and writes them to the other (a row updated in place
+    under a condition compiles to masked stores: see the module notes)."""
     start = 0 if floor == floor else 1
-    for p in range(m):
-        t = floor if start == 0 else rows[0, p]
-        k = 0
-        for j in range(start, n):
-            v = rows[j, p]
-            if v > t:
-                t = v
-                k = j
-        out[p] = k
+    a, b = 0, 1
+    if (n - start) % 2:  # the last pass writes row 0
+        a, b = 1, 0
+    t0, k0 = top[a], out[a]
+    if start == 0:
+        for p in range(m):
+            t0[p] = floor
+            k0[p] = 0
+    else:
+        for p in range(m):
+            t0[p] = rows[0, p]
+            k0[p] = 0
+    for j in range(start, n):
+        row = rows[j]
+        t0, k0, t1, k1 = top[a], out[a], top[b], out[b]
+        for p in range(m):
+            v = row[p]
+            t = t0[p]
+            k = k0[p]
+            t1[p] = max(t, v)  # v if v > t else t, a select
+            k1[p] = k + (j - k) * (v > t)
+        a, b = b, a
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def _forward(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     x,
     valid,
@@ -320,16 +420,16 @@ def _forward(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     width = n_feat
     for w in weights:
         width = max(width, w.shape[0])
-    buf_a = np.empty((width, TILE), np.float32)
-    buf_b = np.empty((width, TILE), np.float32)
+    buf_a = np.zeros((width, TILE), np.float32)  # lanes past a ragged tile: stale, finite
+    buf_b = np.zeros((width, TILE), np.float32)
     cls = np.empty((n_classes, TILE), np.float32)
-    work = np.empty((1, TILE), np.float32)
-    best = np.empty(TILE, np.int32)
-    win = np.empty(TILE, np.int32)
-    bits = np.empty(TILE, np.int32)
-    scale = bits.view(np.float32)
+    work = np.empty((4, TILE), np.float32)
+    best = np.empty((2, TILE), np.int32)
+    win = np.empty((2, TILE), np.int32)
     bad = np.empty(TILE, np.bool_)
     check_valid = valid.shape[0] == x.shape[1]
+    nodata = np.int32(nodata_code)
+    zero = np.float32(0)
     n = x1 - x0
     for pl in range(x.shape[1]):
         for y in range(y0, y1):
@@ -349,22 +449,20 @@ def _forward(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
                         bad[p] |= v != v
                         row[p] = min(max(v, lo), hi)
                 n_in = n_feat
-                for k in range(n_layers):  # buf_a -> buf_b, ReLU back into buf_a, ...
+                for k in range(n_layers):  # buf_a -> buf_b (ReLU'd but the last), swapped
                     w = weights[k]
-                    _dense(w, biases[k], buf_a, buf_b, n_in, w.shape[0], m)
+                    _dense(w, biases[k], buf_a, buf_b, n_in, w.shape[0], m, k < n_layers - 1)
                     n_in = w.shape[0]
-                    if k < n_layers - 1:
-                        _relu(buf_b, buf_a, n_in, m)
-                _softmax_tile(buf_b, n_in, label_class, cls, work, best, bits, scale, m)
-                _first_argmax(cls, n_classes, np.float32(np.nan), win, m)
-                total = work[0]
+                    buf_a, buf_b = buf_b, buf_a
+                _softmax_tile(buf_a, n_in, label_class, cls, work, best, m)
+                _first_argmax(cls, n_classes, np.float32(np.nan), win, work[2:], m)
+                total, top, kw, kb = work[0], work[2], win[0], best[0]
+                c_out, p_out, v_out = crow[start:], prow[start:], vcov[start:]
                 for p in range(m):
-                    out = start + p
-                    if bad[p]:
-                        crow[out] = nodata_code
-                        prow[out] = 0
-                        vcov[out] = unknown_cover
-                    else:
-                        crow[out] = win[p]
-                        prow[out] = cls[win[p], p] / total[p]
-                        vcov[out] = label_cover[best[p]]
+                    no = bad[p]
+                    k = kw[p]
+                    r = top[p] / total[p]
+                    c_out[p] = k + (nodata - k) * no
+                    p_out[p] = zero if no else r
+                for p in range(m):
+                    v_out[p] = unknown_cover if bad[p] else label_cover[kb[p]]
