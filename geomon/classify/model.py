@@ -178,8 +178,8 @@ class PixelModel:
         block read with a halo: its own pixels), the same results as those pixels of the whole.
 
         Runs the compiled forward pass (:mod:`geomon.classify._forward`: one pass per tile of
-        pixels, 1.1-1.2x the numpy path in CPU time on one thread, with no ``(width, n)``
-        temporaries); :meth:`predict_numpy` is the reference it is tested against.
+        pixels with no ``(width, n)`` temporaries; its notes give its speed);
+        :meth:`predict_numpy` is the reference it is tested against.
         """
         from geomon.classify._forward import forward, forward_window
 
