@@ -5,11 +5,12 @@ The chain runs once per mine (composites, the shipped classifier); then each com
 is applied to the same classes and compared with the truth, as ``geomon evaluate --footprint``
 does. Prints, per combination, the total new-disturbance error, the worst mine's error and the
 worst false new disturbance as a share of the AOI; then, for the default options, each mine's
-error and how many mines are within 5 % of the truth. Use seeds apart from training (1-3, 8-10)
-and test (101, 102) seeds, e.g. 4 and 5.
+error and how many mines are within 5 % of the truth. Use seeds apart from training (1-3, 8-10,
+13-15)
+and test (101-104) seeds, e.g. 4 and 5.
 
     python -m bench.change_sweep [--seeds 4,5] [--bands full|reduced] [--period year]
-                                 [--model FILE]  (a candidate model instead of the shipped one)
+                                 [--model FILE[,FILE...]]  (candidate models instead of the shipped one)
 """
 
 from __future__ import annotations
@@ -31,46 +32,63 @@ GRID: dict[str, tuple[Any, ...]] = {
 
 
 def _classes(
-    seeds: list[int], bands: str, period: str, model_path: str | None = None
-) -> list[tuple[Any, Any, Any, str]]:
-    from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, load_model, select_model
+    seeds: list[int], bands: str, period: str, model_paths: list[str]
+) -> list[tuple[str, list[tuple[Any, Any, Any, str]]]]:
+    """Per model (the shipped one when ``model_paths`` is empty), the classes of every mine run:
+    each mine's composites are computed once and classified by every model, as
+    ``run_footprint`` does (the models must read the same bands)."""
+    from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, classify, load_model, select_model
     from geomon.classify.recipes import demo_catalogs
     from geomon.footprint.polygons import aoi_mask
-    from geomon.footprint.run import RunOptions, run_footprint
-    from geomon.imagery import Aoi, StaticCatalogSource
+    from geomon.footprint.run import RunOptions
+    from geomon.imagery import (
+        Aoi,
+        CompositeOptions,
+        LoadOptions,
+        Query,
+        StaticCatalogSource,
+        load_composite,
+    )
     from geomon.registry import load_registry
 
+    run_opts = RunOptions(period=period)
     fset = FULL_FEATURES if bands == "full" else REDUCED_FEATURES
-    model = load_model(model_path) if model_path else select_model(fset.bands)
-    trained = set(model.info.get("training_data", {}).get("seeds", []))
-    if trained & set(seeds) or {101, 102} & set(seeds):
-        raise SystemExit("use validation seeds: neither training seeds nor the test seeds 101, 102")
+    models = [load_model(p) for p in model_paths] or [select_model(fset.bands)]
+    if len({m.features.bands for m in models}) > 1:
+        raise SystemExit("the models of one sweep must read the same bands")
+    for model in models:
+        trained = set(model.info.get("training_data", {}).get("seeds", []))
+        if trained & set(seeds) or {101, 102, 103, 104} & set(seeds):
+            raise SystemExit(
+                "use validation seeds: neither training seeds nor the test seeds 101-104"
+            )
     registry = load_registry()
-    out = []
+    runs: list[list[tuple[Any, Any, Any, str]]] = [[] for _ in models]
+    load_opts = LoadOptions(bands=models[0].features.bands, chunk=run_opts.chunk)
     for catalog in demo_catalogs(seeds):
         cfg = catalog.config
         start, end = dt.date(cfg.start_year, 1, 1), dt.date(cfg.start_year + cfg.years - 1, 12, 31)
         source = StaticCatalogSource(catalog.catalog_path, name="demo")
         for mine_id in catalog.mine_ids:
             aoi = Aoi.from_registry(registry, mine_id)
-            run = run_footprint(aoi, start, end, source, RunOptions(period=period), model)
-            shape = (run.classes.sizes["y"], run.classes.sizes["x"])
-            mask = aoi_mask(
-                aoi.projected(str(run.classes.rio.crs)), shape, run.classes.rio.transform()
-            )
-            out.append((catalog, run.classes, mask, f"{mine_id}@{cfg.seed}"))
-    print(f"model {model.model_id}, seeds {seeds}, {len(out)} mine runs", flush=True)
-    return out
+            query = Query(aoi, start, end, max_cloud=run_opts.max_cloud)
+            comp = load_composite(source, query, load_opts, CompositeOptions(period)).compute()  # type: ignore[arg-type]
+            crs = str(comp.attrs["crs"])
+            for model, out in zip(models, runs, strict=True):
+                classes = classify(comp, model).compute()
+                if classes.rio.crs is None:
+                    classes = classes.rio.write_crs(crs)
+                shape = (classes.sizes["y"], classes.sizes["x"])
+                mask = aoi_mask(aoi.projected(crs), shape, classes.rio.transform())
+                out.append((catalog, classes, mask, f"{mine_id}@{cfg.seed}"))
+    names = [p.split("/")[-1] for p in model_paths] or [models[0].model_id]
+    for name, out in zip(names, runs, strict=True):
+        print(f"model {name}, seeds {seeds}, {len(out)} mine runs", flush=True)
+    return list(zip(names, runs, strict=True))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="4,5", help="validation demo seeds (default 4,5)")
-    parser.add_argument("--bands", choices=("full", "reduced"), default="full")
-    parser.add_argument("--period", default="year")
-    parser.add_argument("--model", default=None, help="model file (default: the shipped one)")
-    args = parser.parse_args()
-    runs = _classes([int(s) for s in args.seeds.split(",")], args.bands, args.period, args.model)
+def _sweep(runs: list[tuple[Any, Any, Any, str]]) -> None:
+    """Print the grid for one model's mine runs, then each mine under the default options."""
     default = ChangeOptions()
     print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}")  # fmt: skip
@@ -95,9 +113,27 @@ def main() -> None:
     within = [c for c in checks if abs(c.new_error) <= 0.05]
     print(f"default options: {len(within)} of {len(checks)} mines within 5 % of the truth")
     for c in sorted(checks, key=lambda c: -abs(c.new_error)):
-        print(
-            f"  {c.mine_id:32s}{c.new_ha:10.1f} ha{c.truth_new_ha:10.1f} ha truth{100 * c.new_error:+8.1f}%"
-        )
+        print(f"  {c.mine_id:32s}{c.new_ha:10.1f} ha{c.truth_new_ha:10.1f} ha truth"
+              f"{100 * c.new_error:+8.1f}%")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="4,5", help="validation demo seeds (default 4,5)")
+    parser.add_argument("--bands", choices=("full", "reduced"), default="full")
+    parser.add_argument("--period", default="year")
+    parser.add_argument(
+        "--model",
+        default="",
+        help="model file(s), comma-separated (default: the shipped one); several files share "
+        "each mine's composites (e.g. one model with several prior corrections)",
+    )
+    args = parser.parse_args()
+    paths = [p for p in args.model.split(",") if p]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    for name, runs in _classes(seeds, args.bands, args.period, paths):
+        print(f"== {name}")
+        _sweep(runs)
 
 
 if __name__ == "__main__":

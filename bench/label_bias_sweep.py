@@ -3,7 +3,7 @@
 Each mine's composites are loaded once; the model is applied with each shift of the label's
 output bias (``TrainOptions.label_bias``) and ``bare_disturbed`` precision, recall, F1 and IoU
 are printed per shift, counted as ``geomon evaluate --demo-seeds`` counts them. Use seeds apart
-from training (1-3, 8-10) and test (101, 102) seeds. Train the model without a shift first:
+from training (1-3, 8-10) and test (101-104) seeds. Train the model without a shift first:
 
     geomon train --demo-seeds 1,2,3,8,9,10 --bands full --out /tmp/full.gmodel
     python -m bench.label_bias_sweep /tmp/full.gmodel [--seeds 4,5,6,7,11,12]
@@ -35,10 +35,10 @@ def main() -> None:
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     base = load_model(args.model)
-    if {101, 102} & set(seeds) or set(seeds) & set(
+    if {101, 102, 103, 104} & set(seeds) or set(seeds) & set(
         base.info.get("training_data", {}).get("seeds", [])
     ):
-        raise SystemExit("use validation seeds: neither training seeds nor the test seeds 101, 102")
+        raise SystemExit("use validation seeds: neither training seeds nor the test seeds 101-104")
     shifts = [float(s) for s in args.shifts.split(",")]
     models = [with_label_bias(base, [(args.label, s)]) for s in shifts]
     k = len(CLASS_NAMES)
