@@ -52,7 +52,7 @@ class PixelModel:
     """A trained pixel classifier: feature scaling, MLP layers, and label metadata."""
 
     model_id: str
-    """Stable name, e.g. ``geomon-s2-full-v5``."""
+    """Stable name, e.g. ``geomon-s2-full-v6``."""
     features: FeatureSet
     """Bands and indices the model reads, in input order."""
     labels: tuple[str, ...]
