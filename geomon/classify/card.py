@@ -25,6 +25,13 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+def _epochs(epochs: object, hyper: Mapping[str, object]) -> str:
+    """How training ended: early stopping, or the ``max_iter`` cap before it."""
+    if epochs is not None and epochs == hyper.get("max_iter"):
+        return f"Trained for {epochs} epochs: the max_iter cap, reached before early stopping."
+    return f"Trained for {epochs if epochs is not None else '?'} epochs (early stopping)."
+
+
 def model_card(
     model: PixelModel,
     file_name: str,
@@ -101,7 +108,7 @@ def model_card(
         "## Hyper-parameters",
         "",
         f"```json\n{json.dumps(hyper, indent=1, sort_keys=True)}\n```",
-        f"Trained for {info.get('epochs', '?')} epochs (early stopping).",
+        _epochs(info.get("epochs"), hyper),
         "",
         "## Measured accuracy",
         "",
