@@ -56,8 +56,11 @@ class TrainOptions:
     learning_rate: float = 2e-3
     """Adam's initial learning rate."""
     batch_size: int = 512
-    max_iter: int = 60
-    """Epochs at most (early stopping on a 10 % validation split usually ends sooner)."""
+    max_iter: int = 200
+    """Epochs at most; early stopping on a 10 % validation split should end training sooner. The
+    cap was 60 until stop 13, and every shipped model up to v6 reached it (early stopping never
+    ended their training): on nine demo seeds, with 150, early stopping ended at 89 epochs and
+    validation bare_disturbed F1 rose from 0.950 to 0.955 (full model, best prior correction)."""
     clip_quantile: float = 0.001
     """Feature clip bounds are the training data's ``q`` and ``1 - q`` quantiles."""
     seed: int = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,6 +124,13 @@ def _composite(
     help="Add SHIFT to LABEL's output logit after fitting (a prior correction chosen on "
     "validation data), e.g. disturbed=-0.5; repeatable.",
 )
+@click.option(
+    "--max-iter",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Most training epochs (default: TrainOptions.max_iter; early stopping on a 10 % "
+    "validation split usually ends sooner).",
+)
 @click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
 @click.option(
     "--out",
@@ -145,6 +153,7 @@ def train(
     context: bool,
     temporal: bool,
     label_bias: tuple[str, ...],
+    max_iter: int | None,
     model_id: str | None,
     out: Path,
 ) -> None:
@@ -162,6 +171,8 @@ def train(
         fset = fset.with_temporal(PERIOD_STATISTICS)
     name = model_id or out.stem
     options = TrainOptions(label_bias=_label_bias(label_bias))
+    if max_iter is not None:
+        options = replace(options, max_iter=max_iter)
     seeds = _seeds(demo_seeds)
     if seeds and labels_path is not None:
         raise ConfigError("give either --labels or --demo-seeds, not both")
@@ -179,7 +190,7 @@ def train(
             )
         else:
             raise ConfigError(
-                "give --labels FILE (with MINE_ID/--aoi and dates) or --demo-seeds 1,2,3,8,9,10"
+                "give --labels FILE (with MINE_ID/--aoi and dates) or --demo-seeds 1,2,3,8,9,10,13,14,15"
             )
     sha = save_model(model, out)
     balance = model.info.get("training_data", {}).get("class_balance", {})
