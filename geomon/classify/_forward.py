@@ -295,7 +295,7 @@ def _exp_nonpositive(d, top, m):  # type: ignore[no-untyped-def]  # pragma: no c
         y = y * r + np.float32(1.6666665459e-1)
         y = y * r + np.float32(5.0000001201e-1)
         y = y * (r * r) + r + np.float32(1)
-        d[p] = y * _float_from_bits((np.int32(n) + np.int32(127)) << np.int32(23))
+        d[p] = y * _float_from_bits((np.int32(n) + np.int32(127)) << np.int32(23))  # type: ignore[call-arg]  # an intrinsic: numba passes typingctx
 
 
 @numba.njit(nogil=True, cache=True)
