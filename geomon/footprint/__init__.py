@@ -10,7 +10,6 @@ unit dropped.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -139,16 +138,6 @@ def _cover_at_baseline(classes: xr.Dataset, change: ChangeResult, pixels: np.nda
     return np.where(index >= 0, lut[base], unknown).astype(np.uint8)
 
 
-def _inside(
-    aoi: BaseGeometry | None, aoi_crs: str, crs: str, shape: tuple[int, int], transform: Affine
-) -> tuple[BaseGeometry | None, np.ndarray | None]:
-    """The AOI in the raster's CRS and the pixels touching it (None, None without an AOI)."""
-    if aoi is None:
-        return None, None
-    aoi_local = gpd.GeoSeries([aoi], crs=aoi_crs).to_crs(crs).iloc[0]
-    return aoi_local, aoi_mask(aoi_local, shape, transform)
-
-
 def trace_footprint(
     classes: xr.Dataset,
     aoi: BaseGeometry | None,
@@ -163,14 +152,12 @@ def trace_footprint(
     codes = np.asarray(classes["class"].values)
     counts = np.asarray(classes["clear_count"].values) if "clear_count" in classes else None
     prob = np.asarray(classes["probability"].values) if "probability" in classes else None
-    # the AOI mask (GDAL's rasterize holds the GIL: 0.25-0.35 s on the 4096 px reference once
-    # the imagery reader has set GDAL's block cache) beside the change tracking (a compiled
-    # kernel that releases it), on a thread of its own
-    with ThreadPoolExecutor(1) as pool:
-        clip = pool.submit(_inside, aoi, options.aoi_crs, crs, codes.shape[1:], transform)
-        change = track_change(codes, counts, options.change, prob)
-        aoi_local, inside_ = clip.result()
-    inside = np.ones(codes.shape[1:], bool) if inside_ is None else inside_
+    change = track_change(codes, counts, options.change, prob)
+    aoi_local = None
+    inside = np.ones(codes.shape[1:], bool)
+    if aoi is not None:
+        aoi_local = gpd.GeoSeries([aoi], crs=options.aoi_crs).to_crs(crs).iloc[0]
+        inside = aoi_mask(aoi_local, codes.shape[1:], transform)
     times = pd.to_datetime(classes["time"].values)
     labels = [period_label(t, kind) for t in times]
     pixel_m2 = abs(transform.a * transform.e - transform.b * transform.d)
