@@ -6,11 +6,11 @@ is applied to the same classes and compared with the truth, as ``geomon evaluate
 does. Prints, per combination, the total new-disturbance error, the worst mine's error and the
 worst false new disturbance as a share of the AOI; then, for the default options, each mine's
 error and how many mines are within 5 % of the truth. Use seeds apart from training (1-3, 8-10,
-13-15)
-and test (101-104) seeds, e.g. 4 and 5.
+13-15) and test (101-104) seeds, e.g. 4 and 5.
 
     python -m bench.change_sweep [--seeds 4,5] [--bands full|reduced] [--period year]
-                                 [--model FILE[,FILE...]]  (candidate models instead of the shipped one)
+                                 [--model FILE[,FILE...]]
+    (candidate models instead of the shipped one; several files share each mine's composites)
 """
 
 from __future__ import annotations
@@ -40,15 +40,8 @@ def _classes(
     from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, classify, load_model, select_model
     from geomon.classify.recipes import demo_catalogs
     from geomon.footprint.polygons import aoi_mask
-    from geomon.footprint.run import RunOptions
-    from geomon.imagery import (
-        Aoi,
-        CompositeOptions,
-        LoadOptions,
-        Query,
-        StaticCatalogSource,
-        load_composite,
-    )
+    from geomon.footprint.run import RunOptions, run_composite
+    from geomon.imagery import Aoi, StaticCatalogSource
     from geomon.registry import load_registry
 
     run_opts = RunOptions(period=period)
@@ -64,22 +57,20 @@ def _classes(
             )
     registry = load_registry()
     runs: list[list[tuple[Any, Any, Any, str]]] = [[] for _ in models]
-    load_opts = LoadOptions(bands=models[0].features.bands, chunk=run_opts.chunk)
     for catalog in demo_catalogs(seeds):
         cfg = catalog.config
         start, end = dt.date(cfg.start_year, 1, 1), dt.date(cfg.start_year + cfg.years - 1, 12, 31)
         source = StaticCatalogSource(catalog.catalog_path, name="demo")
         for mine_id in catalog.mine_ids:
             aoi = Aoi.from_registry(registry, mine_id)
-            query = Query(aoi, start, end, max_cloud=run_opts.max_cloud)
-            comp = load_composite(source, query, load_opts, CompositeOptions(period)).compute()  # type: ignore[arg-type]
+            comp = run_composite(aoi, start, end, source, run_opts, models[0]).compute()
             crs = str(comp.attrs["crs"])
+            shape = (comp.sizes["y"], comp.sizes["x"])
+            mask = aoi_mask(aoi.projected(crs), shape, comp.rio.transform())  # one grid, all models
             for model, out in zip(models, runs, strict=True):
                 classes = classify(comp, model).compute()
                 if classes.rio.crs is None:
                     classes = classes.rio.write_crs(crs)
-                shape = (classes.sizes["y"], classes.sizes["x"])
-                mask = aoi_mask(aoi.projected(crs), shape, classes.rio.transform())
                 out.append((catalog, classes, mask, f"{mine_id}@{cfg.seed}"))
     names = [p.split("/")[-1] for p in model_paths] or [models[0].model_id]
     for name, out in zip(names, runs, strict=True):

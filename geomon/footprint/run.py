@@ -28,6 +28,7 @@ __all__ = [
     "FootprintRun",
     "RunOptions",
     "compute_classes",
+    "run_composite",
     "run_footprint",
     "write_outputs",
 ]
@@ -86,6 +87,24 @@ def compute_classes(classes: xr.Dataset, progress: bool = False) -> xr.Dataset:
     return xr.concat(parts, dim="time", data_vars="all", coords="minimal", compat="override")
 
 
+def run_composite(
+    aoi: Aoi,
+    start: dt.date,
+    end: dt.date,
+    source: ImagerySource,
+    options: RunOptions,
+    model: PixelModel | None = None,
+) -> xr.Dataset:
+    """The (lazy) composites :func:`run_footprint` classifies: the period's composites of the
+    bands ``model`` reads (all bands without a model or with ``options.all_bands``)."""
+    from geomon.imagery import CompositeOptions, LoadOptions, Query, load_composite
+
+    query = Query(aoi, start, end, max_cloud=options.max_cloud)
+    bands = model.features.bands if model is not None and not options.all_bands else None
+    load_opts = LoadOptions(bands=bands, chunk=options.chunk)
+    return load_composite(source, query, load_opts, CompositeOptions(options.period))  # type: ignore[arg-type]
+
+
 def run_footprint(
     aoi: Aoi,
     start: dt.date,
@@ -96,14 +115,9 @@ def run_footprint(
     progress: bool = False,
 ) -> FootprintRun:
     """Composite, classify and trace the footprint of ``aoi`` between ``start`` and ``end``."""
-    from geomon.imagery import CompositeOptions, LoadOptions, Query, load_composite
-
     options = options or RunOptions()
     seconds: dict[str, float] = {}
-    query = Query(aoi, start, end, max_cloud=options.max_cloud)
-    bands = model.features.bands if model is not None and not options.all_bands else None
-    load_opts = LoadOptions(bands=bands, chunk=options.chunk)
-    comp = load_composite(source, query, load_opts, CompositeOptions(options.period))  # type: ignore[arg-type]
+    comp = run_composite(aoi, start, end, source, options, model)
     chosen = model or select_model(str(v) for v in comp.data_vars)
     lazy = classify(comp, chosen)
     with _timed(seconds, "load+classify"):
