@@ -3,9 +3,9 @@
 The models never saw these pixels: they are trained on the synthetic demo only. Forest, grassland
 and shrubland must not come out ``bare_disturbed``, nor ``water`` (at most 2 % of the clear pixels
 each), nor any class the change rules count as disturbance when it replaces vegetation
-(``bare_disturbed``, ``water``, ``built_other``: at most 2 % together). Whole scenes are classified, so models with spatial context see each pixel's clear
-neighbours; each scene is a period of one observation for models with temporal statistics
-(``single_observation``).
+(``bare_disturbed``, ``water``, ``built_other``: at most 2 % together). Whole scenes are
+classified, so models with spatial context see each pixel's clear neighbours; each scene is a
+period of one observation for models with temporal statistics (``single_observation``).
 """
 
 from __future__ import annotations
