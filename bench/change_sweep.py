@@ -6,7 +6,7 @@ is applied to the same classes and compared with the truth, as ``geomon evaluate
 does. Prints, per combination, the total new-disturbance error, the worst mine's error and the
 worst false new disturbance as a share of the AOI; then, for the default options, each mine's
 error and how many mines are within 5 % of the truth. Use seeds apart from training (1-3, 8-10,
-13-15) and test (101-104) seeds, e.g. 4 and 5.
+13-15) and test (101 and up) seeds, e.g. 4 and 5.
 
     python -m bench.change_sweep [--seeds 4,5] [--bands full|reduced] [--period year]
                                  [--model FILE[,FILE...]]
@@ -38,7 +38,7 @@ def _classes(
     each mine's composites are computed once and classified by every model, as
     ``run_footprint`` does (the models must read the same bands)."""
     from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, classify, load_model, select_model
-    from geomon.classify.recipes import demo_catalogs
+    from geomon.classify.recipes import FIRST_TEST_SEED, demo_catalogs
     from geomon.footprint.polygons import aoi_mask
     from geomon.footprint.run import RunOptions, run_composite
     from geomon.imagery import Aoi, StaticCatalogSource
@@ -51,9 +51,9 @@ def _classes(
         raise SystemExit("the models of one sweep must read the same bands")
     for model in models:
         trained = set(model.info.get("training_data", {}).get("seeds", []))
-        if trained & set(seeds) or {101, 102, 103, 104} & set(seeds):
+        if trained & set(seeds) or max(seeds) >= FIRST_TEST_SEED:
             raise SystemExit(
-                "use validation seeds: neither training seeds nor the test seeds 101-104"
+                "use validation seeds: neither training seeds nor the test seeds (101 and up)"
             )
     registry = load_registry()
     runs: list[list[tuple[Any, Any, Any, str]]] = [[] for _ in models]
