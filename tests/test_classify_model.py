@@ -11,6 +11,7 @@ import pytest
 
 from geomon.classify.classes import BARE_DISTURBED, CLOUD_NODATA, VEGETATION, WATER
 from geomon.classify.features import (
+    FULL_FEATURES,
     REDUCED_FEATURES,
     ContextFeature,
     FeatureSet,
@@ -121,6 +122,29 @@ def test_training_is_deterministic() -> None:
     first = fit_pixel_model(x, y, REDUCED_FEATURES, CONTRACT_SCHEME, "m", opts)
     second = fit_pixel_model(x, y, REDUCED_FEATURES, CONTRACT_SCHEME, "m", opts)
     assert first.digest == second.digest
+
+
+def test_training_does_not_depend_on_the_blas_thread_count() -> None:
+    """The caller's BLAS threads do not change the fit (a card's reproduce command writes the same
+    file on any machine). With OpenBLAS's threads this fit's weights differed between one and two
+    threads (checked without the single-thread limit in ``fit_pixel_model``)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from geomon.classify.features import CONTEXT, PERIOD_STATISTICS
+
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    if not blas or max(p["num_threads"] for p in blas) < 2:
+        pytest.skip("BLAS runs one thread here: nothing to compare")
+    fset = FULL_FEATURES.with_context(CONTEXT).with_temporal(PERIOD_STATISTICS)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, len(CONTRACT_SCHEME.labels), 30_000)
+    x = (rng.normal(size=(len(y), len(fset))) + 0.3 * y[:, None]).astype(np.float32)
+    opts = TrainOptions(max_iter=2)
+    fits = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            fits.append(fit_pixel_model(x, y, fset, CONTRACT_SCHEME, "m", opts))
+    assert fits[0].digest == fits[1].digest
 
 
 class _Payload:
