@@ -9,7 +9,7 @@ truth; then, for the default options, each mine's error. Use seeds apart from tr
 8-10, 13-15) and test (101 and up) seeds, e.g. 4 and 5.
 
     python -m bench.change_sweep [--seeds 4,5] [--bands full|reduced] [--period year]
-                                 [--model FILE[,FILE...]]
+                                 [--model FILE[,FILE...]] [--by-period]
     (candidate models instead of the shipped one; several files share each mine's composites)
 """
 
@@ -19,6 +19,8 @@ import argparse
 import datetime as dt
 import itertools
 from typing import Any
+
+import numpy as np
 
 from geomon.footprint.assess import FootprintCheck, check_demo_footprint
 from geomon.footprint.change import ChangeOptions
@@ -93,12 +95,12 @@ def _sweep(runs: list[tuple[Any, Any, Any, str]]) -> None:
         truth = sum(c.truth_new_ha for c in checks)
         worst = max(checks, key=lambda c: abs(c.new_error))
         false = max(c.false_share_of_aoi for c in checks)
-        within = sum(abs(c.new_error) <= 0.05 for c in checks)
+        n_within = sum(abs(c.new_error) <= 0.05 for c in checks)
         mark = "  (default)" if opts == default else ""
         print(f"{opts.persistence:8d}{opts.min_probability:7.2f}{opts.tail_min_clear:8d}"
               f"{opts.tail_min_probability:8.2f}"
               f"{100 * (new - truth) / truth:10.1f}%{100 * worst.new_error:11.1f}%"
-              f"{100 * false:16.2f}%{within:7d} of {len(checks)}{mark}")  # fmt: skip
+              f"{100 * false:16.2f}%{n_within:7d} of {len(checks)}{mark}")  # fmt: skip
     checks = [
         check_demo_footprint(cat, classes, mask, name, default) for cat, classes, mask, name in runs
     ]
@@ -107,6 +109,32 @@ def _sweep(runs: list[tuple[Any, Any, Any, str]]) -> None:
     for c in sorted(checks, key=lambda c: -abs(c.new_error)):
         print(f"  {c.mine_id:32s}{c.new_ha:10.1f} ha{c.truth_new_ha:10.1f} ha truth"
               f"{100 * c.new_error:+8.1f}%")  # fmt: skip
+
+
+def _by_period(runs: list[tuple[Any, Any, Any, str]]) -> None:
+    """Under the default options: where the new-disturbance error sits in time. Per period (the
+    first is the baseline), the truly new area by the period the truth first shows it, the area
+    marked new there, and the truly new area never marked (by the truth's period); then the
+    missed area whose first clear view came at or after the truth's onset (the chain calls it
+    persisting: it had no clear baseline)."""
+    from geomon.footprint.assess import new_by_period
+
+    parts = [(name, new_by_period(cat, classes, mask)) for cat, classes, mask, name in runs]
+    print("new disturbance by period (default options): truth / marked new / missed, ha")
+    total_t = np.sum([p.truth_ha for _, p in parts], axis=0)
+    total_n = np.sum([p.new_ha for _, p in parts], axis=0)
+    total_m = np.sum([p.missed_ha for _, p in parts], axis=0)
+    for name, p in [*parts, ("total", None)]:
+        t, n, m = (total_t, total_n, total_m) if p is None else (p.truth_ha, p.new_ha, p.missed_ha)
+        cells = "  ".join(f"t{i} {t[i]:6.1f} /{n[i]:6.1f} /{m[i]:5.1f}" for i in range(1, len(t)))
+        unseen = sum(q.unseen_baseline_ha for _, q in parts) if p is None else p.unseen_baseline_ha
+        print(f"  {name:28s}{cells}  unseen baseline {unseen:5.1f}")
+    errors = "  ".join(
+        f"t{i} {100 * (total_n[i] - total_t[i]) / total_t[i]:+.1f} %"
+        for i in range(1, len(total_t))
+        if total_t[i]
+    )
+    print(f"  marked new against the truth, by period: {errors}")
 
 
 def main() -> None:
@@ -120,12 +148,19 @@ def main() -> None:
         help="model file(s), comma-separated (default: the shipped one); several files share "
         "each mine's composites (e.g. one model with several prior corrections)",
     )
+    parser.add_argument(
+        "--by-period",
+        action="store_true",
+        help="also print where the new-disturbance error sits in time (default options)",
+    )
     args = parser.parse_args()
     paths = [p for p in args.model.split(",") if p]
     seeds = [int(s) for s in args.seeds.split(",")]
     for name, runs in _classes(seeds, args.bands, args.period, paths):
         print(f"== {name}")
         _sweep(runs)
+        if args.by_period:
+            _by_period(runs)
 
 
 if __name__ == "__main__":

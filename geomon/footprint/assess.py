@@ -16,7 +16,14 @@ import xarray as xr
 
 from geomon.footprint.change import NEW, ChangeOptions, track_change
 
-__all__ = ["FootprintCheck", "check_demo_footprint", "format_checks", "truth_codes"]
+__all__ = [
+    "FootprintCheck",
+    "NewByPeriod",
+    "check_demo_footprint",
+    "format_checks",
+    "new_by_period",
+    "truth_codes",
+]
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,51 @@ def check_demo_footprint(
         truth_new_ha=float(truth_new.sum()) * px_ha,
         false_new_ha=float((new & ~ever).sum()) * px_ha,
         missed_new_ha=float((truth_new & ~new).sum()) * px_ha,
+    )
+
+
+@dataclass(frozen=True)
+class NewByPeriod:
+    """Where one mine's new-disturbance error sits in time (hectares per period, index 0 the
+    baseline, pixel-counted in the AOI)."""
+
+    truth_ha: np.ndarray
+    """Truly new area by the period in which the truth first shows it disturbed."""
+    new_ha: np.ndarray
+    """Area the chain marks ``new`` in each period."""
+    missed_ha: np.ndarray
+    """Truly new area never marked new, by the period the truth first shows it."""
+    unseen_baseline_ha: float
+    """Truly new area whose first clear view came at or after the truth's onset: the chain
+    sees it disturbed at its first view and calls it ``persisting`` (no baseline to compare)."""
+
+
+def new_by_period(
+    catalog: object,
+    classes: xr.Dataset,
+    aoi_mask: np.ndarray,
+    options: ChangeOptions | None = None,
+) -> NewByPeriod:
+    """:func:`check_demo_footprint`'s new-disturbance areas split by period."""
+    counts = classes["clear_count"].values if "clear_count" in classes else None
+    prob = classes["probability"].values if "probability" in classes else None
+    result = track_change(classes["class"].values, counts, options, prob)
+    new = (result.status == NEW) & aoi_mask
+    truth = _truth_disturbed(catalog, classes)
+    n = truth.shape[0]
+    onset = np.where(truth.any(axis=0), truth.argmax(axis=0), -1)
+    truth_new = truth[1:].any(axis=0) & ~truth[0] & aoi_mask
+    missed = truth_new & ~new.any(axis=0)
+    xs = classes["x"].values
+    px_ha = float(abs(xs[1] - xs[0])) ** 2 / 10_000
+    by_onset = np.bincount(onset[truth_new], minlength=n)[:n]
+    by_missed = np.bincount(onset[missed], minlength=n)[:n]
+    unseen = missed & (result.baseline_index >= onset)
+    return NewByPeriod(
+        truth_ha=by_onset * px_ha,
+        new_ha=new.sum(axis=(1, 2)) * px_ha,
+        missed_ha=by_missed * px_ha,
+        unseen_baseline_ha=float(unseen.sum()) * px_ha,
     )
 
 
