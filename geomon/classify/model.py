@@ -32,7 +32,7 @@ from geomon.errors import ModelError
 if TYPE_CHECKING:
     from geomon.classify._forward import KernelModel
 
-__all__ = ["PixelModel", "Prediction"]
+__all__ = ["PixelModel", "Prediction", "one_blas_thread"]
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class PixelModel:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Label probabilities ``(n, n_labels)`` for features ``x`` of shape ``(n, n_features)``."""
-        with _one_blas_thread():
+        with one_blas_thread():
             scores = self._scores(np.ascontiguousarray(np.asarray(x, dtype=np.float32).T))
         return (scores / scores.sum(axis=0)).T
 
@@ -208,7 +208,7 @@ class PixelModel:
         code = np.empty(n, np.uint8)
         prob = np.empty(n, np.float32)
         cover = np.empty(n, np.uint8)
-        with _one_blas_thread():
+        with one_blas_thread():
             for start in range(0, n, _BLOCK):  # cache-sized slices: 3-4x faster than one product
                 part = slice(start, min(start + _BLOCK, n))
                 self._predict_slice(xfm[:, part], code[part], prob[part], cover[part])
@@ -238,7 +238,7 @@ _BLOCK = 32_768
 
 
 def _layer(w: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """``w @ h`` (callers hold :func:`_one_blas_thread`)."""
+    """``w @ h`` (callers hold :func:`one_blas_thread`)."""
     return w @ h
 
 
@@ -250,11 +250,12 @@ def _blas_controller() -> Any:
 
 
 @contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def one_blas_thread() -> Iterator[None]:
     """Run BLAS single-threaded inside a block: a matrix product this thin runs up to 30x slower
     when OpenBLAS's threads compete with Dask's (measured on 2 cores). The limit is process-wide
     while held; it is restored on exit (overlapping blocks may leave it at 1, which only helps a
-    Dask process)."""
+    Dask process). Training holds it too, so that a fit does not depend on the core count
+    (:func:`geomon.classify.train.fit_pixel_model`)."""
     with _blas_controller().limit(limits=1, user_api="blas"):
         yield
 

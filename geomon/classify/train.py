@@ -11,7 +11,7 @@ import numpy as np
 
 from geomon.classify.classes import CLASS_NAMES
 from geomon.classify.features import FeatureSet
-from geomon.classify.model import PixelModel, _one_blas_thread
+from geomon.classify.model import PixelModel, one_blas_thread
 from geomon.errors import ConfigError, ModelError
 
 __all__ = [
@@ -149,7 +149,7 @@ def fit_pixel_model(
     # same samples and random_state, full v7: 81 epochs with one thread, 86 with two), so a card's
     # reproduce command wrote another file on a machine with another core count. One thread is
     # no slower here (the fit alone: 168 s against 181 s with two threads on 2 cores).
-    with warnings.catch_warnings(), _one_blas_thread():
+    with warnings.catch_warnings(), one_blas_thread():
         warnings.simplefilter("ignore", ConvergenceWarning)
         mlp.fit((clipped - mean) / scale, y)
     weights = [np.asarray(w, np.float32) for w in mlp.coefs_]
