@@ -54,6 +54,7 @@ from bench.imagery import (
 )
 from geomon.classify import REDUCED_FEATURES, PixelModel, classify, load_model, select_model
 from geomon.footprint import FootprintOptions, trace_footprint
+from geomon.footprint.run import compute_classes
 from geomon.imagery import CompositeOptions, LoadOptions, Query, StaticCatalogSource, load_composite
 from geomon.imagery._reader import close_datasets
 
@@ -99,7 +100,7 @@ def _staged(
     comp, t_comp, c_comp = _timed_cpu(lambda: _composite(query, source, chunk, model).compute())
     # one block per period and chunk, as the fused graph has (no hashing of the data)
     blocks = comp.chunk({"time": 1, "y": chunk, "x": chunk}, token="bench-composite")
-    classes, t_cls, c_cls = _timed_cpu(lambda: classify(blocks, model).compute())
+    classes, t_cls, c_cls = _timed_cpu(lambda: compute_classes(classify(blocks, model)))
     fp, t_fp, c_fp = _timed_cpu(lambda: _trace(classes, aoi))
     n_out = classes.sizes["time"] * classes.sizes["y"] * classes.sizes["x"]
     shape = (classes.sizes["time"], classes.sizes["y"], classes.sizes["x"])
@@ -110,8 +111,9 @@ def _staged(
 def _fused(
     query: Query, source: StaticCatalogSource, chunk: int, model: PixelModel, aoi: BaseGeometry
 ) -> int:
-    """The whole chain: composite and classes in one graph, then the footprint polygons."""
-    classes = classify(_composite(query, source, chunk, model), model).compute()
+    """The whole chain: composite and classes in one graph, computed as ``run_footprint`` computes
+    them (:func:`~geomon.footprint.run.compute_classes`), then the footprint polygons."""
+    classes = compute_classes(classify(_composite(query, source, chunk, model), model))
     return len(_trace(classes, aoi))
 
 

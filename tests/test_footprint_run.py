@@ -95,6 +95,31 @@ def test_chain_writes_footprint_and_class_rasters(
     ]
 
 
+def test_compute_classes_equals_a_plain_compute(model: PixelModel, tmp_path: Path) -> None:
+    """Periods stored into arrays allocated once give what computing the whole Dataset gives:
+    the rasters, the per-period coverage figures, coordinates and attributes."""
+    import xarray as xr
+
+    from geomon.classify import classify
+    from geomon.footprint.run import compute_classes, run_composite
+
+    made = write_s2_catalog(
+        tmp_path / "cat", DATES, size_px=96, cloud=[0.0, 0.5, 0.0, 0.2, 0.0, 0.0]
+    )
+    source = StaticCatalogSource(made.catalog_path, name="test")
+    comp = run_composite(
+        Aoi("test_mine", made.aoi_lonlat),
+        DATES[0],
+        dt.date(2021, 12, 31),
+        source,
+        RunOptions(period="quarter", chunk=64),
+        model,
+    )
+    lazy = classify(comp, model)
+    assert lazy.sizes["time"] > 2 and {"low_coverage", "clear_count"} <= set(lazy.data_vars)
+    xr.testing.assert_identical(compute_classes(lazy), lazy.compute())
+
+
 def test_footprint_command_end_to_end(
     model: PixelModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
