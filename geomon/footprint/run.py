@@ -80,13 +80,19 @@ def _timed(seconds: dict[str, float], name: str) -> Iterator[None]:
 def compute_classes(classes: xr.Dataset, progress: bool = False) -> xr.Dataset:
     """Compute a lazy classes Dataset one period at a time (a progress bar per period).
 
-    Each raster variable is allocated once for all periods, and each period's chunks are stored
-    into it by the tasks that compute them (``dask.array.store``, all variables of a period in
-    one graph, so the classifier runs once per chunk). Computing each period and concatenating
-    them (as before) copied every array twice, in one thread at the end: 0.5-0.7 s more per 16.7
-    Mpx period on the reference input (``bench.bench_footprint --reference``), and twice the
-    memory at the peak."""
+    Each variable is allocated once for all periods. On a scheduler that shares this process's
+    memory (threads, sync), each period's chunks are stored into it by the tasks that compute them
+    (``dask.array.store``, all variables of a period in one graph, so the classifier runs once per
+    chunk); on a cluster of other processes, each period is computed here and copied in (a store
+    there would write into the workers' copies). Computing each period and concatenating them (as
+    before) copied every array twice, in one thread at the end: 0.5-0.7 s more per 16.7 Mpx
+    period on the reference input (``bench.bench_footprint --reference``), and twice the memory
+    at the peak."""
+    import dask
     import dask.array as da
+    import dask.local
+    import dask.threaded
+    from dask.base import get_scheduler
     from tqdm import tqdm
 
     n = classes.sizes["time"]
@@ -99,12 +105,16 @@ def compute_classes(classes: xr.Dataset, progress: bool = False) -> xr.Dataset:
     }
     out = {name: np.empty(var.shape, var.dtype) for name, var in lazy.items()}
     steps = tqdm(range(n), desc="classify", unit="period", disable=not progress, leave=False)
+    arrays = [var.data for var in lazy.values()]
+    shared = get_scheduler(collections=arrays) in (dask.threaded.get, dask.local.get_sync)
     for t in steps:
-        da.store(
-            [var.data[t : t + 1] for var in lazy.values()],
-            [out[name][t : t + 1] for name in lazy],
-            lock=False,
-        )
+        period = [a[t : t + 1] for a in arrays]
+        targets = [out[name][t : t + 1] for name in lazy]
+        if shared:
+            da.store(period, targets, lock=False)
+        else:
+            for target, values in zip(targets, dask.compute(*period), strict=True):
+                target[...] = values
     rest = classes.drop_vars(list(lazy)).compute()
     filled = rest.assign({name: var.copy(data=out[name]) for name, var in lazy.items()})
     return filled[list(classes.data_vars)]
