@@ -124,10 +124,10 @@ def _by_period(runs: list[tuple[Any, Any, Any, str]]) -> None:
     total_t = np.sum([p.truth_ha for _, p in parts], axis=0)
     total_n = np.sum([p.new_ha for _, p in parts], axis=0)
     total_m = np.sum([p.missed_ha for _, p in parts], axis=0)
-    for name, p in [*parts, ("total", None)]:
-        t, n, m = (total_t, total_n, total_m) if p is None else (p.truth_ha, p.new_ha, p.missed_ha)
+    total_u = sum(p.unseen_baseline_ha for _, p in parts)
+    rows = [(name, p.truth_ha, p.new_ha, p.missed_ha, p.unseen_baseline_ha) for name, p in parts]
+    for name, t, n, m, unseen in [*rows, ("total", total_t, total_n, total_m, total_u)]:
         cells = "  ".join(f"t{i} {t[i]:6.1f} /{n[i]:6.1f} /{m[i]:5.1f}" for i in range(1, len(t)))
-        unseen = sum(q.unseen_baseline_ha for _, q in parts) if p is None else p.unseen_baseline_ha
         print(f"  {name:28s}{cells}  unseen baseline {unseen:5.1f}")
     errors = "  ".join(
         f"t{i} {100 * (total_n[i] - total_t[i]) / total_t[i]:+.1f} %"

@@ -14,7 +14,7 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from geomon.footprint.change import NEW, ChangeOptions, track_change
+from geomon.footprint.change import NEW, ChangeOptions, ChangeResult, track_change
 
 __all__ = [
     "FootprintCheck",
@@ -87,6 +87,22 @@ def _truth_disturbed(catalog: object, classes: xr.Dataset) -> np.ndarray:
     return _disturbed_codes(str(catalog.root))[truth_codes(catalog, classes)]  # type: ignore[attr-defined]
 
 
+def _against_truth(
+    catalog: object, classes: xr.Dataset, aoi_mask: np.ndarray, options: ChangeOptions | None
+) -> tuple[ChangeResult, np.ndarray, np.ndarray, np.ndarray, float]:
+    """The change the chain finds in ``classes`` and the demo truth: the change result, ``new``
+    per period inside the AOI ``(time, y, x)``, the truth per period, the truly new pixels inside
+    the AOI (disturbed after the baseline period and not at it) and the pixel area in hectares."""
+    counts = classes["clear_count"].values if "clear_count" in classes else None
+    prob = classes["probability"].values if "probability" in classes else None
+    result = track_change(classes["class"].values, counts, options, prob)
+    truth = _truth_disturbed(catalog, classes)
+    truth_new = truth[1:].any(axis=0) & ~truth[0] & aoi_mask
+    xs = classes["x"].values
+    px_ha = float(abs(xs[1] - xs[0])) ** 2 / 10_000
+    return result, (result.status == NEW) & aoi_mask, truth, truth_new, px_ha
+
+
 def check_demo_footprint(
     catalog: object,
     classes: xr.Dataset,
@@ -95,16 +111,10 @@ def check_demo_footprint(
     options: ChangeOptions | None = None,
 ) -> FootprintCheck:
     """Compare the change the chain finds in ``classes`` with the demo truth, inside ``aoi_mask``."""
-    counts = classes["clear_count"].values if "clear_count" in classes else None
-    prob = classes["probability"].values if "probability" in classes else None
-    status = track_change(classes["class"].values, counts, options, prob).status
-    new = (status == NEW).any(axis=0) & aoi_mask
-    truth = _truth_disturbed(catalog, classes)
-    truth_new = truth[1:].any(axis=0) & ~truth[0] & aoi_mask
+    _, new_t, truth, truth_new, px_ha = _against_truth(catalog, classes, aoi_mask, options)
+    new = new_t.any(axis=0)
     ever = truth.any(axis=0)
     seen = (classes["class"].values > 0).any(axis=0)
-    xs = classes["x"].values
-    px_ha = float(abs(xs[1] - xs[0])) ** 2 / 10_000
     return FootprintCheck(
         mine_id=mine_id,
         aoi_ha=float((aoi_mask & seen).sum()) * px_ha,
@@ -138,17 +148,10 @@ def new_by_period(
     options: ChangeOptions | None = None,
 ) -> NewByPeriod:
     """:func:`check_demo_footprint`'s new-disturbance areas split by period."""
-    counts = classes["clear_count"].values if "clear_count" in classes else None
-    prob = classes["probability"].values if "probability" in classes else None
-    result = track_change(classes["class"].values, counts, options, prob)
-    new = (result.status == NEW) & aoi_mask
-    truth = _truth_disturbed(catalog, classes)
+    result, new, truth, truth_new, px_ha = _against_truth(catalog, classes, aoi_mask, options)
     n = truth.shape[0]
     onset = np.where(truth.any(axis=0), truth.argmax(axis=0), -1)
-    truth_new = truth[1:].any(axis=0) & ~truth[0] & aoi_mask
     missed = truth_new & ~new.any(axis=0)
-    xs = classes["x"].values
-    px_ha = float(abs(xs[1] - xs[0])) ** 2 / 10_000
     by_onset = np.bincount(onset[truth_new], minlength=n)[:n]
     by_missed = np.bincount(onset[missed], minlength=n)[:n]
     unseen = missed & (result.baseline_index >= onset)
