@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +48,40 @@ def test_new_area_by_period_adds_up_to_the_series_check(tmp_path: Path) -> None:
     assert split.new_ha.sum() == pytest.approx(check.new_ha)
     assert 0 <= split.unseen_baseline_ha <= check.missed_new_ha
     assert np.all(split.missed_ha <= split.truth_ha + 1e-9)
+
+
+def test_truth_gaps_come_from_the_nearest_scene_with_data() -> None:
+    """A period's truth is its middle scene's cover; a pixel outside that scene's swath takes the
+    cover of the nearest scene that saw it (before, a no-data code there made ground the mine
+    had taken in the baseline year "truly new" later). Scenes are read only while a gap remains."""
+    from geomon.footprint.assess import first_known, nearest_first
+
+    assert nearest_first(1) == [0]
+    assert nearest_first(4) == [2, 1, 3, 0]
+    assert nearest_first(5) == [2, 1, 3, 0, 4]
+    gap = np.zeros(256, bool)
+    gap[[0, 255]] = True
+    scenes = {
+        2: np.array([[11, 0, 0, 255]], np.uint8),  # the middle scene: three gaps
+        1: np.array([[1, 10, 0, 0]], np.uint8),  # fills the second pixel
+        3: np.array([[2, 3, 17, 0]], np.uint8),  # fills the third
+        0: np.array([[5, 5, 5, 0]], np.uint8),  # sees none of the fourth
+        4: np.array([[6, 6, 6, 19]], np.uint8),  # fills the fourth
+    }
+    read: list[int] = []
+
+    def lazily(order: list[int]) -> Iterator[np.ndarray]:
+        for k in order:
+            read.append(k)
+            yield scenes[k]
+
+    assert first_known(lazily(nearest_first(5)), gap).tolist() == [[11, 10, 17, 19]]
+    assert read == [2, 1, 3, 0, 4]
+    read.clear()
+    scenes[2] = np.array([[11, 12, 13, 14]], np.uint8)  # no gap: the others are not read
+    assert first_known(lazily(nearest_first(5)), gap).tolist() == [[11, 12, 13, 14]]
+    assert read == [2]
+    read.clear()
+    scenes[2] = np.array([[0, 12, 13, 14]], np.uint8)  # a gap no scene fills stays a gap
+    scenes[1] = scenes[3] = scenes[0] = scenes[4] = np.full((1, 4), 255, np.uint8)
+    assert first_known(lazily(nearest_first(5)), gap).tolist() == [[255, 12, 13, 14]]
