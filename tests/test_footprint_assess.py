@@ -85,3 +85,17 @@ def test_truth_gaps_come_from_the_nearest_scene_with_data() -> None:
     scenes[2] = np.array([[0, 12, 13, 14]], np.uint8)  # a gap no scene fills stays a gap
     scenes[1] = scenes[3] = scenes[0] = scenes[4] = np.full((1, 4), 255, np.uint8)
     assert first_known(lazily(nearest_first(5)), gap).tolist() == [[255, 12, 13, 14]]
+
+
+def test_check_table_counts_the_mines_within_five_percent() -> None:
+    from geomon.footprint.assess import FootprintCheck, format_checks
+
+    checks = [
+        FootprintCheck("a", 100.0, 10.4, 10.0, 0.1, 0.0),  # +4 %
+        FootprintCheck("b", 100.0, 8.0, 10.0, 0.3, 2.0),  # -20 %
+        FootprintCheck("c", 200.0, 10.5, 10.0, 0.2, 0.0),  # +5 %: within
+    ]
+    last = format_checks(checks).splitlines()[-1]
+    assert last == (
+        "mines within 5 % of the truth: 2 of 3; median |error| 5.0 %; largest false/AOI 0.30 %"
+    )

@@ -242,6 +242,14 @@ def format_checks(checks: list[FootprintCheck]) -> str:
         f"{tot.mine_id:24s}{tot.aoi_ha:10.2f}{tot.new_ha:10.2f}{tot.truth_new_ha:10.2f}"
         f"{100 * tot.new_error:8.1f}%{tot.false_new_ha:10.2f}{100 * tot.false_share_of_aoi:10.2f}%"
     )
+    errors = [abs(c.new_error) for c in checks if c.truth_new_ha]
+    if errors:
+        within = sum(e <= 0.05 for e in errors)
+        lines.append(
+            f"mines within 5 % of the truth: {within} of {len(errors)}; median |error| "
+            f"{100 * float(np.median(errors)):.1f} %; largest false/AOI "
+            f"{100 * max(c.false_share_of_aoi for c in checks):.2f} %"
+        )
     return "\n".join(lines)
 
 
