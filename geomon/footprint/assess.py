@@ -28,6 +28,7 @@ __all__ = [
     "nearest_first",
     "new_by_period",
     "truth_codes",
+    "truth_disturbed",
 ]
 
 
@@ -140,13 +141,19 @@ def _gap_codes(root: str) -> np.ndarray:
     return lut
 
 
-def _truth_disturbed(catalog: object, classes: xr.Dataset) -> np.ndarray:
-    """bool ``(time, y, x)``: truly disturbed at the middle scene of each period."""
+def truth_disturbed(catalog: object, classes: xr.Dataset) -> np.ndarray:
+    """bool ``(time, y, x)``: truly disturbed at the middle scene of each period (gaps filled:
+    :func:`truth_codes`). Pass it to :func:`check_demo_footprint` to check several change
+    options against one run without reading the truth again."""
     return _disturbed_codes(str(catalog.root))[truth_codes(catalog, classes)]  # type: ignore[attr-defined]
 
 
 def _against_truth(
-    catalog: object, classes: xr.Dataset, aoi_mask: np.ndarray, options: ChangeOptions | None
+    catalog: object,
+    classes: xr.Dataset,
+    aoi_mask: np.ndarray,
+    options: ChangeOptions | None,
+    truth: np.ndarray | None = None,
 ) -> tuple[ChangeResult, np.ndarray, np.ndarray, np.ndarray, float]:
     """The change the chain finds in ``classes`` and the demo truth: the change result, ``new``
     per period inside the AOI ``(time, y, x)``, the truth per period, the truly new pixels inside
@@ -154,7 +161,8 @@ def _against_truth(
     counts = classes["clear_count"].values if "clear_count" in classes else None
     prob = classes["probability"].values if "probability" in classes else None
     result = track_change(classes["class"].values, counts, options, prob)
-    truth = _truth_disturbed(catalog, classes)
+    if truth is None:
+        truth = truth_disturbed(catalog, classes)
     truth_new = truth[1:].any(axis=0) & ~truth[0] & aoi_mask
     xs = classes["x"].values
     px_ha = float(abs(xs[1] - xs[0])) ** 2 / 10_000
@@ -167,9 +175,11 @@ def check_demo_footprint(
     aoi_mask: np.ndarray,
     mine_id: str,
     options: ChangeOptions | None = None,
+    truth: np.ndarray | None = None,
 ) -> FootprintCheck:
-    """Compare the change the chain finds in ``classes`` with the demo truth, inside ``aoi_mask``."""
-    _, new_t, truth, truth_new, px_ha = _against_truth(catalog, classes, aoi_mask, options)
+    """Compare the change the chain finds in ``classes`` with the demo truth, inside ``aoi_mask``
+    (``truth``: :func:`truth_disturbed` of this run, read when not given)."""
+    _, new_t, truth, truth_new, px_ha = _against_truth(catalog, classes, aoi_mask, options, truth)
     new = new_t.any(axis=0)
     ever = truth.any(axis=0)
     seen = (classes["class"].values > 0).any(axis=0)
