@@ -83,8 +83,8 @@ def compute_classes(classes: xr.Dataset, progress: bool = False) -> xr.Dataset:
     Each variable is allocated once for all periods. On a scheduler that shares this process's
     memory (threads, sync), each period's chunks are stored into it by the tasks that compute them
     (``dask.array.store``, all variables of a period in one graph, so the classifier runs once per
-    chunk); on a cluster of other processes, each period is computed here and copied in (a store
-    there would write into the workers' copies). Computing each period and concatenating them (as
+    chunk); on a cluster of other processes, all periods are computed in one graph and copied in
+    (a store there would write into the workers' copies). Computing each period and concatenating them (as
     before) copied every array twice, in one thread at the end: 0.5-0.7 s more per 16.7 Mpx
     period on the reference input (``bench.bench_footprint --reference``), and twice the memory
     at the peak."""
@@ -107,14 +107,18 @@ def compute_classes(classes: xr.Dataset, progress: bool = False) -> xr.Dataset:
     steps = tqdm(range(n), desc="classify", unit="period", disable=not progress, leave=False)
     arrays = [var.data for var in lazy.values()]
     shared = get_scheduler(collections=arrays) in (dask.threaded.get, dask.local.get_sync)
-    for t in steps:
-        period = [a[t : t + 1] for a in arrays]
-        targets = [out[name][t : t + 1] for name in lazy]
-        if shared:
-            da.store(period, targets, lock=False)
-        else:
-            for target, values in zip(targets, dask.compute(*period), strict=True):
-                target[...] = values
+    if shared:
+        for t in steps:
+            period = [a[t : t + 1] for a in arrays]
+            da.store(period, [out[name][t : t + 1] for name in lazy], lock=False)
+    else:
+        # one graph for all periods: computing them one by one, a period's graph sometimes named
+        # a task of the previous one that the scheduler was releasing (distributed 2026.8:
+        # "KeyError" in update_graph, about one run in three of the test)
+        for name, values in zip(lazy, dask.compute(*arrays), strict=True):
+            out[name][...] = values
+        steps.update(n)
+        steps.close()
     rest = classes.drop_vars(list(lazy)).compute()
     filled = rest.assign({name: var.copy(data=out[name]) for name, var in lazy.items()})
     return filled[list(classes.data_vars)]
