@@ -41,7 +41,7 @@ def _classes(
     each mine's composites are computed once and classified by every model, as
     ``run_footprint`` does (the models must read the same bands)."""
     from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, classify, load_model, select_model
-    from geomon.classify.recipes import FIRST_TEST_SEED, demo_catalogs
+    from geomon.classify.recipes import demo_catalogs, validation_seed_error
     from geomon.footprint.polygons import aoi_mask
     from geomon.footprint.run import RunOptions, run_composite
     from geomon.imagery import Aoi, StaticCatalogSource
@@ -53,11 +53,9 @@ def _classes(
     if len({m.features.bands for m in models}) > 1:
         raise SystemExit("the models of one sweep must read the same bands")
     for model in models:
-        trained = set(model.info.get("training_data", {}).get("seeds", []))
-        if trained & set(seeds) or max(seeds) >= FIRST_TEST_SEED:
-            raise SystemExit(
-                "use validation seeds: neither training seeds nor the test seeds (101 and up)"
-            )
+        problem = validation_seed_error(seeds, model)
+        if problem:
+            raise SystemExit(problem)
     registry = load_registry()
     runs: list[list[tuple[Any, Any, Any, str]]] = [[] for _ in models]
     for catalog in demo_catalogs(seeds):
@@ -81,12 +79,10 @@ def _classes(
     return list(zip(names, runs, strict=True))
 
 
-def _sweep(runs: list[tuple[Any, Any, Any, str]]) -> None:
-    """Print the grid for one model's mine runs, then each mine under the default options."""
-    from geomon.footprint.assess import truth_disturbed
-
+def _sweep(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None:
+    """Print the grid for one model's mine runs, then each mine under the default options
+    (``truths``: each run's :func:`~geomon.footprint.assess.truth_disturbed`)."""
     default = ChangeOptions()
-    truths = [truth_disturbed(cat, classes) for cat, classes, _, _ in runs]  # read once a run
     print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}")  # fmt: skip
     for values in itertools.product(*GRID.values()):
@@ -118,7 +114,7 @@ def _sweep(runs: list[tuple[Any, Any, Any, str]]) -> None:
               f"{100 * c.new_error:+8.1f}%")  # fmt: skip
 
 
-def _by_period(runs: list[tuple[Any, Any, Any, str]]) -> None:
+def _by_period(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None:
     """Under the default options: where the new-disturbance error sits in time. Per period (the
     first is the baseline), the truly new area by the period the truth first shows it, the area
     marked new there, and the truly new area never marked (by the truth's period); then the
@@ -126,7 +122,10 @@ def _by_period(runs: list[tuple[Any, Any, Any, str]]) -> None:
     persisting: it had no clear baseline)."""
     from geomon.footprint.assess import new_by_period
 
-    parts = [(name, new_by_period(cat, classes, mask)) for cat, classes, mask, name in runs]
+    parts = [
+        (name, new_by_period(cat, classes, mask, truth=truth))
+        for (cat, classes, mask, name), truth in zip(runs, truths, strict=True)
+    ]
     print("new disturbance by period (default options): truth / marked new / missed, ha")
     total_t = np.sum([p.truth_ha for _, p in parts], axis=0)
     total_n = np.sum([p.new_ha for _, p in parts], axis=0)
@@ -163,11 +162,16 @@ def main() -> None:
     args = parser.parse_args()
     paths = [p for p in args.model.split(",") if p]
     seeds = [int(s) for s in args.seeds.split(",")]
+    from geomon.footprint.assess import truth_disturbed
+
+    truths: list[Any] = []
     for name, runs in _classes(seeds, args.bands, args.period, paths):
         print(f"== {name}")
-        _sweep(runs)
+        # the truth of a run is read once: every model and combination shares its grid
+        truths = truths or [truth_disturbed(cat, classes) for cat, classes, _, _ in runs]
+        _sweep(runs, truths)
         if args.by_period:
-            _by_period(runs)
+            _by_period(runs, truths)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from geomon.classify import load_model
 from geomon.classify.apply import classify_dataset
 from geomon.classify.classes import BARE_DISTURBED, CLASS_NAMES, CLOUD_NODATA
 from geomon.classify.demo_data import NO_LABEL, contract_lookup, load_mine
-from geomon.classify.recipes import FIRST_TEST_SEED, demo_catalogs
+from geomon.classify.recipes import demo_catalogs, validation_seed_error
 from geomon.classify.train import with_label_bias
 from geomon.evaluate import confusion_matrix
 
@@ -35,12 +35,9 @@ def main() -> None:
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     base = load_model(args.model)
-    if max(seeds) >= FIRST_TEST_SEED or set(seeds) & set(
-        base.info.get("training_data", {}).get("seeds", [])
-    ):
-        raise SystemExit(
-            "use validation seeds: neither training seeds nor the test seeds (101 and up)"
-        )
+    problem = validation_seed_error(seeds, base)
+    if problem:
+        raise SystemExit(problem)
     shifts = [float(s) for s in args.shifts.split(",")]
     models = [with_label_bias(base, [(args.label, s)]) for s in shifts]
     k = len(CLASS_NAMES)

@@ -28,7 +28,14 @@ from geomon.evaluate import AccuracyReport, assess
 if TYPE_CHECKING:
     from geomon.demo import DemoCatalog
 
-__all__ = ["FIRST_TEST_SEED", "DemoRecipe", "demo_catalogs", "evaluate_on_demo", "train_on_demo"]
+__all__ = [
+    "FIRST_TEST_SEED",
+    "DemoRecipe",
+    "demo_catalogs",
+    "evaluate_on_demo",
+    "train_on_demo",
+    "validation_seed_error",
+]
 
 #: demo seeds from this one up are test seeds: never for training, validation or tuning (the
 #: sweeps in ``bench/`` refuse them). Each model generation is measured once on seeds never
@@ -36,6 +43,18 @@ __all__ = ["FIRST_TEST_SEED", "DemoRecipe", "demo_catalogs", "evaluate_on_demo",
 #: and gap-filled truth of stop 15: ten seeds, as a pair of seeds proved too small a sample).
 #: The next unused test seed is 117.
 FIRST_TEST_SEED = 101
+
+
+def validation_seed_error(seeds: Sequence[int], model: PixelModel) -> str | None:
+    """Why ``seeds`` may not validate or tune ``model`` (a training seed of it, or a test seed),
+    or None when they may."""
+    trained = set(model.info.get("training_data", {}).get("seeds", []))
+    if trained & set(seeds) or max(seeds) >= FIRST_TEST_SEED:
+        return (
+            f"use validation seeds: neither training seeds nor the test seeds "
+            f"({FIRST_TEST_SEED} and up)"
+        )
+    return None
 
 
 @dataclass(frozen=True)

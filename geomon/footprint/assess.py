@@ -214,9 +214,13 @@ def new_by_period(
     classes: xr.Dataset,
     aoi_mask: np.ndarray,
     options: ChangeOptions | None = None,
+    truth: np.ndarray | None = None,
 ) -> NewByPeriod:
-    """:func:`check_demo_footprint`'s new-disturbance areas split by period."""
-    result, new, truth, truth_new, px_ha = _against_truth(catalog, classes, aoi_mask, options)
+    """:func:`check_demo_footprint`'s new-disturbance areas split by period (``truth`` as
+    there)."""
+    result, new, truth, truth_new, px_ha = _against_truth(
+        catalog, classes, aoi_mask, options, truth
+    )
     n = truth.shape[0]
     onset = np.where(truth.any(axis=0), truth.argmax(axis=0), -1)
     missed = truth_new & ~new.any(axis=0)

@@ -78,16 +78,16 @@ def _timed(seconds: dict[str, float], name: str) -> Iterator[None]:
 
 
 def compute_classes(classes: xr.Dataset, progress: bool = False) -> xr.Dataset:
-    """Compute a lazy classes Dataset one period at a time (a progress bar per period).
+    """Compute a lazy classes Dataset into arrays allocated once for all periods.
 
-    Each variable is allocated once for all periods. On a scheduler that shares this process's
-    memory (threads, sync), each period's chunks are stored into it by the tasks that compute them
-    (``dask.array.store``, all variables of a period in one graph, so the classifier runs once per
-    chunk); on a cluster of other processes, all periods are computed in one graph and copied in
-    (a store there would write into the workers' copies). Computing each period and concatenating them (as
-    before) copied every array twice, in one thread at the end: 0.5-0.7 s more per 16.7 Mpx
-    period on the reference input (``bench.bench_footprint --reference``), and twice the memory
-    at the peak."""
+    On a scheduler that shares this process's memory (threads, sync), one period at a time with
+    a progress bar: each period's chunks are stored into the arrays by the tasks that compute
+    them (``dask.array.store``, all variables of a period in one graph, so the classifier runs
+    once per chunk). On a cluster of other processes, all periods are computed in one graph and
+    copied in (a store there would write into the workers' copies). Computing each period and
+    concatenating them (as before) copied every array twice, in one thread at the end: 0.5-0.7 s
+    more per 16.7 Mpx period on the reference input (``bench.bench_footprint --reference``), and
+    twice the memory at the peak."""
     import dask
     import dask.array as da
     import dask.local
