@@ -112,3 +112,19 @@ def test_footprint_on_an_aoi_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["footprint", "greenbushes", "--aoi", str(site), "--start", "2021-01-01",
                  "--end", "2021-12-31", "--out", str(out)]) == 2  # fmt: skip
     assert "give either a MINE_ID or --aoi" in capsys.readouterr().err
+
+
+def test_train_hidden_sets_the_layers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from geomon.classify import load_model
+
+    cat, aoi, labels = _scene(tmp_path, seed=0)
+    common = ["train", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
+              "--period", "year", "--source", f"stac:{cat}", "--labels", str(labels)]  # fmt: skip
+    model = tmp_path / "m.gmodel"
+    assert main([*common, "--hidden", "12,6", "--out", str(model)]) == 0
+    assert load_model(model).info["hyper_parameters"]["hidden_layer_sizes"] == [12, 6]
+    capsys.readouterr()
+    bad = tmp_path / "bad.gmodel"
+    assert main([*common, "--hidden", "12,x", "--out", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "--hidden '12,x'" in err and len(err.strip().splitlines()) == 1 and not bad.exists()

@@ -131,6 +131,13 @@ def _composite(
     help="Most training epochs (default: TrainOptions.max_iter; early stopping on a 10 % "
     "validation split usually ends sooner).",
 )
+@click.option(
+    "--hidden",
+    default=None,
+    metavar="W1,W2,...",
+    help="Hidden layer widths (default: TrainOptions.hidden, 32,16); the shipped full model "
+    "uses 64,32.",
+)
 @click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
 @click.option(
     "--out",
@@ -154,6 +161,7 @@ def train(
     temporal: bool,
     label_bias: tuple[str, ...],
     max_iter: int | None,
+    hidden: str | None,
     model_id: str | None,
     out: Path,
 ) -> None:
@@ -173,6 +181,8 @@ def train(
     options = TrainOptions(label_bias=_label_bias(label_bias))
     if max_iter is not None:
         options = replace(options, max_iter=max_iter)
+    if hidden is not None:
+        options = replace(options, hidden=_hidden(hidden))
     seeds = _seeds(demo_seeds)
     if seeds and labels_path is not None:
         raise ConfigError("give either --labels or --demo-seeds, not both")
@@ -196,6 +206,16 @@ def train(
     balance = model.info.get("training_data", {}).get("class_balance", {})
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
     click.echo(f"model {name}: {len(fset)} features, {len(model.labels)} labels, samples {balance}")
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(w) for w in text.split(","))
+    except ValueError:
+        widths = ()
+    if not widths or min(widths) < 1:
+        raise ConfigError(f"--hidden {text!r}: give positive layer widths, e.g. 64,32")
+    return widths
 
 
 def _label_bias(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
