@@ -40,8 +40,8 @@ __all__ = [
 #: demo seeds from this one up are test seeds: never for training, validation or tuning (the
 #: sweeps in ``bench/`` refuse them). Each model generation is measured once on seeds never
 #: used before: 101-102 (v4, v5), 103-104 (v6), 105-106 (v7), 107-116 (v7 under the change rules
-#: and gap-filled truth of stop 15: ten seeds, as a pair of seeds proved too small a sample).
-#: The next unused test seed is 117.
+#: and gap-filled truth of stop 15: ten seeds, as a pair of seeds proved too small a sample),
+#: 117-126 (``geomon-s2-full-v8``, stop 16). The next unused test seed is 127.
 FIRST_TEST_SEED = 101
 
 
