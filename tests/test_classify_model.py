@@ -312,3 +312,19 @@ def test_unknown_label_bias_is_refused_before_any_sampling() -> None:
         train_on_demo(REDUCED_FEATURES, "t", DemoRecipe(seeds=(), train=typo))
     with pytest.raises(GeomonError, match="label_bias names label 'disturbd'"):
         train_on_reference(xr.Dataset(), np.zeros((2, 2), np.uint8), REDUCED_FEATURES, "t", typo)
+
+
+def test_shipped_features_are_the_bundled_models_features() -> None:
+    from geomon.classify import select_model
+    from geomon.classify.features import (
+        FULL_BANDS,
+        FULL_FEATURES,
+        REDUCED_BANDS,
+        shipped_features,
+    )
+
+    assert select_model(FULL_BANDS).features == shipped_features("full")
+    assert select_model(REDUCED_BANDS).features == shipped_features("reduced")
+    assert len(shipped_features("full")) == len(FULL_FEATURES) + 15
+    with pytest.raises(GeomonError, match="'full' or 'reduced'"):
+        shipped_features("landsat")

@@ -44,6 +44,7 @@ __all__ = [
     "ndbi",
     "ndvi",
     "normalized_difference",
+    "shipped_features",
     "single_observation",
 ]
 
@@ -239,6 +240,8 @@ class FeatureSet:
         return len(self.bands) + len(self.indices) + len(self.temporal) + len(self.context)
 
 
+#: bands and indices only (per-pixel sets): the shipped models add :data:`CONTEXT` and
+#: :data:`PERIOD_STATISTICS`, as ``geomon train`` does by default (:func:`shipped_features`)
 FULL_FEATURES = FeatureSet(FULL_BANDS, ("ndvi", "mndwi", "nbr", "bsi", "ndbi", "ndre", "ndti"))
 REDUCED_FEATURES = FeatureSet(REDUCED_BANDS, ("ndvi", "mndwi_blue", "nbr", "bsi", "ndbi", "ndti"))
 
@@ -278,6 +281,17 @@ CONTEXT: tuple[ContextFeature, ...] = CONTEXT_V3 + tuple(
 #: temporal statistics of the shipped v3 to v5 models: the period's greatest NDVI (a field or
 #: rehabilitated ground green for part of the period; mine ground stays bare all period)
 PERIOD_STATISTICS: tuple[str, ...] = ("ndvi_max",)
+
+
+def shipped_features(bands: str) -> FeatureSet:
+    """The features of the shipped models for ``bands`` ``"full"`` or ``"reduced"``: the bands
+    and indices of :data:`FULL_FEATURES` or :data:`REDUCED_FEATURES`, then
+    :data:`PERIOD_STATISTICS` and :data:`CONTEXT` (an experiment that trains on the bare sets
+    compares a 17-feature model with 32-feature ones)."""
+    if bands not in ("full", "reduced"):
+        raise MissingBandsError(f"bands {bands!r}: use 'full' or 'reduced'")
+    base = FULL_FEATURES if bands == "full" else REDUCED_FEATURES
+    return base.with_context(CONTEXT).with_temporal(PERIOD_STATISTICS)
 
 
 def feature_set_for(available: Iterable[str]) -> FeatureSet:

@@ -166,17 +166,17 @@ def train(
     out: Path,
 ) -> None:
     """Train a pixel model from a label raster or labelled polygons plus imagery, or on demo seeds."""
-    from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, save_model
-    from geomon.classify.features import CONTEXT, PERIOD_STATISTICS
+    from geomon.classify import save_model
+    from geomon.classify.features import shipped_features
     from geomon.classify.recipes import DemoRecipe, train_on_demo, train_on_reference
     from geomon.classify.train import CONTRACT_SCHEME, TrainOptions
     from geomon.scheduler import dask_client
 
-    fset = FULL_FEATURES if bands == "full" else REDUCED_FEATURES
-    if context:
-        fset = fset.with_context(CONTEXT)
-    if temporal:
-        fset = fset.with_temporal(PERIOD_STATISTICS)
+    fset = shipped_features(bands)  # the shipped models' features, unless the flags say less
+    if not context:
+        fset = fset.with_context(())
+    if not temporal:
+        fset = fset.with_temporal(())
     name = model_id or out.stem
     options = TrainOptions(label_bias=_label_bias(label_bias))
     if max_iter is not None:
