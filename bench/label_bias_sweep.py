@@ -7,19 +7,23 @@ from training (1-3, 8-10, 13-15) and test (101 and up) seeds. Train the model wi
 
     geomon train --demo-seeds 1,2,3,8,9,10,13,14,15 --bands full --out /tmp/full.gmodel
     python -m bench.label_bias_sweep /tmp/full.gmodel [--seeds 4,5,6,7,11,12]
-        [--shifts 0,-0.5,-1,-1.5] [--label disturbed] [--period year]
+        [--shifts 0,-0.5,-1,-1.5] [--label disturbed] [--period year] [--by-cover]
+
+``--by-cover`` adds, per shift, the truth covers (per mine) of the missed and of the false
+``bare_disturbed`` pixels, most first: where the errors are (stop 16's diagnosis of v7 and v8).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
 import numpy as np
 
 from geomon.classify import load_model
 from geomon.classify.apply import classify_dataset
 from geomon.classify.classes import BARE_DISTURBED, CLASS_NAMES, CLOUD_NODATA
-from geomon.classify.demo_data import NO_LABEL, contract_lookup, load_mine
+from geomon.classify.demo_data import NO_LABEL, contract_lookup, cover_codes, load_mine
 from geomon.classify.recipes import demo_catalogs, validation_seed_error
 from geomon.classify.train import with_label_bias
 from geomon.evaluate import confusion_matrix
@@ -32,6 +36,9 @@ def main() -> None:
     parser.add_argument("--shifts", default="0,-0.5,-1,-1.5")
     parser.add_argument("--label", default="disturbed")
     parser.add_argument("--period", default="year")
+    parser.add_argument(
+        "--by-cover", action="store_true", help="also the truth covers of missed and false pixels"
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     base = load_model(args.model)
@@ -42,24 +49,37 @@ def main() -> None:
     models = [with_label_bias(base, [(args.label, s)]) for s in shifts]
     k = len(CLASS_NAMES)
     counts = [np.zeros((k, k), np.int64) for _ in shifts]
+    missed: list[Counter[str]] = [Counter() for _ in shifts]
+    false: list[Counter[str]] = [Counter() for _ in shifts]
     for catalog in demo_catalogs(seeds):
         lut = contract_lookup(catalog)
+        names = cover_codes(catalog)
         for mine_id in catalog.mine_ids:
             data = load_mine(catalog, mine_id, args.period)
             ref = np.where(data.clear & (data.cover != NO_LABEL), lut[data.cover], NO_LABEL)
-            for model, count in zip(models, counts, strict=True):
+            for i, (model, count) in enumerate(zip(models, counts, strict=True)):
                 pred = classify_dataset(data.imagery, model)["class"].values
                 keep = (ref != NO_LABEL) & (pred != CLOUD_NODATA)
                 count += confusion_matrix(pred[keep], ref[keep], k)
+                if args.by_cover:
+                    is_map, is_ref = pred == BARE_DISTURBED, ref == BARE_DISTURBED
+                    for tally, sel in ((missed[i], is_ref & ~is_map), (false[i], is_map & ~is_ref)):
+                        codes, n = np.unique(data.cover[keep & sel], return_counts=True)
+                        for code, c in zip(codes, n, strict=True):
+                            tally[f"{mine_id}:{names.get(int(code), code)}"] += int(c)
     print(
         f"{base.model_id} on demo seeds {args.seeds}, {args.period} composites, {args.label} shift"
     )
-    for shift, count in zip(shifts, counts, strict=True):
+    for i, (shift, count) in enumerate(zip(shifts, counts, strict=True)):
         tp = count[BARE_DISTURBED, BARE_DISTURBED]
         mapped, truth = count[BARE_DISTURBED].sum(), count[:, BARE_DISTURBED].sum()
         p, r = tp / mapped, tp / truth
         print(f"shift {shift:+.2f}: bare_disturbed precision {p:.4f} recall {r:.4f} "
               f"F1 {2 * p * r / (p + r):.4f} IoU {tp / (mapped + truth - tp):.4f}")  # fmt: skip
+        if args.by_cover:
+            for what, tally in (("missed", missed[i]), ("false", false[i])):
+                top = ", ".join(f"{name} {n}" for name, n in tally.most_common(6))
+                print(f"  {what} {sum(tally.values())} px: {top}")
 
 
 if __name__ == "__main__":
