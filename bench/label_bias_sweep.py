@@ -5,7 +5,7 @@ output bias (``TrainOptions.label_bias``) and ``bare_disturbed`` precision, reca
 are printed per shift, counted as ``geomon evaluate --demo-seeds`` counts them. Use seeds apart
 from training (1-3, 8-10, 13-15) and test (101 and up) seeds. Train the model without a shift first:
 
-    geomon train --demo-seeds 1,2,3,8,9,10,13,14,15 --bands full --out /tmp/full.gmodel
+    geomon train --demo-seeds 1,2,3,8,9,10,13,14,15 --bands full --hidden 64,32 --out /tmp/full.gmodel
     python -m bench.label_bias_sweep /tmp/full.gmodel [--seeds 4,5,6,7,11,12]
         [--shifts 0,-0.5,-1,-1.5] [--label disturbed] [--period year] [--by-cover]
 

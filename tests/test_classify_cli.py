@@ -128,3 +128,19 @@ def test_train_hidden_sets_the_layers(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main([*common, "--hidden", "12,x", "--out", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "--hidden '12,x'" in err and len(err.strip().splitlines()) == 1 and not bad.exists()
+    assert main([*common, "--hidden", "64,99999", "--out", str(bad)]) == 2
+    assert "1..4096" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "n_features"), [("--no-context", 18), ("--no-temporal", 31)])
+def test_train_flags_leave_out_context_or_period_statistics(
+    tmp_path: Path, flag: str, n_features: int
+) -> None:
+    from geomon.classify import load_model
+
+    cat, aoi, labels = _scene(tmp_path, seed=0)
+    model = tmp_path / "m.gmodel"
+    assert main(["train", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
+                 "--period", "year", "--source", f"stac:{cat}", "--labels", str(labels),
+                 flag, "--hidden", "8", "--out", str(model)]) == 0  # fmt: skip
+    assert len(load_model(model).features) == n_features

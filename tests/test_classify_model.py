@@ -327,4 +327,6 @@ def test_shipped_features_are_the_bundled_models_features() -> None:
     assert select_model(REDUCED_BANDS).features == shipped_features("reduced")
     assert len(shipped_features("full")) == len(FULL_FEATURES) + 15
     with pytest.raises(GeomonError, match="'full' or 'reduced'"):
-        shipped_features("landsat")
+        shipped_features("landsat")  # type: ignore[arg-type]
+    with pytest.raises(GeomonError, match=r"1\.\.4096"):
+        TrainOptions(hidden=(64, 0))

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from geomon.errors import MissingBandsError
+from geomon.errors import ConfigError, MissingBandsError
 
 __all__ = [
     "CONTEXT",
@@ -283,13 +284,13 @@ CONTEXT: tuple[ContextFeature, ...] = CONTEXT_V3 + tuple(
 PERIOD_STATISTICS: tuple[str, ...] = ("ndvi_max",)
 
 
-def shipped_features(bands: str) -> FeatureSet:
+def shipped_features(bands: Literal["full", "reduced"]) -> FeatureSet:
     """The features of the shipped models for ``bands`` ``"full"`` or ``"reduced"``: the bands
     and indices of :data:`FULL_FEATURES` or :data:`REDUCED_FEATURES`, then
     :data:`PERIOD_STATISTICS` and :data:`CONTEXT` (an experiment that trains on the bare sets
     compares a 17-feature model with 32-feature ones)."""
     if bands not in ("full", "reduced"):
-        raise MissingBandsError(f"bands {bands!r}: use 'full' or 'reduced'")
+        raise ConfigError(f"bands {bands!r}: use 'full' or 'reduced'")
     base = FULL_FEATURES if bands == "full" else REDUCED_FEATURES
     return base.with_context(CONTEXT).with_temporal(PERIOD_STATISTICS)
 

@@ -45,6 +45,10 @@ CONTRACT_SCHEME = LabelScheme(
 )
 
 
+#: widest hidden layer :class:`TrainOptions` accepts (the shipped models use 16 to 64)
+MAX_WIDTH = 4096
+
+
 @dataclass(frozen=True)
 class TrainOptions:
     """Hyper-parameters of the MLP (scikit-learn ``MLPClassifier``) and its input scaling."""
@@ -77,6 +81,12 @@ class TrainOptions:
     evenly, while a landscape holds far less of some (disturbed ground is ~5 % of a demo AOI),
     so the fitted model over-calls them; the shift is chosen on validation data, never on
     training or test data."""
+
+    def __post_init__(self) -> None:
+        if not self.hidden or not all(1 <= w <= MAX_WIDTH for w in self.hidden):
+            raise ConfigError(
+                f"hidden layer widths {self.hidden} must each be 1..{MAX_WIDTH}, e.g. (64, 32)"
+            )
 
     def check_label_bias(self, labels: Sequence[str]) -> None:
         """Raise a one-line :class:`ConfigError` when :attr:`label_bias` names a label not in

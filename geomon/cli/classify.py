@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import click
 
@@ -135,8 +135,7 @@ def _composite(
     "--hidden",
     default=None,
     metavar="W1,W2,...",
-    help="Hidden layer widths (default: TrainOptions.hidden, 32,16); the shipped full model "
-    "uses 64,32.",
+    help="Hidden layer widths (default: TrainOptions.hidden); the shipped full model uses 64,32.",
 )
 @click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
 @click.option(
@@ -156,7 +155,7 @@ def train(
     period: str,
     labels_path: Path | None,
     demo_seeds: str | None,
-    bands: str,
+    bands: Literal["full", "reduced"],
     context: bool,
     temporal: bool,
     label_bias: tuple[str, ...],
@@ -209,13 +208,10 @@ def train(
 
 
 def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        widths = tuple(int(w) for w in text.split(","))
-    except ValueError:
-        widths = ()
-    if not widths or min(widths) < 1:
+    parts = text.split(",")
+    if not all(p.strip().isdigit() for p in parts):
         raise ConfigError(f"--hidden {text!r}: give positive layer widths, e.g. 64,32")
-    return widths
+    return tuple(int(p) for p in parts)  # TrainOptions checks each width's range
 
 
 def _label_bias(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
@@ -285,7 +281,7 @@ def evaluate(
     model_path: Path | None,
     reference_path: Path | None,
     demo_seeds: str | None,
-    bands: str | None,
+    bands: Literal["full", "reduced"] | None,
     check_footprint: bool,
 ) -> None:
     """Confusion matrix, per-class precision/recall/F1/IoU, overall accuracy and error-adjusted
@@ -324,10 +320,11 @@ def evaluate(
         click.echo(checks)
 
 
-def _shipped(bands: str) -> PixelModel:
-    from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, select_model
+def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
+    from geomon.classify import select_model
+    from geomon.classify.features import shipped_features
 
-    return select_model((FULL_FEATURES if bands == "full" else REDUCED_FEATURES).bands)
+    return select_model(shipped_features(bands).bands)
 
 
 @click.command()
