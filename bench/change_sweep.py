@@ -1,7 +1,8 @@
 """Change-rule options against the demo truth on validation seeds (never the test seeds).
 
 The chain runs once per mine (composites, the shipped classifier); then each combination of
-:class:`~geomon.footprint.change.ChangeOptions` (persistence, probability thresholds, tail rule)
+:class:`~geomon.footprint.change.ChangeOptions` (persistence, probability thresholds, tail rule
+and whether it confirms conversions)
 is applied to the same classes and compared with the truth, as ``geomon evaluate --footprint``
 does (the truth of each run is read once). Prints, per combination, the total new-disturbance
 error, the worst mine's error, the worst false new disturbance as a share of the AOI, at how
@@ -31,6 +32,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "min_probability": (0.7, 0.8, 0.9),
     "tail_min_clear": (3, 5),
     "tail_min_probability": (0.0, 0.9, 0.95),
+    "tail_conversions": (True, False),
 }
 
 
@@ -83,7 +85,7 @@ def _sweep(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None:
     """Print the grid for one model's mine runs, then each mine under the default options
     (``truths``: each run's :func:`~geomon.footprint.assess.truth_disturbed`)."""
     default = ChangeOptions()
-    print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'total err':>11}"
+    print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conv':>10}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}")  # fmt: skip
     for values in itertools.product(*GRID.values()):
         opts = ChangeOptions(**dict(zip(GRID, values, strict=True)))
@@ -99,7 +101,7 @@ def _sweep(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None:
         n_within = sum(abs(c.new_error) <= 0.05 for c in checks)
         mark = "  (default)" if opts == default else ""
         print(f"{opts.persistence:8d}{opts.min_probability:7.2f}{opts.tail_min_clear:8d}"
-              f"{opts.tail_min_probability:8.2f}"
+              f"{opts.tail_min_probability:8.2f}{'yes' if opts.tail_conversions else 'no':>10s}"
               f"{100 * (new - truth_ha) / truth_ha:10.1f}%{100 * worst.new_error:11.1f}%"
               f"{100 * false:16.2f}%{n_false:15d}{n_within:9d} of {len(checks)}{mark}",
               flush=True)  # fmt: skip

@@ -95,6 +95,15 @@ def test_tail_run_needs_enough_clear_observations() -> None:
     assert _status(V, V, B) == [NONE, NONE, NONE]  # no clear_count: always wait
 
 
+def test_tail_rule_may_be_kept_to_bare_ground() -> None:
+    # a plant on cleared bush seen in the last period only: the tail rule confirms it unless
+    # conversions must persist; bare ground is confirmed either way
+    assert _status(V, V, O, counts=(5, 5, 4)) == [NONE, NONE, NEW]
+    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=False) == [NONE, NONE, NONE]
+    assert _status(V, V, B, counts=(5, 5, 4), tail_conversions=False) == [NONE, NONE, NEW]
+    assert _status(V, O, O, counts=(5, 5, 4), tail_conversions=False) == [NONE, NEW, PERSISTING]
+
+
 def test_vectorised_over_pixels() -> None:
     codes = np.stack([_series(V, V, B, V, V)[:, 0, 0], _series(V, V, B, B, B)[:, 0, 0]], axis=1)
     status = track_change(codes[:, :, None]).status
@@ -142,6 +151,8 @@ def _reference(
     tail = None
     if probability is not None and options.tail_min_probability > 0:
         tail = hit & (probability >= options.tail_min_probability)
+    if not options.tail_conversions:
+        tail = (hit if tail is None else tail) & (codes == B)
     bare_ok = confirmed_runs(sure, clear, clear_count, options, tail)
     veg_ok = confirmed_runs(codes == V, clear, clear_count, options)
     shape = codes.shape[1:]
@@ -180,6 +191,7 @@ def test_compiled_change_matches_the_numpy_rules(seed: int) -> None:
         tail_min_clear=int(rng.integers(0, 4)),
         tail_min_probability=0.5 if seed % 4 == 1 else 0.0,
         conversions=(("water", "built_other"), ("water",), ())[seed % 3],
+        tail_conversions=seed not in (1, 3),  # both have counts and conversions
     )
     got = track_change(codes, counts, options, prob)
     expected = _reference(codes, counts, options, prob)

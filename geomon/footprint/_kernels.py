@@ -57,6 +57,7 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     use_probability,
     use_tail_probability,
     conversions,
+    tail_conversions,
     persistence,
     tail_min_clear,
     status,
@@ -68,7 +69,8 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     ``baseline_class`` from class ``codes`` (t, y, x); ``clear_count`` (integers, read as int32) and
     ``probability`` are read only when ``has_cc`` / ``use_probability`` say so. ``kinds`` holds
     the codes of cloud_nodata, vegetation and bare_disturbed; ``conversions`` the codes that
-    count as disturbance when they replace a different baseline class."""
+    count as disturbance when they replace a different baseline class; ``tail_conversions``
+    whether the tail rule may confirm them (else only ``bare_disturbed``)."""
     cloud, vegetation, bare = kinds[0], kinds[1], kinds[2]
     n, height, width = codes.shape
     clear = np.empty(n, np.bool_)
@@ -114,8 +116,13 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
                 hit[t] = h
                 veg[t] = code == vegetation
                 sure[t] = h and (not use_probability or probability[t, y, x] >= min_probability)
-                tail[t] = sure[t] and (
-                    not use_tail_probability or (h and probability[t, y, x] >= tail_min_probability)
+                tail[t] = (
+                    sure[t]
+                    and (tail_conversions or code == bare)
+                    and (
+                        not use_tail_probability
+                        or (h and probability[t, y, x] >= tail_min_probability)
+                    )
                 )
                 if has_cc:
                     cc[t] = clear_count[t, y, x]

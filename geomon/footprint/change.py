@@ -95,6 +95,10 @@ class ChangeOptions:
     conversions: tuple[str, ...] = ("water", "built_other")
     """Classes that count as disturbance when they replace a different baseline class
     (``bare_disturbed`` always counts); ``()`` restricts disturbance to bare ground."""
+    tail_conversions: bool = True
+    """Whether the tail rule (a run at the series end shorter than ``persistence``) may confirm
+    a conversion; ``False``: a conversion always needs ``persistence`` clear periods, and only
+    ``bare_disturbed`` is confirmed early at the end."""
 
     def __post_init__(self) -> None:
         if self.persistence < 1:
@@ -194,13 +198,14 @@ def track_change(
         probability is not None and options.min_probability > 0,
         probability is not None and options.tail_min_probability > 0,
         np.array([CLASS_NAMES.index(n) for n in options.conversions], np.int64),
+        options.tail_conversions,
         options.persistence,
         options.tail_min_clear,
     )
 
     def rows(part: slice) -> None:
         """The kernel on a band of rows (it releases the GIL: bands run in parallel)."""
-        kinds, use_p, use_tail_p, conversions, persistence, tail_min_clear = args
+        kinds, use_p, use_tail_p, conversions, tail_conv, persistence, tail_min_clear = args
         track_pixels(
             codes[:, part],
             kinds,
@@ -212,6 +217,7 @@ def track_change(
             use_p,
             use_tail_p,
             conversions,
+            tail_conv,
             persistence,
             tail_min_clear,
             status[:, part],
