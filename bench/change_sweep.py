@@ -2,8 +2,7 @@
 
 The chain runs once per mine (composites, the shipped classifier); then each combination of
 :class:`~geomon.footprint.change.ChangeOptions` (persistence, probability thresholds, tail rule
-and whether it confirms conversions)
-is applied to the same classes and compared with the truth, as ``geomon evaluate --footprint``
+and the conversions it confirms) is applied to the same classes and compared with the truth, as ``geomon evaluate --footprint``
 does (the truth of each run is read once). Prints, per combination, the total new-disturbance
 error, the worst mine's error, the worst false new disturbance as a share of the AOI, at how
 many mines it exceeds 0.5 % and how many mines are within 5 % of the truth; then, for the
@@ -11,7 +10,7 @@ default options, each mine's error. Use seeds apart from training (1-3, 8-10, 13
 (101 and up) seeds, e.g. 4 and 5.
 
     python -m bench.change_sweep [--seeds 4,5] [--bands full|reduced] [--period year]
-                                 [--model FILE[,FILE...]] [--by-period]
+                                 [--model FILE[,FILE...]] [--by-period] [--grid SPEC]
     (candidate models instead of the shipped one; several files share each mine's composites)
 """
 
@@ -32,7 +31,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "min_probability": (0.7, 0.8, 0.9),
     "tail_min_clear": (3, 5),
     "tail_min_probability": (0.0, 0.9, 0.95),
-    "tail_conversions": (True, False),
+    "tail_conversions": (("water", "built_other"), ("water",), ()),
 }
 
 
@@ -81,14 +80,37 @@ def _classes(
     return list(zip(names, runs, strict=True))
 
 
-def _sweep(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None:
+def _grid(spec: str) -> dict[str, tuple[Any, ...]]:
+    """:data:`GRID` with the values of ``spec`` (``name=v1,v2;name=...``; conversion sets as
+    ``water+built_other`` or ``none``) in place of its own."""
+    grid = dict(GRID)
+    for part in filter(None, spec.split(";")):
+        name, _, values = part.partition("=")
+        if name not in GRID:
+            raise SystemExit(f"--grid: unknown option {name!r}; one of {', '.join(GRID)}")
+        kind = type(GRID[name][0])
+        grid[name] = tuple(
+            tuple(c for c in v.split("+") if c != "none") if kind is tuple else kind(v)
+            for v in values.split(",")
+        )
+    return grid
+
+
+def _short(classes: tuple[str, ...]) -> str:
+    """``water+built``, ``water``, ``built`` or ``none``."""
+    return "+".join(c.split("_")[0] for c in classes) or "none"
+
+
+def _sweep(
+    runs: list[tuple[Any, Any, Any, str]], truths: list[Any], grid: dict[str, tuple[Any, ...]]
+) -> None:
     """Print the grid for one model's mine runs, then each mine under the default options
     (``truths``: each run's :func:`~geomon.footprint.assess.truth_disturbed`)."""
     default = ChangeOptions()
     print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conv':>10}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}")  # fmt: skip
-    for values in itertools.product(*GRID.values()):
-        opts = ChangeOptions(**dict(zip(GRID, values, strict=True)))
+    for values in itertools.product(*grid.values()):
+        opts = ChangeOptions(**dict(zip(grid, values, strict=True)))
         checks: list[FootprintCheck] = [
             check_demo_footprint(cat, classes, mask, name, opts, truth)
             for (cat, classes, mask, name), truth in zip(runs, truths, strict=True)
@@ -101,7 +123,7 @@ def _sweep(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None:
         n_within = sum(abs(c.new_error) <= 0.05 for c in checks)
         mark = "  (default)" if opts == default else ""
         print(f"{opts.persistence:8d}{opts.min_probability:7.2f}{opts.tail_min_clear:8d}"
-              f"{opts.tail_min_probability:8.2f}{'yes' if opts.tail_conversions else 'no':>10s}"
+              f"{opts.tail_min_probability:8.2f}{_short(opts.tail_conversions):>10s}"
               f"{100 * (new - truth_ha) / truth_ha:10.1f}%{100 * worst.new_error:11.1f}%"
               f"{100 * false:16.2f}%{n_false:15d}{n_within:9d} of {len(checks)}{mark}",
               flush=True)  # fmt: skip
@@ -113,7 +135,7 @@ def _sweep(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None:
     print(f"default options: {len(within)} of {len(checks)} mines within 5 % of the truth")
     for c in sorted(checks, key=lambda c: -abs(c.new_error)):
         print(f"  {c.mine_id:32s}{c.new_ha:10.1f} ha{c.truth_new_ha:10.1f} ha truth"
-              f"{100 * c.new_error:+8.1f}%")  # fmt: skip
+              f"{100 * c.new_error:+8.1f}%   false {100 * c.false_share_of_aoi:.2f} % of the AOI")  # fmt: skip
 
 
 def _by_period(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None:
@@ -161,7 +183,14 @@ def main() -> None:
         action="store_true",
         help="also print where the new-disturbance error sits in time (default options)",
     )
+    parser.add_argument(
+        "--grid",
+        default="",
+        help="values to try instead of the built-in grid's, e.g. "
+        "'persistence=2;tail_conversions=water+built_other,water,none'",
+    )
     args = parser.parse_args()
+    grid = _grid(args.grid)
     paths = [p for p in args.model.split(",") if p]
     seeds = [int(s) for s in args.seeds.split(",")]
     from geomon.footprint.assess import truth_disturbed
@@ -171,7 +200,7 @@ def main() -> None:
         print(f"== {name}")
         # the truth of a run is read once: every model and combination shares its grid
         truths = truths or [truth_disturbed(cat, classes) for cat, classes, _, _ in runs]
-        _sweep(runs, truths)
+        _sweep(runs, truths, grid)
         if args.by_period:
             _by_period(runs, truths)
 

@@ -96,12 +96,20 @@ def test_tail_run_needs_enough_clear_observations() -> None:
 
 
 def test_tail_rule_may_be_kept_to_bare_ground() -> None:
-    # a plant on cleared bush seen in the last period only: the tail rule confirms it unless
-    # conversions must persist; bare ground is confirmed either way
-    assert _status(V, V, O, counts=(5, 5, 4)) == [NONE, NONE, NEW]
-    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=False) == [NONE, NONE, NONE]
-    assert _status(V, V, B, counts=(5, 5, 4), tail_conversions=False) == [NONE, NONE, NEW]
-    assert _status(V, O, O, counts=(5, 5, 4), tail_conversions=False) == [NONE, NEW, PERSISTING]
+    # a plant on cleared bush seen in the last period only waits for a second clear period
+    # (fallow cropland mapped built_other for a year looks the same), unless the tail rule may
+    # confirm built_other; a new pond and bare ground are confirmed at once
+    assert _status(V, V, O, counts=(5, 5, 4)) == [NONE, NONE, NONE]
+    assert _status(V, V, W, counts=(5, 5, 4)) == [NONE, NONE, NEW]
+    both = ("water", "built_other")
+    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=both) == [NONE, NONE, NEW]
+    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=()) == [NONE, NONE, NONE]
+    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=("water",)) == [NONE] * 3
+    assert _status(V, V, W, counts=(5, 5, 4), tail_conversions=("water",)) == [NONE, NONE, NEW]
+    assert _status(V, V, B, counts=(5, 5, 4), tail_conversions=()) == [NONE, NONE, NEW]
+    assert _status(V, O, O, counts=(5, 5, 4), tail_conversions=()) == [NONE, NEW, PERSISTING]
+    with pytest.raises(ConfigError, match="tail conversions"):
+        ChangeOptions(tail_conversions=("bare_disturbed",))
 
 
 def test_vectorised_over_pixels() -> None:
@@ -151,8 +159,10 @@ def _reference(
     tail = None
     if probability is not None and options.tail_min_probability > 0:
         tail = hit & (probability >= options.tail_min_probability)
-    if not options.tail_conversions:
-        tail = (hit if tail is None else tail) & (codes == B)
+    early = codes == B
+    for name in options.tail_conversions:
+        early |= codes == CLASS_NAMES.index(name)
+    tail = (hit if tail is None else tail) & early
     bare_ok = confirmed_runs(sure, clear, clear_count, options, tail)
     veg_ok = confirmed_runs(codes == V, clear, clear_count, options)
     shape = codes.shape[1:]
@@ -191,7 +201,8 @@ def test_compiled_change_matches_the_numpy_rules(seed: int) -> None:
         tail_min_clear=int(rng.integers(0, 4)),
         tail_min_probability=0.5 if seed % 4 == 1 else 0.0,
         conversions=(("water", "built_other"), ("water",), ())[seed % 3],
-        tail_conversions=seed not in (1, 3),  # both have counts and conversions
+        # seeds 1 and 3 have counts and conversions: the tail rule confirms fewer of them
+        tail_conversions=(("water", "built_other"), ("built_other",), (), ())[seed % 4],
     )
     got = track_change(codes, counts, options, prob)
     expected = _reference(codes, counts, options, prob)

@@ -70,7 +70,7 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     ``probability`` are read only when ``has_cc`` / ``use_probability`` say so. ``kinds`` holds
     the codes of cloud_nodata, vegetation and bare_disturbed; ``conversions`` the codes that
     count as disturbance when they replace a different baseline class; ``tail_conversions``
-    whether the tail rule may confirm them (else only ``bare_disturbed``)."""
+    those of them the tail rule may confirm (it always may ``bare_disturbed``)."""
     cloud, vegetation, bare = kinds[0], kinds[1], kinds[2]
     n, height, width = codes.shape
     clear = np.empty(n, np.bool_)
@@ -114,11 +114,14 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
                 for k in range(conversions.shape[0]):
                     h = h or (code == conversions[k] and base != conversions[k])
                 hit[t] = h
+                early = code == bare
+                for k in range(tail_conversions.shape[0]):
+                    early = early or code == tail_conversions[k]
                 veg[t] = code == vegetation
                 sure[t] = h and (not use_probability or probability[t, y, x] >= min_probability)
                 tail[t] = (
                     sure[t]
-                    and (tail_conversions or code == bare)
+                    and early
                     and (
                         not use_tail_probability
                         or (h and probability[t, y, x] >= tail_min_probability)
