@@ -41,7 +41,8 @@ __all__ = [
 #: sweeps in ``bench/`` refuse them). Each model generation is measured once on seeds never
 #: used before: 101-102 (v4, v5), 103-104 (v6), 105-106 (v7), 107-116 (v7 under the change rules
 #: and gap-filled truth of stop 15: ten seeds, as a pair of seeds proved too small a sample),
-#: 117-126 (``geomon-s2-full-v8``, stop 16). The next unused test seed is 127.
+#: 117-126 (``geomon-s2-full-v8``, stop 16), 127-136 (v8 and the shared-band v7 under the tail rule
+#: of stop 17: ``ChangeOptions.tail_conversions``). The next unused test seed is 137.
 FIRST_TEST_SEED = 101
 
 
