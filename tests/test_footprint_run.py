@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -61,6 +62,10 @@ def test_chain_writes_footprint_and_class_rasters(
         "classes_2021.tif",
         "run.json",
     } <= names
+    summary = json.loads((tmp_path / "out" / "run.json").read_text())
+    rules = summary["footprint_rules"]  # the rules behind the hectares, for an auditor
+    assert rules["min_mapping_unit_ha"] == 0.5 and rules["change"]["persistence"] == 2
+    assert rules["change"]["tail_conversions"] == ["water"] and "aoi_crs" not in rules
     back = gpd.read_parquet(tmp_path / "out" / "footprint_2021.parquet")
     assert tuple(back.columns) == COLUMNS and back.crs == fp.crs
     assert gpd.read_file(tmp_path / "out" / "footprint_2020.geojson").crs.to_epsg() == 4326

@@ -68,6 +68,9 @@ class FootprintRun:
     """The composite the classes came from (lazy: computing it reads the imagery again)."""
     model: PixelModel | None = None
     """The model that classified it."""
+    footprint_options: FootprintOptions | None = None
+    """The rules the footprint was traced with (change confirmation, minimum mapping unit,
+    baseline): ``run.json`` records them beside the hectares they produced."""
 
 
 @contextmanager
@@ -166,7 +169,7 @@ def run_footprint(
     with _timed(seconds, "footprint"):
         fp = trace_footprint(classes, aoi.projected(crs), aoi.name, _in_crs(fp_options, crs))
     return FootprintRun(
-        aoi.name, fp, classes, chosen.model_id, chosen.digest, seconds, comp, chosen
+        aoi.name, fp, classes, chosen.model_id, chosen.digest, seconds, comp, chosen, fp_options
     )
 
 
@@ -266,6 +269,17 @@ def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
     return path
 
 
+def _rules(options: FootprintOptions | None) -> dict[str, Any] | None:
+    """The footprint options as JSON values (the AOI's CRS left out: it is the grid's)."""
+    if options is None:
+        return None
+    from dataclasses import asdict
+
+    doc = asdict(options)
+    doc.pop("aoi_crs", None)
+    return doc
+
+
 def _write_summary(run: FootprintRun, path: Path) -> Path:
     table = disturbed_area(run.footprint) if len(run.footprint) else None
     doc: dict[str, Any] = {
@@ -275,6 +289,7 @@ def _write_summary(run: FootprintRun, path: Path) -> Path:
         "item_ids": run.classes.attrs.get("item_ids", []),
         "source": run.classes.attrs.get("source", ""),
         "seconds": run.seconds,
+        "footprint_rules": _rules(run.footprint_options),
         "hectares": {} if table is None else table.round(4).to_dict(orient="index"),
     }
     path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
