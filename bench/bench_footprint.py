@@ -21,7 +21,11 @@ within a month, 6 bands read: the shared-band model's five and SCL; one composit
 
 ``--scene realistic`` images :mod:`bench.landscape` instead (demo spectra on natural covers and
 mines): the original flat scenes are out of distribution for the context models and inflate the
-footprint stage; the default stays ``flat`` so that figures compare with earlier runs.
+footprint stage; the default stays ``flat`` so that figures compare with earlier runs. On the
+flat reference (bare ground in 30 % of 16 px cells) the reduced model maps 26 % of the grid
+``bare_disturbed`` in 8,272 polygons, and tracing them took 2.8 s of a 5.7 s staged chain at
+stop 17 (realistic: 481 polygons, 0.95 s of 3.6 s); the closing notes quote the realistic
+figures.
 
 Run: ``python -m bench.bench_footprint [--reference] [--scene flat|realistic] [--items N]
 [--size PX] [--reps N] [--model FILE]``.
