@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from geomon.errors import ConfigError
 from geomon.footprint.assess import FootprintCheck, check_demo_footprint
 from geomon.footprint.change import ChangeOptions
 
@@ -82,23 +83,40 @@ def _classes(
 
 def _grid(spec: str) -> dict[str, tuple[Any, ...]]:
     """:data:`GRID` with the values of ``spec`` (``name=v1,v2;name=...``; conversion sets as
-    ``water+built_other`` or ``none``) in place of its own."""
+    ``water+built_other`` or ``none``) in place of its own; every combination is checked here
+    (a bad value ends the sweep with a one-line message before the chain runs)."""
     grid = dict(GRID)
-    for part in filter(None, spec.split(";")):
-        name, _, values = part.partition("=")
+    for part in (p.strip() for p in spec.split(";")):
+        if not part:
+            continue
+        name, _, values = (x.strip() for x in part.partition("="))
         if name not in GRID:
             raise SystemExit(f"--grid: unknown option {name!r}; one of {', '.join(GRID)}")
+        if not values:
+            raise SystemExit(f"--grid: {name} has no values; write {name}=V1,V2")
         kind = type(GRID[name][0])
-        grid[name] = tuple(
-            tuple(c for c in v.split("+") if c != "none") if kind is tuple else kind(v)
-            for v in values.split(",")
-        )
+        try:
+            grid[name] = tuple(
+                tuple(c for c in v.strip().split("+") if c != "none")
+                if kind is tuple
+                else kind(v.strip())
+                for v in values.split(",")
+            )
+        except ValueError:
+            raise SystemExit(
+                f"--grid: {name}={values} is not a list of {kind.__name__} values"
+            ) from None
+    for values in itertools.product(*grid.values()):
+        try:
+            ChangeOptions(**dict(zip(grid, values, strict=True)))
+        except ConfigError as exc:
+            raise SystemExit(f"--grid: {exc}") from None
     return grid
 
 
 def _short(classes: tuple[str, ...]) -> str:
-    """``water+built``, ``water``, ``built`` or ``none``."""
-    return "+".join(c.split("_")[0] for c in classes) or "none"
+    """``water+built_other``, ``water``, ``built_other`` or ``none``, as ``--grid`` takes them."""
+    return "+".join(classes) or "none"
 
 
 def _sweep(
@@ -107,7 +125,7 @@ def _sweep(
     """Print the grid for one model's mine runs, then each mine under the default options
     (``truths``: each run's :func:`~geomon.footprint.assess.truth_disturbed`)."""
     default = ChangeOptions()
-    print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conv':>10}{'total err':>11}"
+    print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conversions':>18}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}")  # fmt: skip
     for values in itertools.product(*grid.values()):
         opts = ChangeOptions(**dict(zip(grid, values, strict=True)))
@@ -123,7 +141,7 @@ def _sweep(
         n_within = sum(abs(c.new_error) <= 0.05 for c in checks)
         mark = "  (default)" if opts == default else ""
         print(f"{opts.persistence:8d}{opts.min_probability:7.2f}{opts.tail_min_clear:8d}"
-              f"{opts.tail_min_probability:8.2f}{_short(opts.tail_conversions):>10s}"
+              f"{opts.tail_min_probability:8.2f}{_short(opts.tail_conversions):>18s}"
               f"{100 * (new - truth_ha) / truth_ha:10.1f}%{100 * worst.new_error:11.1f}%"
               f"{100 * false:16.2f}%{n_false:15d}{n_within:9d} of {len(checks)}{mark}",
               flush=True)  # fmt: skip

@@ -108,8 +108,13 @@ def test_tail_rule_may_be_kept_to_bare_ground() -> None:
     assert _status(V, V, W, counts=(5, 5, 4), tail_conversions=("water",)) == [NONE, NONE, NEW]
     assert _status(V, V, B, counts=(5, 5, 4), tail_conversions=()) == [NONE, NONE, NEW]
     assert _status(V, O, O, counts=(5, 5, 4), tail_conversions=()) == [NONE, NEW, PERSISTING]
-    with pytest.raises(ConfigError, match="tail conversions"):
+    with pytest.raises(ConfigError, match=r"tail_conversions: .*bare_disturbed always counts"):
         ChangeOptions(tail_conversions=("bare_disturbed",))
+    with pytest.raises(ConfigError, match="tuple of class names"):
+        ChangeOptions(tail_conversions="water")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="tuple of class names"):
+        ChangeOptions(conversions=None)  # type: ignore[arg-type]
+    assert ChangeOptions(tail_conversions=["water"]).tail_conversions == ("water",)  # type: ignore[arg-type]
 
 
 def test_vectorised_over_pixels() -> None:
@@ -187,8 +192,14 @@ def _reference(
     return status, first, base_idx, base_cls
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_compiled_change_matches_the_numpy_rules(seed: int) -> None:
+TAIL_SETS = (("water", "built_other"), ("water",), ("built_other",), ())
+
+
+def _random_case(
+    seed: int, tail_conversions: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray | None, ChangeOptions, np.ndarray | None]:
+    """Random class series, clear counts (odd seeds), probabilities (seeds not divisible by 3)
+    and options; with counts, persistence 2-3 and tail_min_clear 1-3, so the tail rule runs."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 8))
     codes = rng.choice(np.arange(5, dtype=np.uint8), size=(n, 40, 30), p=[0.2, 0.3, 0.3, 0.1, 0.1])
@@ -196,14 +207,23 @@ def test_compiled_change_matches_the_numpy_rules(seed: int) -> None:
     prob = rng.random(codes.shape, dtype=np.float32) if seed % 3 else None
     if prob is not None:
         prob[0, 0, :3] = np.float32(0.7)  # exactly on the threshold
+    low = 2 if counts is not None else 1
     options = ChangeOptions(
-        persistence=int(rng.integers(1, 4)),
-        tail_min_clear=int(rng.integers(0, 4)),
+        persistence=int(rng.integers(low, 4)),
+        tail_min_clear=int(rng.integers(low - 1, 4)),
         tail_min_probability=0.5 if seed % 4 == 1 else 0.0,
         conversions=(("water", "built_other"), ("water",), ())[seed % 3],
-        # seeds 1 and 3 have counts and conversions: the tail rule confirms fewer of them
-        tail_conversions=(("water", "built_other"), ("built_other",), (), ())[seed % 4],
+        tail_conversions=tail_conversions,
     )
+    return codes, counts, options, prob
+
+
+@pytest.mark.parametrize("tail_conversions", TAIL_SETS)
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_change_matches_the_numpy_rules(
+    seed: int, tail_conversions: tuple[str, ...]
+) -> None:
+    codes, counts, options, prob = _random_case(seed, tail_conversions)
     got = track_change(codes, counts, options, prob)
     expected = _reference(codes, counts, options, prob)
     for a, b in zip(
@@ -211,6 +231,14 @@ def test_compiled_change_matches_the_numpy_rules(seed: int) -> None:
     ):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_random_cases_reach_the_tail_rule(seed: int) -> None:
+    # the comparison above covers tail_conversions only if it changes these cases' results
+    both = track_change(*_random_case(seed, TAIL_SETS[0])).status
+    none = track_change(*_random_case(seed, ())).status
+    assert (both != none).any()
 
 
 def test_compiled_change_in_row_bands_matches_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:

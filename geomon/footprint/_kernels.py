@@ -70,7 +70,7 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     ``probability`` are read only when ``has_cc`` / ``use_probability`` say so. ``kinds`` holds
     the codes of cloud_nodata, vegetation and bare_disturbed; ``conversions`` the codes that
     count as disturbance when they replace a different baseline class; ``tail_conversions``
-    those of them the tail rule may confirm (it always may ``bare_disturbed``)."""
+    the codes the tail rule may confirm (it always may ``bare_disturbed``; a code not in ``conversions`` is never a hit)."""
     cloud, vegetation, bare = kinds[0], kinds[1], kinds[2]
     n, height, width = codes.shape
     clear = np.empty(n, np.bool_)

@@ -107,7 +107,9 @@ class ChangeOptions:
     tail_conversions: tuple[str, ...] = ("water",)
     """The conversions the tail rule (a run at the series end shorter than ``persistence``) may
     confirm; the others always need ``persistence`` clear periods (``bare_disturbed`` is always
-    confirmed early at the end).
+    confirmed early at the end). Classes not in ``conversions`` are ignored. A run the tail rule
+    judges must pass it in every period: with ``persistence`` 3, a last-two-period run of
+    ``bare_disturbed`` then ``built_other`` waits as a whole.
 
     ``("water",)`` since stop 17 (was both conversions): a new pond or tailings dam in the last
     period counts at once, a new ``built_other`` patch waits for a second clear period. Stop 16
@@ -131,11 +133,18 @@ class ChangeOptions:
             raise ConfigError(f"persistence {self.persistence} must be at least 1 period")
         if self.tail_min_clear < 0:
             raise ConfigError(f"tail_min_clear {self.tail_min_clear} must be 0 or more")
-        for field in ("conversions", "tail_conversions"):
-            bad = [c for c in getattr(self, field) if c not in ("water", "built_other")]
-            if bad:
+        for name in ("conversions", "tail_conversions"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, tuple | list):
                 raise ConfigError(
-                    f"{field.replace('_', ' ')} class {bad[0]!r} must be 'water' or 'built_other'"
+                    f"{name} must be a tuple of class names such as ('water',), not {value!r}"
+                )
+            object.__setattr__(self, name, tuple(value))  # hashable, as a frozen option set
+            bad = [c for c in value if c not in ("water", "built_other")]
+            if bad:
+                always = " (bare_disturbed always counts)" if bad[0] == "bare_disturbed" else ""
+                raise ConfigError(
+                    f"{name}: class {bad[0]!r} must be 'water' or 'built_other'{always}"
                 )
 
 
