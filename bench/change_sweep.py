@@ -81,10 +81,10 @@ def _classes(
     return list(zip(names, runs, strict=True))
 
 
-def _grid(spec: str) -> dict[str, tuple[Any, ...]]:
-    """:data:`GRID` with the values of ``spec`` (``name=v1,v2;name=...``; conversion sets as
-    ``water+built_other`` or ``none``) in place of its own; every combination is checked here
-    (a bad value ends the sweep with a one-line message before the chain runs)."""
+def _combinations(spec: str) -> list[ChangeOptions]:
+    """Every combination of :data:`GRID`, with the values of ``spec`` (``name=v1,v2;name=...``;
+    conversion sets as ``water+built_other`` or ``none``) in place of its own; built here, so a
+    bad value ends the sweep with a one-line message before the chain runs."""
     grid = dict(GRID)
     for part in (p.strip() for p in spec.split(";")):
         if not part:
@@ -106,12 +106,13 @@ def _grid(spec: str) -> dict[str, tuple[Any, ...]]:
             raise SystemExit(
                 f"--grid: {name}={values} is not a list of {kind.__name__} values"
             ) from None
-    for values in itertools.product(*grid.values()):
-        try:
+    try:
+        return [
             ChangeOptions(**dict(zip(grid, values, strict=True)))
-        except ConfigError as exc:
-            raise SystemExit(f"--grid: {exc}") from None
-    return grid
+            for values in itertools.product(*grid.values())
+        ]
+    except ConfigError as exc:
+        raise SystemExit(f"--grid: {exc}") from None
 
 
 def _short(classes: tuple[str, ...]) -> str:
@@ -120,15 +121,14 @@ def _short(classes: tuple[str, ...]) -> str:
 
 
 def _sweep(
-    runs: list[tuple[Any, Any, Any, str]], truths: list[Any], grid: dict[str, tuple[Any, ...]]
+    runs: list[tuple[Any, Any, Any, str]], truths: list[Any], combinations: list[ChangeOptions]
 ) -> None:
     """Print the grid for one model's mine runs, then each mine under the default options
     (``truths``: each run's :func:`~geomon.footprint.assess.truth_disturbed`)."""
     default = ChangeOptions()
     print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conversions':>18}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}")  # fmt: skip
-    for values in itertools.product(*grid.values()):
-        opts = ChangeOptions(**dict(zip(grid, values, strict=True)))
+    for opts in combinations:
         checks: list[FootprintCheck] = [
             check_demo_footprint(cat, classes, mask, name, opts, truth)
             for (cat, classes, mask, name), truth in zip(runs, truths, strict=True)
@@ -208,7 +208,7 @@ def main() -> None:
         "'persistence=2;tail_conversions=water+built_other,water,none'",
     )
     args = parser.parse_args()
-    grid = _grid(args.grid)
+    combinations = _combinations(args.grid)
     paths = [p for p in args.model.split(",") if p]
     seeds = [int(s) for s in args.seeds.split(",")]
     from geomon.footprint.assess import truth_disturbed
@@ -218,7 +218,7 @@ def main() -> None:
         print(f"== {name}")
         # the truth of a run is read once: every model and combination shares its grid
         truths = truths or [truth_disturbed(cat, classes) for cat, classes, _, _ in runs]
-        _sweep(runs, truths, grid)
+        _sweep(runs, truths, combinations)
         if args.by_period:
             _by_period(runs, truths)
 
