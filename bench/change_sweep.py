@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import itertools
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -37,12 +37,13 @@ GRID: dict[str, tuple[Any, ...]] = {
 
 
 def _classes(
-    seeds: list[int], bands: str, period: str, model_paths: list[str]
+    seeds: list[int], bands: Literal["full", "reduced"], period: str, model_paths: list[str]
 ) -> list[tuple[str, list[tuple[Any, Any, Any, str]]]]:
     """Per model (the shipped one when ``model_paths`` is empty), the classes of every mine run:
     each mine's composites are computed once and classified by every model, as
     ``run_footprint`` does (the models must read the same bands)."""
-    from geomon.classify import FULL_FEATURES, REDUCED_FEATURES, classify, load_model, select_model
+    from geomon.classify import classify, load_model, select_model
+    from geomon.classify.features import shipped_features
     from geomon.classify.recipes import demo_catalogs, validation_seed_error
     from geomon.footprint.polygons import aoi_mask
     from geomon.footprint.run import RunOptions, run_composite
@@ -50,8 +51,7 @@ def _classes(
     from geomon.registry import load_registry
 
     run_opts = RunOptions(period=period)
-    fset = FULL_FEATURES if bands == "full" else REDUCED_FEATURES
-    models = [load_model(p) for p in model_paths] or [select_model(fset.bands)]
+    models = [load_model(p) for p in model_paths] or [select_model(shipped_features(bands).bands)]
     if len({m.features.bands for m in models}) > 1:
         raise SystemExit("the models of one sweep must read the same bands")
     for model in models:
