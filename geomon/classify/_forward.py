@@ -410,59 +410,101 @@ def _forward(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
 ):
     """Classify the pixels ``[y0:y1, x0:x1]`` of each plane of feature-major ``x``
     ``(n_features, planes, y, x)`` float32 into ``code``, ``prob`` and ``cover`` ``(planes,
-    y1 - y0, x1 - x0)``, in tiles along each row. ``weights``/``biases``: the folded layers
-    (``(n_out, n_in)`` and ``(n_out,)`` float32, ReLU between, softmax after);
+    y1 - y0, x1 - x0)``, row by row (:func:`forward_row`). ``weights``/``biases``: the folded
+    layers (``(n_out, n_in)`` and ``(n_out,)`` float32, ReLU between, softmax after);
     ``label_class``/``label_cover``: each label's class code and cover index. Pixels with a NaN
     feature or not ``valid`` (``(planes, y, x)`` bool, or empty for all valid) get
     ``nodata_code``, 0 and ``unknown_cover``."""
-    n_feat = x.shape[0]
-    n_layers = len(weights)
-    width = n_feat
-    for w in weights:
-        width = max(width, w.shape[0])
-    buf_a = np.zeros((width, TILE), np.float32)  # lanes past a ragged tile: stale, finite
-    buf_b = np.zeros((width, TILE), np.float32)
-    cls = np.empty((n_classes, TILE), np.float32)
-    work = np.empty((4, TILE), np.float32)
-    best = np.empty((2, TILE), np.int32)
-    win = np.empty((2, TILE), np.int32)
-    bad = np.empty(TILE, np.bool_)
+    scratch = forward_scratch(x.shape[0], weights, n_classes)
     check_valid = valid.shape[0] == x.shape[1]
-    nodata = np.int32(nodata_code)
-    zero = np.float32(0)
-    n = x1 - x0
     for pl in range(x.shape[1]):
         for y in range(y0, y1):
             vrow = valid[pl, y, x0:x1] if check_valid else valid[0, 0, :0]
-            crow, prow, vcov = code[pl, y - y0], prob[pl, y - y0], cover[pl, y - y0]
-            for start in range(0, n, TILE):
-                m = min(TILE, n - start)
-                for p in range(m):
-                    bad[p] = check_valid and not vrow[start + p]
-                for i in range(n_feat):
-                    lo = lower[i]
-                    hi = upper[i]
-                    row = buf_a[i]
-                    src = x[i, pl, y, x0 + start : x0 + start + m]  # offsets by slicing
-                    for p in range(m):
-                        v = src[p]
-                        bad[p] |= v != v
-                        row[p] = min(max(v, lo), hi)
-                n_in = n_feat
-                for k in range(n_layers):  # buf_a -> buf_b (ReLU'd but the last), swapped
-                    w = weights[k]
-                    _dense(w, biases[k], buf_a, buf_b, n_in, w.shape[0], m, k < n_layers - 1)
-                    n_in = w.shape[0]
-                    buf_a, buf_b = buf_b, buf_a
-                _softmax_tile(buf_a, n_in, label_class, cls, work, best, m)
-                _first_argmax(cls, n_classes, np.float32(np.nan), win, work[2:], m)
-                total, top, kw, kb = work[0], work[2], win[0], best[0]
-                c_out, p_out, v_out = crow[start:], prow[start:], vcov[start:]
-                for p in range(m):
-                    no = bad[p]
-                    k = kw[p]
-                    r = top[p] / total[p]
-                    c_out[p] = k + (nodata - k) * no
-                    p_out[p] = zero if no else r
-                for p in range(m):
-                    v_out[p] = unknown_cover if bad[p] else label_cover[kb[p]]
+            forward_row(
+                x, pl, y, x0, x1 - x0, vrow, check_valid, lower, upper, weights, biases,
+                label_class, label_cover, nodata_code, unknown_cover,
+                code[pl, y - y0], prob[pl, y - y0], cover[pl, y - y0], scratch,
+            )  # fmt: skip
+
+
+@numba.njit(nogil=True, cache=True)
+def forward_scratch(n_feat, weights, n_classes):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The scratch of :func:`forward_row` for a model of ``n_feat`` inputs and layers
+    ``weights``: two layer buffers (zeroed: lanes past a ragged tile stay finite), class sums,
+    work rows, label and class argmaxes, and the no-data flags of a tile."""
+    width = n_feat
+    for w in weights:
+        width = max(width, w.shape[0])
+    return (
+        np.zeros((width, TILE), np.float32),
+        np.zeros((width, TILE), np.float32),
+        np.empty((n_classes, TILE), np.float32),
+        np.empty((4, TILE), np.float32),
+        np.empty((2, TILE), np.int32),
+        np.empty((2, TILE), np.int32),
+        np.empty(TILE, np.bool_),
+    )
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def forward_row(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    x,
+    pl,
+    y,
+    x0,
+    n,
+    vrow,
+    check_valid,
+    lower,
+    upper,
+    weights,
+    biases,
+    label_class,
+    label_cover,
+    nodata_code,
+    unknown_cover,
+    crow,
+    prow,
+    vcov,
+    scratch,
+):
+    """Classify the ``n`` pixels ``x[:, pl, y, x0:x0 + n]`` of feature-major ``x`` (C-contiguous
+    float32 ``(n_features, planes, y, x)``) into the rows ``crow``, ``prow`` and ``vcov``, in
+    tiles of :data:`TILE` pixels; ``vrow``: their valid flags (when ``check_valid``). ``scratch``:
+    :func:`forward_scratch` of the model. The model arguments are :func:`_forward`'s."""
+    buf_a, buf_b, cls, work, best, win, bad = scratch
+    n_feat = x.shape[0]
+    n_layers = len(weights)
+    nodata = np.int32(nodata_code)
+    zero = np.float32(0)
+    for start in range(0, n, TILE):
+        m = min(TILE, n - start)
+        for p in range(m):
+            bad[p] = check_valid and not vrow[start + p]
+        for i in range(n_feat):
+            lo = lower[i]
+            hi = upper[i]
+            row = buf_a[i]
+            src = x[i, pl, y, x0 + start : x0 + start + m]  # offsets by slicing
+            for p in range(m):
+                v = src[p]
+                bad[p] |= v != v
+                row[p] = min(max(v, lo), hi)
+        n_in = n_feat
+        for k in range(n_layers):  # buf_a -> buf_b (ReLU'd but the last), swapped
+            w = weights[k]
+            _dense(w, biases[k], buf_a, buf_b, n_in, w.shape[0], m, k < n_layers - 1)
+            n_in = w.shape[0]
+            buf_a, buf_b = buf_b, buf_a
+        _softmax_tile(buf_a, n_in, label_class, cls, work, best, m)
+        _first_argmax(cls, cls.shape[0], np.float32(np.nan), win, work[2:], m)
+        total, top, kw, kb = work[0], work[2], win[0], best[0]
+        c_out, p_out, v_out = crow[start:], prow[start:], vcov[start:]
+        for p in range(m):
+            no = bad[p]
+            k = kw[p]
+            r = top[p] / total[p]
+            c_out[p] = k + (nodata - k) * no
+            p_out[p] = zero if no else r
+        for p in range(m):
+            v_out[p] = unknown_cover if bad[p] else label_cover[kb[p]]

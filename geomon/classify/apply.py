@@ -74,26 +74,49 @@ def _halo_block(
     ``pieces``: per input (the model's inputs, then ``valid``), the chunk and the halo-wide
     edges of its neighbours (rows of pieces, top to bottom, each left to right; none beyond the
     image edge), the chunk at row and column ``centre`` of them. They are copied straight into
-    this thread's feature scratch (dask's overlap concatenated a padded copy of each input per
-    chunk, in fresh memory). Only the chunk's own pixels go through the model (the halo's are
-    read for their context only): a 1024 px chunk with a 50 px halo ran the model on 20 % more
-    pixels."""
+    this thread's scratch (dask's overlap concatenated a padded copy of each input per chunk, in
+    fresh memory). Only the chunk's own pixels go through the model (the halo's are read for
+    their context only): a 1024 px chunk with a 50 px halo ran the model on 20 % more pixels.
+
+    The features are made row by row as the model reads them
+    (:func:`geomon.classify._fused.classify_fused`: no feature stack); where that path declines
+    (a source not finite on a valid pixel), they are computed into this thread's feature scratch
+    and predicted (the same results where both run)."""
     *inputs, valid_pieces = pieces
     heights = [row[0].shape[-2] for row in valid_pieces]
     widths = [p.shape[-1] for p in valid_pieces[0]]
     lead = valid_pieces[0][0].shape[:-2]
     shape = (*lead, sum(heights), sum(widths))
     fset = model.features
+    y0, x0 = sum(heights[: centre[0]]), sum(widths[: centre[1]])
+    ys, xs = slice(y0, y0 + heights[centre[0]]), slice(x0, x0 + widths[centre[1]])
+    valid = _paste(valid_pieces, _valid_scratch(shape))
+    plan = model.fused_plan
+    if plan is not None:
+        from geomon.classify._fused import classify_fused
+
+        planes = (-1, *shape[-2:])
+        stack = _thread_buffer("inputs", (len(fset.inputs), *shape), np.float32)
+        for parts, dst in zip(inputs, stack, strict=True):
+            _paste(parts, dst)
+        result = classify_fused(
+            model._kernel_model,
+            plan,
+            stack.reshape(len(stack), *planes),
+            valid.reshape(planes),
+            (ys, xs),
+        )
+        if result is not None:
+            out_shape = (*lead, heights[centre[0]], widths[centre[1]])
+            code, prob, cover = (a.reshape(out_shape) for a in result)
+            return code, prob, cover
     out = _feature_scratch((len(fset), *shape))
     rows = {name: i for i, name in enumerate(fset.bands)}
     rows.update({n: len(fset.bands) + len(fset.indices) + k for k, n in enumerate(fset.temporal)})
     bands = {}
     for name, parts in zip(fset.inputs, inputs, strict=True):
         bands[name] = _paste(parts, out[rows[name]])
-    valid = _paste(valid_pieces, _valid_scratch(shape))
     features = compute_features(bands, fset, valid, out=out)
-    y0, x0 = sum(heights[: centre[0]]), sum(widths[: centre[1]])
-    ys, xs = slice(y0, y0 + heights[centre[0]]), slice(x0, x0 + widths[centre[1]])
     pred = model.predict(features, valid, window=(ys, xs))
     return pred.code, pred.probability, pred.cover
 

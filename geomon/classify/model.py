@@ -31,6 +31,7 @@ from geomon.errors import ModelError
 
 if TYPE_CHECKING:
     from geomon.classify._forward import KernelModel
+    from geomon.classify._fused import FusedPlan
 
 __all__ = ["PixelModel", "Prediction", "one_blas_thread"]
 
@@ -165,6 +166,16 @@ class PixelModel:
             CLOUD_NODATA,
             COVER_NAMES.index("unknown"),
         )
+
+    @cached_property
+    def fused_plan(self) -> FusedPlan | None:
+        """How :func:`geomon.classify._fused.classify_fused` makes this model's features from
+        its inputs row by row, or None when it cannot (no context, or an index it does not
+        know): blocks then go through :func:`~geomon.classify.features.compute_features` and
+        :meth:`predict`."""
+        from geomon.classify._fused import fused_plan
+
+        return fused_plan(self.features)
 
     def predict(
         self,

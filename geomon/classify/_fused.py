@@ -1,0 +1,245 @@
+"""Features and forward pass fused row by row (numba): a block read with its halo is classified
+without its feature stack.
+
+:func:`geomon.classify.features.compute_features` then :meth:`PixelModel.predict` write every
+feature of every pixel of the block (with its halo) to a stack and read it back: the reduced
+model's 26 features of a 1124 px block are 131 MB per worker, so each pixel moved about 270
+bytes through memory (its bands pasted, its indices and window statistics written, all 26 read
+back by the model), and two workers waited on memory bandwidth (the classify stage took 100 ns
+of CPU per pixel in one thread, 135 in two, on the realistic reference). Here, per output row,
+the per-pixel features (bands, indices, temporal statistics) and the window statistics go into a
+row buffer of a few tens of kilobytes that the forward pass (:func:`~geomon.classify._forward.
+forward_row`) reads at once; the window sums come from integral rows kept in ring buffers, built
+from the source features of the row ``radius`` below, computed there and then. Only the inputs
+(bands and temporal statistics, the block's pasted copy) and the outputs go through memory.
+
+The arithmetic is that of the two-step path, operation for operation (bands and temporal
+statistics copied, indices by :func:`~geomon.classify._kernels._normalized_difference_flat`'s
+formula, quantisation, integral rows and statistics by the kernels of
+:func:`~geomon.classify._kernels.shared_window_stats`, the same forward pass): the results are the
+same bit for bit, which the tests check. Where that path would redo a source (a source not finite
+on a valid pixel: its valid count is its own), or its window sums would not fit int32, this path
+declines and the caller runs the two-step path.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from geomon.classify._forward import KernelModel, forward_row, forward_scratch
+from geomon.classify._kernels import (
+    _count_row,
+    _fits_int32,
+    _integral_row,
+    _stats_row32,
+    _window_row,
+    _window_row_bits,
+)
+from geomon.classify.features import (
+    _DIFFERENCE_TERMS,
+    _QMAX,
+    _QUANTUM,
+    FeatureSet,
+)
+
+__all__ = ["FusedPlan", "classify_fused", "fused_plan"]
+
+#: per-pixel feature kinds: copied from an input row, or a normalised difference of input sums
+_COPY = -1
+
+
+class FusedPlan:
+    """How :func:`classify_fused` makes a feature set's features from its inputs (or why it
+    cannot: :attr:`reason`)."""
+
+    def __init__(self, fset: FeatureSet) -> None:
+        self.reason = ""
+        inputs = fset.inputs
+        per_pixel = fset.bands + fset.indices + fset.temporal
+        n_pp = len(per_pixel)
+        # per-pixel feature k: input rows a1, a2 (plus side), b1, b2 (minus side), terms bits
+        # (1: two on the plus side, 2: two on the minus side), or terms _COPY: input a1
+        self.spec = np.zeros((n_pp, 5), np.int64)
+        for k, name in enumerate(per_pixel):
+            if name in inputs:
+                self.spec[k] = (inputs.index(name), 0, 0, 0, _COPY)
+            elif name in _DIFFERENCE_TERMS:
+                plus, minus = _DIFFERENCE_TERMS[name]
+                a = [inputs.index(b) for b in plus]
+                b = [inputs.index(x) for x in minus]
+                terms = (len(a) == 2) | ((len(b) == 2) << 1)
+                self.spec[k] = (a[0], a[-1], b[0], b[-1], terms)
+            else:
+                self.reason = f"index {name!r} is not a normalised difference of band sums"
+        sizes = sorted({c.size for c in fset.context})
+        if not fset.context:
+            self.reason = self.reason or "no context features"
+        bound = int(_QMAX * _QUANTUM)
+        if not all(_fits_int32(None, n, _QUANTUM, bound) for n in sizes):
+            self.reason = self.reason or "window sums beyond int32"
+        sources = list(dict.fromkeys(c.source for c in fset.context))
+        self.sources = np.array([per_pixel.index(s) for s in sources], np.int64)
+        self.sizes = np.array(sizes, np.int64)
+        self.mean_idx = np.full((len(sizes), len(sources)), -1, np.int64)
+        self.std_idx = np.full((len(sizes), len(sources)), -1, np.int64)
+        for k, ctx in enumerate(fset.context, start=n_pp):
+            idx = self.mean_idx if ctx.stat == "mean" else self.std_idx
+            idx[sizes.index(ctx.size), sources.index(ctx.source)] = k
+        self.squares = np.asarray((self.std_idx >= 0).any(axis=0), np.bool_)
+        self.n_features = len(fset)
+        self.n_inputs = len(inputs)
+
+
+def fused_plan(fset: FeatureSet) -> FusedPlan | None:
+    """The plan of ``fset``, or None when :func:`classify_fused` cannot make its features."""
+    plan = FusedPlan(fset)
+    return None if plan.reason else plan
+
+
+def classify_fused(
+    model: KernelModel,
+    plan: FusedPlan,
+    inputs: np.ndarray,
+    valid: np.ndarray | None,
+    window: tuple[slice, slice],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(code, probability, cover)`` ``(planes, window y, window x)`` of the pixels of
+    ``window`` (two slices, step 1) of ``inputs`` (C-contiguous float32 ``(n_inputs, planes, y,
+    x)``: the feature set's bands then temporal statistics), ``valid`` ``(planes, y, x)`` or None;
+    the results of :func:`~geomon.classify.features.compute_features` then
+    :meth:`~geomon.classify.model.PixelModel.predict` with that window. None where that path would
+    redo a source's window statistics (a source not finite on a valid pixel): the caller runs it."""
+    if inputs.ndim != 4 or inputs.dtype != np.float32 or not inputs.flags.c_contiguous:
+        raise ValueError(
+            f"inputs must be C-contiguous float32 (n, planes, y, x), not {inputs.shape}"
+        )
+    if len(inputs) != plan.n_inputs:
+        raise ValueError(f"inputs has {len(inputs)} rows for {plan.n_inputs} model inputs")
+    planes, h, w = inputs.shape[1:]
+    ys, xs = (range(*window[0].indices(h)), range(*window[1].indices(w)))
+    if ys.step != 1 or xs.step != 1:
+        raise ValueError("window slices must have step 1")
+    if valid is None:
+        ok = np.empty((0, 0, 0), np.bool_)
+    else:
+        ok = np.ascontiguousarray(valid, np.bool_)
+        if ok.shape != inputs.shape[1:]:
+            raise ValueError(f"valid has shape {ok.shape} for input pixels {inputs.shape[1:]}")
+    shape = (planes, len(ys), len(xs))
+    code = np.empty(shape, np.uint8)
+    prob = np.empty(shape, np.float32)
+    cover = np.empty(shape, np.uint8)
+    if not code.size:
+        return code, prob, cover
+    bad = _fused_planes(
+        inputs, ok, ys.start, ys.start + len(ys), xs.start, xs.start + len(xs), plan.spec,
+        plan.sources, plan.squares, plan.sizes, plan.mean_idx, plan.std_idx, plan.n_features,
+        _QUANTUM, _QMAX, 1.0 / _QUANTUM, *model, code, prob, cover,
+    )  # fmt: skip
+    return None if bad else (code, prob, cover)
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _per_pixel_row(inputs, t, y, x0, x1, spec, k, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """``out[x0:x1]`` = per-pixel feature ``k`` of columns ``x0:x1`` of row ``y`` of plane ``t``
+    (see :class:`FusedPlan`): the input, or ``(A - B) / (A + B)`` (0 where ``A + B`` is 0) as
+    :func:`~geomon.classify._kernels._normalized_difference_flat` computes it."""
+    dst = out[x0:x1]  # offsets by slicing: every index a loop counter (see _window_row)
+    a1 = inputs[spec[k, 0], t, y, x0:x1]
+    terms = spec[k, 4]
+    if terms == _COPY:
+        for x in range(dst.shape[0]):
+            dst[x] = a1[x]
+        return
+    a2 = inputs[spec[k, 1], t, y, x0:x1]
+    b1 = inputs[spec[k, 2], t, y, x0:x1]
+    b2 = inputs[spec[k, 3], t, y, x0:x1]
+    for x in range(dst.shape[0]):
+        a = a1[x] + a2[x] if terms & 1 else a1[x]
+        b = b1[x] + b2[x] if terms & 2 else b1[x]
+        total = a + b
+        dst[x] = (a - b) / total if total != 0 else np.float32(0)
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _fused_planes(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    inputs, valid, y0, y1, x0, x1, spec, sources, squares, sizes, mean_idx, std_idx, n_feat,
+    quantum, qmax, inv_scale, lower, upper, weights, biases, label_class, label_cover,
+    n_classes, nodata_code, unknown_cover, code, prob, cover,
+):  # fmt: skip
+    """Every plane of :func:`classify_fused`; returns the valid but not finite pixels of the
+    sources in the rows read (0: the results are the two-step path's)."""
+    n_pp = spec.shape[0]
+    planes, h, w = inputs.shape[1], inputs.shape[2], inputs.shape[3]
+    n_src = sources.shape[0]
+    r_max = 0
+    for g in range(sizes.shape[0]):
+        r_max = max(r_max, sizes[g] // 2)
+    ring = 2 * r_max + 3
+    s1 = np.empty((n_src, ring, w + 1), np.int32)
+    s2 = np.empty((n_src, ring, w + 1), np.int64)
+    cnt = np.empty((ring, w + 1), np.int32)
+    q = np.empty(w, np.int32)
+    src_row = np.empty(w, np.float32)
+    rc = np.empty(w, np.int32)
+    r1 = np.empty(w, np.int32)
+    r2 = np.zeros(w, np.int64)
+    r2f = r2.view(np.float64)
+    feats = np.empty((n_feat, 1, 1, w), np.float32)  # one output row's features
+    unused = np.empty(0, np.float32)
+    no_valid = np.empty(0, np.bool_)
+    check_valid = valid.shape[0] == planes
+    scratch = forward_scratch(n_feat, weights, n_classes)
+    bad = np.int64(0)
+    for t in range(planes):
+        # integral rows from the first row a window of row y0 reads: row i of the ring holds the
+        # sums over rows first .. i - 1 (the differences are those of sums from row 0)
+        first = max(y0 - r_max, 0)
+        a = first % ring
+        cnt[a, :] = 0
+        for k in range(n_src):
+            s1[k, a, :] = 0
+            if squares[k]:
+                s2[k, a, :] = 0
+        built = first
+        for y in range(y0, y1):
+            need = min(y + r_max + 1, h)
+            while built < need:
+                a, b = built % ring, (built + 1) % ring
+                vrow = valid[t, built] if check_valid else no_valid
+                _count_row(vrow, check_valid, cnt[a], cnt[b])
+                for k in range(n_src):
+                    _per_pixel_row(inputs, t, built, 0, w, spec, sources[k], src_row)
+                    bad += _integral_row(
+                        src_row, vrow, check_valid, quantum, qmax, q,
+                        s1[k, a], s1[k, b], s2[k, a], s2[k, b], squares[k],
+                    )  # fmt: skip
+                built += 1
+            for g in range(sizes.shape[0]):
+                r = sizes[g] // 2
+                a, b = max(y - r, 0) % ring, min(y + r + 1, h) % ring
+                _window_row(cnt[a], cnt[b], r, w, rc)
+                for k in range(n_src):
+                    do_mean, do_std = mean_idx[g, k] >= 0, std_idx[g, k] >= 0
+                    if not (do_mean or do_std):
+                        continue
+                    _window_row(s1[k, a], s1[k, b], r, w, r1)
+                    if do_std:
+                        _window_row_bits(s2[k, a], s2[k, b], r, w, r2)
+                    mean_row = feats[mean_idx[g, k], 0, 0] if do_mean else unused
+                    std_row = feats[std_idx[g, k], 0, 0] if do_std else unused
+                    # the statistics of the window's columns only
+                    _stats_row32(
+                        rc[x0:x1], r1[x0:x1], r2f[x0:x1], inv_scale, mean_row[x0:x1],
+                        std_row[x0:x1], do_mean, do_std,
+                    )  # fmt: skip
+            for k in range(n_pp):
+                _per_pixel_row(inputs, t, y, x0, x1, spec, k, feats[k, 0, 0])
+            vrow = valid[t, y, x0:x1] if check_valid else no_valid
+            forward_row(
+                feats, 0, 0, x0, x1 - x0, vrow, check_valid, lower, upper, weights, biases,
+                label_class, label_cover, nodata_code, unknown_cover,
+                code[t, y - y0], prob[t, y - y0], cover[t, y - y0], scratch,
+            )  # fmt: skip
+    return bad
