@@ -2,27 +2,45 @@
 argmax fused per tile of pixels, with no ``(n_hidden, n)`` intermediates.
 
 The numpy formulation (:meth:`geomon.classify.model.PixelModel._predict_slice`, kept as the
-reference) makes a dozen passes over ``(width, 32k)`` float32 arrays per slice. Here each tile of
-:data:`TILE` pixels stays in a few kilobytes of scratch: the layers run through a
-register-blocked kernel (below), and the softmax, class sums and argmaxes run as passes over the
-tile's pixels (independent lanes, so LLVM vectorises them without reassociating sums; no
-fastmath). The model is data (weights tuple, bounds, label tables), so any feature set and any
-number and size of layers run through the same kernel.
+reference) makes a dozen passes over ``(width, 32k)`` arrays per slice. Here each tile of
+:data:`TILE` pixels stays in a few kilobytes of scratch: the layers run through register-blocked
+kernels (below), and the softmax, class sums and argmaxes run as passes over the tile's pixels
+(independent lanes, so LLVM vectorises them without reassociating sums; no fastmath). The model
+is data (weights tuple, bounds, label tables), so any feature set and any number and size of
+layers run through the same code. :func:`forward_row` is one row of pixels; :func:`_forward`
+runs it over a window of a feature stack, and :mod:`geomon.classify._fused` over rows whose
+features it has just made.
 
-Results match the numpy path to float32 rounding (sums run in another order than BLAS's): the
-tests compare class codes, covers and probabilities on realistic scenes.
+Hidden layers run in integers (since stop 18; :mod:`geomon.classify._quant` gives the scheme):
+the features are clipped and mapped onto 16-bit integers, two per int32
+(:func:`_quantize_inputs`), each hidden layer sums 16-bit products exactly in int32
+(:func:`_rows_kernel_int`), and its ReLU'd outputs are mapped onto the next layer's integers
+or, for the last hidden layer, back to float32, from the accumulators in registers. The
+last layer (to the labels) and the softmax stay float32 (:func:`_rows_kernel`). The reference in
+numpy (:meth:`PixelModel.predict_numpy`) computes the same integers; the tests compare class
+codes, covers and probabilities on real and edge-case pixels. Against the float32 model the
+class maps agree on all but a few pixels in 10,000 (``tests/test_classify_quant.py``).
 
-Layers: :func:`_rows_kernel` is written in LLVM IR through numba's ``intrinsic`` (llvmlite, no
-new dependency), because numba loops cannot hold partial sums in registers: the loop vectoriser
-only vectorises the innermost loop, the pixels, so the numpy-free formulation stored and reloaded
-every partial sum once per block of inputs, and its 4x4 block (16 broadcast weights) spilled. The
-kernel keeps 4 output rows x 16 pixels (8 AVX vectors) in registers across all inputs: per input
-two vector loads, four broadcast weights, eight multiplies and eight adds, and each output stored
-once, ReLU'd in the same step (no separate ReLU pass). Multiply and add stay separate, in the
-same order as before (bias, then input 0, 1, ...): the same results bit for bit. With FMA
-(``llvm.fma``) the dense layers were about 10 % faster, but the results changed by float32
-rounding, and on the reference block one probability differed from the numpy path by 1.07e-5
-(the tests allow 1e-5; without FMA the largest difference is 8.3e-6, as before): not taken.
+Timings of the integer layers (the reduced model 26 -> 32 -> 16 -> 9 labels, one 128-pixel tile
+in cache, one thread, stop 18, Zen 4): quantising the 26 features 4.2 ns per pixel, the layers
+8.4 and 4.8 (float32 before: 29.0 and 18.2), the float last layer 4.8, the softmax 6.7 and the
+class argmax 0.9; requantising and dequantising as passes over stored sums took 3.0 and 1.1,
+done in the layers' registers instead. On a row of 1,024 pixels of the realistic
+reference the whole pass went from 55 to 43 ns per pixel (full v8, 32 -> 64 -> 32 -> 9: 212 to
+114), fastest of 15 rounds in alternation.
+
+Float layers: :func:`_rows_kernel` is written in LLVM IR through numba's ``intrinsic`` (llvmlite,
+no new dependency), because numba loops cannot hold partial sums in registers: the loop
+vectoriser only vectorises the innermost loop, the pixels, so the numpy-free formulation stored
+and reloaded every partial sum once per block of inputs, and its 4x4 block (16 broadcast
+weights) spilled. The kernel keeps 4 output rows x 16 pixels (8 AVX vectors) in registers across
+all inputs: per input two vector loads, four broadcast weights, eight multiplies and eight adds,
+and each output stored once, ReLU'd in the same step (no separate ReLU pass). Multiply and add
+stay separate, in the same order as before (bias, then input 0, 1, ...): the same results bit
+for bit. With FMA (``llvm.fma``) the dense layers were about 10 % faster, but the results
+changed by float32 rounding, and on the reference block one probability differed from the numpy
+path by 1.07e-5 (the tests allow 1e-5; without FMA the largest difference is 8.3e-6, as
+before): not taken.
 
 Masked stores: no vectorised loop here updates an array in place under a condition (the ReLU's
 ``if v < 0: v = 0``, a running maximum or argmax kept in a row), nor loads inside one arm of a
@@ -35,14 +53,12 @@ registers (:func:`_float_from_bits`), the class argmax keeps its maximum (the pr
 numerator) and the outputs are written by vectorised passes (error_model "numpy": no zero
 division check, a branch per pixel, in ``_forward``).
 
-Timings, the realistic reference block (reduced model 26 -> 32 -> 16 -> 9 labels, 1024 x 1024
-pixels, one thread, in-process alternation with the previous version, 12-15 rounds, 2-core Zen 3
-VM shared with other work): 104-118 -> 64-71 ns per pixel fastest of the rounds (medians
-120-136 -> 72-86). Of the remaining time the layers take about 40 ns, the softmax and argmaxes
-about 11, and the clip about 12: it streams the 26 feature rows from memory (104 bytes per
-pixel; reading them alone takes 9-11 ns per pixel on this machine; software prefetching did not
-help). The previous version (scalar per-pixel maxima and argmaxes, no masked stores) had gone
-from 139 to 102 ns per pixel.
+Timings before the integer layers, the realistic reference block (reduced model, 1024 x 1024
+pixels, one thread, in-process alternation with the previous version, 12-15 rounds, 2-core VM
+shared with other work): 104-118 -> 64-71 ns per pixel fastest of the rounds (medians 120-136 ->
+72-86). Of that time the layers took about 40 ns, the softmax and argmaxes about 11, and the clip
+about 12: it streamed the 26 feature rows from memory (104 bytes per pixel), which the row-fused
+path (:mod:`geomon.classify._fused`) no longer does.
 """
 
 from __future__ import annotations
@@ -54,6 +70,8 @@ import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
+
+from geomon.classify._quant import QuantLayers
 
 __all__ = ["TILE", "KernelModel", "forward", "forward_window"]
 
@@ -187,6 +205,254 @@ def _dense(w, b, src, dst, n_in, n_out, m, relu):  # type: ignore[no-untyped-def
         _K1(w, b, src, dst, n_in, j, steps, relu)
 
 
+_I16 = ir.IntType(16)
+_V8I32 = ir.VectorType(_I32, _VEC)
+_V16I16 = ir.VectorType(_I16, 2 * _VEC)
+_V16I32 = ir.VectorType(_I32, 2 * _VEC)
+
+
+def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-def]
+    """Intrinsic ``kernel(w, src, dst, deq, bias, req, top, n_pairs, j, n_steps)``: output rows
+    ``[j, j + n_rows)`` of an integer layer (:mod:`geomon.classify._quant`), the sums ``s[j + r,
+    p] = sum over pairs i of w16[j + r, 2i] * x16[2i, p] + w16[j + r, 2i + 1] * x16[2i + 1, p]``
+    in int32, for the first ``n_steps * LANES`` pixels. ``w`` ``(n_out, n_pairs)`` and ``src``
+    ``(n_pairs, width)`` hold int16 pairs in int32 (low half: the even input); all arrays
+    C-contiguous. What goes to ``dst`` (``out``):
+
+    - ``"sum"``: the sums, int32 rows ``(n_out, width)`` (the tests' view of the kernel);
+    - ``"float"``: ``g = max(float32(s) * deq + bias, 0)``, float32 rows (the last hidden layer);
+    - ``"pairs"``: ``rint(min(g * req, top))`` as int16, rows ``2k`` and ``2k + 1`` paired in
+      int32 row ``k`` of ``dst`` (``j`` even; an odd last row pairs with 0): the next integer
+      layer's input. ``deq``, ``bias``, ``req``: float32 ``(n_out,)``; ``top``: float32.
+
+    Both conversions run on the accumulators in registers, each float32 step on its own (no
+    FMA), in the order of :func:`geomon.classify._quant.hidden_activations` (the reference):
+    a pass over stored sums cost 4 ns per pixel more on the reduced model.
+
+    :func:`_rows_kernel`'s register blocking (4 rows x 16 pixels in 8 vector accumulators) with
+    plain integer IR per pair: sign-extend both vectors' 16-bit halves, multiply, add the even
+    and odd products, add to the accumulator. LLVM matches that to ``vpmaddwd`` + ``vpaddd``,
+    or to one ``vpdpwssd`` where AVX-512 VNNI is there (checked on this machine's Zen 4), and
+    to what other CPUs have for it: no CPU-specific intrinsic, the same integers everywhere.
+    The sums cannot overflow: the layer's bound keeps ``n_in * Q**2`` below 2**31."""
+    n_vec = LANES // _VEC
+    even = ir.Constant(ir.VectorType(_I32, _VEC), list(range(0, 2 * _VEC, 2)))
+    odd = ir.Constant(ir.VectorType(_I32, _VEC), list(range(1, 2 * _VEC, 2)))
+    interleave = ir.Constant(
+        ir.VectorType(_I32, 2 * _VEC), [k for i in range(_VEC) for k in (i, i + _VEC)]
+    )
+    v8i16 = ir.VectorType(_I16, _VEC)
+    out_dtype = types.float32 if out == "float" else types.int32
+
+    @intrinsic
+    def kernel(typingctx, w, src, dst, deq, bias, req, top, n_pairs, j, n_steps):  # type: ignore[no-untyped-def]
+        ints = (w, src)
+        if not all(
+            isinstance(a, types.Array) and a.dtype == types.int32 and a.layout == "C"
+            and a.ndim == 2
+            for a in ints
+        ) or not (
+            isinstance(dst, types.Array) and dst.dtype == out_dtype and dst.layout == "C"
+            and dst.ndim == 2
+        ) or not all(
+            isinstance(a, types.Array) and a.dtype == types.float32 and a.ndim == 1
+            for a in (deq, bias, req)
+        ) or top != types.float32:  # fmt: skip
+            return None
+        sig = types.void(w, src, dst, deq, bias, req, top, types.intp, types.intp, types.intp)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            wa, sa, da, qa, ba, ra = (
+                context.make_array(t)(context, builder, v)
+                for t, v in zip(signature.args[:6], args[:6], strict=True)
+            )
+            top_v, n_in_v, j_v, n_steps_v = args[6:]
+            w_cols = cgutils.unpack_tuple(builder, wa.shape, 2)[1]
+            s_cols = cgutils.unpack_tuple(builder, sa.shape, 2)[1]
+            d_cols = cgutils.unpack_tuple(builder, da.shape, 2)[1]
+            undef = ir.Constant(_V8I32, ir.Undefined)
+            undef_f = ir.Constant(_V8, ir.Undefined)
+            undef16 = ir.Constant(_V16I32, ir.Undefined)
+            zero = ir.Constant(_V8I32, [0] * _VEC)
+            zero_f = ir.Constant(_V8, [0.0] * _VEC)
+            zero16 = ir.Constant(v8i16, [0] * _VEC)
+            splat = ir.Constant(ir.VectorType(_I32, _VEC), [0] * _VEC)
+
+            def broadcast(value, vec=undef):  # type: ignore[no-untyped-def]
+                lane0 = builder.insert_element(vec, value, ir.Constant(_I32, 0))
+                return builder.shuffle_vector(lane0, vec, splat)
+
+            def vector_at(base, offset, vtype=_V8I32):  # type: ignore[no-untyped-def]
+                return builder.bitcast(builder.gep(base, [offset]), vtype.as_pointer())
+
+            def wide(v):  # type: ignore[no-untyped-def]
+                return builder.sext(builder.bitcast(v, _V16I16), _V16I32)
+
+            def row_value(array, row):  # type: ignore[no-untyped-def]
+                return broadcast(builder.load(builder.gep(array.data, [row])), undef_f)
+
+            def relu(deq_r, bias_r, total):  # type: ignore[no-untyped-def]
+                """``max(float32(total) * deq + bias, 0)`` (as ``max()`` selects it)."""
+                v = builder.fadd(builder.fmul(builder.sitofp(total, _V8), deq_r), bias_r)
+                return builder.select(builder.fcmp_ordered(">", v, zero_f), v, zero_f)
+
+            def scaled(g, req_r):  # type: ignore[no-untyped-def]
+                """``rint(min(g * req, top))`` as int16 (as ``min()`` selects it)."""
+                v = builder.fmul(g, req_r)
+                v = builder.select(builder.fcmp_ordered("<", v, tops), v, tops)
+                return builder.trunc(builder.fptosi(builder.call(rint, [v]), _V8I32), v8i16)
+
+            acc = [
+                [cgutils.alloca_once(builder, _V8I32) for _ in range(n_vec)] for _ in range(n_rows)
+            ]
+            rows = [builder.add(j_v, ir.Constant(_I64, r)) for r in range(n_rows)]
+            w_rows = [builder.gep(wa.data, [builder.mul(jr, w_cols)]) for jr in rows]
+            if out != "sum":
+                deqs = [row_value(qa, jr) for jr in rows]
+                biases = [row_value(ba, jr) for jr in rows]
+                reqs = [row_value(ra, jr) for jr in rows]
+                tops = broadcast(top_v, undef_f)
+                rint = cgutils.get_or_insert_function(
+                    builder.module, ir.FunctionType(_V8, [_V8]), "llvm.rint.v8f32"
+                )
+            with cgutils.for_range(builder, n_steps_v) as step:
+                p0 = builder.mul(step.index, ir.Constant(_I64, LANES))
+                for r in range(n_rows):
+                    for h in range(n_vec):
+                        builder.store(zero, acc[r][h])
+                with cgutils.for_range(builder, n_in_v) as inner:
+                    i = inner.index
+                    at = builder.add(builder.mul(i, s_cols), p0)
+                    xs = [
+                        wide(
+                            builder.load(
+                                vector_at(sa.data, builder.add(at, ir.Constant(_I64, _VEC * h))),
+                                align=4,
+                            )
+                        )
+                        for h in range(n_vec)
+                    ]
+                    for r in range(n_rows):
+                        wi = wide(broadcast(builder.load(builder.gep(w_rows[r], [i]))))
+                        for h in range(n_vec):
+                            prod = builder.mul(xs[h], wi)
+                            pair = builder.add(
+                                builder.shuffle_vector(prod, undef16, even),
+                                builder.shuffle_vector(prod, undef16, odd),
+                            )
+                            builder.store(builder.add(builder.load(acc[r][h]), pair), acc[r][h])
+                if out == "sum":
+                    for r in range(n_rows):
+                        at = builder.add(builder.mul(rows[r], d_cols), p0)
+                        for h in range(n_vec):
+                            builder.store(
+                                builder.load(acc[r][h]),
+                                vector_at(da.data, builder.add(at, ir.Constant(_I64, _VEC * h))),
+                                align=4,
+                            )
+                else:
+                    values = [
+                        [relu(deqs[r], biases[r], builder.load(acc[r][h])) for h in range(n_vec)]
+                        for r in range(n_rows)
+                    ]
+                    if out == "float":
+                        for r in range(n_rows):
+                            at = builder.add(builder.mul(rows[r], d_cols), p0)
+                            for h in range(n_vec):
+                                offset = builder.add(at, ir.Constant(_I64, _VEC * h))
+                                builder.store(
+                                    values[r][h], vector_at(da.data, offset, _V8), align=4
+                                )
+                    else:
+                        for r in range(0, n_rows, 2):
+                            pair_row = builder.udiv(rows[r], ir.Constant(_I64, 2))
+                            at = builder.add(builder.mul(pair_row, d_cols), p0)
+                            for h in range(n_vec):
+                                low = scaled(values[r][h], reqs[r])
+                                high = (
+                                    zero16
+                                    if r + 1 == n_rows
+                                    else scaled(values[r + 1][h], reqs[r + 1])
+                                )
+                                both = builder.shuffle_vector(low, high, interleave)
+                                offset = builder.add(at, ir.Constant(_I64, _VEC * h))
+                                builder.store(
+                                    builder.bitcast(both, _V8I32),
+                                    vector_at(da.data, offset),
+                                    align=4,
+                                )
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return kernel
+
+
+_SUM_KERNELS = tuple(_rows_kernel_int(r, "sum") for r in range(1, ROWS + 1))
+_PAIR_KERNELS = tuple(_rows_kernel_int(r, "pairs") for r in range(1, ROWS + 1))
+_FLOAT_KERNELS = tuple(_rows_kernel_int(r, "float") for r in range(1, ROWS + 1))
+_S1, _S2, _S3, _S4 = _SUM_KERNELS
+_P1, _P2, _P3, _P4 = _PAIR_KERNELS
+_F1, _F2, _F3, _F4 = _FLOAT_KERNELS
+
+
+@numba.njit(nogil=True, cache=True)
+def _dense_int(w, src, dst, n_pairs, n_out, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """``dst[:n_out, :m]`` = the int32 sums of an integer layer (:func:`_rows_kernel_int`) over
+    ``n_pairs`` input pairs; blocks of rows as :func:`_dense`."""
+    steps = (m + LANES - 1) // LANES
+    none = np.zeros(1, np.float32)
+    top = np.float32(0)
+    j = 0
+    while j + ROWS <= n_out:
+        _S4(w, src, dst, none, none, none, top, n_pairs, j, steps)
+        j += ROWS
+    left = n_out - j
+    if left == 3:
+        _S3(w, src, dst, none, none, none, top, n_pairs, j, steps)
+    elif left == 2:
+        _S2(w, src, dst, none, none, none, top, n_pairs, j, steps)
+    elif left == 1:
+        _S1(w, src, dst, none, none, none, top, n_pairs, j, steps)
+
+
+@numba.njit(nogil=True, cache=True)
+def _dense_int_pairs(w, src, dst, deq, bias, req, top, n_pairs, n_out, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """An integer layer whose outputs are the next integer layer's input pairs (``"pairs"`` of
+    :func:`_rows_kernel_int`)."""
+    steps = (m + LANES - 1) // LANES
+    j = 0
+    while j + ROWS <= n_out:
+        _P4(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
+        j += ROWS
+    left = n_out - j
+    if left == 3:
+        _P3(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
+    elif left == 2:
+        _P2(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
+    elif left == 1:
+        _P1(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
+
+
+@numba.njit(nogil=True, cache=True)
+def _dense_int_float(w, src, dst, deq, bias, n_pairs, n_out, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The last integer layer, its outputs ReLU'd float32 rows (``"float"`` of
+    :func:`_rows_kernel_int`)."""
+    steps = (m + LANES - 1) // LANES
+    top = np.float32(0)
+    j = 0
+    while j + ROWS <= n_out:
+        _F4(w, src, dst, deq, bias, deq, top, n_pairs, j, steps)
+        j += ROWS
+    left = n_out - j
+    if left == 3:
+        _F3(w, src, dst, deq, bias, deq, top, n_pairs, j, steps)
+    elif left == 2:
+        _F2(w, src, dst, deq, bias, deq, top, n_pairs, j, steps)
+    elif left == 1:
+        _F1(w, src, dst, deq, bias, deq, top, n_pairs, j, steps)
+
+
 class KernelModel(NamedTuple):
     """A model as :func:`forward` takes it (see :attr:`PixelModel._kernel_model`)."""
 
@@ -204,6 +470,9 @@ class KernelModel(NamedTuple):
     n_classes: int
     nodata_code: int
     unknown_cover: int
+    quant: QuantLayers
+    """The hidden layers in integers (:mod:`geomon.classify._quant`); the float ``weights`` and
+    ``biases`` past ``quant.n_int`` (the last layer) run in float32."""
 
 
 def forward(
@@ -404,6 +673,7 @@ def _forward(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     n_classes,
     nodata_code,
     unknown_cover,
+    quant,
     code,
     prob,
     cover,
@@ -415,35 +685,66 @@ def _forward(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     ``label_class``/``label_cover``: each label's class code and cover index. Pixels with a NaN
     feature or not ``valid`` (``(planes, y, x)`` bool, or empty for all valid) get
     ``nodata_code``, 0 and ``unknown_cover``."""
-    scratch = forward_scratch(x.shape[0], weights, n_classes)
+    scratch = forward_scratch(x.shape[0], weights, n_classes, quant)
     check_valid = valid.shape[0] == x.shape[1]
     for pl in range(x.shape[1]):
         for y in range(y0, y1):
             vrow = valid[pl, y, x0:x1] if check_valid else valid[0, 0, :0]
             forward_row(
                 x, pl, y, x0, x1 - x0, vrow, check_valid, lower, upper, weights, biases,
-                label_class, label_cover, nodata_code, unknown_cover,
+                label_class, label_cover, nodata_code, unknown_cover, quant,
                 code[pl, y - y0], prob[pl, y - y0], cover[pl, y - y0], scratch,
             )  # fmt: skip
 
 
 @numba.njit(nogil=True, cache=True)
-def forward_scratch(n_feat, weights, n_classes):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """The scratch of :func:`forward_row` for a model of ``n_feat`` inputs and layers
-    ``weights``: two layer buffers (zeroed: lanes past a ragged tile stay finite), class sums,
-    work rows, label and class argmaxes, and the no-data flags of a tile."""
+def forward_scratch(n_feat, weights, n_classes, quant):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The scratch of :func:`forward_row` for a model of ``n_feat`` inputs, layers ``weights``
+    and integer layers ``quant``: two float layer buffers (zeroed: lanes past a ragged tile stay
+    finite), the integer layers' input pairs and sums, class sums, work rows, label and class
+    argmaxes, and the no-data flags of a tile."""
     width = n_feat
     for w in weights:
         width = max(width, w.shape[0])
     return (
         np.zeros((width, TILE), np.float32),
         np.zeros((width, TILE), np.float32),
+        np.zeros(((width + 1) // 2, TILE), np.int32),
+        np.zeros(((width + 1) // 2, TILE), np.int32),
         np.empty((n_classes, TILE), np.float32),
         np.empty((4, TILE), np.float32),
         np.empty((2, TILE), np.int32),
         np.empty((2, TILE), np.int32),
         np.empty(TILE, np.bool_),
     )
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _quantize_inputs(x, pl, y, at, m, lower, upper, quant, pairs, bad):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The first integer layer's input pairs of pixels ``x[:, pl, y, at:at + m]``: each
+    feature clipped to ``[lower, upper]`` (NaN: the range's middle, and the pixel flagged in
+    ``bad``), ``rint((v - centre) * scale)`` within the bound, two features per int32."""
+    n_feat = x.shape[0]
+    centre, scale = quant.centre, quant.scale
+    top = np.float32(quant.bound[0])
+    for r in range((n_feat + 1) // 2):
+        i = 2 * r
+        j = min(i + 1, n_feat - 1)  # an odd last feature pairs with a zero
+        lo0, hi0, c0, s0 = lower[i], upper[i], centre[i], scale[i]
+        lo1, hi1, c1, s1 = lower[j], upper[j], centre[j], scale[j]
+        s1 = s1 if j > i else np.float32(0)
+        src0 = x[i, pl, y, at : at + m]  # offsets by slicing
+        src1 = x[j, pl, y, at : at + m]
+        dst = pairs[r]
+        for p in range(m):
+            v0 = src0[p]
+            v1 = src1[p]
+            bad[p] |= (v0 != v0) | (v1 != v1)
+            a0 = c0 if v0 != v0 else min(max(v0, lo0), hi0)
+            a1 = c1 if v1 != v1 else min(max(v1, lo1), hi1)
+            q0 = np.int32(np.rint(min(max((a0 - c0) * s0, -top), top)))
+            q1 = np.int32(np.rint(min(max((a1 - c1) * s1, -top), top)))
+            dst[p] = (q0 & 0xFFFF) | (q1 << 16)
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -463,6 +764,7 @@ def forward_row(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     label_cover,
     nodata_code,
     unknown_cover,
+    quant,
     crow,
     prow,
     vcov,
@@ -471,39 +773,58 @@ def forward_row(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Classify the ``n`` pixels ``x[:, pl, y, x0:x0 + n]`` of feature-major ``x`` (C-contiguous
     float32 ``(n_features, planes, y, x)``) into the rows ``crow``, ``prow`` and ``vcov``, in
     tiles of :data:`TILE` pixels; ``vrow``: their valid flags (when ``check_valid``). ``scratch``:
-    :func:`forward_scratch` of the model. The model arguments are :func:`_forward`'s."""
-    buf_a, buf_b, cls, work, best, win, bad = scratch
+    :func:`forward_scratch` of the model. The model arguments are :func:`_forward`'s: the hidden
+    layers run in integers (``quant``), the last in float32."""
+    buf_a, buf_b, pairs, acc, cls, work, best, win, bad = scratch
     n_feat = x.shape[0]
     n_layers = len(weights)
+    n_int = quant.n_int
     nodata = np.int32(nodata_code)
     zero = np.float32(0)
     for start in range(0, n, TILE):
         m = min(TILE, n - start)
         for p in range(m):
             bad[p] = check_valid and not vrow[start + p]
-        for i in range(n_feat):
-            lo = lower[i]
-            hi = upper[i]
-            row = buf_a[i]
-            src = x[i, pl, y, x0 + start : x0 + start + m]  # offsets by slicing
-            for p in range(m):
-                v = src[p]
-                bad[p] |= v != v
-                row[p] = min(max(v, lo), hi)
         n_in = n_feat
-        for k in range(n_layers):  # buf_a -> buf_b (ReLU'd but the last), swapped
+        if n_int > 0:
+            _quantize_inputs(x, pl, y, x0 + start, m, lower, upper, quant, pairs, bad)
+            src_pairs, dst_pairs = pairs, acc  # acc: the other pair buffer
+            for k in range(n_int):
+                w, n_out = quant.weights[k], quant.weights[k].shape[0]
+                deq, bias = quant.deq[k], quant.bias[k]
+                if k + 1 < n_int:
+                    top = np.float32(quant.bound[k + 1])
+                    req = quant.requant[k]
+                    _dense_int_pairs(
+                        w, src_pairs, dst_pairs, deq, bias, req, top, (n_in + 1) // 2, n_out, m
+                    )
+                    src_pairs, dst_pairs = dst_pairs, src_pairs
+                else:
+                    _dense_int_float(w, src_pairs, buf_a, deq, bias, (n_in + 1) // 2, n_out, m)
+                n_in = n_out
+        else:
+            for i in range(n_feat):
+                lo = lower[i]
+                hi = upper[i]
+                row = buf_a[i]
+                src = x[i, pl, y, x0 + start : x0 + start + m]  # offsets by slicing
+                for p in range(m):
+                    v = src[p]
+                    bad[p] |= v != v
+                    row[p] = min(max(v, lo), hi)
+        for k in range(n_int, n_layers):  # buf_a -> buf_b (ReLU'd but the last), swapped
             w = weights[k]
             _dense(w, biases[k], buf_a, buf_b, n_in, w.shape[0], m, k < n_layers - 1)
             n_in = w.shape[0]
             buf_a, buf_b = buf_b, buf_a
         _softmax_tile(buf_a, n_in, label_class, cls, work, best, m)
         _first_argmax(cls, cls.shape[0], np.float32(np.nan), win, work[2:], m)
-        total, top, kw, kb = work[0], work[2], win[0], best[0]
+        total, top_p, kw, kb = work[0], work[2], win[0], best[0]
         c_out, p_out, v_out = crow[start:], prow[start:], vcov[start:]
         for p in range(m):
             no = bad[p]
             k = kw[p]
-            r = top[p] / total[p]
+            r = top_p[p] / total[p]
             c_out[p] = k + (nodata - k) * no
             p_out[p] = zero if no else r
         for p in range(m):

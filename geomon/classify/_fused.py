@@ -166,7 +166,7 @@ def _per_pixel_row(inputs, t, y, x0, x1, spec, k, out):  # type: ignore[no-untyp
 def _fused_planes(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     inputs, valid, y0, y1, x0, x1, spec, sources, squares, sizes, mean_idx, std_idx, n_feat,
     quantum, qmax, inv_scale, lower, upper, weights, biases, label_class, label_cover,
-    n_classes, nodata_code, unknown_cover, code, prob, cover,
+    n_classes, nodata_code, unknown_cover, quant, code, prob, cover,
 ):  # fmt: skip
     """Every plane of :func:`classify_fused`; returns the valid but not finite pixels of the
     sources in the rows read (0: the results are the two-step path's)."""
@@ -190,7 +190,7 @@ def _fused_planes(  # type: ignore[no-untyped-def]  # pragma: no cover - compile
     unused = np.empty(0, np.float32)
     no_valid = np.empty(0, np.bool_)
     check_valid = valid.shape[0] == planes
-    scratch = forward_scratch(n_feat, weights, n_classes)
+    scratch = forward_scratch(n_feat, weights, n_classes, quant)
     bad = np.int64(0)
     for t in range(planes):
         # integral rows from the first row a window of row y0 reads: row i of the ring holds the
@@ -239,7 +239,7 @@ def _fused_planes(  # type: ignore[no-untyped-def]  # pragma: no cover - compile
             vrow = valid[t, y, x0:x1] if check_valid else no_valid
             forward_row(
                 feats, 0, 0, x0, x1 - x0, vrow, check_valid, lower, upper, weights, biases,
-                label_class, label_cover, nodata_code, unknown_cover,
+                label_class, label_cover, nodata_code, unknown_cover, quant,
                 code[t, y - y0], prob[t, y - y0], cover[t, y - y0], scratch,
             )  # fmt: skip
     return bad

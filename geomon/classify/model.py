@@ -1,7 +1,10 @@
-"""The pixel model: a small multi-layer perceptron trained with scikit-learn, run with numpy.
+"""The pixel model: a small multi-layer perceptron trained with scikit-learn, run by a compiled
+forward pass (:mod:`geomon.classify._forward`) whose hidden layers sum in integers
+(:mod:`geomon.classify._quant`: the float32 model's classes on all but a few pixels in 10,000;
+:meth:`PixelModel.predict_proba` keeps the float32 model itself).
 
 Why an MLP rather than a random forest or gradient boosting: prediction is two small matrix
-products per block (about 1,500 floating-point operations per pixel, BLAS-fast), where a 50-tree
+products per block (about 1,500 multiply-adds per pixel for the reduced model), where a 50-tree
 forest walks 50 trees per pixel (~26 ns per pixel per tree measured here, three quarters of the
 chain's time). Its weights are plain arrays, so a model file holds numbers only (see
 :mod:`geomon.classify.model_io`), loads without running code, and stays a few kilobytes.
@@ -32,6 +35,7 @@ from geomon.errors import ModelError
 if TYPE_CHECKING:
     from geomon.classify._forward import KernelModel
     from geomon.classify._fused import FusedPlan
+    from geomon.classify._quant import QuantLayers
 
 __all__ = ["PixelModel", "Prediction", "one_blas_thread"]
 
@@ -129,14 +133,23 @@ class PixelModel:
     def _label_cover_codes(self) -> np.ndarray:
         return np.array([COVER_NAMES.index(c) for c in self.label_covers], dtype=np.uint8)
 
-    def _scores(self, xfm: np.ndarray) -> np.ndarray:
-        """Unnormalised label probabilities ``(n_labels, n)`` for feature-major ``(n_features, n)``."""
-        h = np.clip(xfm, self.lower[:, None], self.upper[:, None])
+    def _scores(self, xfm: np.ndarray, *, integer: bool = False) -> np.ndarray:
+        """Unnormalised label probabilities ``(n_labels, n)`` for feature-major ``(n_features,
+        n)``: the float32 model, or with ``integer`` the hidden layers as the compiled forward
+        pass runs them (:func:`geomon.classify._quant.hidden_activations`)."""
         weights, biases = self._folded
+        first = 0
+        if integer and self._quant.n_int:
+            from geomon.classify._quant import hidden_activations
+
+            h = hidden_activations(self._quant, self.lower, self.upper, xfm)
+            first = self._quant.n_int
+        else:
+            h = np.clip(xfm, self.lower[:, None], self.upper[:, None])
         last = len(weights) - 1
-        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            h = _layer(w, h)
-            h += b
+        for i in range(first, len(weights)):
+            h = _layer(weights[i], h)
+            h += biases[i]
             if i < last:
                 np.maximum(h, 0, out=h)
         h -= h.max(axis=0)
@@ -144,7 +157,8 @@ class PixelModel:
         return h
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Label probabilities ``(n, n_labels)`` for features ``x`` of shape ``(n, n_features)``."""
+        """Label probabilities ``(n, n_labels)`` for features ``x`` of shape ``(n, n_features)``,
+        of the float32 model (scikit-learn's numbers; :meth:`predict` runs the integer layers)."""
         with one_blas_thread():
             scores = self._scores(np.ascontiguousarray(np.asarray(x, dtype=np.float32).T))
         return (scores / scores.sum(axis=0)).T
@@ -155,16 +169,28 @@ class PixelModel:
         from geomon.classify._forward import KernelModel
 
         weights, biases = self._folded
+        flat_biases = tuple(np.ascontiguousarray(b[:, 0]) for b in biases)
         return KernelModel(
             np.ascontiguousarray(self.lower, np.float32),
             np.ascontiguousarray(self.upper, np.float32),
             weights,
-            tuple(np.ascontiguousarray(b[:, 0]) for b in biases),
+            flat_biases,
             np.array([CLASS_NAMES.index(c) for c in self.label_classes], np.intp),
             self._label_cover_codes,
             len(CLASS_NAMES),
             CLOUD_NODATA,
             COVER_NAMES.index("unknown"),
+            self._quant,
+        )
+
+    @cached_property
+    def _quant(self) -> QuantLayers:
+        """The hidden layers in integers, as the compiled forward pass runs them."""
+        from geomon.classify._quant import quantize_layers
+
+        weights, biases = self._folded
+        return quantize_layers(
+            self.lower, self.upper, weights, tuple(np.ascontiguousarray(b[:, 0]) for b in biases)
         )
 
     @cached_property
@@ -233,13 +259,13 @@ class PixelModel:
     def _predict_slice(
         self, xfm: np.ndarray, code: np.ndarray, prob: np.ndarray, cover: np.ndarray
     ) -> None:
-        scores = self._scores(xfm)
+        scores = self._scores(xfm, integer=True)
         total = scores.sum(axis=0)
         class_scores = _layer(self._class_matrix, scores)
         code[:] = _argmax0(class_scores)
         np.divide(class_scores.max(axis=0), total, out=prob)
         cover[:] = self._label_cover_codes[_argmax0(scores)]
-        bad = ~np.isfinite(total)
+        bad = ~np.isfinite(total) | np.isnan(xfm).any(axis=0)
         code[bad] = CLOUD_NODATA
         prob[bad] = 0
         cover[bad] = COVER_NAMES.index("unknown")
