@@ -8,7 +8,9 @@ full-band model, Dask's threaded scheduler with 2 workers. Per case, ``--reps`` 
 
 - the raw read floor (plain rasterio read of every block the chain reads, 2 threads);
 - each stage's wall time when run one after another (composite computed to memory, then
-  classified, then traced), and the classification share of that staged chain;
+  classified, then traced), and the classification share of that staged chain (of the fastest
+  repetition, then of every repetition: the stages' times vary with the machine's other work,
+  the composite's most, so one ratio can mislead);
 - the fused chain (composite and classes in one graph, then polygons) in megapixels of output
   (pixels x periods) per second per core, its ratio to the read floor, and its peak resident
   memory above the starting point (first repetition).
@@ -171,6 +173,9 @@ def _report(r: dict[str, Any]) -> None:
           f"{staged['cls_s']:.2f} + footprint {staged['fp_s']:.2f}; classification "
           f"{100 * staged['cls_s'] / total:.1f} % of it "
           f"({1e9 * staged['cls_s'] * CORES / n_out:.0f} ns per output pixel per core)")  # fmt: skip
+    shares = sorted(100 * s["cls_s"] / (s["comp_s"] + s["cls_s"] + s["fp_s"]) for s in r["staged"])
+    print(f"    classification share of each repetition's staged chain: "
+          f"{', '.join(f'{x:.1f} %' for x in shares)}")  # fmt: skip
     cpu = staged["comp_cpu"] + staged["cls_cpu"] + staged["fp_cpu"]
     print(f"    staged CPU      {cpu:6.2f} s = composite {staged['comp_cpu']:.2f} + classify "
           f"{staged['cls_cpu']:.2f} + footprint {staged['fp_cpu']:.2f}; classification "
