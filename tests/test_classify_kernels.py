@@ -96,7 +96,7 @@ def _random_model(sizes: tuple[int, ...], fset: FeatureSet, seed: int) -> PixelM
     )
 
 
-@pytest.mark.parametrize("hidden", [(), (7,), (33, 5, 12)])
+@pytest.mark.parametrize("hidden", [(), (7,), (33, 5, 12), (150, 6)])  # 150: float after it
 def test_fused_forward_pass_edge_cases(hidden: tuple[int, ...]) -> None:
     fset = REDUCED_FEATURES
     model = _random_model((len(fset), *hidden, 5), fset, seed=len(hidden))

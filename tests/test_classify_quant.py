@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from geomon.classify import bundled_models
-from geomon.classify._quant import _bound, _unpair, quantize_layers
+from geomon.classify._quant import MAX_INT_INPUTS, _bound, _unpair, quantize_layers
 from geomon.classify.features import compute_features, single_observation
 from geomon.classify.model import PixelModel
 
@@ -93,6 +93,18 @@ def test_a_model_without_hidden_layers_runs_in_float() -> None:
     lower, upper, weights, biases = _random_float_model((5, 3), seed=3)
     q = quantize_layers(lower, upper, weights, biases)
     assert q.n_int == 0
+
+
+def test_layers_from_the_first_too_wide_for_a_fine_bound_run_in_float() -> None:
+    """A layer of more than MAX_INT_INPUTS inputs would get a bound below 4095 (a user may train
+    4096 wide): it and the layers after it stay float32."""
+    sizes = (26, MAX_INT_INPUTS + 1, 7, 30, 9)
+    lower, upper, weights, biases = _random_float_model(sizes, seed=4)
+    q = quantize_layers(lower, upper, weights, biases)
+    assert q.n_int == 1 and len(q.weights) == 1 and _bound(26) >= 4096
+    sizes = (200, 7, 9)
+    assert quantize_layers(*_random_float_model(sizes, seed=5)).n_int == 0
+    assert _bound(MAX_INT_INPUTS) == 4095 > _bound(MAX_INT_INPUTS + 2)  # 12 bits
 
 
 def _real_scenes(shared_data: Path) -> list[dict[str, np.ndarray]]:

@@ -22,7 +22,8 @@ Q_k**2 < 2**31``, at most 32767, so that no sum can overflow):
   the unit can take over the box of its inputs (interval arithmetic, so no clamping in range;
   the rounding of the float steps is clamped); a unit that cannot be positive is 0;
 - the last layer (to the labels) stays float32, on the dequantised activations of the last
-  hidden layer, and the softmax after it.
+  integer layer, and the softmax after it; so does any layer from the first with more than
+  :data:`MAX_INT_INPUTS` inputs on (a user's wide network keeps its float32 precision).
 
 Resolution: inputs to 1/Q of their half-range (Q = 9088 for 26 inputs: 1.1e-4), weights to 1/Q
 of their row's largest, activations to 1/Q of their bound. The class maps equal the float
@@ -36,17 +37,22 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["QuantLayers", "hidden_activations", "quantize_layers"]
+__all__ = ["MAX_INT_INPUTS", "QuantLayers", "hidden_activations", "quantize_layers"]
 
 _INT32_MAX = 2**31 - 1
 _INT16_MAX = 32767
+#: the widest input of a layer run in integers: its bound is then at least 4095 (12 bits); a
+#: layer with more inputs (``geomon train --hidden`` allows 4096) and every layer after it run
+#: in float32, whose precision a bound of a few hundred levels would not keep
+MAX_INT_INPUTS = 128
 
 
 class QuantLayers(NamedTuple):
     """The integer hidden layers of a model (all its layers but the last)."""
 
     n_int: int
-    """Hidden layers in integers (0: a model with no hidden layer; the arrays are dummies)."""
+    """The leading hidden layers run in integers (0: none, the arrays are dummies; a model
+    without hidden layers, or whose first layer has more than :data:`MAX_INT_INPUTS` inputs)."""
     centre: np.ndarray
     """float32 ``(n_features,)``: the middle of each feature's clip range."""
     scale: np.ndarray
@@ -88,7 +94,10 @@ def quantize_layers(
 ) -> QuantLayers:
     """The integer form of the hidden layers of folded float32 layers ``weights`` (``(n_out,
     n_in)``) and ``biases`` (``(n_out,)``) over inputs clipped to ``[lower, upper]``."""
-    n_int = len(weights) - 1
+    # the leading hidden layers narrow enough for a fine bound; the rest run in float32
+    n_int = 0
+    while n_int < len(weights) - 1 and weights[n_int].shape[1] <= MAX_INT_INPUTS:
+        n_int += 1
     n_feat = len(lower)
     lo = np.asarray(lower, np.float64)
     hi = np.asarray(upper, np.float64)
