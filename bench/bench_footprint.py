@@ -173,7 +173,7 @@ def _report(r: dict[str, Any]) -> None:
           f"{staged['cls_s']:.2f} + footprint {staged['fp_s']:.2f}; classification "
           f"{100 * staged['cls_s'] / total:.1f} % of it "
           f"({1e9 * staged['cls_s'] * CORES / n_out:.0f} ns per output pixel per core)")  # fmt: skip
-    shares = sorted(100 * s["cls_s"] / (s["comp_s"] + s["cls_s"] + s["fp_s"]) for s in r["staged"])
+    shares = [100 * s["cls_s"] / (s["comp_s"] + s["cls_s"] + s["fp_s"]) for s in r["staged"]]
     print(f"    classification share of each repetition's staged chain: "
           f"{', '.join(f'{x:.1f} %' for x in shares)}")  # fmt: skip
     cpu = staged["comp_cpu"] + staged["cls_cpu"] + staged["fp_cpu"]

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from geomon.classify import bundled_models
-from geomon.classify._quant import MAX_INT_INPUTS, _bound, _unpair, quantize_layers
+from geomon.classify._quant import (
+    MAX_INT_INPUTS,
+    _bound,
+    _unpair,
+    hidden_activations,
+    quantize_layers,
+)
 from geomon.classify.features import compute_features, single_observation
 from geomon.classify.model import PixelModel
 
@@ -138,3 +144,41 @@ def test_integer_layers_keep_the_float_models_classes_on_real_pixels(
     d = np.concatenate(diffs)
     assert same / n >= 0.9995
     assert np.quantile(d, 0.99) <= 0.003 and d.max() <= 0.05
+
+
+@pytest.mark.parametrize("sizes", [(26, 32, 16, 9), (7, 5, 3, 4), (33, 9, 1, 2)])
+def test_requantising_and_dequantising_kernels_equal_the_reference_bit_for_bit(
+    sizes: tuple[int, ...],
+) -> None:
+    """The ``"pairs"`` and ``"float"`` modes of the integer kernel (odd widths: a zero partner
+    in the last pair; row blocks of 1-4) against :func:`hidden_activations`, at ragged pixel
+    counts, inputs inside and outside the clip range."""
+    from geomon.classify._forward import TILE, _dense_int_float, _dense_int_pairs
+
+    lower, upper, weights, biases = _random_float_model(sizes, seed=sum(sizes))
+    q = quantize_layers(lower, upper, weights, biases)
+    assert q.n_int == 2
+    rng = np.random.default_rng(6)
+    m = TILE - 11
+    x = (lower[:, None] - 0.5 + (upper - lower + 1)[:, None] * rng.random((sizes[0], m))).astype(
+        np.float32
+    )
+    x[:, :3] = np.where(rng.random((sizes[0], 3)) < 0.5, lower[:, None], upper[:, None])
+    bound = int(q.bound[0])
+    xc = np.clip(x, lower[:, None], upper[:, None])
+    xq = np.rint((xc - q.centre[:, None]) * q.scale[:, None]).clip(-bound, bound).astype(np.int16)
+    padded = np.zeros((2 * -(-sizes[0] // 2), TILE), np.int16)
+    padded[: sizes[0], :m] = xq
+    src = np.ascontiguousarray(padded.T).view(np.int32).T.copy()
+    mid = np.zeros((-(-sizes[1] // 2), TILE), np.int32)
+    top = np.float32(q.bound[1])
+    _dense_int_pairs(
+        q.weights[0], src, mid, q.deq[0], q.bias[0], q.requant[0], top, len(src), sizes[1], m
+    )
+    out = np.zeros((sizes[2], TILE), np.float32)
+    _dense_int_float(q.weights[1], mid, out, q.deq[1], q.bias[1], len(mid), sizes[2], m)
+    want = hidden_activations(q, lower, upper, x)
+    assert out[:, :m].tobytes() == want.tobytes()
+    # the requantised middle layer itself, unpacked (odd widths: the zero partner stays 0)
+    unpacked = np.ascontiguousarray(mid[:, :m].T).view(np.int16).T[: 2 * len(mid)]
+    assert (unpacked[sizes[1] :] == 0).all() and unpacked.max() <= q.bound[1]

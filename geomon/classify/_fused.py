@@ -17,12 +17,17 @@ The arithmetic is that of the two-step path, operation for operation (bands and 
 statistics copied, indices by :func:`~geomon.classify._kernels._normalized_difference_flat`'s
 formula, quantisation, integral rows and statistics by the kernels of
 :func:`~geomon.classify._kernels.shared_window_stats`, the same forward pass): the results are the
-same bit for bit, which the tests check. Where that path would redo a source (a source not finite
-on a valid pixel: its valid count is its own), or its window sums would not fit int32, this path
-declines and the caller runs the two-step path.
+same bit for bit, which the tests check. The two-step path gives a source that is not finite on
+some valid pixel a valid count of its own; this path declines (and the caller runs the two-step
+path) as soon as any source is not finite on a valid pixel of the rows its windows read, in any
+column: more often than the numbers would differ, never less. It is not built for windows whose
+sums would not fit int32 (:func:`fused_plan` gives None).
 """
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -108,8 +113,9 @@ def classify_fused(
     ``window`` (two slices, step 1) of ``inputs`` (C-contiguous float32 ``(n_inputs, planes, y,
     x)``: the feature set's bands then temporal statistics), ``valid`` ``(planes, y, x)`` or None;
     the results of :func:`~geomon.classify.features.compute_features` then
-    :meth:`~geomon.classify.model.PixelModel.predict` with that window. None where that path would
-    redo a source's window statistics (a source not finite on a valid pixel): the caller runs it."""
+    :meth:`~geomon.classify.model.PixelModel.predict` with that window. None where a context
+    source is not finite on a valid pixel of the rows the window's statistics read (any column):
+    the caller runs the two-step path, which gives such a source a valid count of its own."""
     if inputs.ndim != 4 or inputs.dtype != np.float32 or not inputs.flags.c_contiguous:
         raise ValueError(
             f"inputs must be C-contiguous float32 (n, planes, y, x), not {inputs.shape}"
@@ -162,84 +168,113 @@ def _per_pixel_row(inputs, t, y, x0, x1, spec, k, out):  # type: ignore[no-untyp
         dst[x] = (a - b) / total if total != 0 else np.float32(0)
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy")
-def _fused_planes(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    inputs, valid, y0, y1, x0, x1, spec, sources, squares, sizes, mean_idx, std_idx, n_feat,
-    quantum, qmax, inv_scale, lower, upper, weights, biases, label_class, label_cover,
-    n_classes, nodata_code, unknown_cover, quant, code, prob, cover,
-):  # fmt: skip
-    """Every plane of :func:`classify_fused`; returns the valid but not finite pixels of the
-    sources in the rows read (0: the results are the two-step path's)."""
-    n_pp = spec.shape[0]
-    planes, h, w = inputs.shape[1], inputs.shape[2], inputs.shape[3]
-    n_src = sources.shape[0]
-    r_max = 0
-    for g in range(sizes.shape[0]):
-        r_max = max(r_max, sizes[g] // 2)
-    ring = 2 * r_max + 3
-    s1 = np.empty((n_src, ring, w + 1), np.int32)
-    s2 = np.empty((n_src, ring, w + 1), np.int64)
-    cnt = np.empty((ring, w + 1), np.int32)
-    q = np.empty(w, np.int32)
-    src_row = np.empty(w, np.float32)
-    rc = np.empty(w, np.int32)
-    r1 = np.empty(w, np.int32)
-    r2 = np.zeros(w, np.int64)
-    r2f = r2.view(np.float64)
-    feats = np.empty((n_feat, 1, 1, w), np.float32)  # one output row's features
-    unused = np.empty(0, np.float32)
-    no_valid = np.empty(0, np.bool_)
-    check_valid = valid.shape[0] == planes
-    scratch = forward_scratch(n_feat, weights, n_classes, quant)
-    bad = np.int64(0)
-    for t in range(planes):
-        # integral rows from the first row a window of row y0 reads: row i of the ring holds the
-        # sums over rows first .. i - 1 (the differences are those of sums from row 0)
-        first = max(y0 - r_max, 0)
-        a = first % ring
-        cnt[a, :] = 0
-        for k in range(n_src):
-            s1[k, a, :] = 0
-            if squares[k]:
-                s2[k, a, :] = 0
-        built = first
-        for y in range(y0, y1):
-            need = min(y + r_max + 1, h)
-            while built < need:
-                a, b = built % ring, (built + 1) % ring
-                vrow = valid[t, built] if check_valid else no_valid
-                _count_row(vrow, check_valid, cnt[a], cnt[b])
-                for k in range(n_src):
-                    _per_pixel_row(inputs, t, built, 0, w, spec, sources[k], src_row)
-                    bad += _integral_row(
-                        src_row, vrow, check_valid, quantum, qmax, q,
-                        s1[k, a], s1[k, b], s2[k, a], s2[k, b], squares[k],
-                    )  # fmt: skip
-                built += 1
-            for g in range(sizes.shape[0]):
-                r = sizes[g] // 2
-                a, b = max(y - r, 0) % ring, min(y + r + 1, h) % ring
-                _window_row(cnt[a], cnt[b], r, w, rc)
-                for k in range(n_src):
-                    do_mean, do_std = mean_idx[g, k] >= 0, std_idx[g, k] >= 0
-                    if not (do_mean or do_std):
-                        continue
-                    _window_row(s1[k, a], s1[k, b], r, w, r1)
-                    if do_std:
-                        _window_row_bits(s2[k, a], s2[k, b], r, w, r2)
-                    mean_row = feats[mean_idx[g, k], 0, 0] if do_mean else unused
-                    std_row = feats[std_idx[g, k], 0, 0] if do_std else unused
-                    # the statistics of the window's columns only
-                    _stats_row32(
-                        rc[x0:x1], r1[x0:x1], r2f[x0:x1], inv_scale, mean_row[x0:x1],
-                        std_row[x0:x1], do_mean, do_std,
-                    )  # fmt: skip
-            for k in range(n_pp):
-                _per_pixel_row(inputs, t, y, x0, x1, spec, k, feats[k, 0, 0])
-            vrow = valid[t, y, x0:x1] if check_valid else no_valid
-            forward_row(
-                feats, 0, 0, x0, x1 - x0, vrow, check_valid, lower, upper, weights, biases,
-                label_class, label_cover, nodata_code, unknown_cover, quant,
-                code[t, y - y0], prob[t, y - y0], cover[t, y - y0], scratch,
-            )  # fmt: skip
-    return bad
+def _sources_digest() -> str:
+    """SHA-256 of the modules whose compiled functions :func:`_fused_planes` calls.
+
+    Numba keys a cached function on its own file and bytecode only: after an edit to
+    ``_forward.py`` or ``_kernels.py`` (or a checkout that changes only them), a cached
+    ``_fused_planes`` would go on running the old code while ``predict`` and
+    ``compute_features`` recompiled, and the two paths would silently disagree (seen in review
+    at stop 18). The digest is a closure variable of the compiled function, which numba hashes
+    into its cache key."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in ("_forward.py", "_kernels.py", "_quant.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
+def _compile_planes(digest: str):  # type: ignore[no-untyped-def]
+    """:func:`_fused_planes`, cached under ``digest`` (see :func:`_sources_digest`)."""
+
+    @numba.njit(nogil=True, cache=True, error_model="numpy")
+    def _fused_planes(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        inputs, valid, y0, y1, x0, x1, spec, sources, squares, sizes, mean_idx, std_idx, n_feat,
+        quantum, qmax, inv_scale, lower, upper, weights, biases, label_class, label_cover,
+        n_classes, nodata_code, unknown_cover, quant, code, prob, cover,
+    ):  # fmt: skip
+        """Every plane of :func:`classify_fused`. Returns 0, or at the first row that has one,
+        the count of valid but not finite source pixels in the rows built so far (the caller
+        then declines: the outputs are incomplete)."""
+        if len(digest) == 0:  # the digest in the cache key (a constant: folded away)
+            return np.int64(-1)
+        n_pp = spec.shape[0]
+        planes, h, w = inputs.shape[1], inputs.shape[2], inputs.shape[3]
+        n_src = sources.shape[0]
+        r_max = 0
+        for g in range(sizes.shape[0]):
+            r_max = max(r_max, sizes[g] // 2)
+        ring = 2 * r_max + 3
+        s1 = np.empty((n_src, ring, w + 1), np.int32)
+        s2 = np.empty((n_src, ring, w + 1), np.int64)
+        cnt = np.empty((ring, w + 1), np.int32)
+        q = np.empty(w, np.int32)
+        src_row = np.empty(w, np.float32)
+        rc = np.empty(w, np.int32)
+        r1 = np.empty(w, np.int32)
+        r2 = np.zeros(w, np.int64)
+        r2f = r2.view(np.float64)
+        feats = np.empty((n_feat, 1, 1, w), np.float32)  # one output row's features
+        unused = np.empty(0, np.float32)
+        no_valid = np.empty(0, np.bool_)
+        check_valid = valid.shape[0] == planes
+        scratch = forward_scratch(n_feat, weights, n_classes, quant)
+        bad = np.int64(0)
+        for t in range(planes):
+            # integral rows from the first row a window of row y0 reads: row i of the ring holds the
+            # sums over rows first .. i - 1 (the differences are those of sums from row 0)
+            first = max(y0 - r_max, 0)
+            a = first % ring
+            cnt[a, :] = 0
+            for k in range(n_src):
+                s1[k, a, :] = 0
+                if squares[k]:
+                    s2[k, a, :] = 0
+            built = first
+            for y in range(y0, y1):
+                need = min(y + r_max + 1, h)
+                while built < need:
+                    a, b = built % ring, (built + 1) % ring
+                    vrow = valid[t, built] if check_valid else no_valid
+                    _count_row(vrow, check_valid, cnt[a], cnt[b])
+                    for k in range(n_src):
+                        _per_pixel_row(inputs, t, built, 0, w, spec, sources[k], src_row)
+                        bad += _integral_row(
+                            src_row, vrow, check_valid, quantum, qmax, q,
+                            s1[k, a], s1[k, b], s2[k, a], s2[k, b], squares[k],
+                        )  # fmt: skip
+                    built += 1
+                if bad:
+                    return bad
+                for g in range(sizes.shape[0]):
+                    r = sizes[g] // 2
+                    a, b = max(y - r, 0) % ring, min(y + r + 1, h) % ring
+                    _window_row(cnt[a], cnt[b], r, w, rc)
+                    for k in range(n_src):
+                        do_mean, do_std = mean_idx[g, k] >= 0, std_idx[g, k] >= 0
+                        if not (do_mean or do_std):
+                            continue
+                        _window_row(s1[k, a], s1[k, b], r, w, r1)
+                        if do_std:
+                            _window_row_bits(s2[k, a], s2[k, b], r, w, r2)
+                        mean_row = feats[mean_idx[g, k], 0, 0] if do_mean else unused
+                        std_row = feats[std_idx[g, k], 0, 0] if do_std else unused
+                        # the statistics of the window's columns only
+                        _stats_row32(
+                            rc[x0:x1], r1[x0:x1], r2f[x0:x1], inv_scale, mean_row[x0:x1],
+                            std_row[x0:x1], do_mean, do_std,
+                        )  # fmt: skip
+                for k in range(n_pp):
+                    _per_pixel_row(inputs, t, y, x0, x1, spec, k, feats[k, 0, 0])
+                vrow = valid[t, y, x0:x1] if check_valid else no_valid
+                forward_row(
+                    feats, 0, 0, x0, x1 - x0, vrow, check_valid, lower, upper, weights, biases,
+                    label_class, label_cover, nodata_code, unknown_cover, quant,
+                    code[t, y - y0], prob[t, y - y0], cover[t, y - y0], scratch,
+                )  # fmt: skip
+        return bad
+
+    return _fused_planes
+
+
+_fused_planes = _compile_planes(_sources_digest())

@@ -9,8 +9,9 @@ CPUs get their own instructions for the same IR) do twice to three times the wor
 instruction, and integer sums are exact: any machine and any summation order give the same
 numbers, bit for bit, which the numpy reference here reproduces.
 
-The scheme (``Q_k`` the bound of layer ``k``'s inputs and weights, the largest with ``n_in *
-Q_k**2 < 2**31``, at most 32767, so that no sum can overflow):
+The scheme (``Q_k`` the bound of layer ``k``'s inputs and weights, the largest with ``n *
+Q_k**2 < 2**31``, ``n`` the layer's inputs rounded up to even (pairs), at most 32767, so that no
+sum can overflow):
 
 - inputs of the first layer: each feature, clipped to its training range ``[lower, upper]``
   (as the float model clips it), mapped onto ``[-Q, Q]``: ``q = rint((x - centre) * scale)``
@@ -171,9 +172,10 @@ def hidden_activations(
     q: QuantLayers, lower: np.ndarray, upper: np.ndarray, xfm: np.ndarray
 ) -> np.ndarray:
     """The reference of the compiled integer layers: the float32 ReLU'd outputs ``(n_out, n)``
-    of the last integer layer for feature-major ``xfm`` ``(n_features, n)`` (non-finite inputs
-    count as the range's middle; the compiled pass marks those pixels no data), exact integer
-    sums in int64 and the kernel's float32 steps in its order."""
+    of the last integer layer for feature-major ``xfm`` ``(n_features, n)`` (NaN inputs count
+    as the range's middle, and the compiled pass marks those pixels no data; infinities are
+    clipped to the range's ends), exact integer sums in int64 and the kernel's float32 steps in
+    its order."""
     x = np.clip(np.asarray(xfm, np.float32), lower[:, None], upper[:, None])
     x = np.where(np.isnan(x), q.centre[:, None], x)
     bound = int(q.bound[0])
