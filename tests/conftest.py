@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,3 +27,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real third-party data not found at {SHARED_DATA} (../shared/data)")
     return SHARED_DATA
+
+
+#: band order of eo-learn-slovenia's REFERENCE_SCENES.npy (Sentinel-2 L1C, 13 bands)
+L1C_ORDER = (
+    "coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3",
+    "nir", "nir08", "wv", "cirrus", "swir16", "swir22",
+)  # fmt: skip
+
+
+@pytest.fixture
+def real_scenes(shared_data: Path) -> list[dict[str, Any]]:
+    """The eo-learn-slovenia reference scenes as band name -> TOA reflectance (skips without
+    ../shared/data)."""
+    import numpy as np
+
+    scenes = np.load(shared_data / "eo-learn-slovenia" / "REFERENCE_SCENES.npy")
+    return [{b: scene[..., L1C_ORDER.index(b)] for b in L1C_ORDER} for scene in scenes]

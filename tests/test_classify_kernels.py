@@ -9,7 +9,6 @@ rounding, on real Sentinel-2 pixels and on edge cases (NaN, invalid, ragged tile
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,11 +25,6 @@ from geomon.classify.features import (
     single_observation,
 )
 from geomon.classify.model import PixelModel
-
-L1C_ORDER = (
-    "coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3",
-    "nir", "nir08", "wv", "cirrus", "swir16", "swir22",
-)  # fmt: skip
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -55,16 +49,13 @@ def test_compiled_context_equals_numpy_bit_for_bit(
         assert _same_bits(fast, ref), shape
 
 
-def _real_scenes(shared_data: Path) -> list[dict[str, np.ndarray]]:
-    scenes = np.load(shared_data / "eo-learn-slovenia" / "REFERENCE_SCENES.npy")
-    return [{b: scene[..., L1C_ORDER.index(b)] for b in L1C_ORDER} for scene in scenes]
-
-
 @pytest.mark.parametrize("entry", bundled_models(), ids=lambda e: e.model_id)
-def test_fused_forward_pass_matches_numpy_on_real_pixels(entry: object, shared_data: Path) -> None:
+def test_fused_forward_pass_matches_numpy_on_real_pixels(
+    entry: object, real_scenes: list[dict[str, np.ndarray]]
+) -> None:
     model: PixelModel = entry.load()  # type: ignore[attr-defined]
     codes = n = 0
-    for scene in _real_scenes(shared_data):
+    for scene in real_scenes:
         bands = single_observation(scene, model.features)
         clear = bands["blue"] < 0.12
         feats = compute_features(bands, model.features, clear)

@@ -4,7 +4,6 @@ maps of the float32 model on real Sentinel-2 pixels."""
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,11 +19,6 @@ from geomon.classify._quant import (
 from geomon.classify.features import compute_features, single_observation
 from geomon.classify.model import PixelModel
 
-L1C_ORDER = (
-    "coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3",
-    "nir", "nir08", "wv", "cirrus", "swir16", "swir22",
-)  # fmt: skip
-
 
 @pytest.mark.parametrize("n_in", [1, 2, 3, 26, 32, 64, 4096])
 def test_bounds_keep_every_sum_within_int32(n_in: int) -> None:
@@ -39,7 +33,7 @@ def test_bounds_keep_every_sum_within_int32(n_in: int) -> None:
 def test_integer_layer_kernel_is_exact(n_pairs: int) -> None:
     """Every block of output rows (4, 3, 2, 1 left) and ragged pixel counts, inputs and weights
     at the bound (the largest sums): the int64 products and sums, exactly."""
-    from geomon.classify._forward import TILE, _dense_int
+    from geomon.classify._forward import SUMS, TILE, _dense_int
 
     q = _bound(2 * n_pairs)
     rng = np.random.default_rng(n_pairs)
@@ -53,7 +47,22 @@ def test_integer_layer_kernel_is_exact(n_pairs: int) -> None:
         w16[0] = q
         w = np.ascontiguousarray(w16).view(np.int32).copy()
         dst = np.full((n_out, TILE), -1, np.int32)
-        _dense_int(w, np.ascontiguousarray(src), dst, n_pairs, n_out, m)
+        unused = np.zeros(1, np.float32)
+        unused2 = np.zeros((1, 1), np.float32)
+        _dense_int(
+            SUMS,
+            w,
+            np.ascontiguousarray(src),
+            dst,
+            unused2,
+            unused,
+            unused,
+            unused,
+            np.float32(0),
+            n_pairs,
+            n_out,
+            m,
+        )
         want = w16.astype(np.int64) @ x16[:, :m].astype(np.int64)
         np.testing.assert_array_equal(dst[:, :m], want)
         assert np.abs(want).max() < 2**31
@@ -113,21 +122,16 @@ def test_layers_from_the_first_too_wide_for_a_fine_bound_run_in_float() -> None:
     assert _bound(MAX_INT_INPUTS) == 4095 > _bound(MAX_INT_INPUTS + 2)  # 12 bits
 
 
-def _real_scenes(shared_data: Path) -> list[dict[str, np.ndarray]]:
-    scenes = np.load(shared_data / "eo-learn-slovenia" / "REFERENCE_SCENES.npy")
-    return [{b: scene[..., L1C_ORDER.index(b)] for b in L1C_ORDER} for scene in scenes]
-
-
 @pytest.mark.parametrize("entry", bundled_models(), ids=lambda e: e.model_id)
 def test_integer_layers_keep_the_float_models_classes_on_real_pixels(
-    entry: object, shared_data: Path
+    entry: object, real_scenes: list[dict[str, np.ndarray]]
 ) -> None:
     """Measured at stop 18: 2 (full v8) and 1 (reduced v7) pixels of 31,008 change class, the
     class probability by at most 0.017 (99th percentile 0.001)."""
     model: PixelModel = entry.load()  # type: ignore[attr-defined]
     same = n = 0
     diffs = []
-    for scene in _real_scenes(shared_data):
+    for scene in real_scenes:
         bands = single_observation(scene, model.features)
         clear = bands["blue"] < 0.12
         x = compute_features(bands, model.features, clear).reshape(len(model.features), -1)
@@ -153,7 +157,7 @@ def test_requantising_and_dequantising_kernels_equal_the_reference_bit_for_bit(
     """The ``"pairs"`` and ``"float"`` modes of the integer kernel (odd widths: a zero partner
     in the last pair; row blocks of 1-4) against :func:`hidden_activations`, at ragged pixel
     counts, inputs inside and outside the clip range."""
-    from geomon.classify._forward import TILE, _dense_int_float, _dense_int_pairs
+    from geomon.classify._forward import FLOATS, PAIRS, TILE, _dense_int
 
     lower, upper, weights, biases = _random_float_model(sizes, seed=sum(sizes))
     q = quantize_layers(lower, upper, weights, biases)
@@ -172,11 +176,11 @@ def test_requantising_and_dequantising_kernels_equal_the_reference_bit_for_bit(
     src = np.ascontiguousarray(padded.T).view(np.int32).T.copy()
     mid = np.zeros((-(-sizes[1] // 2), TILE), np.int32)
     top = np.float32(q.bound[1])
-    _dense_int_pairs(
-        q.weights[0], src, mid, q.deq[0], q.bias[0], q.requant[0], top, len(src), sizes[1], m
-    )
     out = np.zeros((sizes[2], TILE), np.float32)
-    _dense_int_float(q.weights[1], mid, out, q.deq[1], q.bias[1], len(mid), sizes[2], m)
+    args = (q.deq[0], q.bias[0], q.requant[0], top, len(src), sizes[1], m)
+    _dense_int(PAIRS, q.weights[0], src, mid, out, *args)
+    args = (q.deq[1], q.bias[1], q.deq[1], np.float32(0), len(mid), sizes[2], m)
+    _dense_int(FLOATS, q.weights[1], mid, src, out, *args)
     want = hidden_activations(q, lower, upper, x)
     assert out[:, :m].tobytes() == want.tobytes()
     # the requantised middle layer itself, unpacked (odd widths: the zero partner stays 0)

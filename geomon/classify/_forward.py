@@ -391,66 +391,54 @@ def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-
 _SUM_KERNELS = tuple(_rows_kernel_int(r, "sum") for r in range(1, ROWS + 1))
 _PAIR_KERNELS = tuple(_rows_kernel_int(r, "pairs") for r in range(1, ROWS + 1))
 _FLOAT_KERNELS = tuple(_rows_kernel_int(r, "float") for r in range(1, ROWS + 1))
-_S1, _S2, _S3, _S4 = _SUM_KERNELS
-_P1, _P2, _P3, _P4 = _PAIR_KERNELS
-_F1, _F2, _F3, _F4 = _FLOAT_KERNELS
+
+
+#: what an integer layer writes (:func:`_rows_kernel_int`): its int32 sums, the next integer
+#: layer's input pairs, or ReLU'd float32 rows
+SUMS, PAIRS, FLOATS = 0, 1, 2
 
 
 @numba.njit(nogil=True, cache=True)
-def _dense_int(w, src, dst, n_pairs, n_out, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """``dst[:n_out, :m]`` = the int32 sums of an integer layer (:func:`_rows_kernel_int`) over
-    ``n_pairs`` input pairs; blocks of rows as :func:`_dense`."""
-    steps = (m + LANES - 1) // LANES
-    none = np.zeros(1, np.float32)
-    top = np.float32(0)
-    j = 0
-    while j + ROWS <= n_out:
-        _S4(w, src, dst, none, none, none, top, n_pairs, j, steps)
-        j += ROWS
-    left = n_out - j
-    if left == 3:
-        _S3(w, src, dst, none, none, none, top, n_pairs, j, steps)
-    elif left == 2:
-        _S2(w, src, dst, none, none, none, top, n_pairs, j, steps)
-    elif left == 1:
-        _S1(w, src, dst, none, none, none, top, n_pairs, j, steps)
-
-
-@numba.njit(nogil=True, cache=True)
-def _dense_int_pairs(w, src, dst, deq, bias, req, top, n_pairs, n_out, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """An integer layer whose outputs are the next integer layer's input pairs (``"pairs"`` of
-    :func:`_rows_kernel_int`)."""
+def _dense_int(mode, w, src, dst, out, deq, bias, req, top, n_pairs, n_out, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """An integer layer over ``n_pairs`` input pairs and the first ``m`` pixels, through the
+    kernel of ``mode``: :data:`SUMS` or :data:`PAIRS` into int32 ``dst``, :data:`FLOATS` into
+    float32 ``out`` (``deq``, ``bias``, ``req``, ``top``: :func:`_rows_kernel_int`'s, unused for
+    sums). Blocks of :data:`ROWS` output rows, then one block of the rest, as :func:`_dense`."""
     steps = (m + LANES - 1) // LANES
     j = 0
-    while j + ROWS <= n_out:
-        _P4(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
-        j += ROWS
-    left = n_out - j
-    if left == 3:
-        _P3(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
-    elif left == 2:
-        _P2(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
-    elif left == 1:
-        _P1(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
+    while j < n_out:
+        r = min(ROWS, n_out - j)
+        if mode == FLOATS:
+            _float_rows(r, out, w, src, deq, bias, req, top, n_pairs, j, steps)
+        elif mode == PAIRS:
+            _pair_rows(r, dst, w, src, deq, bias, req, top, n_pairs, j, steps)
+        else:
+            _sum_rows(r, dst, w, src, deq, bias, req, top, n_pairs, j, steps)
+        j += r
 
 
-@numba.njit(nogil=True, cache=True)
-def _dense_int_float(w, src, dst, deq, bias, n_pairs, n_out, m):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """The last integer layer, its outputs ReLU'd float32 rows (``"float"`` of
-    :func:`_rows_kernel_int`)."""
-    steps = (m + LANES - 1) // LANES
-    top = np.float32(0)
-    j = 0
-    while j + ROWS <= n_out:
-        _F4(w, src, dst, deq, bias, deq, top, n_pairs, j, steps)
-        j += ROWS
-    left = n_out - j
-    if left == 3:
-        _F3(w, src, dst, deq, bias, deq, top, n_pairs, j, steps)
-    elif left == 2:
-        _F2(w, src, dst, deq, bias, deq, top, n_pairs, j, steps)
-    elif left == 1:
-        _F1(w, src, dst, deq, bias, deq, top, n_pairs, j, steps)
+def _rows_dispatch(kernels):  # type: ignore[no-untyped-def]
+    """A compiled ``f(r, dst, w, src, deq, bias, req, top, n_pairs, j, steps)`` calling the
+    ``r``-row kernel of ``kernels`` (1-4 rows)."""
+    k1, k2, k3, k4 = kernels
+
+    @numba.njit(nogil=True)
+    def rows(r, dst, w, src, deq, bias, req, top, n_pairs, j, steps):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        if r == 4:
+            k4(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
+        elif r == 3:
+            k3(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
+        elif r == 2:
+            k2(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
+        else:
+            k1(w, src, dst, deq, bias, req, top, n_pairs, j, steps)
+
+    return rows
+
+
+_sum_rows = _rows_dispatch(_SUM_KERNELS)
+_pair_rows = _rows_dispatch(_PAIR_KERNELS)
+_float_rows = _rows_dispatch(_FLOAT_KERNELS)
 
 
 class KernelModel(NamedTuple):
@@ -505,8 +493,23 @@ def forward_window(
     ``(planes, y, x)``), as ``(planes, window y, window x)`` arrays: a block read with a halo
     for its context features classifies its own pixels only. Each pixel's results do not depend
     on where its tile starts, so they are those of the whole array's."""
+    ok, (y0, y1, x0, x1), (code, prob, cover) = window_outputs(x, valid, window, "feature")
+    if code.size:
+        _forward(x, ok, y0, y1, x0, x1, *model, code, prob, cover)
+    return code, prob, cover
+
+
+def window_outputs(
+    x: np.ndarray, valid: np.ndarray | None, window: tuple[slice, slice], what: str
+) -> tuple[np.ndarray, tuple[int, int, int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Check a kernel's ``x`` (C-contiguous float32 ``(rows, planes, y, x)``: ``what`` rows),
+    ``valid`` and ``window``; return ``valid`` as the kernels take it (empty for all valid), the
+    window's ``(y0, y1, x0, x1)`` and new code, probability and cover arrays ``(planes, window
+    y, window x)``."""
     if x.ndim != 4 or x.dtype != np.float32 or not x.flags.c_contiguous:
-        raise ValueError(f"x must be C-contiguous float32 (features, planes, y, x), not {x.shape}")
+        raise ValueError(
+            f"{what} rows must be C-contiguous float32 (n, planes, y, x), not {x.shape}"
+        )
     planes, h, w = x.shape[1:]
     ys, xs = (range(*window[0].indices(h)), range(*window[1].indices(w)))
     if ys.step != 1 or xs.step != 1:
@@ -516,15 +519,10 @@ def forward_window(
     else:
         ok = np.ascontiguousarray(valid, np.bool_)
         if ok.shape != x.shape[1:]:
-            raise ValueError(f"valid has shape {ok.shape} for feature pixels {x.shape[1:]}")
+            raise ValueError(f"valid has shape {ok.shape} for {what} pixels {x.shape[1:]}")
     shape = (planes, len(ys), len(xs))
-    code = np.empty(shape, np.uint8)
-    prob = np.empty(shape, np.float32)
-    cover = np.empty(shape, np.uint8)
-    if code.size:
-        y0, x0 = ys.start, xs.start
-        _forward(x, ok, y0, y0 + len(ys), x0, x0 + len(xs), *model, code, prob, cover)
-    return code, prob, cover
+    outputs = (np.empty(shape, np.uint8), np.empty(shape, np.float32), np.empty(shape, np.uint8))
+    return ok, (ys.start, ys.start + len(ys), xs.start, xs.start + len(xs)), outputs
 
 
 _LOG2E = np.float32(1.44269504088896341)
@@ -792,15 +790,41 @@ def forward_row(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
             for k in range(n_int):
                 w, n_out = quant.weights[k], quant.weights[k].shape[0]
                 deq, bias = quant.deq[k], quant.bias[k]
+                n_pairs = (n_in + 1) // 2
                 if k + 1 < n_int:
                     top = np.float32(quant.bound[k + 1])
                     req = quant.requant[k]
-                    _dense_int_pairs(
-                        w, src_pairs, dst_pairs, deq, bias, req, top, (n_in + 1) // 2, n_out, m
+                    _dense_int(
+                        PAIRS,
+                        w,
+                        src_pairs,
+                        dst_pairs,
+                        buf_a,
+                        deq,
+                        bias,
+                        req,
+                        top,
+                        n_pairs,
+                        n_out,
+                        m,
                     )
                     src_pairs, dst_pairs = dst_pairs, src_pairs
                 else:
-                    _dense_int_float(w, src_pairs, buf_a, deq, bias, (n_in + 1) // 2, n_out, m)
+                    top = np.float32(0)
+                    _dense_int(
+                        FLOATS,
+                        w,
+                        src_pairs,
+                        dst_pairs,
+                        buf_a,
+                        deq,
+                        bias,
+                        deq,
+                        top,
+                        n_pairs,
+                        n_out,
+                        m,
+                    )
                 n_in = n_out
         else:
             for i in range(n_feat):

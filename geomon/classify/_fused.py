@@ -32,7 +32,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from geomon.classify._forward import KernelModel, forward_row, forward_scratch
+from geomon.classify._forward import KernelModel, forward_row, forward_scratch, window_outputs
 from geomon.classify._kernels import (
     _count_row,
     _fits_int32,
@@ -116,32 +116,15 @@ def classify_fused(
     :meth:`~geomon.classify.model.PixelModel.predict` with that window. None where a context
     source is not finite on a valid pixel of the rows the window's statistics read (any column):
     the caller runs the two-step path, which gives such a source a valid count of its own."""
-    if inputs.ndim != 4 or inputs.dtype != np.float32 or not inputs.flags.c_contiguous:
-        raise ValueError(
-            f"inputs must be C-contiguous float32 (n, planes, y, x), not {inputs.shape}"
-        )
+    ok, (y0, y1, x0, x1), (code, prob, cover) = window_outputs(inputs, valid, window, "input")
     if len(inputs) != plan.n_inputs:
         raise ValueError(f"inputs has {len(inputs)} rows for {plan.n_inputs} model inputs")
-    planes, h, w = inputs.shape[1:]
-    ys, xs = (range(*window[0].indices(h)), range(*window[1].indices(w)))
-    if ys.step != 1 or xs.step != 1:
-        raise ValueError("window slices must have step 1")
-    if valid is None:
-        ok = np.empty((0, 0, 0), np.bool_)
-    else:
-        ok = np.ascontiguousarray(valid, np.bool_)
-        if ok.shape != inputs.shape[1:]:
-            raise ValueError(f"valid has shape {ok.shape} for input pixels {inputs.shape[1:]}")
-    shape = (planes, len(ys), len(xs))
-    code = np.empty(shape, np.uint8)
-    prob = np.empty(shape, np.float32)
-    cover = np.empty(shape, np.uint8)
     if not code.size:
         return code, prob, cover
     bad = _fused_planes(
-        inputs, ok, ys.start, ys.start + len(ys), xs.start, xs.start + len(xs), plan.spec,
-        plan.sources, plan.squares, plan.sizes, plan.mean_idx, plan.std_idx, plan.n_features,
-        _QUANTUM, _QMAX, 1.0 / _QUANTUM, *model, code, prob, cover,
+        inputs, ok, y0, y1, x0, x1, plan.spec, plan.sources, plan.squares, plan.sizes,
+        plan.mean_idx, plan.std_idx, plan.n_features, _QUANTUM, _QMAX, 1.0 / _QUANTUM, *model,
+        code, prob, cover,
     )  # fmt: skip
     return None if bad else (code, prob, cover)
 
