@@ -495,7 +495,7 @@ def forward_window(
     on where its tile starts, so they are those of the whole array's."""
     ok, (y0, y1, x0, x1), (code, prob, cover) = window_outputs(x, valid, window, "feature")
     if code.size:
-        _forward(x, ok, y0, y1, x0, x1, *model, code, prob, cover)
+        _forward(x, ok, y0, y1, x0, x1, model, code, prob, cover)
     return code, prob, cover
 
 
@@ -655,53 +655,30 @@ def _first_argmax(rows, n, floor, out, top, m):  # type: ignore[no-untyped-def] 
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def _forward(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    x,
-    valid,
-    y0,
-    y1,
-    x0,
-    x1,
-    lower,
-    upper,
-    weights,
-    biases,
-    label_class,
-    label_cover,
-    n_classes,
-    nodata_code,
-    unknown_cover,
-    quant,
-    code,
-    prob,
-    cover,
-):
+def _forward(x, valid, y0, y1, x0, x1, model, code, prob, cover):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Classify the pixels ``[y0:y1, x0:x1]`` of each plane of feature-major ``x``
     ``(n_features, planes, y, x)`` float32 into ``code``, ``prob`` and ``cover`` ``(planes,
-    y1 - y0, x1 - x0)``, row by row (:func:`forward_row`). ``weights``/``biases``: the folded
-    layers (``(n_out, n_in)`` and ``(n_out,)`` float32, ReLU between, softmax after);
-    ``label_class``/``label_cover``: each label's class code and cover index. Pixels with a NaN
-    feature or not ``valid`` (``(planes, y, x)`` bool, or empty for all valid) get
-    ``nodata_code``, 0 and ``unknown_cover``."""
-    scratch = forward_scratch(x.shape[0], weights, n_classes, quant)
+    y1 - y0, x1 - x0)``, row by row (:func:`forward_row`) with ``model`` (a
+    :class:`KernelModel`). Pixels with a NaN feature or not ``valid`` (``(planes, y, x)`` bool,
+    or empty for all valid) get the no-data code, 0 and the unknown cover."""
+    scratch = forward_scratch(x.shape[0], model)
     check_valid = valid.shape[0] == x.shape[1]
     for pl in range(x.shape[1]):
         for y in range(y0, y1):
             vrow = valid[pl, y, x0:x1] if check_valid else valid[0, 0, :0]
             forward_row(
-                x, pl, y, x0, x1 - x0, vrow, check_valid, lower, upper, weights, biases,
-                label_class, label_cover, nodata_code, unknown_cover, quant,
+                x, pl, y, x0, x1 - x0, vrow, check_valid, model,
                 code[pl, y - y0], prob[pl, y - y0], cover[pl, y - y0], scratch,
             )  # fmt: skip
 
 
 @numba.njit(nogil=True, cache=True)
-def forward_scratch(n_feat, weights, n_classes, quant):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """The scratch of :func:`forward_row` for a model of ``n_feat`` inputs, layers ``weights``
-    and integer layers ``quant``: two float layer buffers (zeroed: lanes past a ragged tile stay
+def forward_scratch(n_feat, model):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The scratch of :func:`forward_row` for a :class:`KernelModel` of ``n_feat`` inputs: two float layer buffers (zeroed: lanes past a ragged tile stay
     finite), the integer layers' input pairs and sums, class sums, work rows, label and class
     argmaxes, and the no-data flags of a tile."""
     width = n_feat
+    weights, n_classes = model.weights, model.n_classes
     for w in weights:
         width = max(width, w.shape[0])
     return (
@@ -746,33 +723,15 @@ def _quantize_inputs(x, pl, y, at, m, lower, upper, quant, pairs, bad):  # type:
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def forward_row(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    x,
-    pl,
-    y,
-    x0,
-    n,
-    vrow,
-    check_valid,
-    lower,
-    upper,
-    weights,
-    biases,
-    label_class,
-    label_cover,
-    nodata_code,
-    unknown_cover,
-    quant,
-    crow,
-    prow,
-    vcov,
-    scratch,
-):
+def forward_row(x, pl, y, x0, n, vrow, check_valid, model, crow, prow, vcov, scratch):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Classify the ``n`` pixels ``x[:, pl, y, x0:x0 + n]`` of feature-major ``x`` (C-contiguous
-    float32 ``(n_features, planes, y, x)``) into the rows ``crow``, ``prow`` and ``vcov``, in
-    tiles of :data:`TILE` pixels; ``vrow``: their valid flags (when ``check_valid``). ``scratch``:
-    :func:`forward_scratch` of the model. The model arguments are :func:`_forward`'s: the hidden
-    layers run in integers (``quant``), the last in float32."""
+    float32 ``(n_features, planes, y, x)``) with ``model`` (a :class:`KernelModel`) into the rows
+    ``crow``, ``prow`` and ``vcov``, in tiles of :data:`TILE` pixels; ``vrow``: their valid flags
+    (when ``check_valid``). ``scratch``: :func:`forward_scratch` of the model. The hidden layers
+    run in integers (``model.quant``), the last in float32."""
+    lower, upper, weights, biases = model.lower, model.upper, model.weights, model.biases
+    label_class, label_cover, quant = model.label_class, model.label_cover, model.quant
+    nodata_code, unknown_cover = model.nodata_code, model.unknown_cover
     buf_a, buf_b, pairs, acc, cls, work, best, win, bad = scratch
     n_feat = x.shape[0]
     n_layers = len(weights)

@@ -34,12 +34,10 @@ import numpy as np
 
 from geomon.classify._forward import KernelModel, forward_row, forward_scratch, window_outputs
 from geomon.classify._kernels import (
-    _count_row,
+    _add_integral_row,
     _fits_int32,
-    _integral_row,
-    _stats_row32,
-    _window_row,
-    _window_row_bits,
+    _stats_of_row,
+    _zero_ring_row,
 )
 from geomon.classify.features import (
     _DIFFERENCE_TERMS,
@@ -123,7 +121,7 @@ def classify_fused(
         return code, prob, cover
     bad = _fused_planes(
         inputs, ok, y0, y1, x0, x1, plan.spec, plan.sources, plan.squares, plan.sizes,
-        plan.mean_idx, plan.std_idx, plan.n_features, _QUANTUM, _QMAX, 1.0 / _QUANTUM, *model,
+        plan.mean_idx, plan.std_idx, plan.n_features, _QUANTUM, _QMAX, 1.0 / _QUANTUM, model,
         code, prob, cover,
     )  # fmt: skip
     return None if bad else (code, prob, cover)
@@ -173,8 +171,7 @@ def _compile_planes(digest: str):  # type: ignore[no-untyped-def]
     @numba.njit(nogil=True, cache=True, error_model="numpy")
     def _fused_planes(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         inputs, valid, y0, y1, x0, x1, spec, sources, squares, sizes, mean_idx, std_idx, n_feat,
-        quantum, qmax, inv_scale, lower, upper, weights, biases, label_class, label_cover,
-        n_classes, nodata_code, unknown_cover, quant, code, prob, cover,
+        quantum, qmax, inv_scale, model, code, prob, cover,
     ):  # fmt: skip
         """Every plane of :func:`classify_fused`. Returns 0, or at the first row that has one,
         the count of valid but not finite source pixels in the rows built so far (the caller
@@ -192,70 +189,47 @@ def _compile_planes(digest: str):  # type: ignore[no-untyped-def]
         s2 = np.empty((n_src, ring, w + 1), np.int64)
         cnt = np.empty((ring, w + 1), np.int32)
         q = np.empty(w, np.int32)
-        src_row = np.empty(w, np.float32)
+        src_rows = np.empty((n_src, 1, 1, w), np.float32)  # the sources of the row being added
+        identity = np.arange(n_src)
         rc = np.empty(w, np.int32)
         r1 = np.empty(w, np.int32)
         r2 = np.zeros(w, np.int64)
-        r2f = r2.view(np.float64)
         feats = np.empty((n_feat, 1, 1, w), np.float32)  # one output row's features
-        unused = np.empty(0, np.float32)
         no_valid = np.empty(0, np.bool_)
         check_valid = valid.shape[0] == planes
-        scratch = forward_scratch(n_feat, weights, n_classes, quant)
-        bad = np.int64(0)
+        scratch = forward_scratch(n_feat, model)
+        bad = np.zeros(n_src, np.int64)
         for t in range(planes):
-            # integral rows from the first row a window of row y0 reads: row i of the ring holds the
-            # sums over rows first .. i - 1 (the differences are those of sums from row 0)
+            # integral rows from the first row a window of row y0 reads: row i of the ring
+            # holds the sums over rows first .. i - 1 (the differences are those from row 0)
             first = max(y0 - r_max, 0)
-            a = first % ring
-            cnt[a, :] = 0
-            for k in range(n_src):
-                s1[k, a, :] = 0
-                if squares[k]:
-                    s2[k, a, :] = 0
+            _zero_ring_row(first, cnt, s1, s2, squares)
             built = first
             for y in range(y0, y1):
                 need = min(y + r_max + 1, h)
                 while built < need:
-                    a, b = built % ring, (built + 1) % ring
                     vrow = valid[t, built] if check_valid else no_valid
-                    _count_row(vrow, check_valid, cnt[a], cnt[b])
                     for k in range(n_src):
-                        _per_pixel_row(inputs, t, built, 0, w, spec, sources[k], src_row)
-                        bad += _integral_row(
-                            src_row, vrow, check_valid, quantum, qmax, q,
-                            s1[k, a], s1[k, b], s2[k, a], s2[k, b], squares[k],
-                        )  # fmt: skip
+                        _per_pixel_row(inputs, t, built, 0, w, spec, sources[k], src_rows[k, 0, 0])
+                    _add_integral_row(
+                        built, vrow, check_valid, src_rows, 0, 0, identity, quantum, qmax, q,
+                        cnt, s1, s2, squares, bad,
+                    )  # fmt: skip
                     built += 1
-                if bad:
-                    return bad
-                for g in range(sizes.shape[0]):
-                    r = sizes[g] // 2
-                    a, b = max(y - r, 0) % ring, min(y + r + 1, h) % ring
-                    _window_row(cnt[a], cnt[b], r, w, rc)
-                    for k in range(n_src):
-                        do_mean, do_std = mean_idx[g, k] >= 0, std_idx[g, k] >= 0
-                        if not (do_mean or do_std):
-                            continue
-                        _window_row(s1[k, a], s1[k, b], r, w, r1)
-                        if do_std:
-                            _window_row_bits(s2[k, a], s2[k, b], r, w, r2)
-                        mean_row = feats[mean_idx[g, k], 0, 0] if do_mean else unused
-                        std_row = feats[std_idx[g, k], 0, 0] if do_std else unused
-                        # the statistics of the window's columns only
-                        _stats_row32(
-                            rc[x0:x1], r1[x0:x1], r2f[x0:x1], inv_scale, mean_row[x0:x1],
-                            std_row[x0:x1], do_mean, do_std,
-                        )  # fmt: skip
+                if bad.sum():
+                    return bad.sum()
+                _stats_of_row(
+                    y, h, sizes, mean_idx, std_idx, cnt, s1, s2, inv_scale, feats, 0, 0, x0, x1,
+                    rc, r1, r2,
+                )  # fmt: skip
                 for k in range(n_pp):
                     _per_pixel_row(inputs, t, y, x0, x1, spec, k, feats[k, 0, 0])
                 vrow = valid[t, y, x0:x1] if check_valid else no_valid
                 forward_row(
-                    feats, 0, 0, x0, x1 - x0, vrow, check_valid, lower, upper, weights, biases,
-                    label_class, label_cover, nodata_code, unknown_cover, quant,
+                    feats, 0, 0, x0, x1 - x0, vrow, check_valid, model,
                     code[t, y - y0], prob[t, y - y0], cover[t, y - y0], scratch,
                 )  # fmt: skip
-        return bad
+        return np.int64(0)
 
     return _fused_planes
 

@@ -445,6 +445,65 @@ def _count_row(valid, check_valid, ca, cb):  # type: ignore[no-untyped-def]  # p
 
 
 @numba.njit(nogil=True, cache=True)
+def _zero_ring_row(row, cnt, s1, s2, squares):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Integral row ``row`` of the rings (:func:`_shared_window_stats_2d`) set to 0: the sums
+    over no rows, where a pass starts."""
+    a = row % cnt.shape[0]
+    cnt[a, :] = 0
+    for k in range(s1.shape[0]):
+        s1[k, a, :] = 0
+        if squares[k]:
+            s2[k, a, :] = 0
+
+
+@numba.njit(nogil=True, cache=True)
+def _add_integral_row(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    row, vrow, check_valid, src, t, y, sources, quantum, qmax, q, cnt, s1, s2, squares, bad,
+):  # fmt: skip
+    """Integral row ``row + 1`` of the rings from row ``row`` of the image: its valid count
+    (``vrow``) and each source ``k`` quantised from ``src[sources[k], t, y]`` (``src``
+    ``(n, T, h, w)`` float32); ``bad[k]`` += the source's valid but not finite pixels."""
+    ring = cnt.shape[0]
+    a, b = row % ring, (row + 1) % ring
+    _count_row(vrow, check_valid, cnt[a], cnt[b])
+    for k in range(sources.shape[0]):
+        bad[k] += _integral_row(
+            src[sources[k], t, y], vrow, check_valid, quantum, qmax, q,
+            s1[k, a], s1[k, b], s2[k, a], s2[k, b], squares[k],
+        )  # fmt: skip
+
+
+@numba.njit(nogil=True, cache=True)
+def _stats_of_row(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    y, h, sizes, mean_idx, std_idx, cnt, s1, s2, inv_scale, out, t, yy, x0, x1, rc, r1, r2,
+):  # fmt: skip
+    """Every window statistic of image row ``y`` (``h`` rows) from the rings, columns
+    ``x0:x1``: for size ``sizes[g]`` and source ``k`` the mean into ``out[mean_idx[g, k], t,
+    yy]`` and the std into ``out[std_idx[g, k], t, yy]`` (-1: not asked). ``rc``, ``r1``,
+    ``r2``: row scratch (int32, int32, int64) of the image's width."""
+    ring, w = cnt.shape[0], cnt.shape[1] - 1
+    r2f = r2.view(np.float64)
+    unused = np.empty(0, np.float32)
+    for g in range(sizes.shape[0]):
+        r = sizes[g] // 2
+        a, b = max(y - r, 0) % ring, min(y + r + 1, h) % ring
+        _window_row(cnt[a], cnt[b], r, w, rc)
+        for k in range(s1.shape[0]):
+            do_mean, do_std = mean_idx[g, k] >= 0, std_idx[g, k] >= 0
+            if not (do_mean or do_std):
+                continue
+            _window_row(s1[k, a], s1[k, b], r, w, r1)
+            if do_std:
+                _window_row_bits(s2[k, a], s2[k, b], r, w, r2)
+            mean_row = out[mean_idx[g, k], t, yy] if do_mean else unused
+            std_row = out[std_idx[g, k], t, yy] if do_std else unused
+            _stats_row32(
+                rc[x0:x1], r1[x0:x1], r2f[x0:x1], inv_scale, mean_row[x0:x1], std_row[x0:x1],
+                do_mean, do_std,
+            )  # fmt: skip
+
+
+@numba.njit(nogil=True, cache=True)
 def _shared_window_stats_2d(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     feats, t, valid, check_valid, sources, squares, sizes, mean_idx, std_idx, quantum, qmax,
     inv_scale, s1, s2, cnt, bad,
@@ -457,8 +516,6 @@ def _shared_window_stats_2d(  # type: ignore[no-untyped-def]  # pragma: no cover
     that is not 0, the count of the valid pixels is not that source's count: the caller redoes
     the source)."""
     h, w = feats.shape[2], feats.shape[3]
-    ring = cnt.shape[0]
-    n_src = sources.shape[0]
     r_max = 0
     for g in range(sizes.shape[0]):
         r_max = max(r_max, sizes[g] // 2)
@@ -466,42 +523,22 @@ def _shared_window_stats_2d(  # type: ignore[no-untyped-def]  # pragma: no cover
     rc = np.empty(w, np.int32)
     r1 = np.empty(w, np.int32)
     r2 = np.zeros(w, np.int64)
-    r2f = r2.view(np.float64)
-    unused = np.empty(0, np.float32)
     no_valid = np.empty(0, np.bool_)
-    cnt[0, :] = 0
-    for k in range(n_src):
-        s1[k, 0, :] = 0
-        if squares[k]:
-            s2[k, 0, :] = 0
-        bad[k] = 0
+    _zero_ring_row(0, cnt, s1, s2, squares)
+    bad[:] = 0
     built = 0  # integral rows 0..built are in the rings (row i: the sums over rows < i)
     for y in range(h):
         need = min(y + r_max + 1, h)
         while built < need:
-            a, b = built % ring, (built + 1) % ring
             vrow = valid[t, built] if check_valid else no_valid
-            _count_row(vrow, check_valid, cnt[a], cnt[b])
-            for k in range(n_src):
-                bad[k] += _integral_row(
-                    feats[sources[k], t, built], vrow, check_valid, quantum, qmax, q,
-                    s1[k, a], s1[k, b], s2[k, a], s2[k, b], squares[k],
-                )  # fmt: skip
+            _add_integral_row(
+                built, vrow, check_valid, feats, t, built, sources, quantum, qmax, q, cnt, s1,
+                s2, squares, bad,
+            )  # fmt: skip
             built += 1
-        for g in range(sizes.shape[0]):
-            r = sizes[g] // 2
-            a, b = max(y - r, 0) % ring, min(y + r + 1, h) % ring
-            _window_row(cnt[a], cnt[b], r, w, rc)
-            for k in range(n_src):
-                do_mean, do_std = mean_idx[g, k] >= 0, std_idx[g, k] >= 0
-                if not (do_mean or do_std):
-                    continue
-                _window_row(s1[k, a], s1[k, b], r, w, r1)
-                if do_std:
-                    _window_row_bits(s2[k, a], s2[k, b], r, w, r2)
-                mean_row = feats[mean_idx[g, k], t, y] if do_mean else unused
-                std_row = feats[std_idx[g, k], t, y] if do_std else unused
-                _stats_row32(rc, r1, r2f, inv_scale, mean_row, std_row, do_mean, do_std)
+        _stats_of_row(
+            y, h, sizes, mean_idx, std_idx, cnt, s1, s2, inv_scale, feats, t, y, 0, w, rc, r1, r2
+        )
 
 
 def shared_window_stats(
