@@ -69,11 +69,11 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from geomon.classify._quant import QuantLayers
 
-__all__ = ["TILE", "KernelModel", "forward", "forward_window"]
+__all__ = ["TILE", "KernelModel", "classify_row", "classify_scratch", "forward", "forward_window"]
 
 #: pixels per tile: long enough for LLVM's unrolled vector loop (16 AVX2 vectors per row; 32
 #: pixels fell back to its scalar remainder), short enough that the scratch stays in L1/L2
@@ -461,6 +461,11 @@ class KernelModel(NamedTuple):
     quant: QuantLayers
     """The hidden layers in integers (:mod:`geomon.classify._quant`); the float ``weights`` and
     ``biases`` past ``quant.n_int`` (the last layer) run in float32."""
+    refine: tuple = ()
+    """``()``, or for a two-stage model ``(second stage's KernelModel, accept, min_probability)``:
+    ``accept`` bool ``(n_classes,)``; a pixel this model gives a class outside ``accept``, or a
+    probability below ``min_probability`` (float32), takes the second stage's results
+    (:func:`classify_row`)."""
 
 
 def forward(
@@ -658,15 +663,15 @@ def _first_argmax(rows, n, floor, out, top, m):  # type: ignore[no-untyped-def] 
 def _forward(x, valid, y0, y1, x0, x1, model, code, prob, cover):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Classify the pixels ``[y0:y1, x0:x1]`` of each plane of feature-major ``x``
     ``(n_features, planes, y, x)`` float32 into ``code``, ``prob`` and ``cover`` ``(planes,
-    y1 - y0, x1 - x0)``, row by row (:func:`forward_row`) with ``model`` (a
+    y1 - y0, x1 - x0)``, row by row (:func:`classify_row`) with ``model`` (a
     :class:`KernelModel`). Pixels with a NaN feature or not ``valid`` (``(planes, y, x)`` bool,
     or empty for all valid) get the no-data code, 0 and the unknown cover."""
-    scratch = forward_scratch(x.shape[0], model)
+    scratch = classify_scratch(x.shape[0], model, x1 - x0)
     check_valid = valid.shape[0] == x.shape[1]
     for pl in range(x.shape[1]):
         for y in range(y0, y1):
             vrow = valid[pl, y, x0:x1] if check_valid else valid[0, 0, :0]
-            forward_row(
+            classify_row(
                 x, pl, y, x0, x1 - x0, vrow, check_valid, model,
                 code[pl, y - y0], prob[pl, y - y0], cover[pl, y - y0], scratch,
             )  # fmt: skip
@@ -812,3 +817,84 @@ def forward_row(x, pl, y, x0, n, vrow, check_valid, model, crow, prow, vcov, scr
             p_out[p] = zero if no else r
         for p in range(m):
             v_out[p] = unknown_cover if bad[p] else label_cover[kb[p]]
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def classify_row(x, pl, y, x0, n, vrow, check_valid, model, crow, prow, vcov, scratch):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """:func:`forward_row` with ``model``, then, for a two-stage model (``model.refine``), the
+    second stage over the pixels the first did not settle (:func:`_refine_row`). ``scratch``:
+    :func:`classify_scratch` of the model and a row width of at least ``n``."""
+    forward_row(x, pl, y, x0, n, vrow, check_valid, model, crow, prow, vcov, scratch[0])
+    _refine_row(x, pl, y, x0, n, model.nodata_code, model.refine, crow, prow, vcov, scratch[1])
+
+
+@numba.njit(nogil=True, cache=True)
+def classify_scratch(n_feat, model, width):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The scratch of :func:`classify_row` for rows of up to ``width`` pixels."""
+    return forward_scratch(n_feat, model), _refine_scratch(n_feat, model.refine, width)
+
+
+def _refine_scratch(n_feat, refine, width):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The second stage's scratch: its :func:`forward_scratch`, the gathered features
+    ``(n_feat, 1, 1, width)``, their columns and their three outputs (``()`` for one stage)."""
+    raise NotImplementedError("compiled only: see the overload")
+
+
+def _refine_row(x, pl, y, x0, n, nodata, refine, crow, prow, vcov, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The second stage of :func:`classify_row`: the pixels whose first-stage class is not
+    accepted (``refine[1][code]`` false) or whose probability is below ``refine[2]`` (no-data
+    pixels excepted) are gathered, classified by the second stage and written back."""
+    raise NotImplementedError("compiled only: see the overload")
+
+
+def _one_stage(refine) -> bool:  # type: ignore[no-untyped-def]
+    return isinstance(refine, types.BaseTuple) and len(refine) == 0
+
+
+@overload(_refine_scratch, jit_options={"nogil": True})
+def _refine_scratch_impl(n_feat, refine, width):  # type: ignore[no-untyped-def]
+    if _one_stage(refine):
+        return lambda n_feat, refine, width: ()
+
+    def impl(n_feat, refine, width):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        return (
+            forward_scratch(n_feat, refine[0]),
+            np.empty((n_feat, 1, 1, width), np.float32),
+            np.empty(width, np.int64),
+            np.empty(width, np.uint8),
+            np.empty(width, np.float32),
+            np.empty(width, np.uint8),
+        )
+
+    return impl
+
+
+@overload(_refine_row, jit_options={"nogil": True, "error_model": "numpy"})
+def _refine_row_impl(x, pl, y, x0, n, nodata, refine, crow, prow, vcov, rs):  # type: ignore[no-untyped-def]
+    if _one_stage(refine):
+        return lambda x, pl, y, x0, n, nodata, refine, crow, prow, vcov, rs: None
+
+    def impl(x, pl, y, x0, n, nodata, refine, crow, prow, vcov, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        second, accept, min_p = refine
+        sb, gx, idx, gcode, gprob, gcov = rs
+        m = 0
+        for p in range(n):
+            c = crow[p]
+            if c != nodata and not (accept[c] and prow[p] >= min_p):
+                idx[m] = p
+                m += 1
+        if m == 0:
+            return
+        for i in range(gx.shape[0]):
+            src = x[i, pl, y, x0 : x0 + n]  # offsets by slicing
+            dst = gx[i, 0, 0]
+            for j in range(m):
+                dst[j] = src[idx[j]]
+        forward_row(gx, 0, 0, 0, m, gcode[:0] != 0, False, second, gcode, gprob, gcov, sb)
+        for j in range(m):
+            p = idx[j]
+            crow[p] = gcode[j]
+            prow[p] = gprob[j]
+            vcov[p] = gcov[j]
+
+    return impl

@@ -32,7 +32,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from geomon.classify._forward import KernelModel, forward_row, forward_scratch, window_outputs
+from geomon.classify._forward import KernelModel, classify_row, classify_scratch, window_outputs
 from geomon.classify._kernels import (
     _add_integral_row,
     _fits_int32,
@@ -197,7 +197,7 @@ def _compile_planes(digest: str):  # type: ignore[no-untyped-def]
         feats = np.empty((n_feat, 1, 1, w), np.float32)  # one output row's features
         no_valid = np.empty(0, np.bool_)
         check_valid = valid.shape[0] == planes
-        scratch = forward_scratch(n_feat, model)
+        scratch = classify_scratch(n_feat, model, x1 - x0)
         bad = np.zeros(n_src, np.int64)
         for t in range(planes):
             # integral rows from the first row a window of row y0 reads: row i of the ring
@@ -225,7 +225,7 @@ def _compile_planes(digest: str):  # type: ignore[no-untyped-def]
                 for k in range(n_pp):
                     _per_pixel_row(inputs, t, y, x0, x1, spec, k, feats[k, 0, 0])
                 vrow = valid[t, y, x0:x1] if check_valid else no_valid
-                forward_row(
+                classify_row(
                     feats, 0, 0, x0, x1 - x0, vrow, check_valid, model,
                     code[t, y - y0], prob[t, y - y0], cover[t, y - y0], scratch,
                 )  # fmt: skip

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from geomon.classify._fused import FusedPlan
     from geomon.classify._quant import QuantLayers
 
-__all__ = ["PixelModel", "Prediction", "one_blas_thread"]
+__all__ = ["PixelModel", "Prediction", "Refinement", "one_blas_thread"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,12 @@ class PixelModel:
     """Layer bias vectors ``(n_out,)``, float32."""
     info: Mapping[str, Any] = field(default_factory=dict)
     """JSON-serialisable training metadata (data, seeds, hyper-parameters, accuracy)."""
+    refine: Refinement | None = None
+    """A second stage (a two-stage model): where this model's class is not one of
+    ``refine.accept`` or its probability is below ``refine.min_probability``, the pixel takes the
+    second stage's class, probability and cover. A small first stage settles most pixels (clear
+    vegetation, water, settlements) and a wider second one decides the rest, so the wide one's
+    accuracy costs a fraction of its time."""
 
     def __post_init__(self) -> None:
         _check_model(self)
@@ -89,9 +95,17 @@ class PixelModel:
         """SHA-256 of the model's numbers and metadata (independent of the file container)."""
         h = hashlib.sha256()
         h.update(json.dumps(self.header(), sort_keys=True).encode())
-        for arr in (self.lower, self.upper, self.mean, self.scale, *self.weights, *self.biases):
+        for arr in self.arrays():
             h.update(np.ascontiguousarray(arr, dtype="<f4").tobytes())
         return h.hexdigest()
+
+    def arrays(self) -> list[np.ndarray]:
+        """The model's numbers in file order: bounds, scaling, then each layer's weights and
+        biases, then the second stage's in the same order."""
+        out = [self.lower, self.upper, self.mean, self.scale]
+        for w, b in zip(self.weights, self.biases, strict=True):
+            out += [w, b]
+        return out + (self.refine.model.arrays() if self.refine else [])
 
     def header(self) -> dict[str, Any]:
         """The JSON part of the model (everything but the arrays)."""
@@ -107,6 +121,7 @@ class PixelModel:
             "label_covers": list(self.label_covers),
             "n_layers": len(self.weights),
             "info": dict(self.info),
+            **({"refine": self.refine.header()} if self.refine else {}),
         }
 
     @cached_property
@@ -159,9 +174,17 @@ class PixelModel:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Label probabilities ``(n, n_labels)`` for features ``x`` of shape ``(n, n_features)``,
         of the float32 model (scikit-learn's numbers; :meth:`predict` runs the integer layers)."""
+        x = np.asarray(x, dtype=np.float32)
         with one_blas_thread():
-            scores = self._scores(np.ascontiguousarray(np.asarray(x, dtype=np.float32).T))
-        return (scores / scores.sum(axis=0)).T
+            scores = self._scores(np.ascontiguousarray(x.T))
+        proba = (scores / scores.sum(axis=0)).T
+        if self.refine is not None:
+            classes = proba @ self._class_matrix.T
+            code = classes.argmax(axis=1)
+            send = ~self.refine.accepts(code, classes[np.arange(len(code)), code])
+            if send.any():
+                proba[send] = self.refine.model.predict_proba(x[send])
+        return proba
 
     @cached_property
     def _kernel_model(self) -> KernelModel:
@@ -181,6 +204,7 @@ class PixelModel:
             CLOUD_NODATA,
             COVER_NAMES.index("unknown"),
             self._quant,
+            self.refine.kernel_rule() if self.refine else (),
         )
 
     @cached_property
@@ -254,6 +278,11 @@ class PixelModel:
             code[bad] = CLOUD_NODATA
             prob[bad] = 0
             cover[bad] = COVER_NAMES.index("unknown")
+        if self.refine is not None:
+            send = (code != CLOUD_NODATA) & ~self.refine.accepts(code, prob)
+            if send.any():
+                second = self.refine.model.predict_numpy(xfm[:, send])
+                code[send], prob[send], cover[send] = second.code, second.probability, second.cover
         return Prediction(code.reshape(shape), prob.reshape(shape), cover.reshape(shape))
 
     def _predict_slice(
@@ -272,6 +301,57 @@ class PixelModel:
 
 
 _BLOCK = 32_768
+
+
+@dataclass(frozen=True, eq=False)
+class Refinement:
+    """The second stage of a two-stage :class:`PixelModel` and when it decides."""
+
+    model: PixelModel
+    """The second stage: the same features and labels, one stage."""
+    accept: tuple[str, ...]
+    """Contract classes whose first-stage answer stands (at :attr:`min_probability` or above)."""
+    min_probability: float
+    """The first stage's probability at or above which an accepted class stands."""
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.accept if c not in CLASS_NAMES[1:]]
+        if unknown or not 0.0 <= self.min_probability <= 1.0:
+            raise ModelError(
+                f"a second stage needs classes of {', '.join(CLASS_NAMES[1:])} and a minimum "
+                f"probability 0..1, not {unknown[:1] or self.min_probability!r}"
+            )
+        if self.model.refine is not None:
+            raise ModelError(f"model {self.model.model_id!r} has stages of its own; use one stage")
+
+    def header(self) -> dict[str, Any]:
+        """The JSON part of the second stage."""
+        return {
+            "model_id": self.model.model_id,
+            "accept": list(self.accept),
+            "min_probability": self.min_probability,
+            "n_layers": len(self.model.weights),
+            "info": dict(self.model.info),
+        }
+
+    @cached_property
+    def _accept_mask(self) -> np.ndarray:
+        return np.array([c in self.accept for c in CLASS_NAMES], np.bool_)
+
+    def accepts(self, code: np.ndarray, prob: np.ndarray) -> np.ndarray:
+        """Where the first stage's ``code`` and ``prob`` (float32, as the kernels compare it)
+        stand."""
+        return self._accept_mask[code] & (
+            np.asarray(prob, np.float32) >= np.float32(self.min_probability)
+        )
+
+    def kernel_rule(self) -> tuple[KernelModel, np.ndarray, np.float32]:
+        """``KernelModel.refine`` of the first stage."""
+        return (
+            self.model._kernel_model,
+            self._accept_mask,
+            np.float32(self.min_probability),
+        )
 
 
 def _layer(w: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -325,6 +405,13 @@ def _check_model(model: PixelModel) -> None:
     if not (model.scale > 0).all():
         problems.append("scale must be positive")
     problems += _check_layers(model.weights, model.biases, n_feat, n_lab)
+    second = model.refine.model if model.refine else None
+    if second is not None and (
+        second.features != model.features
+        or (second.labels, second.label_classes, second.label_covers)
+        != (model.labels, model.label_classes, model.label_covers)
+    ):
+        problems.append(f"second stage {second.model_id!r} reads other features or labels")
     if problems:
         raise ModelError(f"model {model.model_id!r} is inconsistent: {problems[0]}; retrain it")
 

@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 
 from geomon.classify.features import ContextFeature, FeatureSet
-from geomon.classify.model import PixelModel
+from geomon.classify.model import PixelModel, Refinement
 from geomon.errors import GeomonError, ModelError
 
 __all__ = [
     "FORMAT",
     "FORMAT_CONTEXT",
+    "FORMAT_STAGES",
     "FORMAT_TEMPORAL",
     "file_sha256",
     "format_of",
@@ -44,7 +45,10 @@ FORMAT_CONTEXT = "geomon-pixel-model/2"
 #: format tag of models reading temporal statistics of the period (header field ``temporal``,
 #: with or without ``context``); older geomon refuses them
 FORMAT_TEMPORAL = "geomon-pixel-model/3"
-_FORMATS = (FORMAT, FORMAT_CONTEXT, FORMAT_TEMPORAL)
+#: format tag of two-stage models (header field ``refine``, arrays under ``arrays/refine/``);
+#: older geomon refuses them rather than run the first stage alone
+FORMAT_STAGES = "geomon-pixel-model/4"
+_FORMATS = (FORMAT, FORMAT_CONTEXT, FORMAT_TEMPORAL, FORMAT_STAGES)
 _HEADER = "model.json"
 _MAX_HEADER_BYTES = 1 << 20
 _MAX_ARRAY_BYTES = 64 << 20
@@ -53,9 +57,16 @@ _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 _VECTORS = ("lower", "upper", "mean", "scale")
 
 
-def _array_names(n_layers: int) -> list[str]:
+def _array_names(n_layers: int, stage: str = "") -> list[str]:
     layers = [f"{kind}{i}" for i in range(n_layers) for kind in ("w", "b")]
-    return [f"arrays/{name}.npy" for name in (*_VECTORS, *layers)]
+    return [f"arrays/{stage}{name}.npy" for name in (*_VECTORS, *layers)]
+
+
+def _all_array_names(header: dict[str, Any]) -> list[str]:
+    names = _array_names(header["n_layers"])
+    if "refine" in header:
+        names += _array_names(header["refine"]["n_layers"], "refine/")
+    return names
 
 
 def _npy_bytes(arr: np.ndarray) -> bytes:
@@ -67,12 +78,10 @@ def _npy_bytes(arr: np.ndarray) -> bytes:
 def save_model(model: PixelModel, path: str | Path) -> str:
     """Write ``model`` to ``path`` atomically; return the file's SHA-256."""
     path = Path(path)
-    header = {"format": format_of(model.features), **model.header()}
-    arrays = [model.lower, model.upper, model.mean, model.scale]
-    for w, b in zip(model.weights, model.biases, strict=True):
-        arrays += [w, b]
+    fmt = FORMAT_STAGES if model.refine else format_of(model.features)
+    header = {"format": fmt, **model.header()}
     entries = [(_HEADER, json.dumps(header, sort_keys=True, indent=1).encode())]
-    entries += list(zip(_array_names(len(model.weights)), map(_npy_bytes, arrays), strict=True))
+    entries += list(zip(_all_array_names(header), map(_npy_bytes, model.arrays()), strict=True))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -125,7 +134,7 @@ def load_model(path: str | Path, *, sha256: str | None = None) -> PixelModel:
 
 def _read_zip(zf: zipfile.ZipFile, path: Path) -> PixelModel:
     header = _read_header(zf, path)
-    expected = {_HEADER, *_array_names(header["n_layers"])}
+    expected = {_HEADER, *_all_array_names(header)}
     names = set(zf.namelist())
     if names != expected:
         extra = sorted(names - expected) or sorted(expected - names)
@@ -153,13 +162,15 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: format {FORMAT_CONTEXT} needs spatial context; retrain it")
     if fmt == FORMAT and header.get("context"):
         raise ModelError(f"{path}: only formats {FORMAT_CONTEXT}+ have spatial context; retrain it")
-    if (fmt == FORMAT_TEMPORAL) != bool(header.get("temporal")):
+    if fmt != FORMAT_STAGES and (fmt == FORMAT_TEMPORAL) != bool(header.get("temporal")):
         raise ModelError(
             f"{path}: only format {FORMAT_TEMPORAL} has temporal statistics; retrain it"
         )
-    n_layers = header.get("n_layers")
-    if not isinstance(n_layers, int) or not 1 <= n_layers <= _MAX_LAYERS:
-        raise ModelError(f"{path}: n_layers must be an integer 1..{_MAX_LAYERS}; retrain it")
+    if (fmt == FORMAT_STAGES) != ("refine" in header):
+        raise ModelError(f"{path}: only format {FORMAT_STAGES} has a second stage; retrain it")
+    _check_layer_count(header.get("n_layers"), path)
+    if "refine" in header:
+        _check_refine(header["refine"], path)
     for key in ("bands", "indices", "labels", "label_classes", "label_covers", "temporal"):
         value = header.get(key, [] if key == "temporal" else None)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -172,6 +183,29 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
             f"{path}: header field 'context' must be a list of [feature, window, stat]; retrain it"
         )
     return header
+
+
+def _check_layer_count(n_layers: object, path: Path) -> None:
+    if not isinstance(n_layers, int) or not 1 <= n_layers <= _MAX_LAYERS:
+        raise ModelError(f"{path}: n_layers must be an integer 1..{_MAX_LAYERS}; retrain it")
+
+
+def _check_refine(refine: object, path: Path) -> None:
+    ok = (
+        isinstance(refine, dict)
+        and isinstance(refine.get("model_id"), str)
+        and isinstance(refine.get("info"), dict)
+        and isinstance(refine.get("accept"), list)
+        and all(isinstance(c, str) for c in refine["accept"])
+        and type(refine.get("min_probability")) in (int, float)
+    )
+    if not ok:
+        raise ModelError(
+            f"{path}: header field 'refine' needs model_id, accept, min_probability, n_layers "
+            "and info; rebuild it with 'geomon cascade'"
+        )
+    assert isinstance(refine, dict)
+    _check_layer_count(refine.get("n_layers"), path)
 
 
 def _is_context_entry(entry: object) -> bool:
@@ -199,10 +233,18 @@ def _read_array(zf: zipfile.ZipFile, name: str, path: Path) -> np.ndarray:
     return arr
 
 
-def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> PixelModel:
+def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], stage: str = "") -> PixelModel:
     def get(name: str) -> np.ndarray:
-        return arrays[f"arrays/{name}.npy"].astype(np.float32, copy=False)
+        return arrays[f"arrays/{stage}{name}.npy"].astype(np.float32, copy=False)
 
+    refine = header.get("refine") if not stage else None
+    second = None
+    if refine is not None:
+        second = Refinement(
+            _build({**header, **refine, "refine": None}, arrays, "refine/"),
+            tuple(refine["accept"]),
+            float(refine["min_probability"]),
+        )
     n = header["n_layers"]
     return PixelModel(
         model_id=header["model_id"],
@@ -222,4 +264,5 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> PixelModel:
         weights=tuple(get(f"w{i}") for i in range(n)),
         biases=tuple(get(f"b{i}") for i in range(n)),
         info=header["info"],
+        refine=second,
     )

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from geomon.classify import PixelModel
 
-__all__ = ["COMMANDS", "evaluate", "footprint", "train"]
+__all__ = ["COMMANDS", "cascade", "evaluate", "footprint", "train"]
 
 _period = click.option(
     "--period",
@@ -398,4 +398,79 @@ def footprint(
         click.echo("no disturbance above the minimum mapping unit")
 
 
-COMMANDS = (train, evaluate, footprint)
+@click.command()
+@click.argument("first", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("second", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--accept",
+    default="vegetation,water,built_other",
+    show_default=True,
+    help="Classes whose FIRST-stage answer stands (comma-separated contract classes).",
+)
+@click.option(
+    "--min-probability",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.95,
+    show_default=True,
+    help="The FIRST stage's probability from which an accepted class stands.",
+)
+@click.option(
+    "--second-label-bias",
+    "label_bias",
+    multiple=True,
+    metavar="LABEL=SHIFT",
+    help="Add SHIFT to LABEL's output logit of the SECOND stage (a prior correction chosen on "
+    "validation data); repeatable.",
+)
+@click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def cascade(
+    first: Path,
+    second: Path,
+    accept: str,
+    min_probability: float,
+    label_bias: tuple[str, ...],
+    model_id: str | None,
+    out: Path,
+) -> None:
+    """Join two models of the same features into a two-stage model: FIRST classifies every
+    pixel; where its class is not accepted or its probability is below --min-probability,
+    SECOND (e.g. a wider network) decides."""
+    from geomon.classify import load_model
+    from geomon.classify.model import Refinement
+    from geomon.classify.model_io import save_model
+    from geomon.classify.train import with_label_bias
+
+    a, b = load_model(first), load_model(second)
+    shifts = _label_bias(label_bias)
+    unknown = [label for label, _ in shifts if label not in b.labels]
+    if unknown:
+        raise ConfigError(
+            f"--second-label-bias names label {unknown[0]!r}; use one of {', '.join(b.labels)}"
+        )
+    if shifts:
+        params = dict(b.info.get("hyper_parameters", {}))
+        total = dict(params.get("label_bias", {}))
+        for label, shift in shifts:  # the shifts add to any the model was trained with
+            total[label] = total.get(label, 0.0) + shift
+        params["label_bias"] = total
+        b = replace(with_label_bias(b, shifts), info={**b.info, "hyper_parameters": params})
+    if a.refine is not None or b.refine is not None:
+        raise ConfigError("both models must have one stage; give the single-stage model files")
+    if b.features != a.features or b.labels != a.labels:
+        raise ConfigError(
+            f"{second} reads other features or labels than {first}; train both on the same set"
+        )
+    classes = tuple(c.strip() for c in accept.split(",") if c.strip())
+    name = model_id or out.stem
+    info = {**a.info, "stages": {"first": a.model_id, "second": b.model_id}}
+    model = replace(a, model_id=name, info=info, refine=Refinement(b, classes, min_probability))
+    sha = save_model(model, out)
+    click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
+    click.echo(
+        f"model {name}: {a.model_id} then {b.model_id} where the class is not "
+        f"{', '.join(classes)} at probability >= {min_probability}"
+    )
+
+
+COMMANDS = (train, evaluate, footprint, cascade)

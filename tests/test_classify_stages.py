@@ -1,0 +1,229 @@
+"""Two-stage models: a first stage settles the pixels it is sure of, a second decides the rest.
+
+The compiled paths (two-step and row-fused) against each other bit for bit, against the numpy
+reference and each stage run alone, the float32 probabilities, the model file (round trip and refusals) and
+``geomon cascade``."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geomon.classify import load_model, select_model
+from geomon.classify._fused import classify_fused
+from geomon.classify.classes import CLASS_NAMES, CLOUD_NODATA
+from geomon.classify.features import REDUCED_FEATURES, compute_features
+from geomon.classify.model import PixelModel, Refinement
+from geomon.classify.model_io import FORMAT_STAGES, FORMAT_TEMPORAL, save_model
+from geomon.classify.train import with_label_bias
+from geomon.cli import main
+from geomon.errors import ModelError
+
+ACCEPT = ("vegetation", "water", "built_other")
+
+
+@pytest.fixture(scope="module")
+def stages() -> tuple[PixelModel, PixelModel, PixelModel]:
+    """``(first, second, two-stage)``: the shipped reduced model's first stage, and a second
+    stage that calls more ground disturbed (its output shifted), so that the stages disagree."""
+    shipped = select_model(REDUCED_FEATURES.bands)
+    first = replace(shipped, refine=None)
+    second = replace(with_label_bias(first, [("disturbed", 2.5), ("water", -1.0)]), model_id="b")
+    both = replace(first, model_id="two", refine=Refinement(second, ACCEPT, 0.9))
+    return first, second, both
+
+
+def _features(model: PixelModel, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features spread over the model's training range, a few NaN, a few pixels not valid."""
+    rng = np.random.default_rng(seed)
+    lo, hi = model.lower[:, None], model.upper[:, None]
+    x = (lo + (hi - lo) * rng.uniform(-0.05, 1.05, (len(lo), n))).astype(np.float32)
+    x[rng.integers(0, len(lo), 20), rng.integers(0, n, 20)] = np.nan
+    valid = rng.uniform(size=n) > 0.02
+    return x, valid
+
+
+def test_compiled_agrees_with_the_numpy_reference_and_each_stage_where_it_decides(
+    stages: tuple[PixelModel, PixelModel, PixelModel],
+) -> None:
+    first, second, both = stages
+    x, valid = _features(both, 6000, seed=0)
+    got = both.predict(x, valid)
+    want = both.predict_numpy(x, valid)
+    # the reference's probabilities differ from the kernel's in the last bits (its own exp and
+    # sums), so a first-stage probability within 1e-5 of the threshold may route otherwise
+    same = got.code == want.code
+    assert same.mean() >= 0.999
+    np.testing.assert_array_equal(got.cover[same], want.cover[same])
+    np.testing.assert_allclose(got.probability[same], want.probability[same], rtol=0, atol=1e-5)
+    one, two = first.predict(x, valid), second.predict(x, valid)
+    mask = np.array([c in ACCEPT for c in CLASS_NAMES])
+    settled = mask[one.code] & (one.probability >= np.float32(0.9))
+    sent = (one.code != CLOUD_NODATA) & ~settled
+    assert 0.05 < sent.mean() < 0.95  # both stages decide some pixels
+    assert (one.code[sent] != two.code[sent]).any()  # and the second changes some
+    for mine, a, b in ((settled, got, one), (sent, got, two)):
+        np.testing.assert_array_equal(a.code[mine], b.code[mine])
+        np.testing.assert_array_equal(a.probability[mine], b.probability[mine])
+        np.testing.assert_array_equal(a.cover[mine], b.cover[mine])
+    nodata = one.code == CLOUD_NODATA
+    assert (got.code[nodata] == CLOUD_NODATA).all() and nodata.sum() > 0
+
+
+def test_row_fused_equals_two_step_bit_for_bit(
+    stages: tuple[PixelModel, PixelModel, PixelModel],
+) -> None:
+    *_, both = stages
+    rng = np.random.default_rng(3)
+    shape = (2, 90, 120)
+    # blocks of random reflectance in the bands' range: many pixels the first stage is unsure of
+    refl = np.repeat(np.repeat(rng.uniform(0.01, 0.4, (5, 2, 10, 12)), 9, 2), 10, 3)
+    refl = (refl * rng.uniform(0.95, 1.05, (5, *shape))).astype(np.float32)
+    values = dict(zip(REDUCED_FEATURES.bands, refl, strict=True))
+    values["ndvi_max"] = ((values["nir"] - values["red"]) / (values["nir"] + values["red"])).astype(
+        np.float32
+    )
+    valid = np.ones(shape, bool)
+    valid[0, 20:40, 30:60] = False
+    inputs = np.stack([values[n] for n in both.features.inputs])
+    inputs[:, ~valid] = np.nan
+    window = (slice(25, 80), slice(10, 115))
+    plan = both.fused_plan
+    assert plan is not None
+    got = classify_fused(both._kernel_model, plan, np.ascontiguousarray(inputs), valid, window)
+    assert got is not None
+    feats = compute_features(
+        dict(zip(both.features.inputs, inputs, strict=True)), both.features, valid
+    )
+    want = both.predict(feats, valid, window=window)
+    for a, b in zip(got, (want.code, want.probability, want.cover), strict=True):
+        np.testing.assert_array_equal(a, b)
+    ref = both.predict_numpy(feats[:, :, window[0], window[1]], valid[:, window[0], window[1]])
+    assert (got[0] == ref.code).mean() >= 0.999
+    assert len(np.unique(got[0])) >= 3
+
+
+def test_float_probabilities_come_from_the_stage_that_decides(
+    stages: tuple[PixelModel, PixelModel, PixelModel],
+) -> None:
+    first, second, both = stages
+    x, _ = _features(both, 3000, seed=1)
+    x = np.nan_to_num(x, nan=0.0).T
+    p1, p2, p = first.predict_proba(x), second.predict_proba(x), both.predict_proba(x)
+    classes = p1 @ first._class_matrix.T
+    top = classes.argmax(axis=1)
+    settled = np.isin(top, [CLASS_NAMES.index(c) for c in ACCEPT]) & (
+        classes[np.arange(len(top)), top].astype(np.float32) >= np.float32(0.9)
+    )
+    assert 0 < settled.sum() < len(top)
+    # BLAS sums a subset of rows in another order: the last bits may differ
+    np.testing.assert_allclose(p[settled], p1[settled], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(p[~settled], p2[~settled], rtol=1e-4, atol=1e-6)
+    assert np.abs(p[~settled] - p1[~settled]).max() > 0.1  # the second stage's, not the first's
+
+
+def test_file_round_trip(stages: tuple[PixelModel, PixelModel, PixelModel], tmp_path: Path) -> None:
+    *_, both = stages
+    path = tmp_path / "two.gmodel"
+    sha = save_model(both, path)
+    assert save_model(both, tmp_path / "again.gmodel") == sha  # deterministic bytes
+    back = load_model(path)
+    assert back.digest == both.digest and back.refine is not None
+    assert back.refine.accept == ACCEPT and back.refine.min_probability == 0.9
+    with zipfile.ZipFile(path) as zf:
+        assert json.loads(zf.read("model.json"))["format"] == FORMAT_STAGES
+        assert "arrays/refine/w0.npy" in zf.namelist()
+    x, valid = _features(both, 500, seed=2)
+    np.testing.assert_array_equal(back.predict(x, valid).code, both.predict(x, valid).code)
+
+
+def _rewrite(src: Path, dst: Path, edit_header, drop: str = "") -> Path:  # type: ignore[no-untyped-def]
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for name in zin.namelist():
+            if name == drop:
+                continue
+            data = zin.read(name)
+            if name == "model.json":
+                header = json.loads(data)
+                edit_header(header)
+                data = json.dumps(header).encode()
+            zout.writestr(name, data)
+    return dst
+
+
+def test_inconsistent_files_are_refused(
+    stages: tuple[PixelModel, PixelModel, PixelModel], tmp_path: Path
+) -> None:
+    first, _, both = stages
+    two = tmp_path / "two.gmodel"
+    save_model(both, two)
+    one = tmp_path / "one.gmodel"
+    save_model(first, one)
+
+    def old_format(h: dict) -> None:  # type: ignore[type-arg]
+        h["format"] = FORMAT_TEMPORAL
+
+    def no_refine(h: dict) -> None:  # type: ignore[type-arg]
+        h["format"] = FORMAT_STAGES
+
+    def bad_accept(h: dict) -> None:  # type: ignore[type-arg]
+        h["refine"]["accept"] = ["forest"]
+
+    cases = [
+        (_rewrite(two, tmp_path / "a.gmodel", old_format), "second stage"),
+        (_rewrite(one, tmp_path / "b.gmodel", no_refine), "second stage"),
+        (_rewrite(two, tmp_path / "c.gmodel", bad_accept), "classes of"),
+        (
+            _rewrite(two, tmp_path / "d.gmodel", lambda h: None, drop="arrays/refine/b1.npy"),
+            "entry",
+        ),
+    ]
+    for path, words in cases:
+        with pytest.raises(ModelError, match=words):
+            load_model(path)
+
+
+def test_a_second_stage_must_fit_the_first(
+    stages: tuple[PixelModel, PixelModel, PixelModel],
+) -> None:
+    first, second, both = stages
+    other = replace(second, labels=tuple(reversed(second.labels)))
+    with pytest.raises(ModelError, match="other features or labels"):
+        replace(first, refine=Refinement(other, ACCEPT, 0.9))
+    with pytest.raises(ModelError, match="stages of its own"):
+        Refinement(both, ACCEPT, 0.9)
+    with pytest.raises(ModelError, match=r"probability 0\.\.1"):
+        Refinement(second, ACCEPT, 1.5)
+
+
+def test_cascade_command(
+    stages: tuple[PixelModel, PixelModel, PixelModel],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first, second, _ = stages
+    a, b, out = tmp_path / "a.gmodel", tmp_path / "b.gmodel", tmp_path / "ab.gmodel"
+    save_model(first, a)
+    save_model(replace(first, model_id="b"), b)
+    assert main(["cascade", str(a), str(b), "--second-label-bias", "disturbed=2.5",
+                 "--second-label-bias", "water=-1", "--min-probability", "0.9",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert "wrote" in capsys.readouterr().out
+    made = load_model(out)
+    assert made.refine is not None and made.refine.accept == ACCEPT
+    np.testing.assert_array_equal(made.refine.model.biases[-1], second.biases[-1])
+    trained = first.info["hyper_parameters"].get("label_bias", {})
+    assert made.refine.model.info["hyper_parameters"]["label_bias"] == {
+        **trained,
+        "disturbed": trained.get("disturbed", 0.0) + 2.5,
+        "water": trained.get("water", 0.0) - 1.0,
+    }
+    assert main(["cascade", str(a), str(b), "--second-label-bias", "rock=1", "--out",
+                 str(tmp_path / "x.gmodel")]) == 2  # fmt: skip
+    assert "names label 'rock'" in capsys.readouterr().err
+    assert not (tmp_path / "x.gmodel").exists()
