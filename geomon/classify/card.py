@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from geomon.classify.model import PixelModel
-from geomon.classify.model_io import format_of
+from geomon.classify.model_io import file_format
 
 __all__ = ["model_card", "write_card"]
 
@@ -30,6 +30,35 @@ def _epochs(epochs: object, hyper: Mapping[str, object]) -> str:
     if epochs is not None and epochs == hyper.get("max_iter"):
         return f"Trained for {epochs} epochs: the max_iter cap, reached before early stopping."
     return f"Trained for {epochs if epochs is not None else '?'} epochs (early stopping)."
+
+
+def _stages(model: PixelModel) -> list[str]:
+    """The second stage of a two-stage model: when it decides, and how it was trained (the
+    sections above describe the first stage, and the training data both stages share)."""
+    if model.refine is None:
+        return []
+    second = model.refine.model
+    info = dict(second.info)
+    hyper = info.get("hyper_parameters", {})
+    first_id = model.info.get("stages", {}).get("first", "the first stage")
+    return [
+        "## Two stages",
+        "",
+        f"The sections above describe the first stage ({first_id}). Where its class is not "
+        f"{', '.join(model.refine.accept)} or its probability is below "
+        f"{model.refine.min_probability}, the pixel takes the class, probability and cover of "
+        f"the second stage, `{second.model_id}`: the same features, labels and training samples"
+        + (
+            f" (seeds {info['training_data'].get('seeds')})"
+            if isinstance(info.get("training_data"), dict)
+            else ""
+        )
+        + ", a wider network. Its hyper-parameters:",
+        "",
+        f"```json\n{json.dumps(hyper, indent=1, sort_keys=True)}\n```",
+        _epochs(info.get("epochs"), hyper),
+        "",
+    ]
 
 
 def model_card(
@@ -57,7 +86,7 @@ def model_card(
         "",
         f"- file: `models/{file_name}` ({size} bytes), SHA-256 `{sha256}`",
         f"- model digest (numbers + header): `{model.digest}`",
-        f"- format: {format_of(model.features)} (zip of a JSON header "
+        f"- format: {file_format(model)} (zip of a JSON header "
         "and float32 .npy arrays; loads without running code, see `geomon/classify/model_io.py`)",
         f"- bands: {', '.join(model.features.bands)}",
         f"- indices: {', '.join(model.features.indices)} (formulas in `geomon/classify/features.py`)",
@@ -110,6 +139,7 @@ def model_card(
         f"```json\n{json.dumps(hyper, indent=1, sort_keys=True)}\n```",
         _epochs(info.get("epochs"), hyper),
         "",
+        *_stages(model),
         "## Measured accuracy",
         "",
     ]

@@ -32,6 +32,7 @@ __all__ = [
     "FORMAT_CONTEXT",
     "FORMAT_STAGES",
     "FORMAT_TEMPORAL",
+    "file_format",
     "file_sha256",
     "format_of",
     "load_model",
@@ -78,8 +79,7 @@ def _npy_bytes(arr: np.ndarray) -> bytes:
 def save_model(model: PixelModel, path: str | Path) -> str:
     """Write ``model`` to ``path`` atomically; return the file's SHA-256."""
     path = Path(path)
-    fmt = FORMAT_STAGES if model.refine else format_of(model.features)
-    header = {"format": fmt, **model.header()}
+    header = {"format": file_format(model), **model.header()}
     entries = [(_HEADER, json.dumps(header, sort_keys=True, indent=1).encode())]
     entries += list(zip(_all_array_names(header), map(_npy_bytes, model.arrays()), strict=True))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +97,11 @@ def save_model(model: PixelModel, path: str | Path) -> str:
         Path(tmp).unlink(missing_ok=True)
         raise
     return file_sha256(path)
+
+
+def file_format(model: PixelModel) -> str:
+    """The format tag :func:`save_model` writes for ``model``."""
+    return FORMAT_STAGES if model.refine else format_of(model.features)
 
 
 def format_of(features: FeatureSet) -> str:

@@ -42,7 +42,8 @@ __all__ = [
 #: used before: 101-102 (v4, v5), 103-104 (v6), 105-106 (v7), 107-116 (v7 under the change rules
 #: and gap-filled truth of stop 15: ten seeds, as a pair of seeds proved too small a sample),
 #: 117-126 (``geomon-s2-full-v8``, stop 16), 127-136 (v8 and the shared-band v7 under the tail rule
-#: of stop 17: ``ChangeOptions.tail_conversions``). The next unused test seed is 137.
+#: of stop 17: ``ChangeOptions.tail_conversions``), 137-146 (the two-stage shared-band v8, stop
+#: 19). The next unused test seed is 147.
 FIRST_TEST_SEED = 101
 
 

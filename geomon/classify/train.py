@@ -59,8 +59,12 @@ class TrainOptions:
     --hidden 64,32``): on validation seeds 4-7, 11, 12 (its 32 features, best prior correction)
     bare_disturbed F1 was 0.955 with (32, 16), 0.960 with (64, 16), 0.962 with (48, 24), and
     0.968 / 0.969 with (64, 32) (MLP seeds 0 / 1); classifying a composite cost 116, 172, 154
-    and 206 ns per pixel (one thread). The shared-band model keeps (32, 16): the chain's
-    reference input (six bands) runs it, and the speed targets are measured there."""
+    and 206 ns per pixel (one thread). The shared-band model's features on the same seeds (stop
+    19, best prior correction): 0.934 (32, 16), 0.943 (48, 24), 0.953 (64, 32), 0.948 (128, 16),
+    0.964 (128, 32), 0.967 (128, 64); predicting a feature stack cost 45, 58, 78, -, 122 and 182
+    ns per pixel. The shipped shared-band model (``geomon-shared-reduced-v8``) is therefore two
+    stages (:class:`~geomon.classify.model.Refinement`): (32, 16) for every pixel, (128, 64)
+    for those it is unsure of."""
     alpha: float = 1e-4
     """L2 penalty."""
     learning_rate: float = 2e-3

@@ -1,0 +1,97 @@
+"""Two-stage models against the demo truth on validation seeds: where the first stage's answer
+should stand.
+
+Each mine's annual composites are loaded once and classified by the first stage and by the
+second (with each prior correction of ``--shifts`` on its ``disturbed`` logit); then, per
+threshold, a pixel keeps the first stage's class where it is one of ``--accept`` at that
+probability or above, and takes the second stage's elsewhere, as
+:class:`~geomon.classify.model.Refinement` does. Printed per shift and threshold: the share of
+valid pixels the second stage classifies and ``bare_disturbed`` precision, recall, F1 and IoU,
+counted as ``geomon evaluate --demo-seeds`` counts them. Use seeds apart from training (1-3,
+8-10, 13-15) and test (101 and up) seeds:
+
+    python -m bench.stage_sweep FIRST.gmodel SECOND.gmodel [--seeds 4,5,6,7,11,12]
+        [--shifts=-1,-1.5,-2] [--thresholds 0.5,0.7,0.8,0.9,0.95] [--accept vegetation,water,built_other]
+
+Stop 19 chose ``geomon-shared-reduced-v8`` (v7 then a (128, 64) network at -1.5, threshold 0.8)
+from this table.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from geomon.classify import load_model
+from geomon.classify.apply import classify_dataset
+from geomon.classify.classes import BARE_DISTURBED, CLASS_NAMES, CLOUD_NODATA
+from geomon.classify.demo_data import NO_LABEL, contract_lookup, load_mine
+from geomon.classify.recipes import demo_catalogs, validation_seed_error
+from geomon.classify.train import with_label_bias
+from geomon.evaluate import confusion_matrix
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("first")
+    parser.add_argument("second")
+    parser.add_argument("--seeds", default="4,5,6,7,11,12")
+    parser.add_argument("--shifts", default="-1,-1.5,-2")
+    parser.add_argument("--thresholds", default="0,0.5,0.7,0.8,0.9,0.95")
+    parser.add_argument("--accept", default="vegetation,water,built_other")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    first, base = load_model(args.first), load_model(args.second)
+    for model in (first, base):
+        problem = validation_seed_error(seeds, model)
+        if problem:
+            raise SystemExit(problem)
+    if first.features != base.features or first.labels != base.labels:
+        raise SystemExit("the two stages must read the same features and predict the same labels")
+    accept = [CLASS_NAMES.index(c.strip()) for c in args.accept.split(",")]
+    shifts, taus = _floats(args.shifts), _floats(args.thresholds)
+    seconds = [with_label_bias(base, [("disturbed", s)]) for s in shifts]
+    k = len(CLASS_NAMES)
+    counts = np.zeros((len(shifts), len(taus), k, k), np.int64)
+    sent = np.zeros(len(taus), np.int64)
+    valid_px = 0
+    for catalog in demo_catalogs(seeds):
+        lut = contract_lookup(catalog)
+        for mine_id in catalog.mine_ids:
+            data = load_mine(catalog, mine_id, "year")
+            ref = np.where(data.clear & (data.cover != NO_LABEL), lut[data.cover], NO_LABEL)
+            one = classify_dataset(data.imagery, first)
+            code, prob = one["class"].values, one["probability"].values
+            valid = code != CLOUD_NODATA
+            valid_px += int(valid.sum())
+            stands = [np.isin(code, accept) & (prob >= np.float32(t)) for t in taus]
+            for j, keep in enumerate(stands):
+                sent[j] += int((valid & ~keep).sum())
+            for i, second in enumerate(seconds):
+                other = classify_dataset(data.imagery, second)["class"].values
+                for j, keep in enumerate(stands):
+                    pred = np.where(keep, code, other)
+                    ok = (ref != NO_LABEL) & (pred != CLOUD_NODATA)
+                    counts[i, j] += confusion_matrix(pred[ok], ref[ok], k)
+    print(f"{first.model_id} then {base.model_id} on demo seeds {args.seeds}, year composites")
+    print("shift  threshold  second stage  precision  recall      F1     IoU")
+    b = BARE_DISTURBED
+    for i, shift in enumerate(shifts):
+        for j, tau in enumerate(taus):
+            c = counts[i, j]
+            tp = c[b, b]
+            p, r = tp / c[b].sum(), tp / c[:, b].sum()
+            iou = tp / (c[b].sum() + c[:, b].sum() - tp)
+            print(
+                f"{shift:+5.2f}  {tau:9.3f}  {sent[j] / valid_px:11.1%}  {p:9.4f}  {r:6.4f}  "
+                f"{2 * p * r / (p + r):6.4f}  {iou:6.4f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
