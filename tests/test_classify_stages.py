@@ -174,7 +174,15 @@ def test_inconsistent_files_are_refused(
     def bad_accept(h: dict) -> None:  # type: ignore[type-arg]
         h["refine"]["accept"] = ["forest"]
 
+    def own_features(h: dict) -> None:  # type: ignore[type-arg]
+        h["refine"]["bands"] = ["blue"]  # a second stage reads the first stage's features
+
+    def nested(h: dict) -> None:  # type: ignore[type-arg]
+        h["refine"]["refine"] = dict(h["refine"])
+
     cases = [
+        (_rewrite(two, tmp_path / "e.gmodel", own_features), "nothing else"),
+        (_rewrite(two, tmp_path / "f.gmodel", nested), "nothing else"),
         (_rewrite(two, tmp_path / "a.gmodel", old_format), "second stage"),
         (_rewrite(one, tmp_path / "b.gmodel", no_refine), "second stage"),
         (_rewrite(two, tmp_path / "c.gmodel", bad_accept), "classes of"),
@@ -226,4 +234,12 @@ def test_cascade_command(
     assert main(["cascade", str(a), str(b), "--second-label-bias", "rock=1", "--out",
                  str(tmp_path / "x.gmodel")]) == 2  # fmt: skip
     assert "names label 'rock'" in capsys.readouterr().err
-    assert not (tmp_path / "x.gmodel").exists()
+    for bad, words in (
+        (["--second-label-bias", "disturbed=nan"], "--second-label-bias 'disturbed=nan'"),
+        (["--accept", " , "], "--accept names no class"),
+        (["--accept", "forest"], "classes of"),
+    ):
+        assert main(["cascade", str(a), str(b), *bad, "--out", str(tmp_path / "x.gmodel")]) == 2
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("x.gmodel*")) and not list(tmp_path.glob(".x.gmodel*"))

@@ -7,8 +7,9 @@ reference) makes a dozen passes over ``(width, 32k)`` arrays per slice. Here eac
 kernels (below), and the softmax, class sums and argmaxes run as passes over the tile's pixels
 (independent lanes, so LLVM vectorises them without reassociating sums; no fastmath). The model
 is data (weights tuple, bounds, label tables), so any feature set and any number and size of
-layers run through the same code. :func:`forward_row` is one row of pixels; :func:`_forward`
-runs it over a window of a feature stack, and :mod:`geomon.classify._fused` over rows whose
+layers run through the same code. :func:`forward_row` is one row of pixels, and
+:func:`classify_row` runs it with a two-stage model's second stage (since stop 19); :func:`_forward`
+runs that over a window of a feature stack, and :mod:`geomon.classify._fused` over rows whose
 features it has just made.
 
 Hidden layers run in integers (since stop 18; :mod:`geomon.classify._quant` gives the scheme):
@@ -73,7 +74,15 @@ from numba.extending import intrinsic, overload
 
 from geomon.classify._quant import QuantLayers
 
-__all__ = ["TILE", "KernelModel", "classify_row", "classify_scratch", "forward", "forward_window"]
+__all__ = [
+    "TILE",
+    "KernelModel",
+    "classify_flush",
+    "classify_row",
+    "classify_scratch",
+    "forward",
+    "forward_window",
+]
 
 #: pixels per tile: long enough for LLVM's unrolled vector loop (16 AVX2 vectors per row; 32
 #: pixels fell back to its scalar remainder), short enough that the scratch stays in L1/L2
@@ -465,7 +474,7 @@ class KernelModel(NamedTuple):
     """``()``, or for a two-stage model ``(second stage's KernelModel, accept, min_probability)``:
     ``accept`` bool ``(n_classes,)``; a pixel this model gives a class outside ``accept``, or a
     probability below ``min_probability`` (float32), takes the second stage's results
-    (:func:`classify_row`)."""
+    (:func:`classify_row`); no-data pixels stay no data."""
 
 
 def forward(
@@ -673,8 +682,9 @@ def _forward(x, valid, y0, y1, x0, x1, model, code, prob, cover):  # type: ignor
             vrow = valid[pl, y, x0:x1] if check_valid else valid[0, 0, :0]
             classify_row(
                 x, pl, y, x0, x1 - x0, vrow, check_valid, model,
-                code[pl, y - y0], prob[pl, y - y0], cover[pl, y - y0], scratch,
+                code, prob, cover, pl, y - y0, scratch,
             )  # fmt: skip
+    classify_flush(model, code, prob, cover, scratch)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -820,30 +830,55 @@ def forward_row(x, pl, y, x0, n, vrow, check_valid, model, crow, prow, vcov, scr
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def classify_row(x, pl, y, x0, n, vrow, check_valid, model, crow, prow, vcov, scratch):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """:func:`forward_row` with ``model``, then, for a two-stage model (``model.refine``), the
-    second stage over the pixels the first did not settle (:func:`_refine_row`). ``scratch``:
-    :func:`classify_scratch` of the model and a row width of at least ``n``."""
-    forward_row(x, pl, y, x0, n, vrow, check_valid, model, crow, prow, vcov, scratch[0])
-    _refine_row(x, pl, y, x0, n, model.nodata_code, model.refine, crow, prow, vcov, scratch[1])
+def classify_row(x, pl, y, x0, n, vrow, check_valid, model, code, prob, cover, t, r, scratch):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """:func:`forward_row` of the ``n`` pixels ``x[:, pl, y, x0:x0 + n]`` with ``model`` into
+    row ``r`` of plane ``t`` of ``code``, ``prob`` and ``cover`` ``(planes, rows, n)``; for a
+    two-stage model (``model.refine``) the pixels the first stage did not settle are queued
+    for the second (:func:`_refine_row`), which runs on full batches and at
+    :func:`classify_flush` (call it after the last row: until then the queued pixels hold the
+    first stage's results). ``scratch``: :func:`classify_scratch` of the model."""
+    c, p, k = code[t, r], prob[t, r], cover[t, r]
+    forward_row(x, pl, y, x0, n, vrow, check_valid, model, c, p, k, scratch[0])
+    _refine_row(
+        x, pl, y, x0, n, model.nodata_code, model.refine, code, prob, cover, t, r, scratch[1]
+    )
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def classify_flush(model, code, prob, cover, scratch):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Run the second stage on the pixels :func:`classify_row` queued (nothing for one stage)."""
+    _refine_flush(model.refine, code, prob, cover, scratch[1])
+
+
+#: pixels the second stage of a two-stage model classifies at a time: the pixels each row sends
+#: are few and scattered (a few tens in a 1,024-pixel row of the realistic reference), and run one
+#: row at a time its tiles were mostly empty lanes (the second stage then cost 460 ns per pixel it
+#: classified instead of 212)
+BATCH = 8 * TILE
 
 
 @numba.njit(nogil=True, cache=True)
 def classify_scratch(n_feat, model, width):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """The scratch of :func:`classify_row` for rows of up to ``width`` pixels."""
-    return forward_scratch(n_feat, model), _refine_scratch(n_feat, model.refine, width)
+    """The scratch of :func:`classify_row` (``width``: unused, kept for the callers' rows)."""
+    return forward_scratch(n_feat, model), _refine_scratch(n_feat, model.refine)
 
 
-def _refine_scratch(n_feat, refine, width):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """The second stage's scratch: its :func:`forward_scratch`, the gathered features
-    ``(n_feat, 1, 1, width)``, their columns and their three outputs (``()`` for one stage)."""
+def _refine_scratch(n_feat, refine):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The second stage's scratch: its :func:`forward_scratch`, the queued pixels' features
+    ``(n_feat, 1, 1, BATCH)``, their places ``(3, BATCH)`` (plane, row, column), their three
+    outputs and the queue's length (``()`` for one stage)."""
     raise NotImplementedError("compiled only: see the overload")
 
 
-def _refine_row(x, pl, y, x0, n, nodata, refine, crow, prow, vcov, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """The second stage of :func:`classify_row`: the pixels whose first-stage class is not
-    accepted (``refine[1][code]`` false) or whose probability is below ``refine[2]`` (no-data
-    pixels excepted) are gathered, classified by the second stage and written back."""
+def _refine_row(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The second stage of :func:`classify_row`: the pixels of row ``r`` of plane ``t`` whose
+    first-stage class is not accepted (``refine[1][code]`` false) or whose probability is below
+    ``refine[2]`` (no-data pixels excepted) are queued, with their features; a full queue runs."""
+    raise NotImplementedError("compiled only: see the overload")
+
+
+def _refine_flush(refine, code, prob, cover, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Run the second stage on the queued pixels and write its results to their places."""
     raise NotImplementedError("compiled only: see the overload")
 
 
@@ -852,49 +887,68 @@ def _one_stage(refine) -> bool:  # type: ignore[no-untyped-def]
 
 
 @overload(_refine_scratch, jit_options={"nogil": True})
-def _refine_scratch_impl(n_feat, refine, width):  # type: ignore[no-untyped-def]
+def _refine_scratch_impl(n_feat, refine):  # type: ignore[no-untyped-def]
     if _one_stage(refine):
-        return lambda n_feat, refine, width: ()
+        return lambda n_feat, refine: ()
 
-    def impl(n_feat, refine, width):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    def impl(n_feat, refine):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         return (
             forward_scratch(n_feat, refine[0]),
-            np.empty((n_feat, 1, 1, width), np.float32),
-            np.empty(width, np.int64),
-            np.empty(width, np.uint8),
-            np.empty(width, np.float32),
-            np.empty(width, np.uint8),
+            np.empty((n_feat, 1, 1, BATCH), np.float32),
+            np.empty((3, BATCH), np.int64),
+            np.empty(BATCH, np.uint8),
+            np.empty(BATCH, np.float32),
+            np.empty(BATCH, np.uint8),
+            np.zeros(1, np.int64),
         )
 
     return impl
 
 
-@overload(_refine_row, jit_options={"nogil": True, "error_model": "numpy"})
-def _refine_row_impl(x, pl, y, x0, n, nodata, refine, crow, prow, vcov, rs):  # type: ignore[no-untyped-def]
+@overload(_refine_flush, jit_options={"nogil": True, "error_model": "numpy"})
+def _refine_flush_impl(refine, code, prob, cover, rs):  # type: ignore[no-untyped-def]
     if _one_stage(refine):
-        return lambda x, pl, y, x0, n, nodata, refine, crow, prow, vcov, rs: None
+        return lambda refine, code, prob, cover, rs: None
 
-    def impl(x, pl, y, x0, n, nodata, refine, crow, prow, vcov, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-        second, accept, min_p = refine
-        sb, gx, idx, gcode, gprob, gcov = rs
-        m = 0
-        for p in range(n):
-            c = crow[p]
-            if c != nodata and not (accept[c] and prow[p] >= min_p):
-                idx[m] = p
-                m += 1
+    def impl(refine, code, prob, cover, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        second = refine[0]
+        sb, gx, where, gcode, gprob, gcov, queued = rs
+        m = queued[0]
         if m == 0:
             return
-        for i in range(gx.shape[0]):
-            src = x[i, pl, y, x0 : x0 + n]  # offsets by slicing
-            dst = gx[i, 0, 0]
-            for j in range(m):
-                dst[j] = src[idx[j]]
         forward_row(gx, 0, 0, 0, m, gcode[:0] != 0, False, second, gcode, gprob, gcov, sb)
         for j in range(m):
-            p = idx[j]
-            crow[p] = gcode[j]
-            prow[p] = gprob[j]
-            vcov[p] = gcov[j]
+            t, r, c = where[0, j], where[1, j], where[2, j]
+            code[t, r, c] = gcode[j]
+            prob[t, r, c] = gprob[j]
+            cover[t, r, c] = gcov[j]
+        queued[0] = 0
+
+    return impl
+
+
+@overload(_refine_row, jit_options={"nogil": True, "error_model": "numpy"})
+def _refine_row_impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]
+    if _one_stage(refine):
+        return lambda x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs: None
+
+    def impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        accept, min_p = refine[1], refine[2]
+        gx, where, queued = rs[1], rs[2], rs[6]
+        crow, prow = code[t, r], prob[t, r]
+        n_feat = gx.shape[0]
+        for p in range(n):
+            c = crow[p]
+            if c == nodata or (accept[c] and prow[p] >= min_p):
+                continue
+            if queued[0] == BATCH:
+                _refine_flush(refine, code, prob, cover, rs)
+            j = queued[0]
+            for i in range(n_feat):
+                gx[i, 0, 0, j] = x[i, pl, y, x0 + p]
+            where[0, j] = t
+            where[1, j] = r
+            where[2, j] = p
+            queued[0] = j + 1
 
     return impl

@@ -32,7 +32,13 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from geomon.classify._forward import KernelModel, classify_row, classify_scratch, window_outputs
+from geomon.classify._forward import (
+    KernelModel,
+    classify_flush,
+    classify_row,
+    classify_scratch,
+    window_outputs,
+)
 from geomon.classify._kernels import (
     _add_integral_row,
     _fits_int32,
@@ -227,8 +233,9 @@ def _compile_planes(digest: str):  # type: ignore[no-untyped-def]
                 vrow = valid[t, y, x0:x1] if check_valid else no_valid
                 classify_row(
                     feats, 0, 0, x0, x1 - x0, vrow, check_valid, model,
-                    code[t, y - y0], prob[t, y - y0], cover[t, y - y0], scratch,
+                    code, prob, cover, t, y - y0, scratch,
                 )  # fmt: skip
+        classify_flush(model, code, prob, cover, scratch)
         return np.int64(0)
 
     return _fused_planes

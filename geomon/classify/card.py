@@ -34,26 +34,30 @@ def _epochs(epochs: object, hyper: Mapping[str, object]) -> str:
 
 def _stages(model: PixelModel) -> list[str]:
     """The second stage of a two-stage model: when it decides, and how it was trained (the
-    sections above describe the first stage, and the training data both stages share)."""
+    sections above describe the first stage)."""
     if model.refine is None:
         return []
     second = model.refine.model
     info = dict(second.info)
     hyper = info.get("hyper_parameters", {})
     first_id = model.info.get("stages", {}).get("first", "the first stage")
+    data = info.get("training_data")
+    if data == model.info.get("training_data"):
+        trained = "the same training data as the first stage"
+    elif isinstance(data, dict):
+        trained = f"training data: {json.dumps(data, sort_keys=True)}"
+    else:
+        trained = "no record of its training data"
+    widths = [str(w.shape[1]) for w in second.weights[:-1]]
+    first_widths = [str(w.shape[1]) for w in model.weights[:-1]]
     return [
         "## Two stages",
         "",
-        f"The sections above describe the first stage ({first_id}). Where its class is not "
-        f"{', '.join(model.refine.accept)} or its probability is below "
-        f"{model.refine.min_probability}, the pixel takes the class, probability and cover of "
-        f"the second stage, `{second.model_id}`: the same features, labels and training samples"
-        + (
-            f" (seeds {info['training_data'].get('seeds')})"
-            if isinstance(info.get("training_data"), dict)
-            else ""
-        )
-        + ", a wider network. Its hyper-parameters:",
+        f"The sections above describe the first stage ({first_id}; hidden layers "
+        f"({', '.join(first_widths)})). Where its class is not {', '.join(model.refine.accept)} "
+        f"or its probability is below {model.refine.min_probability}, the pixel takes the class, "
+        f"probability and cover of the second stage, `{second.model_id}`: the same features and "
+        f"labels, hidden layers ({', '.join(widths)}), {trained}. Its hyper-parameters:",
         "",
         f"```json\n{json.dumps(hyper, indent=1, sort_keys=True)}\n```",
         _epochs(info.get("epochs"), hyper),

@@ -50,6 +50,8 @@ FORMAT_TEMPORAL = "geomon-pixel-model/3"
 #: older geomon refuses them rather than run the first stage alone
 FORMAT_STAGES = "geomon-pixel-model/4"
 _FORMATS = (FORMAT, FORMAT_CONTEXT, FORMAT_TEMPORAL, FORMAT_STAGES)
+#: the fields of a second stage's header: its features and labels are the first stage's
+_REFINE_KEYS = {"model_id", "accept", "min_probability", "n_layers", "info"}
 _HEADER = "model.json"
 _MAX_HEADER_BYTES = 1 << 20
 _MAX_ARRAY_BYTES = 64 << 20
@@ -147,7 +149,10 @@ def _read_zip(zf: zipfile.ZipFile, path: Path) -> PixelModel:
             f"{path} has unexpected or missing entry {extra[0]!r}; refusing to load it"
         )
     arrays = {name: _read_array(zf, name, path) for name in sorted(expected - {_HEADER})}
-    return _build(header, arrays)
+    try:
+        return _build(header, arrays)
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
 
 
 def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
@@ -171,7 +176,12 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         raise ModelError(
             f"{path}: only format {FORMAT_TEMPORAL} has temporal statistics; retrain it"
         )
-    if (fmt == FORMAT_STAGES) != ("refine" in header):
+    if fmt == FORMAT_STAGES and "refine" not in header:
+        raise ModelError(
+            f"{path}: format {FORMAT_STAGES} needs a second stage (header field 'refine'); "
+            "rebuild it with 'geomon cascade'"
+        )
+    if fmt != FORMAT_STAGES and "refine" in header:
         raise ModelError(f"{path}: only format {FORMAT_STAGES} has a second stage; retrain it")
     _check_layer_count(header.get("n_layers"), path)
     if "refine" in header:
@@ -198,6 +208,7 @@ def _check_layer_count(n_layers: object, path: Path) -> None:
 def _check_refine(refine: object, path: Path) -> None:
     ok = (
         isinstance(refine, dict)
+        and set(refine) == _REFINE_KEYS
         and isinstance(refine.get("model_id"), str)
         and isinstance(refine.get("info"), dict)
         and isinstance(refine.get("accept"), list)
@@ -207,7 +218,7 @@ def _check_refine(refine: object, path: Path) -> None:
     if not ok:
         raise ModelError(
             f"{path}: header field 'refine' needs model_id, accept, min_probability, n_layers "
-            "and info; rebuild it with 'geomon cascade'"
+            "and info, and nothing else; rebuild it with 'geomon cascade'"
         )
     assert isinstance(refine, dict)
     _check_layer_count(refine.get("n_layers"), path)
@@ -244,9 +255,10 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], stage: str = "
 
     refine = header.get("refine") if not stage else None
     second = None
-    if refine is not None:
+    if refine is not None:  # the first stage's features and labels; the second's own numbers
+        own = {k: refine[k] for k in ("model_id", "n_layers", "info")}
         second = Refinement(
-            _build({**header, **refine, "refine": None}, arrays, "refine/"),
+            _build({**header, **own}, arrays, "refine/"),
             tuple(refine["accept"]),
             float(refine["min_probability"]),
         )

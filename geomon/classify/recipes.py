@@ -47,10 +47,16 @@ __all__ = [
 FIRST_TEST_SEED = 101
 
 
+def training_seeds(model: PixelModel) -> set[int]:
+    """The demo seeds any stage of ``model`` was trained on."""
+    stages = [model, *([model.refine.model] if model.refine else [])]
+    return {s for m in stages for s in m.info.get("training_data", {}).get("seeds", [])}
+
+
 def validation_seed_error(seeds: Sequence[int], model: PixelModel) -> str | None:
     """Why ``seeds`` may not validate or tune ``model`` (a training seed of it, or a test seed),
     or None when they may."""
-    trained = set(model.info.get("training_data", {}).get("seeds", []))
+    trained = training_seeds(model)
     if trained & set(seeds) or max(seeds) >= FIRST_TEST_SEED:
         return (
             f"use validation seeds: neither training seeds nor the test seeds "
@@ -141,10 +147,7 @@ def evaluate_on_demo(
     """Accuracy of ``model`` on the composites of the demo catalogs of ``seeds``: every pixel whose
     truth is the same in all of a period's scenes and seen clear at least once is a reference
     pixel (a census: error-adjusted areas equal the reference areas up to rounding)."""
-    overlap = sorted(
-        set(seeds) & set(exclude)
-        | set(seeds) & set(model.info.get("training_data", {}).get("seeds", []))
-    )
+    overlap = sorted(set(seeds) & set(exclude) | set(seeds) & training_seeds(model))
     if overlap:
         raise ConfigError(
             f"demo seed(s) {overlap} were used to train {model.model_id}; evaluate on other seeds"

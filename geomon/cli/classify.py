@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -214,16 +215,21 @@ def _hidden(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)  # TrainOptions checks each width's range
 
 
-def _label_bias(items: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+def _label_bias(
+    items: tuple[str, ...], option: str = "--label-bias"
+) -> tuple[tuple[str, float], ...]:
     out = []
     for item in items:
         label, _, shift = item.partition("=")  # no "=": an empty shift, which float refuses
         try:
-            out.append((label.strip(), float(shift)))
+            value = float(shift)
         except ValueError:
+            value = math.nan
+        if not -100 <= value <= 100:
             raise ConfigError(
-                f"--label-bias {item!r}: give LABEL=SHIFT, e.g. disturbed=-0.5"
-            ) from None
+                f"{option} {item!r}: give LABEL=SHIFT with a shift within +-100, e.g. disturbed=-0.5"
+            )
+        out.append((label.strip(), value))
     return tuple(out)
 
 
@@ -442,7 +448,7 @@ def cascade(
     from geomon.classify.train import with_label_bias
 
     a, b = load_model(first), load_model(second)
-    shifts = _label_bias(label_bias)
+    shifts = _label_bias(label_bias, "--second-label-bias")
     unknown = [label for label, _ in shifts if label not in b.labels]
     if unknown:
         raise ConfigError(
@@ -457,11 +463,18 @@ def cascade(
         b = replace(with_label_bias(b, shifts), info={**b.info, "hyper_parameters": params})
     if a.refine is not None or b.refine is not None:
         raise ConfigError("both models must have one stage; give the single-stage model files")
-    if b.features != a.features or b.labels != a.labels:
+    if b.features != a.features or (b.labels, b.label_classes, b.label_covers) != (
+        a.labels,
+        a.label_classes,
+        a.label_covers,
+    ):
         raise ConfigError(
-            f"{second} reads other features or labels than {first}; train both on the same set"
+            f"{second} reads other features or predicts other labels than {first}; "
+            "train both with the same feature set and labels"
         )
     classes = tuple(c.strip() for c in accept.split(",") if c.strip())
+    if not classes:
+        raise ConfigError("--accept names no class; give e.g. vegetation,water,built_other")
     name = model_id or out.stem
     info = {**a.info, "stages": {"first": a.model_id, "second": b.model_id}}
     model = replace(a, model_id=name, info=info, refine=Refinement(b, classes, min_probability))
