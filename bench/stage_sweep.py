@@ -13,8 +13,8 @@ counted as ``geomon evaluate --demo-seeds`` counts them. Use seeds apart from tr
     python -m bench.stage_sweep FIRST.gmodel SECOND.gmodel [--seeds 4,5,6,7,11,12]
         [--shifts=-1,-1.5,-2] [--thresholds 0.5,0.7,0.8,0.9,0.95] [--accept vegetation,water,built_other]
 
-Stop 19 chose ``geomon-shared-reduced-v8`` (v7 then a (128, 64) network at -1.5, threshold 0.8)
-from this table.
+Stop 19 chose the second stage's correction (-1.5) and the thresholds tried on the change rules
+(0.5, 0.7, 0.8) from this table; ``geomon-shared-reduced-v9`` uses 0.5 (see its card).
 """
 
 from __future__ import annotations
