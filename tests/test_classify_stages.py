@@ -243,3 +243,20 @@ def test_cascade_command(
         err = capsys.readouterr().err
         assert words in err and len(err.strip().splitlines()) == 1
     assert not list(tmp_path.glob("x.gmodel*")) and not list(tmp_path.glob(".x.gmodel*"))
+
+
+def test_more_pixels_than_a_batch_go_to_the_second_stage(
+    stages: tuple[PixelModel, PixelModel, PixelModel],
+) -> None:
+    """Nearly every pixel sent: the queue of the second stage fills and runs several times, in
+    the two-step path (one row of 5,000 pixels) and the row-fused path (rows of a block)."""
+    first, second, _ = stages
+    both = replace(first, refine=Refinement(second, ("water",), 1.0))
+    x, valid = _features(both, 5000, seed=4)
+    got, want = both.predict(x, valid), second.predict(x, valid)
+    one = first.predict(x, valid)
+    sent = (one.code != CLOUD_NODATA) & ~((one.code == 3) & (one.probability >= 1.0))
+    assert sent.sum() > 3 * 1024
+    np.testing.assert_array_equal(got.code[sent], want.code[sent])
+    np.testing.assert_array_equal(got.probability[sent], want.probability[sent])
+    np.testing.assert_array_equal(got.code[~sent], one.code[~sent])

@@ -416,9 +416,10 @@ def footprint(
 @click.option(
     "--min-probability",
     type=click.FloatRange(0.0, 1.0),
-    default=0.95,
+    default=0.5,
     show_default=True,
-    help="The FIRST stage's probability from which an accepted class stands.",
+    help="The FIRST stage's probability from which an accepted class stands (the shipped "
+    "shared-band model's, chosen on validation seeds).",
 )
 @click.option(
     "--second-label-bias",
