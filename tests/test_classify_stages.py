@@ -207,6 +207,8 @@ def test_a_second_stage_must_fit_the_first(
         Refinement(both, ACCEPT, 0.9)
     with pytest.raises(ModelError, match=r"probability 0\.\.1"):
         Refinement(second, ACCEPT, 1.5)
+    with pytest.raises(ModelError, match="two stages"):  # a shift of the first stage alone
+        with_label_bias(both, [("disturbed", -1.0)])
 
 
 def test_cascade_command(

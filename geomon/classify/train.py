@@ -197,7 +197,13 @@ def fit_pixel_model(
 
 def with_label_bias(model: PixelModel, label_bias: Iterable[tuple[str, float]]) -> PixelModel:
     """``model`` with each ``(label, shift)``'s shift added to that label's output logit (the
-    prior correction of :attr:`TrainOptions.label_bias`)."""
+    prior correction of :attr:`TrainOptions.label_bias`). A two-stage model is refused: shift
+    a stage before joining the stages (``geomon cascade --second-label-bias``)."""
+    if model.refine is not None:
+        raise ModelError(
+            f"model {model.model_id!r} has two stages; shift one stage's model file before "
+            "joining them (geomon cascade --second-label-bias for the second)"
+        )
     last = model.biases[-1].copy()
     for label, shift in label_bias:
         last[model.labels.index(label)] += np.float32(shift)
