@@ -259,6 +259,32 @@ def test_more_pixels_than_a_batch_go_to_the_second_stage(
     one = first.predict(x, valid)
     sent = (one.code != CLOUD_NODATA) & ~((one.code == 3) & (one.probability >= 1.0))
     assert sent.sum() > 3 * 1024
-    np.testing.assert_array_equal(got.code[sent], want.code[sent])
-    np.testing.assert_array_equal(got.probability[sent], want.probability[sent])
-    np.testing.assert_array_equal(got.code[~sent], one.code[~sent])
+    for a, b, c in zip(
+        (got.code, got.probability, got.cover),
+        (want.code, want.probability, want.cover),
+        (one.code, one.probability, one.cover),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a[sent], b[sent])
+        np.testing.assert_array_equal(a[~sent], c[~sent])
+    # the row-fused path over a block of two planes, a window off the edges
+    rng = np.random.default_rng(5)
+    shape = (2, 60, 90)
+    refl = rng.uniform(0.01, 0.4, (5, *shape)).astype(np.float32)
+    values = dict(zip(REDUCED_FEATURES.bands, refl, strict=True))
+    values["ndvi_max"] = (values["nir"] - values["red"]) / (values["nir"] + values["red"])
+    inputs = np.ascontiguousarray(np.stack([values[n] for n in both.features.inputs]))
+    window = (slice(7, 51), slice(3, 80))
+    plan = both.fused_plan
+    assert plan is not None
+    fused = classify_fused(both._kernel_model, plan, inputs, None, window)
+    assert fused is not None
+    feats = compute_features(dict(zip(both.features.inputs, inputs, strict=True)), both.features)
+    ref = both.predict(feats, window=window)
+    for a, b in zip(fused, (ref.code, ref.probability, ref.cover), strict=True):
+        np.testing.assert_array_equal(a, b)
+    alone, settled = second.predict(feats, window=window), first.predict(feats, window=window)
+    moved = (settled.code != CLASS_NAMES.index("water")) | (settled.probability < 1.0)
+    assert moved.sum() > 2 * 1024  # the queue filled in the block
+    np.testing.assert_array_equal(fused[0][moved], alone.code[moved])
+    np.testing.assert_array_equal(fused[2][moved], alone.cover[moved])

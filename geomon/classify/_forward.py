@@ -675,7 +675,7 @@ def _forward(x, valid, y0, y1, x0, x1, model, code, prob, cover):  # type: ignor
     y1 - y0, x1 - x0)``, row by row (:func:`classify_row`) with ``model`` (a
     :class:`KernelModel`). Pixels with a NaN feature or not ``valid`` (``(planes, y, x)`` bool,
     or empty for all valid) get the no-data code, 0 and the unknown cover."""
-    scratch = classify_scratch(x.shape[0], model, x1 - x0)
+    scratch = classify_scratch(x.shape[0], model)
     check_valid = valid.shape[0] == x.shape[1]
     for pl in range(x.shape[1]):
         for y in range(y0, y1):
@@ -858,8 +858,8 @@ BATCH = 8 * TILE
 
 
 @numba.njit(nogil=True, cache=True)
-def classify_scratch(n_feat, model, width):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """The scratch of :func:`classify_row` (``width``: unused, kept for the callers' rows)."""
+def classify_scratch(n_feat, model):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The scratch of :func:`classify_row` for a model of ``n_feat`` inputs."""
     return forward_scratch(n_feat, model), _refine_scratch(n_feat, model.refine)
 
 

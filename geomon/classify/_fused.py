@@ -11,7 +11,8 @@ the per-pixel features (bands, indices, temporal statistics) and the window stat
 row buffer of a few tens of kilobytes that the forward pass (:func:`~geomon.classify._forward.
 forward_row`) reads at once; the window sums come from integral rows kept in ring buffers, built
 from the source features of the row ``radius`` below, computed there and then. Only the inputs
-(bands and temporal statistics, the block's pasted copy) and the outputs go through memory.
+(bands and temporal statistics, the block's pasted copy) and the outputs go through memory (and,
+for a two-stage model, the features of the pixels queued for its second stage: a batch of 1,024).
 
 The arithmetic is that of the two-step path, operation for operation (bands and temporal
 statistics copied, indices by :func:`~geomon.classify._kernels._normalized_difference_flat`'s
@@ -203,7 +204,7 @@ def _compile_planes(digest: str):  # type: ignore[no-untyped-def]
         feats = np.empty((n_feat, 1, 1, w), np.float32)  # one output row's features
         no_valid = np.empty(0, np.bool_)
         check_valid = valid.shape[0] == planes
-        scratch = classify_scratch(n_feat, model, x1 - x0)
+        scratch = classify_scratch(n_feat, model)
         bad = np.zeros(n_src, np.int64)
         for t in range(planes):
             # integral rows from the first row a window of row y0 reads: row i of the ring
