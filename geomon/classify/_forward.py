@@ -102,6 +102,34 @@ ROWS = 4
 assert TILE % LANES == 0
 
 
+#: shuffle mask that copies lane 0 to every lane
+_SPLAT = ir.Constant(ir.VectorType(_I32, _VEC), [0] * _VEC)
+
+
+def _array_args(context, builder, signature, args, n):  # type: ignore[no-untyped-def]
+    """The first ``n`` arguments of an intrinsic's codegen as numba array structs."""
+    return [
+        context.make_array(t)(context, builder, v)
+        for t, v in zip(signature.args[:n], args[:n], strict=True)
+    ]
+
+
+def _columns(builder, *arrays):  # type: ignore[no-untyped-def]
+    """The column count (row stride in elements) of each C-contiguous 2-D array struct."""
+    return [cgutils.unpack_tuple(builder, a.shape, 2)[1] for a in arrays]
+
+
+def _broadcast(builder, value, undef):  # type: ignore[no-untyped-def]
+    """A vector of ``undef``'s type with ``value`` in every lane."""
+    lane0 = builder.insert_element(undef, value, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(lane0, undef, _SPLAT)
+
+
+def _vector_at(builder, base, offset, vtype):  # type: ignore[no-untyped-def]
+    """A pointer to the ``vtype`` vector at element ``offset`` of ``base``."""
+    return builder.bitcast(builder.gep(base, [offset]), vtype.as_pointer())
+
+
 def _rows_kernel(n_rows: int):  # type: ignore[no-untyped-def]
     """Intrinsic ``kernel(w, b, src, dst, n_in, j, n_steps, relu)``: output rows ``[j, j +
     n_rows)`` of a layer, ``dst[j + r, p] = b[j + r] + w[j + r, 0] * src[0, p] + w[j + r, 1] *
@@ -128,24 +156,17 @@ def _rows_kernel(n_rows: int):  # type: ignore[no-untyped-def]
         sig = types.void(w, b, src, dst, types.intp, types.intp, types.intp, types.boolean)
 
         def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-            wa, ba, sa, da = (
-                context.make_array(t)(context, builder, v)
-                for t, v in zip(signature.args[:4], args[:4], strict=True)
-            )
+            wa, ba, sa, da = _array_args(context, builder, signature, args, 4)
             n_in_v, j_v, n_steps_v, relu_v = args[4:]
-            w_cols = cgutils.unpack_tuple(builder, wa.shape, 2)[1]
-            s_cols = cgutils.unpack_tuple(builder, sa.shape, 2)[1]
-            d_cols = cgutils.unpack_tuple(builder, da.shape, 2)[1]
+            w_cols, s_cols, d_cols = _columns(builder, wa, sa, da)
             undef = ir.Constant(_V8, ir.Undefined)
             zero = ir.Constant(_V8, [0.0] * _VEC)
-            splat = ir.Constant(ir.VectorType(_I32, _VEC), [0] * _VEC)
 
             def broadcast(value):  # type: ignore[no-untyped-def]
-                lane0 = builder.insert_element(undef, value, ir.Constant(_I32, 0))
-                return builder.shuffle_vector(lane0, undef, splat)
+                return _broadcast(builder, value, undef)
 
             def vector_at(base, offset):  # type: ignore[no-untyped-def]
-                return builder.bitcast(builder.gep(base, [offset]), _V8.as_pointer())
+                return _vector_at(builder, base, offset, _V8)
 
             # accumulators as stack slots in the entry block: mem2reg makes them registers
             acc = [[cgutils.alloca_once(builder, _V8) for _ in range(n_vec)] for _ in range(n_rows)]
@@ -271,28 +292,21 @@ def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-
         sig = types.void(w, src, dst, deq, bias, req, top, types.intp, types.intp, types.intp)
 
         def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-            wa, sa, da, qa, ba, ra = (
-                context.make_array(t)(context, builder, v)
-                for t, v in zip(signature.args[:6], args[:6], strict=True)
-            )
+            wa, sa, da, qa, ba, ra = _array_args(context, builder, signature, args, 6)
             top_v, n_in_v, j_v, n_steps_v = args[6:]
-            w_cols = cgutils.unpack_tuple(builder, wa.shape, 2)[1]
-            s_cols = cgutils.unpack_tuple(builder, sa.shape, 2)[1]
-            d_cols = cgutils.unpack_tuple(builder, da.shape, 2)[1]
+            w_cols, s_cols, d_cols = _columns(builder, wa, sa, da)
             undef = ir.Constant(_V8I32, ir.Undefined)
             undef_f = ir.Constant(_V8, ir.Undefined)
             undef16 = ir.Constant(_V16I32, ir.Undefined)
             zero = ir.Constant(_V8I32, [0] * _VEC)
             zero_f = ir.Constant(_V8, [0.0] * _VEC)
             zero16 = ir.Constant(v8i16, [0] * _VEC)
-            splat = ir.Constant(ir.VectorType(_I32, _VEC), [0] * _VEC)
 
             def broadcast(value, vec=undef):  # type: ignore[no-untyped-def]
-                lane0 = builder.insert_element(vec, value, ir.Constant(_I32, 0))
-                return builder.shuffle_vector(lane0, vec, splat)
+                return _broadcast(builder, value, vec)
 
             def vector_at(base, offset, vtype=_V8I32):  # type: ignore[no-untyped-def]
-                return builder.bitcast(builder.gep(base, [offset]), vtype.as_pointer())
+                return _vector_at(builder, base, offset, vtype)
 
             def wide(v):  # type: ignore[no-untyped-def]
                 return builder.sext(builder.bitcast(v, _V16I16), _V16I32)
