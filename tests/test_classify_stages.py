@@ -244,6 +244,10 @@ def test_cascade_command(
         assert main(["cascade", str(a), str(b), *bad, "--out", str(tmp_path / "x.gmodel")]) == 2
         err = capsys.readouterr().err
         assert words in err and len(err.strip().splitlines()) == 1
+    other = tmp_path / "other.gmodel"
+    save_model(replace(first, labels=tuple(reversed(first.labels))), other)
+    assert main(["cascade", str(a), str(other), "--out", str(tmp_path / "x.gmodel")]) == 2
+    assert "other features or labels" in capsys.readouterr().err
     assert not list(tmp_path.glob("x.gmodel*")) and not list(tmp_path.glob(".x.gmodel*"))
 
 

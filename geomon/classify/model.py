@@ -192,7 +192,7 @@ class PixelModel:
         if self.refine is not None:
             classes = proba @ self._class_matrix.T
             code = classes.argmax(axis=1)
-            send = ~self.refine.accepts(code, classes[np.arange(len(code)), code])
+            send = ~self.refine.accepts(code, classes.max(axis=1))
             if send.any():
                 proba[send] = self.refine.model.predict_proba(x[send])
         return proba
@@ -202,13 +202,11 @@ class PixelModel:
         """The folded model as the compiled forward pass takes it (layers ``(n_out, n_in)``)."""
         from geomon.classify._forward import KernelModel
 
-        weights, biases = self._folded
-        flat_biases = tuple(np.ascontiguousarray(b[:, 0]) for b in biases)
         return KernelModel(
             np.ascontiguousarray(self.lower, np.float32),
             np.ascontiguousarray(self.upper, np.float32),
-            weights,
-            flat_biases,
+            self._folded[0],
+            self._flat_biases,
             np.array([CLASS_NAMES.index(c) for c in self.label_classes], np.intp),
             self._label_cover_codes,
             len(CLASS_NAMES),
@@ -223,10 +221,12 @@ class PixelModel:
         """The hidden layers in integers, as the compiled forward pass runs them."""
         from geomon.classify._quant import quantize_layers
 
-        weights, biases = self._folded
-        return quantize_layers(
-            self.lower, self.upper, weights, tuple(np.ascontiguousarray(b[:, 0]) for b in biases)
-        )
+        return quantize_layers(self.lower, self.upper, self._folded[0], self._flat_biases)
+
+    @cached_property
+    def _flat_biases(self) -> tuple[np.ndarray, ...]:
+        """The folded biases as contiguous ``(n_out,)`` vectors (the kernels' layout)."""
+        return tuple(np.ascontiguousarray(b[:, 0]) for b in self._folded[1])
 
     @cached_property
     def fused_plan(self) -> FusedPlan | None:
@@ -428,7 +428,10 @@ def _check_model(model: PixelModel) -> None:
         or (second.labels, second.label_classes, second.label_covers)
         != (model.labels, model.label_classes, model.label_covers)
     ):
-        problems.append(f"second stage {second.model_id!r} reads other features or labels")
+        problems.append(
+            f"second stage {second.model_id!r} reads other features or labels (train both "
+            "stages with the same feature set and labels)"
+        )
     if problems:
         raise ModelError(f"model {model.model_id!r} is inconsistent: {problems[0]}; retrain it")
 

@@ -449,6 +449,8 @@ def cascade(
     from geomon.classify.train import with_label_bias
 
     a, b = load_model(first), load_model(second)
+    if a.refine is not None or b.refine is not None:
+        raise ConfigError("both models must have one stage; give the single-stage model files")
     shifts = _label_bias(label_bias, "--second-label-bias")
     unknown = [label for label, _ in shifts if label not in b.labels]
     if unknown:
@@ -462,17 +464,6 @@ def cascade(
             total[label] = total.get(label, 0.0) + shift
         params["label_bias"] = total
         b = replace(with_label_bias(b, shifts), info={**b.info, "hyper_parameters": params})
-    if a.refine is not None or b.refine is not None:
-        raise ConfigError("both models must have one stage; give the single-stage model files")
-    if b.features != a.features or (b.labels, b.label_classes, b.label_covers) != (
-        a.labels,
-        a.label_classes,
-        a.label_covers,
-    ):
-        raise ConfigError(
-            f"{second} reads other features or predicts other labels than {first}; "
-            "train both with the same feature set and labels"
-        )
     classes = tuple(c.strip() for c in accept.split(",") if c.strip())
     if not classes:
         raise ConfigError("--accept names no class; give e.g. vegetation,water,built_other")
