@@ -24,9 +24,21 @@ from geomon.classify import load_model
 from geomon.classify.apply import classify_dataset
 from geomon.classify.classes import BARE_DISTURBED, CLASS_NAMES, CLOUD_NODATA
 from geomon.classify.demo_data import NO_LABEL, contract_lookup, cover_codes, load_mine
-from geomon.classify.recipes import demo_catalogs, validation_seed_error
+from geomon.classify.recipes import (
+    demo_catalogs,
+    pixel_counts,
+    reference_classes,
+    validation_seed_error,
+)
 from geomon.classify.train import with_label_bias
-from geomon.evaluate import confusion_matrix
+
+
+def bare_disturbed_scores(count: np.ndarray) -> tuple[float, float, float, float]:
+    """``bare_disturbed`` precision, recall, F1 and IoU of confusion counts (rows = map)."""
+    tp = count[BARE_DISTURBED, BARE_DISTURBED]
+    mapped, truth = count[BARE_DISTURBED].sum(), count[:, BARE_DISTURBED].sum()
+    p, r = tp / mapped, tp / truth
+    return float(p), float(r), float(2 * p * r / (p + r)), float(tp / (mapped + truth - tp))
 
 
 def main() -> None:
@@ -56,11 +68,11 @@ def main() -> None:
         names = cover_codes(catalog)
         for mine_id in catalog.mine_ids:
             data = load_mine(catalog, mine_id, args.period)
-            ref = np.where(data.clear & (data.cover != NO_LABEL), lut[data.cover], NO_LABEL)
+            ref = reference_classes(data, lut)
             for i, (model, count) in enumerate(zip(models, counts, strict=True)):
                 pred = classify_dataset(data.imagery, model)["class"].values
+                count += pixel_counts(pred, ref)
                 keep = (ref != NO_LABEL) & (pred != CLOUD_NODATA)
-                count += confusion_matrix(pred[keep], ref[keep], k)
                 if args.by_cover:
                     is_map, is_ref = pred == BARE_DISTURBED, ref == BARE_DISTURBED
                     for tally, sel in ((missed[i], is_ref & ~is_map), (false[i], is_map & ~is_ref)):
@@ -71,11 +83,9 @@ def main() -> None:
         f"{base.model_id} on demo seeds {args.seeds}, {args.period} composites, {args.label} shift"
     )
     for i, (shift, count) in enumerate(zip(shifts, counts, strict=True)):
-        tp = count[BARE_DISTURBED, BARE_DISTURBED]
-        mapped, truth = count[BARE_DISTURBED].sum(), count[:, BARE_DISTURBED].sum()
-        p, r = tp / mapped, tp / truth
+        p, r, f1, iou = bare_disturbed_scores(count)
         print(f"shift {shift:+.2f}: bare_disturbed precision {p:.4f} recall {r:.4f} "
-              f"F1 {2 * p * r / (p + r):.4f} IoU {tp / (mapped + truth - tp):.4f}")  # fmt: skip
+              f"F1 {f1:.4f} IoU {iou:.4f}")  # fmt: skip
         if args.by_cover:
             for what, tally in (("missed", missed[i]), ("false", false[i])):
                 top = ", ".join(f"{name} {n}" for name, n in tally.most_common(6))

@@ -23,13 +23,18 @@ import argparse
 
 import numpy as np
 
+from bench.label_bias_sweep import bare_disturbed_scores
 from geomon.classify import load_model
 from geomon.classify.apply import classify_dataset
-from geomon.classify.classes import BARE_DISTURBED, CLASS_NAMES, CLOUD_NODATA
-from geomon.classify.demo_data import NO_LABEL, contract_lookup, load_mine
-from geomon.classify.recipes import demo_catalogs, validation_seed_error
+from geomon.classify.classes import CLASS_NAMES, CLOUD_NODATA
+from geomon.classify.demo_data import contract_lookup, load_mine
+from geomon.classify.recipes import (
+    demo_catalogs,
+    pixel_counts,
+    reference_classes,
+    validation_seed_error,
+)
 from geomon.classify.train import with_label_bias
-from geomon.evaluate import confusion_matrix
 
 
 def _floats(text: str) -> list[float]:
@@ -64,7 +69,7 @@ def main() -> None:
         lut = contract_lookup(catalog)
         for mine_id in catalog.mine_ids:
             data = load_mine(catalog, mine_id, "year")
-            ref = np.where(data.clear & (data.cover != NO_LABEL), lut[data.cover], NO_LABEL)
+            ref = reference_classes(data, lut)
             one = classify_dataset(data.imagery, first)
             code, prob = one["class"].values, one["probability"].values
             valid = code != CLOUD_NODATA
@@ -75,21 +80,15 @@ def main() -> None:
             for i, second in enumerate(seconds):
                 other = classify_dataset(data.imagery, second)["class"].values
                 for j, keep in enumerate(stands):
-                    pred = np.where(keep, code, other)
-                    ok = (ref != NO_LABEL) & (pred != CLOUD_NODATA)
-                    counts[i, j] += confusion_matrix(pred[ok], ref[ok], k)
+                    counts[i, j] += pixel_counts(np.where(keep, code, other), ref)
     print(f"{first.model_id} then {base.model_id} on demo seeds {args.seeds}, year composites")
     print("shift  threshold  second stage  precision  recall      F1     IoU")
-    b = BARE_DISTURBED
     for i, shift in enumerate(shifts):
         for j, tau in enumerate(taus):
-            c = counts[i, j]
-            tp = c[b, b]
-            p, r = tp / c[b].sum(), tp / c[:, b].sum()
-            iou = tp / (c[b].sum() + c[:, b].sum() - tp)
+            p, r, f1, iou = bare_disturbed_scores(counts[i, j])
             print(
                 f"{shift:+5.2f}  {tau:9.3f}  {sent[j] / valid_px:11.1%}  {p:9.4f}  {r:6.4f}  "
-                f"{2 * p * r / (p + r):6.4f}  {iou:6.4f}"
+                f"{f1:6.4f}  {iou:6.4f}"
             )
 
 

@@ -14,6 +14,7 @@ from geomon.classify.classes import CLASS_NAMES, CLOUD_NODATA
 from geomon.classify.demo_data import (
     NO_LABEL,
     DemoSampling,
+    MineData,
     contract_lookup,
     demo_samples,
     load_mine,
@@ -33,6 +34,8 @@ __all__ = [
     "DemoRecipe",
     "demo_catalogs",
     "evaluate_on_demo",
+    "pixel_counts",
+    "reference_classes",
     "train_on_demo",
     "validation_seed_error",
 ]
@@ -160,19 +163,26 @@ def evaluate_on_demo(
         for mine_id in catalog.mine_ids:
             data = load_mine(catalog, mine_id, period)
             pred = classify_dataset(data.imagery, model)["class"].values
-            ref = np.where(data.clear & (data.cover != NO_LABEL), lut[data.cover], NO_LABEL)
             res = float(abs(data.imagery["x"].values[1] - data.imagery["x"].values[0]))
             mapped += np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000
-            counts += _counts(pred, ref, k)
+            counts += pixel_counts(pred, reference_classes(data, lut))
     names = CLASS_NAMES[1:]
     return assess(counts[1:, 1:], names, mapped[1:])
 
 
-def _counts(pred: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray:
+def reference_classes(data: MineData, lut: np.ndarray) -> np.ndarray:
+    """The contract class of each pixel of a demo mine's truth (``lut``: :func:`contract_lookup`
+    of its catalog) where it was seen clear, else :data:`NO_LABEL`."""
+    return np.where(data.clear & (data.cover != NO_LABEL), lut[data.cover], NO_LABEL)
+
+
+def pixel_counts(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Confusion counts ``(k, k)`` over the contract classes (rows = map) of the pixels with a
+    reference and a class (neither :data:`NO_LABEL` nor no data)."""
     from geomon.evaluate import confusion_matrix
 
     keep = (ref != NO_LABEL) & (pred != CLOUD_NODATA)
-    return confusion_matrix(pred[keep], ref[keep], k)
+    return confusion_matrix(pred[keep], ref[keep], len(CLASS_NAMES))
 
 
 def with_seeds(recipe: DemoRecipe, seeds: Sequence[int]) -> DemoRecipe:
@@ -236,5 +246,5 @@ def evaluate_on_reference(classes: xr.Dataset, reference: np.ndarray) -> Accurac
     res = float(abs(xs[1] - xs[0])) if xs.size > 1 else 10.0
     k = len(CLASS_NAMES)
     mapped = np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000
-    counts = _counts(pred, ref, k)
+    counts = pixel_counts(pred, ref)
     return assess(counts[1:, 1:], CLASS_NAMES[1:], mapped[1:])
