@@ -292,3 +292,75 @@ def test_more_pixels_than_a_batch_go_to_the_second_stage(
     assert moved.sum() > 2 * 1024  # the queue filled in the block
     np.testing.assert_array_equal(fused[0][moved], alone.code[moved])
     np.testing.assert_array_equal(fused[2][moved], alone.cover[moved])
+
+
+def test_a_class_with_its_own_minimum_probability(
+    stages: tuple[PixelModel, PixelModel, PixelModel], tmp_path: Path
+) -> None:
+    """``bare_disturbed`` stands at 0.99 and the other accepted classes at 0.6: the compiled and
+    numpy paths route by the class's own threshold, and the file keeps it."""
+    first, second, _ = stages
+    rule = Refinement(second, (*ACCEPT, "bare_disturbed"), 0.6, {"bare_disturbed": 0.99})
+    assert rule.describe() == (
+        "vegetation, water, built_other at probability >= 0.6, or bare_disturbed at >= 0.99"
+    )
+    both = replace(first, model_id="own", refine=rule)
+    x, valid = _features(both, 6000, seed=5)
+    got, ref = both.predict(x, valid), both.predict_numpy(x, valid)
+    assert (got.code == ref.code).mean() >= 0.999
+    one, two = first.predict(x, valid), second.predict(x, valid)
+    bare = one.code == CLASS_NAMES.index("bare_disturbed")
+    sure = bare & (one.probability >= np.float32(0.99))
+    unsure = bare & ~sure
+    others = np.isin(one.code, [CLASS_NAMES.index(c) for c in ACCEPT])
+    assert sure.sum() > 10 and unsure.sum() > 10
+    for mine, want in ((sure, one), (unsure, two), (others & (one.probability >= 0.6), one),
+                       (others & (one.probability < 0.6), two)):  # fmt: skip
+        np.testing.assert_array_equal(got.code[mine], want.code[mine])
+        np.testing.assert_array_equal(got.probability[mine], want.probability[mine])
+    path = tmp_path / "own.gmodel"
+    save_model(both, path)
+    back = load_model(path)
+    assert back.refine is not None and back.refine.class_min_probability == {"bare_disturbed": 0.99}
+    np.testing.assert_array_equal(back.predict(x, valid).code, got.code)
+    plain = tmp_path / "plain.gmodel"
+    save_model(replace(both, refine=Refinement(second, ACCEPT, 0.6)), plain)
+    with zipfile.ZipFile(plain) as zf:  # files without a class's own threshold are unchanged
+        assert "class_min_probability" not in json.loads(zf.read("model.json"))["refine"]
+
+    def not_accepted(h: dict) -> None:  # type: ignore[type-arg]
+        h["refine"]["class_min_probability"] = {"cloud_nodata": 0.5}
+
+    def not_a_number(h: dict) -> None:  # type: ignore[type-arg]
+        h["refine"]["class_min_probability"] = {"bare_disturbed": "high"}
+
+    for edit, words in ((not_accepted, "needs an accepted class"), (not_a_number, "may have")):
+        with pytest.raises(ModelError, match=words):
+            load_model(_rewrite(path, tmp_path / "bad.gmodel", edit))
+    with pytest.raises(ModelError, match="needs an accepted class"):
+        Refinement(second, ACCEPT, 0.6, {"bare_disturbed": 0.99})
+
+
+def test_cascade_command_takes_a_class_s_own_probability(
+    stages: tuple[PixelModel, PixelModel, PixelModel],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first, _, _ = stages
+    a, out = tmp_path / "a.gmodel", tmp_path / "ab.gmodel"
+    save_model(first, a)
+    accept = "vegetation,water,built_other,bare_disturbed=0.99"
+    assert main(["cascade", str(a), str(a), "--accept", accept, "--out", str(out)]) == 0
+    assert "bare_disturbed at >= 0.99" in capsys.readouterr().out
+    made = load_model(out)
+    assert made.refine is not None and made.refine.accept == (*ACCEPT, "bare_disturbed")
+    np.testing.assert_array_equal(made.refine.thresholds, np.float32([np.inf, 0.5, 0.99, 0.5, 0.5]))
+    for bad, words in (
+        ("vegetation,bare_disturbed=high", "--accept 'bare_disturbed=high'"),
+        ("vegetation,bare_disturbed=2", "bare_disturbed=2.0"),
+    ):
+        assert main(["cascade", str(a), str(a), "--accept", bad, "--out",
+                     str(tmp_path / "x.gmodel")]) == 2  # fmt: skip
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("x.gmodel*"))

@@ -485,9 +485,9 @@ class KernelModel(NamedTuple):
     """The hidden layers in integers (:mod:`geomon.classify._quant`); the float ``weights`` and
     ``biases`` past ``quant.n_int`` (the last layer) run in float32."""
     refine: tuple = ()
-    """``()``, or for a two-stage model ``(second stage's KernelModel, accept, min_probability)``:
-    ``accept`` bool ``(n_classes,)``; a pixel this model gives a class outside ``accept``, or a
-    probability below ``min_probability`` (float32), takes the second stage's results
+    """``()``, or for a two-stage model ``(second stage's KernelModel, thresholds)``:
+    ``thresholds`` float32 ``(n_classes,)``; a pixel this model gives a probability below its
+    class's threshold (infinite for a class that never stands) takes the second stage's results
     (:func:`classify_row`); no-data pixels stay no data."""
 
 
@@ -886,8 +886,8 @@ def _refine_scratch(n_feat, refine):  # type: ignore[no-untyped-def]  # pragma: 
 
 def _refine_row(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """The second stage of :func:`classify_row`: the pixels of row ``r`` of plane ``t`` whose
-    first-stage class is not accepted (``refine[1][code]`` false) or whose probability is below
-    ``refine[2]`` (no-data pixels excepted) are queued, with their features; a full queue runs."""
+    first-stage probability is below its class's threshold (``refine[1][code]``; no-data pixels
+    excepted) are queued, with their features; a full queue runs."""
     raise NotImplementedError("compiled only: see the overload")
 
 
@@ -947,13 +947,13 @@ def _refine_row_impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, r
         return lambda x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs: None
 
     def impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-        accept, min_p = refine[1], refine[2]
+        stands = refine[1]
         gx, where, queued = rs[1], rs[2], rs[6]
         crow, prow = code[t, r], prob[t, r]
         n_feat = gx.shape[0]
         for p in range(n):
             c = crow[p]
-            if c == nodata or (accept[c] and prow[p] >= min_p):
+            if c == nodata or prow[p] >= stands[c]:
                 continue
             if queued[0] == BATCH:
                 _refine_flush(refine, code, prob, cover, rs)

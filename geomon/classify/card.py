@@ -54,8 +54,8 @@ def _stages(model: PixelModel) -> list[str]:
         "## Two stages",
         "",
         f"The sections above describe the first stage ({first_id}; hidden layers "
-        f"({', '.join(first_widths)})). Where its class is not {', '.join(model.refine.accept)} "
-        f"or its probability is below {model.refine.min_probability}, the pixel takes the class, "
+        f"({', '.join(first_widths)})). Unless its class is {model.refine.describe()}, "
+        f"the pixel takes the class, "
         f"probability and cover of the second stage, `{second.model_id}`: the same features and "
         f"labels, hidden layers ({', '.join(widths)}), {trained}. Its hyper-parameters:",
         "",

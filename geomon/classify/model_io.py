@@ -52,6 +52,8 @@ FORMAT_STAGES = "geomon-pixel-model/4"
 _FORMATS = (FORMAT, FORMAT_CONTEXT, FORMAT_TEMPORAL, FORMAT_STAGES)
 #: the fields of a second stage's header: its features and labels are the first stage's
 _REFINE_KEYS = {"model_id", "accept", "min_probability", "n_layers", "info"}
+#: optional in ``refine`` (since stop 20): accepted classes' own minimum probabilities
+_REFINE_OPTIONAL = {"class_min_probability"}
 _HEADER = "model.json"
 _MAX_HEADER_BYTES = 1 << 20
 _MAX_ARRAY_BYTES = 64 << 20
@@ -208,17 +210,20 @@ def _check_layer_count(n_layers: object, path: Path) -> None:
 def _check_refine(refine: object, path: Path) -> None:
     ok = (
         isinstance(refine, dict)
-        and set(refine) == _REFINE_KEYS
+        and _REFINE_KEYS <= set(refine) <= _REFINE_KEYS | _REFINE_OPTIONAL
         and isinstance(refine.get("model_id"), str)
         and isinstance(refine.get("info"), dict)
         and isinstance(refine.get("accept"), list)
         and all(isinstance(c, str) for c in refine["accept"])
         and type(refine.get("min_probability")) in (int, float)
+        and isinstance(own := refine.get("class_min_probability", {}), dict)
+        and all(isinstance(c, str) and type(p) in (int, float) for c, p in own.items())
     )
     if not ok:
         raise ModelError(
             f"{path}: header field 'refine' needs model_id, accept, min_probability, n_layers "
-            "and info, and nothing else; rebuild it with 'geomon cascade'"
+            "and info (and may have class_min_probability), and nothing else; rebuild it with "
+            "'geomon cascade'"
         )
     assert isinstance(refine, dict)
     _check_layer_count(refine.get("n_layers"), path)
@@ -261,6 +266,7 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], stage: str = "
             _build({**header, **own}, arrays, "refine/"),
             tuple(refine["accept"]),
             float(refine["min_probability"]),
+            refine.get("class_min_probability", {}),
         )
     n = header["n_layers"]
     return PixelModel(

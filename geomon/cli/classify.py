@@ -411,7 +411,9 @@ def footprint(
     "--accept",
     default="vegetation,water,built_other",
     show_default=True,
-    help="Classes whose FIRST-stage answer stands (comma-separated contract classes).",
+    help="Classes whose FIRST-stage answer stands (comma-separated contract classes); "
+    "CLASS=P gives a class its own minimum probability instead of --min-probability "
+    "(the shipped shared-band model: vegetation,water,built_other,bare_disturbed=0.99).",
 )
 @click.option(
     "--min-probability",
@@ -464,18 +466,36 @@ def cascade(
             total[label] = total.get(label, 0.0) + shift
         params["label_bias"] = total
         b = replace(with_label_bias(b, shifts), info={**b.info, "hyper_parameters": params})
-    classes = tuple(c.strip() for c in accept.split(",") if c.strip())
-    if not classes:
-        raise ConfigError("--accept names no class; give e.g. vegetation,water,built_other")
+    classes, own = accepted_classes(accept)
     name = model_id or out.stem
     info = {**a.info, "stages": {"first": a.model_id, "second": b.model_id}}
-    model = replace(a, model_id=name, info=info, refine=Refinement(b, classes, min_probability))
+    rule = Refinement(b, classes, min_probability, own)
+    model = replace(a, model_id=name, info=info, refine=rule)
     sha = save_model(model, out)
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
     click.echo(
-        f"model {name}: {a.model_id} then {b.model_id} where the class is not "
-        f"{', '.join(classes)} at probability >= {min_probability}"
+        f"model {name}: {a.model_id}, then {b.model_id} unless the class is {rule.describe()}"
     )
+
+
+def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
+    """``--accept``'s classes, and those given a minimum probability of their own (``CLASS=P``)."""
+    classes: list[str] = []
+    own: dict[str, float] = {}
+    for entry in (e.strip() for e in text.split(",") if e.strip()):
+        name, eq, value = (x.strip() for x in entry.partition("="))
+        classes.append(name)
+        if eq:
+            try:
+                own[name] = float(value)
+            except ValueError:
+                raise ConfigError(
+                    f"--accept {entry!r}: give a probability 0..1 after '=', "
+                    "e.g. bare_disturbed=0.99"
+                ) from None
+    if not classes:
+        raise ConfigError("--accept names no class; give e.g. vegetation,water,built_other")
+    return tuple(classes), own
 
 
 COMMANDS = (train, evaluate, footprint, cascade)
