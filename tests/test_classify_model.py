@@ -199,6 +199,27 @@ def test_extra_entry_and_wrong_format_are_refused(model: PixelModel, tmp_path: P
         load_model(good, sha256="0" * 64)
 
 
+def test_arrays_larger_than_the_total_cap_are_refused_before_reading(
+    model: PixelModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entries' declared sizes are summed before any array is read (a crafted two-stage file
+    may announce 72 entries of 64 MiB each)."""
+    from geomon.classify import model_io
+
+    path = tmp_path / "m.gmodel"
+    save_model(model, path)
+    with zipfile.ZipFile(path) as zf:
+        total = sum(i.file_size for i in zf.infolist() if i.filename.endswith(".npy"))
+    monkeypatch.setattr(model_io, "_MAX_TOTAL_BYTES", total)
+    assert load_model(path).digest == model.digest  # at the cap: loads
+    monkeypatch.setattr(model_io, "_MAX_TOTAL_BYTES", total - 1)
+    read = []
+    monkeypatch.setattr(model_io, "_read_array", lambda *a: read.append(a))
+    with pytest.raises(ModelError, match="larger than 0 MiB together"):
+        load_model(path)
+    assert not read
+
+
 def test_card_writer_records_the_file_hash_in_card_and_index(
     model: PixelModel, tmp_path: Path
 ) -> None:

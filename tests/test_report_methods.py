@@ -237,3 +237,14 @@ def test_model_card_summary_counts_spatial_context() -> None:
         "- indices:", "- temporal statistics of the period: ndvi_max (x)\n- indices:"
     )
     assert "+ 1 temporal statistic of the period" in parse_card(text)["summary"]
+
+
+def test_model_card_summary_names_two_stages() -> None:
+    """A two-stage model's card (the shipped shared-band model's) is summarised with both
+    networks' hidden layers; a one-stage card says nothing of stages."""
+    from geomon.classify import REDUCED_FEATURES, select_model
+    from geomon.pipeline.stages import model_info
+
+    info = model_info(select_model(REDUCED_FEATURES.bands))
+    assert "two stages: hidden layers (32, 16) on every pixel, (128, 64) where" in info["summary"]
+    assert "stages" not in parse_card(CARD)["summary"]

@@ -81,6 +81,12 @@ def parse_card(text: str) -> dict[str, Any]:
             + (f" + {n_tmp} temporal statistic{'s' * (n_tmp > 1)} of the period" if n_tmp else "")
             + (f" + {n_ctx} spatial-context features" if n_ctx else "")
         )
+    stages = re.findall(r"hidden layers \(([\d, ]+)\)", _section(text, "Two stages"))
+    if len(stages) == 2:
+        parts.append(
+            f"two stages: hidden layers ({stages[0]}) on every pixel, ({stages[1]}) where the "
+            "first is unsure"
+        )
     source = _bullet(training, "source")
     samples = _bullet(training, "samples")
     if source:
