@@ -35,7 +35,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -94,9 +94,9 @@ class PixelModel:
     refine: Refinement | None = None
     """A second stage (a two-stage model): where this model's class is not one of
     ``refine.accept`` or its probability is below that class's threshold
-    (``refine.thresholds``), the pixel takes the second stage's class, probability and cover. A small first stage settles most pixels (clear
-    vegetation, water, settlements) and a wider second one decides the rest, so the wide one's
-    accuracy costs a fraction of its time."""
+    (``refine.thresholds``), the pixel takes the second stage's class, probability and cover. A
+    small first stage settles most pixels (clear vegetation, water, settlements) and a wider
+    second one decides the rest, so the wide one's accuracy costs a fraction of its time."""
 
     def __post_init__(self) -> None:
         _check_model(self)
@@ -324,19 +324,30 @@ class Refinement:
     model: PixelModel
     """The second stage: the same features and labels, one stage."""
     accept: tuple[str, ...]
-    """Contract classes whose first-stage answer stands (at :attr:`min_probability` or above)."""
+    """Contract classes whose first-stage answer stands (at :attr:`min_probability` or above,
+    or at the class's own minimum in :attr:`class_min_probability`)."""
     min_probability: float
     """The first stage's probability at or above which an accepted class stands."""
-    class_min_probability: Mapping[str, float] = field(default_factory=dict)
+    class_min_probability: Mapping[str, float] | tuple[tuple[str, float], ...] = ()
     """Accepted classes whose first-stage answer stands only at a probability of their own
     instead of :attr:`min_probability` (since stop 20): a class the first stage is mostly
-    right about when sure, but not otherwise, stands where it is sure."""
+    right about when sure, but not otherwise, stands where it is sure. Given as a mapping or
+    pairs; kept as ``(class, probability)`` pairs in the order of :attr:`accept` (immutable:
+    :attr:`thresholds` and the compiled model are cached from it)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "accept", tuple(str(c) for c in self.accept))
         object.__setattr__(self, "min_probability", float(self.min_probability))
-        own = {str(c): float(p) for c, p in dict(self.class_min_probability).items()}
-        object.__setattr__(self, "class_min_probability", own)
+        given = self.class_min_probability
+        pairs = list(given.items()) if isinstance(given, Mapping) else list(given)
+        own = {str(c): float(p) for c, p in pairs}
+        for names in (list(self.accept), [str(c) for c, _ in pairs]):
+            twice = sorted({c for c in names if names.count(c) > 1})
+            if twice:
+                raise ModelError(f"a second stage names {twice[0]} twice; name each class once")
+        order = {c: i for i, c in enumerate(self.accept)}
+        ordered = tuple(sorted(own.items(), key=lambda cp: order.get(cp[0], len(order))))
+        object.__setattr__(self, "class_min_probability", ordered)
         unknown = [c for c in self.accept if c not in CLASS_NAMES[1:]]
         if not self.accept:
             raise ModelError(
@@ -347,7 +358,7 @@ class Refinement:
                 f"a second stage needs classes of {', '.join(CLASS_NAMES[1:])} and a minimum "
                 f"probability 0..1, not {unknown[:1] or self.min_probability!r}"
             )
-        for name, p in own.items():
+        for name, p in ordered:
             if name not in self.accept or not 0.0 <= p <= 1.0:
                 raise ModelError(
                     f"a class's own minimum probability needs an accepted class "
@@ -356,10 +367,14 @@ class Refinement:
         if self.model.refine is not None:
             raise ModelError(f"model {self.model.model_id!r} has stages of its own; use one stage")
 
+    def _own(self) -> dict[str, float]:
+        """:attr:`class_min_probability` as a new dict (in the order of :attr:`accept`)."""
+        return dict(cast(tuple[tuple[str, float], ...], self.class_min_probability))
+
     def header(self) -> dict[str, Any]:
         """The JSON part of the second stage (``class_min_probability`` only when a class has
         one: the files written before it are unchanged, byte for byte)."""
-        own = {"class_min_probability": self.class_min_probability}
+        own = {"class_min_probability": self._own()}
         return {
             "model_id": self.model.model_id,
             "accept": list(self.accept),
@@ -372,18 +387,21 @@ class Refinement:
     def describe(self) -> str:
         """The rule in words: ``vegetation, water at probability >= 0.5, or bare_disturbed at
         >= 0.99``."""
-        common = [c for c in self.accept if c not in self.class_min_probability]
+        own = self._own()
+        common = [c for c in self.accept if c not in own]
         parts = [f"{', '.join(common)} at probability >= {self.min_probability}"] if common else []
-        parts += [f"{c} at >= {p}" for c, p in self.class_min_probability.items()]
+        parts += [f"{c} at >= {p}" for c, p in own.items()]
         return ", or ".join(parts)
 
     @cached_property
     def thresholds(self) -> np.ndarray:
         """float32 per contract class code: the first stage's probability from which its answer
         stands (infinite for a class that never stands)."""
+        own = self._own()
         out = np.full(len(CLASS_NAMES), np.inf, np.float32)
         for c in self.accept:
-            out[CLASS_NAMES.index(c)] = self.class_min_probability.get(c, self.min_probability)
+            out[CLASS_NAMES.index(c)] = own.get(c, self.min_probability)
+        out.setflags(write=False)
         return out
 
     def accepts(self, code: np.ndarray, prob: np.ndarray) -> np.ndarray:

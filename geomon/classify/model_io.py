@@ -140,7 +140,9 @@ def load_model(path: str | Path, *, sha256: str | None = None) -> PixelModel:
             return _read_zip(zf, path)
     except GeomonError:
         raise
-    except (zipfile.BadZipFile, ValueError, KeyError, TypeError, OSError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile, ValueError, KeyError, TypeError, OSError, EOFError, OverflowError
+    ) as exc:  # fmt: skip
         raise ModelError(f"{path} is not a valid geomon model file ({exc}); retrain it") from exc
 
 
@@ -173,7 +175,7 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         raise ModelError(f"{path} has no {_HEADER}; it is not a geomon model file") from None
     if info.file_size > _MAX_HEADER_BYTES:
         raise ModelError(f"{path}: {_HEADER} is larger than 1 MiB; refusing to load it")
-    header = json.loads(zf.read(info).decode("utf-8"))
+    header = json.loads(zf.read(info).decode("utf-8"), object_pairs_hook=_unique_keys)
     if not isinstance(header, dict) or header.get("format") not in _FORMATS:
         raise ModelError(
             f"{path} is not in format {' or '.join(_FORMATS)}; retrain it with this geomon version"
@@ -209,6 +211,16 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
             f"{path}: header field 'context' must be a list of [feature, window, stat]; retrain it"
         )
     return header
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's members, refusing a key given twice (``json`` keeps the last silently:
+    a header could show one threshold and route by another)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        twice = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
+        raise ModelError(f"the header names {twice!r} twice; rebuild the file")
+    return out
 
 
 def _check_layer_count(n_layers: object, path: Path) -> None:

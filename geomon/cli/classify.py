@@ -413,7 +413,7 @@ def footprint(
     show_default=True,
     help="Classes whose FIRST-stage answer stands (comma-separated contract classes); "
     "CLASS=P gives a class its own minimum probability instead of --min-probability "
-    "(the shipped shared-band model: vegetation,water,built_other,bare_disturbed=0.99).",
+    "(the shipped shared-band model: vegetation,water,built_other,bare_disturbed=0.98).",
 )
 @click.option(
     "--min-probability",
@@ -443,8 +443,8 @@ def cascade(
     out: Path,
 ) -> None:
     """Join two models of the same features into a two-stage model: FIRST classifies every
-    pixel; where its class is not accepted or its probability is below --min-probability,
-    SECOND (e.g. a wider network) decides."""
+    pixel; where its class is not accepted or its probability is below --min-probability (or
+    the class's own, --accept CLASS=P), SECOND (e.g. a wider network) decides."""
     from geomon.classify import load_model
     from geomon.classify.model import Refinement
     from geomon.classify.model_io import save_model
@@ -484,6 +484,10 @@ def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
     own: dict[str, float] = {}
     for entry in (e.strip() for e in text.split(",") if e.strip()):
         name, eq, value = (x.strip() for x in entry.partition("="))
+        if not name:
+            raise ConfigError(f"--accept {entry!r}: give a class name, e.g. bare_disturbed=0.98")
+        if name in classes:
+            raise ConfigError(f"--accept names {name} twice; name each class once")
         classes.append(name)
         if eq:
             try:
