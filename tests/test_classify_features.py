@@ -92,3 +92,17 @@ def test_temporal_statistics_follow_indices_and_a_scene_is_one_observation() -> 
     np.testing.assert_array_equal(stack[k], stack[fset.names.index("ndvi")])
     with pytest.raises(MissingBandsError, match="temporal statistic"):
         FeatureSet(REDUCED_FEATURES.bands, (), temporal=("ndvi_mean",))
+
+
+def test_a_feature_listed_twice_is_refused() -> None:
+    """Two equal context features (or bands) would give the fused path two rows for one
+    statistic, one of them never written."""
+    from geomon.classify.features import ContextFeature
+    from geomon.errors import ConfigError
+
+    ctx = ContextFeature("ndvi", 5, "mean")
+    with pytest.raises(ConfigError, match="'ndvi_mean5' is in the feature set twice"):
+        REDUCED_FEATURES.with_context([ctx, ctx])
+    with pytest.raises(ConfigError, match="'red' is in the feature set twice"):
+        FeatureSet(("red", "red", "nir"), ())
+    assert len(REDUCED_FEATURES.with_context([ctx])) == len(REDUCED_FEATURES) + 1

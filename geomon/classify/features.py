@@ -189,6 +189,12 @@ class FeatureSet:
     ``_PERIOD_VARIABLES``; empty: the model reads the period's median only)."""
 
     def __post_init__(self) -> None:
+        names = self.names
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # the fused path would leave one of two equal context rows unwritten
+            raise ConfigError(
+                f"feature {twice[0]!r} is in the feature set twice; list each feature once"
+            )
         sources = self.bands + self.indices + self.temporal
         unknown_ctx = [c.source for c in self.context if c.source not in sources]
         if unknown_ctx:
