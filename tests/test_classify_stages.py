@@ -242,6 +242,11 @@ def test_cascade_command(
         (["--second-label-bias", "disturbed=nan"], "--second-label-bias 'disturbed=nan'"),
         (["--accept", " , "], "--accept names no class"),
         (["--accept", "forest"], "classes of"),
+        (["--accept", "vegetation,bare_disturbed=high"], "--accept 'bare_disturbed=high'"),
+        (["--accept", "vegetation,bare_disturbed=2"], "bare_disturbed=2.0"),
+        (["--accept", "water,water"], "--accept names water twice"),
+        (["--accept", "bare_disturbed,bare_disturbed=0.9"], "--accept names bare_disturbed twice"),
+        (["--accept", "water,=0.9"], "--accept '=0.9': give a class name"),
     ):
         assert main(["cascade", str(a), str(b), *bad, "--out", str(tmp_path / "x.gmodel")]) == 2
         err = capsys.readouterr().err
@@ -251,6 +256,14 @@ def test_cascade_command(
     assert main(["cascade", str(a), str(other), "--out", str(tmp_path / "x.gmodel")]) == 2
     assert "other features or labels" in capsys.readouterr().err
     assert not list(tmp_path.glob("*x.gmodel*"))
+    # a class with a minimum probability of its own (CLASS=P)
+    own = tmp_path / "own.gmodel"
+    accept = "vegetation,water,built_other,bare_disturbed=0.99"
+    assert main(["cascade", str(a), str(a), "--accept", accept, "--out", str(own)]) == 0
+    assert "bare_disturbed at >= 0.99" in capsys.readouterr().out
+    made = load_model(own)
+    assert made.refine is not None and made.refine.accept == (*ACCEPT, "bare_disturbed")
+    np.testing.assert_array_equal(made.refine.thresholds, np.float32([np.inf, 0.5, 0.99, 0.5, 0.5]))
 
 
 def test_more_pixels_than_a_batch_go_to_the_second_stage(
@@ -371,31 +384,3 @@ def test_a_class_with_its_own_minimum_probability(
     assert not rule.thresholds.flags.writeable
     rule.header()["class_min_probability"]["bare_disturbed"] = 0.0
     assert rule.header()["class_min_probability"] == {"bare_disturbed": 0.99}
-
-
-def test_cascade_command_takes_a_class_s_own_probability(
-    stages: tuple[PixelModel, PixelModel, PixelModel],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    first, _, _ = stages
-    a, out = tmp_path / "a.gmodel", tmp_path / "ab.gmodel"
-    save_model(first, a)
-    accept = "vegetation,water,built_other,bare_disturbed=0.99"
-    assert main(["cascade", str(a), str(a), "--accept", accept, "--out", str(out)]) == 0
-    assert "bare_disturbed at >= 0.99" in capsys.readouterr().out
-    made = load_model(out)
-    assert made.refine is not None and made.refine.accept == (*ACCEPT, "bare_disturbed")
-    np.testing.assert_array_equal(made.refine.thresholds, np.float32([np.inf, 0.5, 0.99, 0.5, 0.5]))
-    for bad, words in (
-        ("vegetation,bare_disturbed=high", "--accept 'bare_disturbed=high'"),
-        ("vegetation,bare_disturbed=2", "bare_disturbed=2.0"),
-        ("water,water", "--accept names water twice"),
-        ("bare_disturbed,bare_disturbed=0.9", "--accept names bare_disturbed twice"),
-        ("water,=0.9", "--accept '=0.9': give a class name"),
-    ):
-        assert main(["cascade", str(a), str(a), "--accept", bad, "--out",
-                     str(tmp_path / "x.gmodel")]) == 2  # fmt: skip
-        err = capsys.readouterr().err
-        assert words in err and len(err.strip().splitlines()) == 1
-    assert not list(tmp_path.glob("*x.gmodel*"))
