@@ -14,7 +14,8 @@ from geomon.report import build_site_report, write_report
 from geomon.report.content import _factor_tables
 from geomon.report.document import fmt_pct
 from geomon.report.methods import GLOSSARY, scene_dates
-from geomon.report.model_card import classifier_info, parse_card
+from geomon.report.model_card import PER_MINE, classifier_info, parse_card
+from geomon.report.site import accuracy_text
 
 CARD = """# Model card: m1
 
@@ -42,6 +43,9 @@ bare_disturbed     0.5000    0.7000    0.5833    0.4100
 overall accuracy 0.9300 (sample)
 overall accuracy 0.9200 ± 0.0010 (area-weighted, 95 %)
 mine                        AOI ha    new ha  truth ha    error  false ha  false/AOI
+kamoto@7                   1600.00     97.00    100.00    -3.0%      1.00      0.06%
+weda_bay@7                 1600.00     54.00     50.00     8.0%      0.20      0.01%
+murrin_murrin@7            1600.00     50.50     50.00     1.0%      0.30      0.02%
 total                     12800.00    789.84    806.94    -2.1%     43.69      0.34%
 ```
 """
@@ -75,6 +79,15 @@ def test_model_card_gives_summary_and_accuracy() -> None:
     assert card["accuracy"]["overall_accuracy_area_weighted"] == pytest.approx(0.92)
     assert card["accuracy"]["bare_disturbed_f1"] == pytest.approx(0.5833)
     assert card["accuracy"]["new_disturbance_area_error_pct"] == pytest.approx(-2.1)
+    spread = {k: card["accuracy"][k] for k in PER_MINE}
+    assert spread == {"mines_evaluated": 3, "mines_within_5pct": 2,
+                      "mine_error_median_abs_pct": 3.0, "mine_error_max_abs_pct": 8.0}  # fmt: skip
+    text = accuracy_text(classifier_info({"id": "m1", "card": CARD}))
+    assert "per mine: 2 of 3 within 5 %, median |error| 3.0 %, largest 8.0 %" in text
+    from geomon.report.methods import _accuracy_limits
+
+    limits = _accuracy_limits(classifier_info({"id": "m1", "card": CARD}))
+    assert any("-2.1 % in total" in x and "; per mine: 2 of 3 within 5 %" in x for x in limits)
     assert card["evaluated_on"] == "demo seeds 7, year composites"
     assert "random forest" in card["summary"] and "1,200 labelled pixels" in card["summary"]
     assert "4 bands + 2 spectral indices" in card["summary"]

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["card_text", "classifier_info", "parse_card"]
+__all__ = ["PER_MINE", "card_text", "classifier_info", "parse_card", "per_mine_text"]
 
 _CLASSES = ("vegetation", "bare_disturbed", "water", "built_other")
 _FLOAT = r"([0-9]*\.[0-9]+)"
@@ -53,6 +53,43 @@ def _section(text: str, title: str) -> str:
 def _bullet(section: str, key: str) -> str:
     m = re.search(rf"^- {re.escape(key)}:\s*(.+)$", section, re.M)
     return m.group(1).strip().strip("`") if m else ""
+
+
+#: the spread of per-mine new-disturbance errors a model card's evaluation gives
+#: (:func:`parse_card`)
+PER_MINE = (
+    "mines_evaluated",
+    "mines_within_5pct",
+    "mine_error_median_abs_pct",
+    "mine_error_max_abs_pct",
+)
+
+
+def per_mine_text(n: float, within: float, median: float, largest: float) -> str:
+    """``new-disturbance area per mine: 27 of 40 within 5 %, median |error| 3.2 %, largest
+    22.4 %``."""
+    return (
+        f"new-disturbance area per mine: {int(within)} of {int(n)} within 5 %, median |error| "
+        f"{median:.1f} %, largest {largest:.1f} %"
+    )
+
+
+def _per_mine(body: str) -> dict[str, float]:
+    """The spread of the per-mine new-disturbance errors of an evaluation block (its rows
+    ``mine@seed ... error%``): how many mines, how many within 5 %, the median and largest
+    absolute error; nothing when the block has no mine rows."""
+    rows = re.findall(r"^\S+@\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(-?[\d.]+)%", body, re.M)
+    errors = sorted(abs(float(e)) for e in rows)
+    if not errors:
+        return {}
+    n = len(errors)
+    median = errors[n // 2] if n % 2 else (errors[n // 2 - 1] + errors[n // 2]) / 2
+    return {
+        "mines_evaluated": n,
+        "mines_within_5pct": sum(e <= 5.0 for e in errors),
+        "mine_error_median_abs_pct": round(median, 2),
+        "mine_error_max_abs_pct": errors[-1],
+    }
 
 
 def parse_card(text: str) -> dict[str, Any]:
@@ -119,6 +156,7 @@ def parse_card(text: str) -> dict[str, Any]:
         m = re.search(r"^total\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(-?[\d.]+)%", body, re.M)
         if m:
             accuracy["new_disturbance_area_error_pct"] = float(m.group(1))
+        accuracy.update(_per_mine(body))
     summary = "; ".join(parts)
     return {
         "summary": summary[:1].upper() + summary[1:],

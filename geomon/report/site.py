@@ -24,6 +24,7 @@ from geomon.report.document import (
     fmt_range,
 )
 from geomon.report.inputs import ReportOptions, SiteResults
+from geomon.report.model_card import PER_MINE, per_mine_text
 
 __all__ = [
     "accuracy_text",
@@ -601,6 +602,9 @@ def accuracy_text(cl: dict[str, Any]) -> str:
         if key in acc:
             v = acc.pop(key)
             parts.append(f"{label} {v:+.1f}" if key.endswith("_pct") else f"{label} {v:.3f}")
+    per_mine = [acc.pop(k, None) for k in PER_MINE]
+    if None not in per_mine:
+        parts.append(per_mine_text(*per_mine))
     f1 = {k[:-3]: acc.pop(k) for k in list(acc) if k.endswith("_f1")}
     for k in [k for k in list(acc) if k.endswith(("_precision", "_recall"))]:
         acc.pop(k)  # in the JSON; F1 says enough on one line
