@@ -72,8 +72,8 @@ def main() -> None:
             for i, (model, count) in enumerate(zip(models, counts, strict=True)):
                 pred = classify_dataset(data.imagery, model)["class"].values
                 count += pixel_counts(pred, ref)
-                keep = (ref != NO_LABEL) & (pred != CLOUD_NODATA)
                 if args.by_cover:
+                    keep = (ref != NO_LABEL) & (pred != CLOUD_NODATA)
                     is_map, is_ref = pred == BARE_DISTURBED, ref == BARE_DISTURBED
                     for tally, sel in ((missed[i], is_ref & ~is_map), (false[i], is_map & ~is_ref)):
                         codes, n = np.unique(data.cover[keep & sel], return_counts=True)

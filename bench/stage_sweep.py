@@ -16,8 +16,9 @@ counted as ``geomon evaluate --demo-seeds`` counts them. Use seeds apart from tr
 ``--accept`` takes ``CLASS=P`` as ``geomon cascade`` does: that class stands at P whatever the
 threshold of the row. Stop 19 chose the second stage's correction (-1.5) and the thresholds tried
 on the change rules (0.5, 0.7, 0.8) from this table; ``geomon-shared-reduced-v9`` uses 0.5 (its
-card: ``git show 50dda5c:models/geomon-shared-reduced-v9.md``). Stop 20 tried ``bare_disturbed`` at 0.8-0.99 with the others at 0.5 (``--accept
-vegetation,water,built_other,bare_disturbed=0.99 --thresholds 0.5 --shifts=-1.5``; see
+card: ``git show 50dda5c:models/geomon-shared-reduced-v9.md``). Stop 20 tried ``bare_disturbed``
+at 0.9-0.99 with the others at 0.5 (``--accept vegetation,water,built_other,bare_disturbed=0.99
+--thresholds 0.5 --shifts=-1.5``, one ``--accept`` per rule; see
 ``geomon-shared-reduced-v10``'s card: 0.98).
 """
 

@@ -216,11 +216,12 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object's members, refusing a key given twice (``json`` keeps the last silently:
     a header could show one threshold and route by another)."""
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        twice = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
-        raise ModelError(f"the header names {twice!r} twice; rebuild the file")
-    return out
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ModelError(f"the header names {key!r} twice; rebuild the file")
+        seen.add(key)
+    return dict(pairs)
 
 
 def _check_layer_count(n_layers: object, path: Path) -> None:

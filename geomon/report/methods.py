@@ -8,7 +8,7 @@ from typing import Any
 
 from geomon.report._notes import generic_note
 from geomon.report.inputs import ReportOptions, SiteResults
-from geomon.report.model_card import PER_MINE, classifier_info, per_mine_text
+from geomon.report.model_card import classifier_info, per_mine_text
 
 __all__ = ["GLOSSARY", "NOT_ESTIMATED_ALWAYS", "credits", "methods", "scene_dates"]
 
@@ -116,12 +116,8 @@ def _accuracy_limits(cl: dict[str, Any]) -> list[str]:
             )
     err = acc.get("new_disturbance_area_error_pct")
     if isinstance(err, int | float):
-        spread = [acc.get(k) for k in PER_MINE]
-        per_mine = (
-            "per mine: " + per_mine_text(*spread).split(": ", 1)[1]
-            if all(isinstance(v, int | float) for v in spread)
-            else "per mine the error is larger (model card)"
-        )
+        spread = per_mine_text(acc)
+        per_mine = f"per mine: {spread}" if spread else "per mine the error is larger (model card)"
         out.append(
             f"New disturbance measured against known truth differs by {err:+.1f} % in total "
             f"({cl['evaluated_on'] or 'model card'}); {per_mine}."

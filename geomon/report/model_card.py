@@ -9,6 +9,8 @@ evaluation's overall accuracy, per-class F1/precision/recall and the new-disturb
 from __future__ import annotations
 
 import re
+import statistics
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +67,17 @@ PER_MINE = (
 )
 
 
-def per_mine_text(n: float, within: float, median: float, largest: float) -> str:
-    """``new-disturbance area per mine: 27 of 40 within 5 %, median |error| 3.2 %, largest
-    22.4 %``."""
+def per_mine_text(accuracy: Mapping[str, Any]) -> str:
+    """``27 of 40 within 5 %, median |error| 3.2 %, largest 22.4 %`` from the :data:`PER_MINE`
+    figures of ``accuracy``; '' when any is missing."""
+    values = [accuracy.get(k) for k in PER_MINE]
+    numbers = [float(v) for v in values if isinstance(v, int | float)]
+    if len(numbers) != len(PER_MINE):
+        return ""
+    n, within, median, largest = numbers
     return (
-        f"new-disturbance area per mine: {int(within)} of {int(n)} within 5 %, median |error| "
-        f"{median:.1f} %, largest {largest:.1f} %"
+        f"{int(within)} of {int(n)} within 5 %, median |error| {median:.1f} %, "
+        f"largest {largest:.1f} %"
     )
 
 
@@ -82,12 +89,10 @@ def _per_mine(body: str) -> dict[str, float]:
     errors = sorted(abs(float(e)) for e in rows)
     if not errors:
         return {}
-    n = len(errors)
-    median = errors[n // 2] if n % 2 else (errors[n // 2 - 1] + errors[n // 2]) / 2
     return {
-        "mines_evaluated": n,
+        "mines_evaluated": len(errors),
         "mines_within_5pct": sum(e <= 5.0 for e in errors),
-        "mine_error_median_abs_pct": round(median, 2),
+        "mine_error_median_abs_pct": round(statistics.median(errors), 2),
         "mine_error_max_abs_pct": errors[-1],
     }
 

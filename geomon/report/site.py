@@ -602,9 +602,11 @@ def accuracy_text(cl: dict[str, Any]) -> str:
         if key in acc:
             v = acc.pop(key)
             parts.append(f"{label} {v:+.1f}" if key.endswith("_pct") else f"{label} {v:.3f}")
-    per_mine = [acc.pop(k, None) for k in PER_MINE]
-    if None not in per_mine:
-        parts.append(per_mine_text(*per_mine))
+    per_mine = per_mine_text(acc)
+    for k in PER_MINE:
+        acc.pop(k, None)
+    if per_mine:
+        parts.append(f"new-disturbance area per mine: {per_mine}")
     f1 = {k[:-3]: acc.pop(k) for k in list(acc) if k.endswith("_f1")}
     for k in [k for k in list(acc) if k.endswith(("_precision", "_recall"))]:
         acc.pop(k)  # in the JSON; F1 says enough on one line
