@@ -176,6 +176,24 @@ def test_window_stats_int32_path_equals_int64_path(size: int) -> None:
         assert _same_bits(a, b)
 
 
+@pytest.mark.parametrize(("w", "r"), [(40, 2), (40, 10), (9, 4), (7, 4), (1, 0), (3, 5)])
+def test_window_row_makes_only_the_columns_asked(w: int, r: int) -> None:
+    """A window row of any column span (a block's own columns within its halo) equals the
+    direct sums over the clipped windows; columns outside the span are left alone."""
+    from geomon.classify._kernels import _window_row
+
+    rng = np.random.default_rng(w * 100 + r)
+    rows = rng.integers(-1000, 1000, (2, w)).astype(np.int32)
+    sa = np.concatenate([[0], np.cumsum(rows[0])]).astype(np.int32)
+    sb = sa + np.concatenate([[0], np.cumsum(rows[1])]).astype(np.int32)
+    want = np.array([rows[1, max(x - r, 0) : x + r + 1].sum() for x in range(w)], np.int32)
+    for x0, x1 in itertools.combinations_with_replacement(range(w + 1), 2):
+        out = np.full(w + 1, -7, np.int32)
+        _window_row(sa, sb, r, w, x0, x1, out)
+        assert (out[: x1 - x0] == want[x0:x1]).all(), (x0, x1)
+        assert (out[x1 - x0 :] == -7).all(), (x0, x1)
+
+
 def test_compute_features_into_a_callers_buffer() -> None:
     fset = REDUCED_FEATURES.with_context(CONTEXT)
     rng = np.random.default_rng(5)

@@ -880,7 +880,7 @@ def classify_scratch(n_feat, model):  # type: ignore[no-untyped-def]  # pragma: 
 def _refine_scratch(n_feat, refine):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """The second stage's scratch: its :func:`forward_scratch`, the queued pixels' features
     ``(n_feat, 1, 1, BATCH)``, their places ``(3, BATCH)`` (plane, row, column), their three
-    outputs and the queue's length (``()`` for one stage)."""
+    outputs, the queue's length and a row's columns to queue (``()`` for one stage)."""
     raise NotImplementedError("compiled only: see the overload")
 
 
@@ -914,6 +914,7 @@ def _refine_scratch_impl(n_feat, refine):  # type: ignore[no-untyped-def]
             np.empty(BATCH, np.float32),
             np.empty(BATCH, np.uint8),
             np.zeros(1, np.int64),
+            np.empty(BATCH, np.int64),
         )
 
     return impl
@@ -926,7 +927,7 @@ def _refine_flush_impl(refine, code, prob, cover, rs):  # type: ignore[no-untype
 
     def impl(refine, code, prob, cover, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         second = refine[0]
-        sb, gx, where, gcode, gprob, gcov, queued = rs
+        sb, gx, where, gcode, gprob, gcov, queued = rs[:7]
         m = queued[0]
         if m == 0:
             return
@@ -948,21 +949,34 @@ def _refine_row_impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, r
 
     def impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         stands = refine[1]
-        gx, where, queued = rs[1], rs[2], rs[6]
+        gx, where, queued, sent = rs[1], rs[2], rs[6], rs[7]
         crow, prow = code[t, r], prob[t, r]
         n_feat = gx.shape[0]
-        for p in range(n):
-            c = crow[p]
-            if c == nodata or prow[p] >= stands[c]:
+        p = 0
+        while p < n:
+            # the columns of the pixels sent on, as many as the queue has room for, without a
+            # branch per pixel: each column is written, and kept where the pixel goes on
+            j0 = queued[0]
+            room = BATCH - j0
+            k = 0
+            while p < n and k < room:
+                c = crow[p]
+                sent[k] = p
+                k += (c != nodata) & (prow[p] < stands[c])
+                p += 1
+            if k == 0:
                 continue
-            if queued[0] == BATCH:
+            for i in range(n_feat):  # one feature row at a time: a gather along the row
+                src = x[i, pl, y, x0 : x0 + n]
+                dst = gx[i, 0, 0, j0 : j0 + k]
+                for q in range(k):
+                    dst[q] = src[sent[q]]
+            for q in range(k):
+                where[0, j0 + q] = t
+                where[1, j0 + q] = r
+                where[2, j0 + q] = sent[q]
+            queued[0] = j0 + k
+            if j0 + k == BATCH:
                 _refine_flush(refine, code, prob, cover, rs)
-            j = queued[0]
-            for i in range(n_feat):
-                gx[i, 0, 0, j] = x[i, pl, y, x0 + p]
-            where[0, j] = t
-            where[1, j] = r
-            where[2, j] = p
-            queued[0] = j + 1
 
     return impl

@@ -356,41 +356,51 @@ def normalized_difference_of_sums(
 
 
 @numba.njit(nogil=True, cache=True)
-def _window_row(sa, sb, r, w, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """``out[x]`` = the window sum over columns ``x - r .. x + r`` (clipped to the row) of the
-    rows ``sb - sa`` of two integral-image rows (``(w + 1,)``, column 0 zero): four loads per
-    pixel, no running sum. The sums wrap as the integral rows' dtype does; stored into ``out``
-    they are exact wherever the true window sum fits ``out``'s dtype. Offsets are taken by
-    slicing so that every index is a loop counter: an index such as ``x - r`` made numba check
-    for negative indices, and the loop ran scalar (10x slower)."""
-    if w >= 2 * r + 1:
-        n = w - 2 * r
+def _window_row(sa, sb, r, w, x0, x1, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """``out[x - x0]`` for the columns ``x0 <= x < x1`` = the window sum over columns ``x - r
+    .. x + r`` (clipped to the row of ``w``) of the rows ``sb - sa`` of two integral-image rows
+    (``(w + 1,)``, column 0 zero): four loads per pixel, no running sum. Only the columns asked
+    are made: a block read with its halo needs its own columns' windows (at stop 21 every
+    window row was made over the halo's columns too, 10 % more on 1,024 px blocks). The sums
+    wrap as the integral rows' dtype does; stored into ``out`` they are exact wherever the true
+    window sum fits ``out``'s dtype. Offsets are taken by slicing so that every index is a
+    loop counter: an index such as ``x - r`` made numba check for negative indices, and the
+    loop ran scalar (10x slower)."""
+    if w < 2 * r + 1:
+        for x in range(x0, x1):
+            lo = max(x - r, 0)
+            hi = min(x + r + 1, w)
+            out[x - x0] = (sb[hi] - sa[hi]) - (sb[lo] - sa[lo])
+        return
+    left = min(x1, r)  # the window starts at column 0
+    if x0 < left:
         base = sb[0] - sa[0]
-        ha, hb = sa[r + 1 :], sb[r + 1 :]
-        for x in range(r):  # left edge: the window starts at column 0
-            out[x] = (hb[x] - ha[x]) - base
-        mid = out[r : r + n]
-        ha, hb = sa[2 * r + 1 :], sb[2 * r + 1 :]
-        for j in range(n):
-            mid[j] = (hb[j] - ha[j]) - (sb[j] - sa[j])
+        ha, hb = sa[x0 + r + 1 :], sb[x0 + r + 1 :]
+        dst = out[: left - x0]
+        for j in range(left - x0):
+            dst[j] = (hb[j] - ha[j]) - base
+    m0, m1 = max(x0, r), min(x1, w - r)
+    if m0 < m1:
+        ha, hb = sa[m0 + r + 1 :], sb[m0 + r + 1 :]
+        la, lb = sa[m0 - r :], sb[m0 - r :]
+        dst = out[m0 - x0 : m1 - x0]
+        for j in range(m1 - m0):
+            dst[j] = (hb[j] - ha[j]) - (lb[j] - la[j])
+    right = max(x0, w - r)  # the window ends at the last column
+    if right < x1:
         top = sb[w] - sa[w]
-        right = out[w - r :]
-        la, lb = sa[n:], sb[n:]
-        for j in range(r):  # right edge: the window ends at the last column
-            right[j] = top - (lb[j] - la[j])
-    else:
-        for x in range(w):
-            x0 = max(x - r, 0)
-            x1 = min(x + r + 1, w)
-            out[x] = (sb[x1] - sa[x1]) - (sb[x0] - sa[x0])
+        la, lb = sa[right - r :], sb[right - r :]
+        dst = out[right - x0 : x1 - x0]
+        for j in range(x1 - right):
+            dst[j] = top - (lb[j] - la[j])
 
 
 @numba.njit(nogil=True, cache=True)
-def _window_row_bits(sa, sb, r, w, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _window_row_bits(sa, sb, r, w, x0, x1, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """:func:`_window_row` of int64 sums of squares, stored with the bits of 2**52 set (the form
     :func:`_stats_row32` reads)."""
-    _window_row(sa, sb, r, w, out)
-    for x in range(w):
+    _window_row(sa, sb, r, w, x0, x1, out)
+    for x in range(x1 - x0):
         out[x] |= _TWO52_BITS
 
 
@@ -482,23 +492,24 @@ def _stats_of_row(  # type: ignore[no-untyped-def]  # pragma: no cover - compile
     yy]`` and the std into ``out[std_idx[g, k], t, yy]`` (-1: not asked). ``rc``, ``r1``,
     ``r2``: row scratch (int32, int32, int64) of the image's width."""
     ring, w = cnt.shape[0], cnt.shape[1] - 1
+    n = x1 - x0
     r2f = r2.view(np.float64)
     unused = np.empty(0, np.float32)
     for g in range(sizes.shape[0]):
         r = sizes[g] // 2
         a, b = max(y - r, 0) % ring, min(y + r + 1, h) % ring
-        _window_row(cnt[a], cnt[b], r, w, rc)
+        _window_row(cnt[a], cnt[b], r, w, x0, x1, rc)
         for k in range(s1.shape[0]):
             do_mean, do_std = mean_idx[g, k] >= 0, std_idx[g, k] >= 0
             if not (do_mean or do_std):
                 continue
-            _window_row(s1[k, a], s1[k, b], r, w, r1)
+            _window_row(s1[k, a], s1[k, b], r, w, x0, x1, r1)
             if do_std:
-                _window_row_bits(s2[k, a], s2[k, b], r, w, r2)
+                _window_row_bits(s2[k, a], s2[k, b], r, w, x0, x1, r2)
             mean_row = out[mean_idx[g, k], t, yy] if do_mean else unused
             std_row = out[std_idx[g, k], t, yy] if do_std else unused
             _stats_row32(
-                rc[x0:x1], r1[x0:x1], r2f[x0:x1], inv_scale, mean_row[x0:x1], std_row[x0:x1],
+                rc[:n], r1[:n], r2f[:n], inv_scale, mean_row[x0:x1], std_row[x0:x1],
                 do_mean, do_std,
             )  # fmt: skip
 
