@@ -130,21 +130,22 @@ def _vector_at(builder, base, offset, vtype):  # type: ignore[no-untyped-def]
     return builder.bitcast(builder.gep(base, [offset]), vtype.as_pointer())
 
 
-def _rows_kernel(n_rows: int):  # type: ignore[no-untyped-def]
+def _rows_kernel(n_rows: int, n_vec: int = LANES // _VEC):  # type: ignore[no-untyped-def]
     """Intrinsic ``kernel(w, b, src, dst, n_in, j, n_steps, relu)``: output rows ``[j, j +
     n_rows)`` of a layer, ``dst[j + r, p] = b[j + r] + w[j + r, 0] * src[0, p] + w[j + r, 1] *
-    src[1, p] + ...`` in float32, in that order, for the first ``n_steps * LANES`` pixels;
+    src[1, p] + ...`` in float32, in that order, for the first ``n_steps * n_vec * 8`` pixels;
     ReLU'd (``0 if v < 0 else v``: NaN and -0.0 kept) when ``relu``. ``w`` ``(n_out, n_in)``,
     ``b`` ``(n_out,)``, ``src`` and ``dst`` ``(rows, width)`` scratch, all C-contiguous float32.
 
-    Per step of :data:`LANES` pixels the ``n_rows x 2`` vector accumulators stay in registers
-    across all ``n_in`` inputs (stack slots in the entry block, which LLVM's mem2reg promotes):
-    each input costs two vector loads and ``n_rows`` broadcast weights, each output one store.
+    Per step of ``n_vec`` vectors of pixels the ``n_rows x n_vec`` vector accumulators stay in
+    registers across all ``n_in`` inputs (stack slots in the entry block, which LLVM's mem2reg
+    promotes): each input costs ``n_vec`` vector loads and ``n_rows`` broadcast weights, each
+    output one store. Each accumulator is a chain of dependent adds (no reassociation), one add
+    per input: a block needs about a dozen accumulators to keep the adder busy, so blocks of
+    few rows take more pixels per step (:data:`_FLOAT_VECS`).
     Separate multiply and add, no FMA (see the module notes). No bounds checks: ``j + n_rows <=
     n_out``, ``n_in`` rows of ``src`` and ``n_steps * LANES`` pixels within the buffers are the
     caller's (:func:`_dense`)."""
-    n_vec = LANES // _VEC
-
     @intrinsic
     def kernel(typingctx, w, b, src, dst, n_in, j, n_steps, relu):  # type: ignore[no-untyped-def]
         arrays = (w, b, src, dst)
@@ -174,7 +175,7 @@ def _rows_kernel(n_rows: int):  # type: ignore[no-untyped-def]
             w_rows = [builder.gep(wa.data, [builder.mul(jr, w_cols)]) for jr in rows]
             bias = [broadcast(builder.load(builder.gep(ba.data, [jr]))) for jr in rows]
             with cgutils.for_range(builder, n_steps_v) as step:
-                p0 = builder.mul(step.index, ir.Constant(_I64, LANES))
+                p0 = builder.mul(step.index, ir.Constant(_I64, n_vec * _VEC))
                 for r in range(n_rows):
                     for h in range(n_vec):
                         builder.store(bias[r], acc[r][h])
@@ -210,8 +211,16 @@ def _rows_kernel(n_rows: int):  # type: ignore[no-untyped-def]
     return kernel
 
 
-_KERNELS = tuple(_rows_kernel(r) for r in range(1, ROWS + 1))
+#: vectors of pixels per step of the float kernel of a block of 1-4 rows: 12-16 accumulators
+#: (AVX-512VL has 32 vector registers). With two vectors for every block, the reduced model's
+#: last layer (16 -> 9 labels: blocks of 4, 4 and 1 rows) waited on its chains of adds: 4.1 ns
+#: per pixel, where the multiplies and adds alone take about 1 (stop 21)
+_FLOAT_VECS = (16, 8, 4, 4)
+_KERNELS = tuple(_rows_kernel(r, _FLOAT_VECS[r - 1]) for r in range(1, ROWS + 1))
 _K1, _K2, _K3, _K4 = _KERNELS
+_STEP = tuple(v * _VEC for v in _FLOAT_VECS)
+assert all(TILE % step == 0 for step in _STEP)
+_STEP1, _STEP2, _STEP3, _STEP4 = _STEP
 
 
 @numba.njit(nogil=True, cache=True)
@@ -219,20 +228,19 @@ def _dense(w, b, src, dst, n_in, n_out, m, relu):  # type: ignore[no-untyped-def
     """``dst[:n_out, :m] = w @ src[:n_in, :m] + b`` (ReLU'd when ``relu``), ``w`` ``(n_out,
     n_in)``; ``src`` and ``dst`` C-contiguous ``(rows, TILE)`` scratch. Blocks of :data:`ROWS`
     output rows, then one block of the remaining rows, each through its register-blocked kernel
-    (:func:`_rows_kernel`) over whole steps of :data:`LANES` pixels: the pixels of the last
-    step beyond ``m`` compute on stale scratch, and nobody reads them."""
-    steps = (m + LANES - 1) // LANES
+    (:func:`_rows_kernel`) over whole steps of its pixels (:data:`_FLOAT_VECS`): the pixels of
+    the last step beyond ``m`` compute on stale scratch, and nobody reads them."""
     j = 0
     while j + ROWS <= n_out:
-        _K4(w, b, src, dst, n_in, j, steps, relu)
+        _K4(w, b, src, dst, n_in, j, (m + _STEP4 - 1) // _STEP4, relu)
         j += ROWS
     left = n_out - j
     if left == 3:
-        _K3(w, b, src, dst, n_in, j, steps, relu)
+        _K3(w, b, src, dst, n_in, j, (m + _STEP3 - 1) // _STEP3, relu)
     elif left == 2:
-        _K2(w, b, src, dst, n_in, j, steps, relu)
+        _K2(w, b, src, dst, n_in, j, (m + _STEP2 - 1) // _STEP2, relu)
     elif left == 1:
-        _K1(w, b, src, dst, n_in, j, steps, relu)
+        _K1(w, b, src, dst, n_in, j, (m + _STEP1 - 1) // _STEP1, relu)
 
 
 _I16 = ir.IntType(16)
