@@ -146,6 +146,7 @@ def _rows_kernel(n_rows: int, n_vec: int = LANES // _VEC):  # type: ignore[no-un
     Separate multiply and add, no FMA (see the module notes). No bounds checks: ``j + n_rows <=
     n_out``, ``n_in`` rows of ``src`` and ``n_steps * LANES`` pixels within the buffers are the
     caller's (:func:`_dense`)."""
+
     @intrinsic
     def kernel(typingctx, w, b, src, dst, n_in, j, n_steps, relu):  # type: ignore[no-untyped-def]
         arrays = (w, b, src, dst)
