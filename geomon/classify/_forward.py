@@ -250,11 +250,20 @@ _V16I16 = ir.VectorType(_I16, 2 * _VEC)
 _V16I32 = ir.VectorType(_I32, 2 * _VEC)
 
 
+#: vectors of pixels per step of the integer kernel: 4 rows x 4 vectors = 16 accumulators. Against
+#: 2 vectors (stop 21, fastest of 5 in each of 3 alternated rounds): the second stage's (128, 64)
+#: layers 47 -> 42 and 87-93 -> 76 ns per pixel, the first stage's 13 pairs -> 32 rows 11.6-11.9
+#: -> 10.5-11.8 and 16 -> 16 rows 5.6-5.7 -> 6.0-6.4 (its float epilogue has more to hold)
+_INT_VECS = 4
+_INT_STEP = _INT_VECS * _VEC
+assert TILE % _INT_STEP == 0
+
+
 def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-def]
     """Intrinsic ``kernel(w, src, dst, deq, bias, req, top, n_pairs, j, n_steps)``: output rows
     ``[j, j + n_rows)`` of an integer layer (:mod:`geomon.classify._quant`), the sums ``s[j + r,
     p] = sum over pairs i of w16[j + r, 2i] * x16[2i, p] + w16[j + r, 2i + 1] * x16[2i + 1, p]``
-    in int32, for the first ``n_steps * LANES`` pixels. ``w`` ``(n_out, n_pairs)`` and ``src``
+    in int32, for the first ``n_steps * _INT_STEP`` pixels. ``w`` ``(n_out, n_pairs)`` and ``src``
     ``(n_pairs, width)`` hold int16 pairs in int32 (low half: the even input); all arrays
     C-contiguous. What goes to ``dst`` (``out``):
 
@@ -268,13 +277,13 @@ def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-
     FMA), in the order of :func:`geomon.classify._quant.hidden_activations` (the reference):
     a pass over stored sums cost 4 ns per pixel more on the reduced model.
 
-    :func:`_rows_kernel`'s register blocking (4 rows x 16 pixels in 8 vector accumulators) with
+    :func:`_rows_kernel`'s register blocking (4 rows x 32 pixels in 16 vector accumulators) with
     plain integer IR per pair: sign-extend both vectors' 16-bit halves, multiply, add the even
     and odd products, add to the accumulator. LLVM matches that to ``vpmaddwd`` + ``vpaddd``,
     or to one ``vpdpwssd`` where AVX-512 VNNI is there (checked on this machine's Zen 4), and
     to what other CPUs have for it: no CPU-specific intrinsic, the same integers everywhere.
     The sums cannot overflow: the layer's bound keeps ``n_in * Q**2`` below 2**31."""
-    n_vec = LANES // _VEC
+    n_vec = _INT_VECS
     even = ir.Constant(ir.VectorType(_I32, _VEC), list(range(0, 2 * _VEC, 2)))
     odd = ir.Constant(ir.VectorType(_I32, _VEC), list(range(1, 2 * _VEC, 2)))
     interleave = ir.Constant(
@@ -348,7 +357,7 @@ def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-
                     builder.module, ir.FunctionType(_V8, [_V8]), "llvm.rint.v8f32"
                 )
             with cgutils.for_range(builder, n_steps_v) as step:
-                p0 = builder.mul(step.index, ir.Constant(_I64, LANES))
+                p0 = builder.mul(step.index, ir.Constant(_I64, _INT_STEP))
                 for r in range(n_rows):
                     for h in range(n_vec):
                         builder.store(zero, acc[r][h])
@@ -436,7 +445,7 @@ def _dense_int(mode, w, src, dst, out, deq, bias, req, top, n_pairs, n_out, m): 
     kernel of ``mode``: :data:`SUMS` or :data:`PAIRS` into int32 ``dst``, :data:`FLOATS` into
     float32 ``out`` (``deq``, ``bias``, ``req``, ``top``: :func:`_rows_kernel_int`'s, unused for
     sums). Blocks of :data:`ROWS` output rows, then one block of the rest, as :func:`_dense`."""
-    steps = (m + LANES - 1) // LANES
+    steps = (m + _INT_STEP - 1) // _INT_STEP
     j = 0
     while j < n_out:
         r = min(ROWS, n_out - j)
