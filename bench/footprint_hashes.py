@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             lazy = bf._composite(query, source, 1024, model)
             aoi = query.aoi.projected(str(lazy.attrs["crs"]))
             classes = classify(lazy, model).compute()
-        for name in sorted(classes.data_vars):
+        for name in sorted(str(k) for k in classes.data_vars):
             v = np.ascontiguousarray(classes[name].values)
             print(f"{case} classes.{name} {v.dtype} {v.shape} {_digest(v.tobytes())}")
         fp = bf._trace(classes, aoi)

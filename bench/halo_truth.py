@@ -32,10 +32,12 @@ def _truth_classes(catalog: object, classes: xr.Dataset) -> xr.Dataset:
 
     cls_lut = contract_lookup(catalog)  # type: ignore[arg-type]
     cover_lut = np.full(256, COVER_NAMES.index("unknown"), np.uint8)
-    for code, name in cover_codes(catalog).items():  # type: ignore[arg-type]
+    for value, name in cover_codes(catalog).items():  # type: ignore[arg-type]
         label = DEMO_COVER_LABELS.get(name)
         if label is not None:
-            cover_lut[code] = COVER_NAMES.index(DEMO_SCHEME.covers[DEMO_SCHEME.labels.index(label)])
+            cover_lut[value] = COVER_NAMES.index(
+                DEMO_SCHEME.covers[DEMO_SCHEME.labels.index(label)]
+            )
     truth = truth_codes(catalog, classes)
     seen = (classes["class"].values > 0) & (cls_lut[truth] != 255)
     code = np.where(seen, cls_lut[truth], 0).astype(np.uint8)
