@@ -39,6 +39,7 @@ import argparse
 import datetime as dt
 import gc
 import json
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -175,7 +176,7 @@ def _report(r: dict[str, Any]) -> None:
           f"({1e9 * staged['cls_s'] * CORES / n_out:.0f} ns per output pixel per core)")  # fmt: skip
     shares = [100 * s["cls_s"] / (s["comp_s"] + s["cls_s"] + s["fp_s"]) for s in r["staged"]]
     print(f"    classification share of each repetition's staged chain: "
-          f"{', '.join(f'{x:.1f} %' for x in shares)}")  # fmt: skip
+          f"{', '.join(f'{x:.1f} %' for x in shares)} (median {statistics.median(shares):.1f} %)")  # fmt: skip
     cpu = staged["comp_cpu"] + staged["cls_cpu"] + staged["fp_cpu"]
     print(f"    staged CPU      {cpu:6.2f} s = composite {staged['comp_cpu']:.2f} + classify "
           f"{staged['cls_cpu']:.2f} + footprint {staged['fp_cpu']:.2f}; classification "
