@@ -3,13 +3,14 @@ two-step path (feature stack, then predict): the same results bit for bit, or a 
 
 from __future__ import annotations
 
+import dask
 import dask.array as da
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 
-from geomon.classify import classify, select_model
+from geomon.classify import apply, classify, select_model
 from geomon.classify._fused import classify_fused, fused_plan
 from geomon.classify.features import (
     FULL_FEATURES,
@@ -143,7 +144,12 @@ def test_a_source_not_finite_on_a_valid_pixel_declines_and_classify_falls_back(
     }
     data["valid"] = (dims, da.from_array(valid, chunks=(1, 80, 48)))
     comp = xr.Dataset(data, coords=coords)
-    chunked = classify(comp, reduced).compute()
+    vars(apply._SCRATCH).pop("features", None)  # left by an earlier test's whole-image path
+    with dask.config.set(scheduler="sync"):  # in this thread: its scratch can be looked at
+        chunked = classify(comp, reduced).compute()
+    # the fallback's feature stack is not kept as this thread's scratch (130 MB per worker
+    # thread on 1,024 px blocks, for as long as the thread lived)
+    assert getattr(apply._SCRATCH, "features", None) is None
     whole = classify(comp.compute(), reduced)
     for name in ("class", "probability", "cover"):
         np.testing.assert_array_equal(chunked[name].values, whole[name].values)

@@ -80,7 +80,7 @@ def _halo_block(
 
     The features are made row by row as the model reads them
     (:func:`geomon.classify._fused.classify_fused`: no feature stack); where that path declines
-    (a source not finite on a valid pixel), they are computed into this thread's feature scratch
+    (a source not finite on a valid pixel), they are computed into a feature stack of the block
     and predicted (the same results where both run)."""
     *inputs, valid_pieces = pieces
     heights = [row[0].shape[-2] for row in valid_pieces]
@@ -110,7 +110,10 @@ def _halo_block(
             out_shape = (*lead, heights[centre[0]], widths[centre[1]])
             code, prob, cover = (a.reshape(out_shape) for a in result)
             return code, prob, cover
-    out = _feature_scratch((len(fset), *shape))
+    # a new array, not this thread's scratch: the fused path declines rarely (a source not
+    # finite on a valid pixel), and a scratch kept after one such block held 130 MB per worker
+    # thread (26 features of a 1,124 px block) for as long as the thread lived
+    out = np.empty((len(fset), *shape), np.float32)
     rows = {name: i for i, name in enumerate(fset.bands)}
     rows.update({n: len(fset.bands) + len(fset.indices) + k for k, n in enumerate(fset.temporal)})
     bands = {}
