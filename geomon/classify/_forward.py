@@ -980,7 +980,7 @@ def _refine_row_impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, r
             while p < n and k < room:
                 c = crow[p]
                 sent[k] = p
-                k += (c != nodata) & (prow[p] < stands[c])
+                k += (c != nodata) & (not prow[p] >= stands[c])  # NaN goes on, as before
                 p += 1
             if k == 0:
                 continue
