@@ -974,6 +974,8 @@ def _refine_row_impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, r
         while p < n:
             # the columns of the pixels sent on, as many as the queue has room for, without a
             # branch per pixel: each column is written, and kept where the pixel goes on
+            if queued[0] == BATCH:  # full (not left so by this function: a guard)
+                _refine_flush(refine, code, prob, cover, rs)
             j0 = queued[0]
             room = BATCH - j0
             k = 0
