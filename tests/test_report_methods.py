@@ -88,6 +88,7 @@ def test_model_card_gives_summary_and_accuracy() -> None:
 
     limits = _accuracy_limits(classifier_info({"id": "m1", "card": CARD}))
     assert any("-2.1 % in total" in x and "; per mine: 2 of 3 within 5 %" in x for x in limits)
+    assert any("stayed the same through a period" in x for x in limits)  # demo-seed F1: stable px
     assert card["evaluated_on"] == "demo seeds 7, year composites"
     assert "random forest" in card["summary"] and "1,200 labelled pixels" in card["summary"]
     assert "4 bands + 2 spectral indices" in card["summary"]

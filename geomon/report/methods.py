@@ -114,6 +114,13 @@ def _accuracy_limits(cl: dict[str, Any]) -> list[str]:
                 f"{acc.get(f'{cls}_recall', float('nan')):.2f}; {cl['evaluated_on'] or 'see the model card'}): "
                 "single-period disturbed areas carry that error; change between periods is steadier."
             )
+    on = str(cl["evaluated_on"] or "")
+    if "demo seeds" in on and any(k.endswith("_f1") for k in acc):
+        out.append(
+            "The classifier's per-class accuracy is scored on pixels whose land cover stayed the "
+            "same through a period: ground cleared, dug or flooded during a period is left out of "
+            "it and is classified less well (model card: 'What the pixel accuracy leaves out')."
+        )
     err = acc.get("new_disturbance_area_error_pct")
     if isinstance(err, int | float):
         spread = per_mine_text(acc)
