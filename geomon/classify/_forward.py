@@ -972,10 +972,10 @@ def _refine_row_impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, r
         n_feat = gx.shape[0]
         p = 0
         while p < n:
+            if queued[0] == BATCH:  # the one place a full queue runs (and at the flush)
+                _refine_flush(refine, code, prob, cover, rs)
             # the columns of the pixels sent on, as many as the queue has room for, without a
             # branch per pixel: each column is written, and kept where the pixel goes on
-            if queued[0] == BATCH:  # full (not left so by this function: a guard)
-                _refine_flush(refine, code, prob, cover, rs)
             j0 = queued[0]
             room = BATCH - j0
             k = 0
@@ -984,8 +984,6 @@ def _refine_row_impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, r
                 sent[k] = p
                 k += (c != nodata) & (not prow[p] >= stands[c])  # NaN goes on, as before
                 p += 1
-            if k == 0:
-                continue
             for i in range(n_feat):  # one feature row at a time: a gather along the row
                 src = x[i, pl, y, x0 : x0 + n]
                 dst = gx[i, 0, 0, j0 : j0 + k]
@@ -996,7 +994,5 @@ def _refine_row_impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, r
                 where[1, j0 + q] = r
                 where[2, j0 + q] = sent[q]
             queued[0] = j0 + k
-            if j0 + k == BATCH:
-                _refine_flush(refine, code, prob, cover, rs)
 
     return impl
