@@ -10,8 +10,9 @@ count.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
@@ -25,11 +26,15 @@ __all__ = [
     "check_demo_footprint",
     "first_known",
     "format_checks",
+    "gap_codes",
+    "middle_scene",
     "nearest_first",
     "new_by_period",
     "truth_codes",
     "truth_disturbed",
 ]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -92,17 +97,28 @@ def truth_codes(catalog: object, classes: xr.Dataset) -> np.ndarray:
     crs = str(classes.rio.crs)
     transform = classes.rio.transform(recalc=True)
     shape = (classes.sizes["y"], classes.sizes["x"])
-    gap = _gap_codes(str(catalog.root))  # type: ignore[attr-defined]
+    gap = gap_codes(str(catalog.root))  # type: ignore[attr-defined]
+
+    def read(item: str) -> np.ndarray:
+        return truth_on_grid(str(catalog.truth_path(item)), crs, transform, shape)[0]  # type: ignore[attr-defined]
+
     out = np.full((classes.sizes["time"], *shape), NO_LABEL, np.uint8)
     for t, ids in enumerate(classes["item_ids"].values if "item_ids" in classes.coords else []):
         group = [i for i in str(ids).split(",") if i]
         if group:
-            scenes = (
-                truth_on_grid(str(catalog.truth_path(group[k])), crs, transform, shape)[0]  # type: ignore[attr-defined]
-                for k in nearest_first(len(group))
-            )
-            out[t] = first_known(scenes, gap)
+            out[t] = middle_scene(group, read, gap)
     return out
+
+
+def middle_scene(
+    group: Sequence[T], read: Callable[[T], np.ndarray], gap: np.ndarray
+) -> np.ndarray:
+    """The truth codes of a period's middle scene (``read(group[len(group) // 2])``), each gap
+    (``gap[code]``: :func:`gap_codes`) filled from the nearest scene of ``group`` that has data
+    (:func:`nearest_first`, :func:`first_known`); scenes are only read while a gap remains. The
+    footprint check's truth (:func:`truth_codes`) and the middle-scene pixel accuracy of
+    :func:`geomon.classify.recipes.evaluate_on_demo` both count a period by this rule."""
+    return first_known((read(group[k]) for k in nearest_first(len(group))), gap)
 
 
 def nearest_first(n: int) -> list[int]:
@@ -131,7 +147,7 @@ def first_known(scenes: Iterable[np.ndarray], gap: np.ndarray) -> np.ndarray:
     return out
 
 
-def _gap_codes(root: str) -> np.ndarray:
+def gap_codes(root: str) -> np.ndarray:
     """bool lookup of 256: the truth codes that say nothing of the ground (the ``cloud_nodata``
     contract class, and the 255 of no data)."""
     from geomon.classify.demo_data import NO_LABEL
