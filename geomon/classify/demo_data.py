@@ -80,6 +80,12 @@ class MineData:
     """uint8 ``(time, y, x)`` truth cover code (255 where unknown or changed within a period)."""
     clear: np.ndarray
     """bool ``(time, y, x)``: truth sky clear (for composites: clear in at least one scene)."""
+    middle: np.ndarray
+    """uint8 ``(time, y, x)`` truth cover code at the middle scene of each time step, where that
+    scene has no data the code of the step's nearest scene that has (255 where none has): the
+    rule of the footprint check (:func:`geomon.footprint.assess.middle_scene`). For single
+    scenes, the scene's cover; unlike ``cover``, it also holds pixels whose truth changed within
+    a period."""
 
 
 def cover_codes(catalog: DemoCatalog) -> dict[int, str]:
@@ -163,7 +169,25 @@ def load_mine(catalog: DemoCatalog, mine_id: str, period: str | None = None) -> 
     }
     shape = (int(geobox.shape[0]), int(geobox.shape[1]))
     cover, clear = period_truth([[truths[i] for i in group] for group in ids], shape)
-    return MineData(mine_id, ds, cover, clear)
+    return MineData(mine_id, ds, cover, clear, _middle_truth(catalog, ids, truths, shape))
+
+
+def _middle_truth(
+    catalog: DemoCatalog,
+    ids: list[list[str]],
+    truths: dict[str, np.ndarray],
+    shape: tuple[int, int],
+) -> np.ndarray:
+    """:attr:`MineData.middle` from the truths already read (item id -> ``(2, y, x)``)."""
+    from geomon.footprint.assess import gap_codes, middle_scene
+
+    gap = gap_codes(str(catalog.root))
+    out = np.full((len(ids), *shape), NO_LABEL, np.uint8)
+    for t, group in enumerate(ids):
+        if group:
+            codes = middle_scene(group, lambda i: truths[i][0], gap)
+            out[t] = np.where(gap[codes], NO_LABEL, codes)
+    return out
 
 
 def period_truth(
