@@ -291,9 +291,15 @@ def evaluate(
     check_footprint: bool,
 ) -> None:
     """Confusion matrix, per-class precision/recall/F1/IoU, overall accuracy and error-adjusted
-    areas with 95 % intervals (Olofsson et al. 2014) of a model against a reference."""
+    areas with 95 % intervals (Olofsson et al. 2014) of a model against a reference. With
+    --demo-seeds, two such reports: on the pixels whose truth stays the same through their
+    period, then on every pixel at its period's middle scene (as --footprint counts it)."""
     from geomon.classify import classify
-    from geomon.classify.recipes import evaluate_on_demo, evaluate_on_reference
+    from geomon.classify.recipes import (
+        evaluate_on_demo,
+        evaluate_on_reference,
+        format_demo_accuracy,
+    )
     from geomon.evaluate import format_report
     from geomon.scheduler import dask_client
 
@@ -303,10 +309,10 @@ def evaluate(
     with dask_client(scheduler):
         if seeds:
             chosen = model or _shipped(bands or "full")
-            report = evaluate_on_demo(chosen, seeds, period)
             title = (
                 f"{chosen.model_id} on demo seeds {','.join(map(str, seeds))}, {period} composites"
             )
+            text = format_demo_accuracy(evaluate_on_demo(chosen, seeds, period), title)
             if check_footprint:
                 from geomon.footprint.assess import demo_footprint_checks, format_checks
 
@@ -316,11 +322,12 @@ def evaluate(
             classes = classify(comp, model).compute()
             report = evaluate_on_reference(classes, _reference(comp, reference_path))
             title = f"{classes.attrs['model_id']} against {reference_path}, {period} composites"
+            text = format_report(report, title)
         else:
             raise ConfigError(
                 "give --reference FILE (with MINE_ID/--aoi and dates) or --demo-seeds 101,102"
             )
-    click.echo(format_report(report, title))
+    click.echo(text)
     if checks:
         click.echo("")
         click.echo(checks)
