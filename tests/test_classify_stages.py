@@ -422,3 +422,28 @@ def test_a_class_with_its_own_minimum_probability(
     assert not rule.thresholds.flags.writeable
     rule.header()["class_min_probability"]["bare_disturbed"] = 0.0
     assert rule.header()["class_min_probability"] == {"bare_disturbed": 0.99}
+
+
+@pytest.mark.parametrize("threshold", [0.4, 0.5, 0.6])
+def test_sparse_sending_across_spans_and_full_queues(threshold: float) -> None:
+    """Rows wider than the queue's span of send flags (``SPAN``; the last span and its last word
+    ragged), with few to many pixels sent: runs of eight columns that send nothing are skipped,
+    the queue fills in mid-span and goes on after the run; every pixel gets the results of the
+    stage whose rule decides it."""
+    from geomon.classify._forward import BATCH, SPAN
+
+    first = _kernel_model((5, 6, 4), 21)
+    second = _kernel_model((5, 3), 22)
+    both = first._replace(refine=(second, np.full(len(CLASS_NAMES), threshold, np.float32)))
+    width = 3 * SPAN + 61
+    x = np.random.default_rng(3).uniform(-2, 2, (5, 2, 8, width)).astype(np.float32)
+    window = (slice(0, 8), slice(0, width))
+    one, alone, got = (forward_window(m, x, None, window) for m in (first, second, both))
+    sent = (one[0] != CLOUD_NODATA) & ~(one[1] >= threshold)
+    flags = sent.reshape(-1, width)[:, : width // 8 * 8].reshape(-1, 8)
+    assert 0 < flags.any(axis=1).mean() < 1  # some runs of eight send nothing, some do
+    if threshold >= 0.5:
+        assert sent.sum() > BATCH  # the queue fills
+    for a, b, c in zip(got, alone, one, strict=True):
+        np.testing.assert_array_equal(a[sent], b[sent])
+        np.testing.assert_array_equal(a[~sent], c[~sent])

@@ -888,6 +888,10 @@ def classify_flush(model, code, prob, cover, scratch):  # type: ignore[no-untype
 #: classified instead of 212)
 BATCH = 8 * TILE
 
+#: columns of a row whose send flags the second stage's queue makes in one pass
+#: (:func:`_refine_row`; a multiple of 8: read eight at a time as a uint64)
+SPAN = 256
+
 
 @numba.njit(nogil=True, cache=True)
 def classify_scratch(n_feat, model):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
@@ -898,7 +902,8 @@ def classify_scratch(n_feat, model):  # type: ignore[no-untyped-def]  # pragma: 
 def _refine_scratch(n_feat, refine):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """The second stage's scratch: its :func:`forward_scratch`, the queued pixels' features
     ``(n_feat, 1, 1, BATCH)``, their places ``(3, BATCH)`` (plane, row, column), their three
-    outputs, the queue's length and a row's columns to queue (``()`` for one stage)."""
+    outputs, the queue's length, a row's columns to queue and the send flags of :data:`SPAN`
+    columns (uint64 words; ``()`` for one stage)."""
     raise NotImplementedError("compiled only: see the overload")
 
 
@@ -933,6 +938,7 @@ def _refine_scratch_impl(n_feat, refine):  # type: ignore[no-untyped-def]
             np.empty(BATCH, np.uint8),
             np.zeros(1, np.int64),
             np.empty(BATCH, np.int64),
+            np.zeros(SPAN // 8, np.uint64),
         )
 
     return impl
@@ -967,32 +973,46 @@ def _refine_row_impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, r
 
     def impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         stands = refine[1]
-        gx, where, queued, sent = rs[1], rs[2], rs[6], rs[7]
+        gx, where, queued, sent, words = rs[1], rs[2], rs[6], rs[7], rs[8]
+        flags = words.view(np.uint8)
         crow, prow = code[t, r], prob[t, r]
         n_feat = gx.shape[0]
         p = 0
         while p < n:
             if queued[0] == BATCH:  # the one place a full queue runs (and at the flush)
                 _refine_flush(refine, code, prob, cover, rs)
-            # the columns of the pixels sent on, as many as the queue has room for, without a
-            # branch per pixel: each column is written, and kept where the pixel goes on
+            # which of the next SPAN columns go on, in one vectorised pass (a NaN probability
+            # goes on, as before); then their columns, as many as the queue has room for,
+            # eight columns at a time where none of the eight goes on, else one by one
+            # without a branch per pixel: each column is written, and kept where it goes on
+            span = min(SPAN, n - p)
+            cs, ps = crow[p : p + span], prow[p : p + span]
+            for q in range(span):
+                c = cs[q]
+                flags[q] = (c != nodata) & (not ps[q] >= stands[c])
+            for q in range(span, (span + 7) // 8 * 8):
+                flags[q] = 0
             j0 = queued[0]
             room = BATCH - j0
             k = 0
-            while p < n and k < room:
-                c = crow[p]
-                sent[k] = p
-                k += (c != nodata) & (not prow[p] >= stands[c])  # NaN goes on, as before
-                p += 1
+            q = 0
+            while q < span and k < room:
+                if q % 8 == 0 and words[q >> 3] == 0:
+                    q += 8
+                    continue
+                sent[k] = p + q
+                k += flags[q]
+                q += 1
             for i in range(n_feat):  # one feature row at a time: a gather along the row
                 src = x[i, pl, y, x0 : x0 + n]
                 dst = gx[i, 0, 0, j0 : j0 + k]
-                for q in range(k):
-                    dst[q] = src[sent[q]]
-            for q in range(k):
-                where[0, j0 + q] = t
-                where[1, j0 + q] = r
-                where[2, j0 + q] = sent[q]
+                for j in range(k):
+                    dst[j] = src[sent[j]]
+            for j in range(k):
+                where[0, j0 + j] = t
+                where[1, j0 + j] = r
+                where[2, j0 + j] = sent[j]
             queued[0] = j0 + k
+            p += min(q, span)
 
     return impl
