@@ -121,7 +121,9 @@ def test_evaluate_demo_seeds_prints_both_reports(
     from geomon.evaluate import format_report
 
     assert main(["evaluate", "--demo-seeds", str(SEED), "--bands", "full", "--period", "year"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "evaluate: 100%" in captured.err  # long work shows progress (on stderr, not in out)
     title = f"{model.model_id} on demo seeds {SEED}, year composites"
     first = format_report(accuracy.stable, title)
     assert out.startswith(first + "\n\n")
@@ -148,3 +150,20 @@ def test_reference_counts_read_in_millions() -> None:
     from geomon.classify.recipes import _px
 
     assert _px(16_650_000) == "16.65 M" and _px(999_999) == "999,999"
+
+
+def test_evaluate_footprint_checks_each_mine_and_shows_progress(
+    model: PixelModel, small_demo: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--footprint`` runs the chain over each demo mine and compares its new disturbance with
+    the truth: a row per mine run and the totals, with the mines done shown on stderr."""
+    from geomon.cli import main
+
+    argv = ["evaluate", "--demo-seeds", str(SEED), "--bands", "full", "--footprint"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    table = captured.out.split("new disturbance against the truth", 1)[1].splitlines()
+    rows = [line.split() for line in table if line.startswith(("kamoto@", "total"))]
+    assert [r[0] for r in rows] == [f"kamoto@{SEED}", "total"]
+    assert rows[0][1:5] == rows[1][1:5]  # one mine: its AOI, new and truth areas are the total
+    assert "footprint check: 100%" in captured.err

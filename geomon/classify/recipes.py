@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -105,6 +105,22 @@ def demo_catalogs(
     return [build_demo_catalog(DemoConfig(seed=s, years=years), progress=progress) for s in seeds]
 
 
+def demo_mines(
+    seeds: Sequence[int], years: int = 5, progress: bool = False, desc: str = "mines"
+) -> Iterator[tuple[DemoCatalog, str]]:
+    """Every ``(catalog, mine id)`` of the demo catalogs of ``seeds``; ``progress``: a bar of
+    the catalogs' generation (when not cached) and one of the mines done, on stderr."""
+    from tqdm import tqdm
+
+    catalogs = demo_catalogs(seeds, years, progress)
+    total = sum(len(c.mine_ids) for c in catalogs)
+    with tqdm(total=total, desc=desc, unit="mine", disable=not progress) as bar:
+        for catalog in catalogs:
+            for mine_id in catalog.mine_ids:
+                yield catalog, mine_id
+                bar.update()
+
+
 def train_on_demo(
     fset: FeatureSet, model_id: str, recipe: DemoRecipe | None = None, progress: bool = False
 ) -> PixelModel:
@@ -162,6 +178,7 @@ def evaluate_on_demo(
     period: str = "year",
     years: int = 5,
     exclude: Sequence[int] = (),
+    progress: bool = False,
 ) -> DemoAccuracy:
     """Accuracy of ``model`` on the composites of the demo catalogs of ``seeds``, each pixel seen
     clear at least once a reference pixel: on the pixels whose truth is the same in all of a
@@ -176,15 +193,14 @@ def evaluate_on_demo(
     stable = np.zeros((k, k), np.int64)
     middle = np.zeros((k, k), np.int64)
     mapped = np.zeros(k, np.float64)
-    for catalog in demo_catalogs(seeds, years):
+    for catalog, mine_id in demo_mines(seeds, years, progress, "evaluate"):
         lut = contract_lookup(catalog)
-        for mine_id in catalog.mine_ids:
-            data = load_mine(catalog, mine_id, period)
-            pred = classify_dataset(data.imagery, model)["class"].values
-            res = float(abs(data.imagery["x"].values[1] - data.imagery["x"].values[0]))
-            mapped += np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000
-            stable += pixel_counts(pred, reference_classes(data, lut))
-            middle += pixel_counts(pred, reference_classes(data, lut, middle=True))
+        data = load_mine(catalog, mine_id, period)
+        pred = classify_dataset(data.imagery, model)["class"].values
+        res = float(abs(data.imagery["x"].values[1] - data.imagery["x"].values[0]))
+        mapped += np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000
+        stable += pixel_counts(pred, reference_classes(data, lut))
+        middle += pixel_counts(pred, reference_classes(data, lut, middle=True))
     names = CLASS_NAMES[1:]
     return DemoAccuracy(
         assess(stable[1:, 1:], names, mapped[1:]), assess(middle[1:, 1:], names, mapped[1:])

@@ -312,11 +312,13 @@ def evaluate(
             title = (
                 f"{chosen.model_id} on demo seeds {','.join(map(str, seeds))}, {period} composites"
             )
-            text = format_demo_accuracy(evaluate_on_demo(chosen, seeds, period), title)
+            text = format_demo_accuracy(
+                evaluate_on_demo(chosen, seeds, period, progress=True), title
+            )
             if check_footprint:
                 from geomon.footprint.assess import demo_footprint_checks, format_checks
 
-                checks = format_checks(demo_footprint_checks(chosen, seeds, period))
+                checks = format_checks(demo_footprint_checks(chosen, seeds, period, progress=True))
         elif reference_path is not None:
             comp = _composite(mine_id, aoi_file, registry_dir, start, end, source, period)
             classes = classify(comp, model).compute()

@@ -284,12 +284,17 @@ def format_checks(checks: list[FootprintCheck]) -> str:
 
 
 def demo_footprint_checks(
-    model: object, seeds: list[int] | tuple[int, ...], period: str = "year", years: int = 5
+    model: object,
+    seeds: list[int] | tuple[int, ...],
+    period: str = "year",
+    years: int = 5,
+    progress: bool = False,
 ) -> list[FootprintCheck]:
-    """Run the chain over every mine of the demo catalogs of ``seeds`` and check it."""
+    """Run the chain over every mine of the demo catalogs of ``seeds`` and check it
+    (``progress``: a bar of the mines done, on stderr)."""
     import datetime as dt
 
-    from geomon.classify.recipes import demo_catalogs
+    from geomon.classify.recipes import demo_mines
     from geomon.footprint.polygons import aoi_mask
     from geomon.footprint.run import RunOptions, run_footprint
     from geomon.imagery import Aoi, StaticCatalogSource
@@ -297,18 +302,17 @@ def demo_footprint_checks(
 
     registry = load_registry()
     checks = []
-    for catalog in demo_catalogs(seeds, years):
+    for catalog, mine_id in demo_mines(seeds, years, progress, "footprint check"):
         cfg = catalog.config
         start, end = dt.date(cfg.start_year, 1, 1), dt.date(cfg.start_year + cfg.years - 1, 12, 31)
         source = StaticCatalogSource(catalog.catalog_path, name="demo")
-        for mine_id in catalog.mine_ids:
-            aoi = Aoi.from_registry(registry, mine_id)
-            run = run_footprint(aoi, start, end, source, RunOptions(period=period), model)  # type: ignore[arg-type]
-            crs = str(run.classes.rio.crs)
-            mask = aoi_mask(
-                aoi.projected(crs),
-                (run.classes.sizes["y"], run.classes.sizes["x"]),
-                run.classes.rio.transform(recalc=True),
-            )
-            checks.append(check_demo_footprint(catalog, run.classes, mask, f"{mine_id}@{cfg.seed}"))
+        aoi = Aoi.from_registry(registry, mine_id)
+        run = run_footprint(aoi, start, end, source, RunOptions(period=period), model)  # type: ignore[arg-type]
+        crs = str(run.classes.rio.crs)
+        mask = aoi_mask(
+            aoi.projected(crs),
+            (run.classes.sizes["y"], run.classes.sizes["x"]),
+            run.classes.rio.transform(recalc=True),
+        )
+        checks.append(check_demo_footprint(catalog, run.classes, mask, f"{mine_id}@{cfg.seed}"))
     return checks
