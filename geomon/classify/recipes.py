@@ -107,18 +107,22 @@ def demo_catalogs(
 
 def demo_mines(
     seeds: Sequence[int], years: int = 5, progress: bool = False, desc: str = "mines"
-) -> Iterator[tuple[DemoCatalog, str]]:
-    """Every ``(catalog, mine id)`` of the demo catalogs of ``seeds``; ``progress``: a bar of
-    the catalogs' generation (when not cached) and one of the mines done, on stderr."""
+) -> Iterator[tuple[DemoCatalog, Iterator[str]]]:
+    """Each demo catalog of ``seeds`` with its mine ids (per-catalog work is done once per
+    catalog); ``progress``: a bar of the catalogs' generation (when not cached) and one of the
+    mines done, on stderr."""
     from tqdm import tqdm
+
+    def counted(mine_ids: Sequence[str], bar: tqdm) -> Iterator[str]:
+        for mine_id in mine_ids:
+            yield mine_id
+            bar.update()
 
     catalogs = demo_catalogs(seeds, years, progress)
     total = sum(len(c.mine_ids) for c in catalogs)
     with tqdm(total=total, desc=desc, unit="mine", disable=not progress) as bar:
         for catalog in catalogs:
-            for mine_id in catalog.mine_ids:
-                yield catalog, mine_id
-                bar.update()
+            yield catalog, counted(catalog.mine_ids, bar)
 
 
 def train_on_demo(
@@ -193,14 +197,15 @@ def evaluate_on_demo(
     stable = np.zeros((k, k), np.int64)
     middle = np.zeros((k, k), np.int64)
     mapped = np.zeros(k, np.float64)
-    for catalog, mine_id in demo_mines(seeds, years, progress, "evaluate"):
+    for catalog, mine_ids in demo_mines(seeds, years, progress, "evaluate"):
         lut = contract_lookup(catalog)
-        data = load_mine(catalog, mine_id, period)
-        pred = classify_dataset(data.imagery, model)["class"].values
-        res = float(abs(data.imagery["x"].values[1] - data.imagery["x"].values[0]))
-        mapped += np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000
-        stable += pixel_counts(pred, reference_classes(data, lut))
-        middle += pixel_counts(pred, reference_classes(data, lut, middle=True))
+        for mine_id in mine_ids:
+            data = load_mine(catalog, mine_id, period)
+            pred = classify_dataset(data.imagery, model)["class"].values
+            res = float(abs(data.imagery["x"].values[1] - data.imagery["x"].values[0]))
+            mapped += np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000
+            stable += pixel_counts(pred, reference_classes(data, lut))
+            middle += pixel_counts(pred, reference_classes(data, lut, middle=True))
     names = CLASS_NAMES[1:]
     return DemoAccuracy(
         assess(stable[1:, 1:], names, mapped[1:]), assess(middle[1:, 1:], names, mapped[1:])

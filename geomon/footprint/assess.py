@@ -302,17 +302,18 @@ def demo_footprint_checks(
 
     registry = load_registry()
     checks = []
-    for catalog, mine_id in demo_mines(seeds, years, progress, "footprint check"):
+    for catalog, mine_ids in demo_mines(seeds, years, progress, "footprint check"):
         cfg = catalog.config
         start, end = dt.date(cfg.start_year, 1, 1), dt.date(cfg.start_year + cfg.years - 1, 12, 31)
         source = StaticCatalogSource(catalog.catalog_path, name="demo")
-        aoi = Aoi.from_registry(registry, mine_id)
-        run = run_footprint(aoi, start, end, source, RunOptions(period=period), model)  # type: ignore[arg-type]
-        crs = str(run.classes.rio.crs)
-        mask = aoi_mask(
-            aoi.projected(crs),
-            (run.classes.sizes["y"], run.classes.sizes["x"]),
-            run.classes.rio.transform(recalc=True),
-        )
-        checks.append(check_demo_footprint(catalog, run.classes, mask, f"{mine_id}@{cfg.seed}"))
+        for mine_id in mine_ids:
+            aoi = Aoi.from_registry(registry, mine_id)
+            run = run_footprint(aoi, start, end, source, RunOptions(period=period), model)  # type: ignore[arg-type]
+            crs = str(run.classes.rio.crs)
+            mask = aoi_mask(
+                aoi.projected(crs),
+                (run.classes.sizes["y"], run.classes.sizes["x"]),
+                run.classes.rio.transform(recalc=True),
+            )
+            checks.append(check_demo_footprint(catalog, run.classes, mask, f"{mine_id}@{cfg.seed}"))
     return checks
