@@ -23,6 +23,7 @@ import numpy as np
 from geomon.errors import EvaluationError
 
 __all__ = [
+    "MIDDLE_SCENE_TITLE",
     "AccuracyReport",
     "AreaEstimate",
     "assess",
@@ -32,6 +33,11 @@ __all__ = [
 ]
 
 Z95 = 1.959964
+
+#: what titles ``geomon evaluate --demo-seeds``'s second report, the one that scores every pixel
+#: at its period's middle scene (:func:`geomon.classify.recipes.format_demo_accuracy`); model
+#: cards are read by it (:func:`geomon.report.model_card.parse_card`)
+MIDDLE_SCENE_TITLE = "every pixel seen clear, at its period's middle scene"
 
 
 def confusion_matrix(

@@ -101,6 +101,42 @@ def test_model_card_gives_summary_and_accuracy() -> None:
     assert none["accuracy"] == {} and none["summary"] == "no model card supplied"
 
 
+def test_model_card_gives_the_middle_scene_figures_when_its_block_has_them() -> None:
+    # geomon evaluate --demo-seeds since stop 22: a second report scores every pixel at its
+    # period's middle scene; a card whose block has it gives the report those figures too
+    second = (
+        "\nm1 on demo seeds 7, year composites: every pixel seen clear, at its period's middle "
+        "scene (as the footprint check counts it)\n"
+        "class           precision    recall        F1       IoU\n"
+        "vegetation         0.9800    0.9700    0.9750    0.9500\n"
+        "bare_disturbed     0.4000    0.6000    0.4800    0.3158\n"
+        "overall accuracy 0.9100 (sample)\n"
+    )
+    at = CARD.index("mine                        AOI ha")
+    card_text = CARD[:at] + second + CARD[at:]
+    acc = parse_card(card_text)["accuracy"]
+    assert acc["bare_disturbed_f1"] == pytest.approx(0.5833)  # the first report's, as before
+    assert acc["bare_disturbed_f1_middle"] == pytest.approx(0.48)
+    assert acc["bare_disturbed_iou_middle"] == pytest.approx(0.3158)
+    assert acc["overall_accuracy"] == pytest.approx(0.93)
+    info = classifier_info({"id": "m1", "card": card_text})
+    text = accuracy_text(info)
+    assert "F1 by class on pixels whose cover stayed the same through their period: " in text
+    assert "bare_disturbed F1 0.48 and IoU 0.32 when every pixel is scored at its period's " in text
+    assert "_middle" not in text
+    from geomon.report.methods import _accuracy_limits
+
+    limits = " ".join(_accuracy_limits(info))
+    assert (
+        "less well (scored on every pixel at its period's middle scene, 'bare_disturbed' has F1 0.48 and IoU 0.32; model card"
+        in limits
+    )
+    # a card without the second report (written before stop 22) says nothing of it
+    assert "bare_disturbed_f1_middle" not in parse_card(CARD)["accuracy"]
+    old = classifier_info({"id": "m1", "card": CARD})
+    assert "middle scene" not in accuracy_text(old) + " ".join(_accuracy_limits(old))
+
+
 def test_scene_dates_from_item_ids() -> None:
     ids = ["S2DEMO_x_20210102", "S2B_MSIL2A_20190615T083601_N0212", "LC08_xyz"]
     assert scene_dates(ids) == ["2019-06-15", "2021-01-02"]

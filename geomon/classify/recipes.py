@@ -216,7 +216,7 @@ def format_demo_accuracy(accuracy: DemoAccuracy, title: str) -> str:
     """Both reports of :func:`evaluate_on_demo` as plain text (:func:`format_report`): the
     stable pixels' under ``title``, then every pixel's at the middle scene, then how many
     reference pixels each has."""
-    from geomon.evaluate import format_report
+    from geomon.evaluate import MIDDLE_SCENE_TITLE, format_report
 
     n_stable = int(accuracy.stable.counts.sum())
     n_middle = int(accuracy.middle.counts.sum())
@@ -227,8 +227,7 @@ def format_demo_accuracy(accuracy: DemoAccuracy, title: str) -> str:
             "",
             format_report(
                 accuracy.middle,
-                f"{title}: every pixel seen clear, at its period's middle scene "
-                "(as the footprint check counts it)",
+                f"{title}: {MIDDLE_SCENE_TITLE} (as the footprint check counts it)",
             ),
             "",
             f"stable-pixel reference: {_px(n_stable)} px of {_px(n_middle)} ({share:.1f} %); "

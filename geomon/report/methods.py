@@ -116,10 +116,18 @@ def _accuracy_limits(cl: dict[str, Any]) -> list[str]:
             )
     on = str(cl["evaluated_on"] or "")
     if "demo seeds" in on and any(k.endswith("_f1") for k in acc):
+        f1, iou = acc.get("bare_disturbed_f1_middle"), acc.get("bare_disturbed_iou_middle")
+        figures = (
+            f"scored on every pixel at its period's middle scene, 'bare_disturbed' has F1 "
+            f"{f1:.2f} and IoU {iou:.2f}; "
+            if isinstance(f1, int | float) and isinstance(iou, int | float)
+            else ""
+        )
         out.append(
             "The classifier's per-class accuracy is scored on pixels whose land cover stayed the "
             "same through a period: ground cleared, dug or flooded during a period is left out of "
-            "it and is classified less well (model card: 'What the pixel accuracy leaves out')."
+            f"it and is classified less well ({figures}model card: 'What the pixel accuracy "
+            "leaves out')."
         )
     err = acc.get("new_disturbance_area_error_pct")
     if isinstance(err, int | float):

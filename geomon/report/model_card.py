@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from geomon.evaluate import MIDDLE_SCENE_TITLE
+
 __all__ = ["PER_MINE", "card_text", "classifier_info", "parse_card", "per_mine_text"]
 
 _CLASSES = ("vegetation", "bare_disturbed", "water", "built_other")
@@ -97,6 +99,24 @@ def _per_mine(body: str) -> dict[str, float]:
     }
 
 
+def _middle_scene(body: str) -> dict[str, float]:
+    """``bare_disturbed`` F1 and IoU of an evaluation block's second report, the one that scores
+    every pixel at its period's middle scene (ground that changed within the period included);
+    nothing when the block has no such report (cards written before stop 22)."""
+    at = body.find(MIDDLE_SCENE_TITLE)
+    if at < 0:
+        return {}
+    m = re.search(
+        rf"^bare_disturbed\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s*$", body[at:], re.M
+    )
+    if not m:
+        return {}
+    return {
+        "bare_disturbed_f1_middle": float(m.group(3)),
+        "bare_disturbed_iou_middle": float(m.group(4)),
+    }
+
+
 def parse_card(text: str) -> dict[str, Any]:
     """``{"summary": str, "accuracy": {metric: value}, "evaluated_on": str}`` from a model card."""
     if not text.strip():
@@ -158,6 +178,7 @@ def parse_card(text: str) -> dict[str, Any]:
                 accuracy[f"{cls}_precision"] = float(m.group(1))
                 accuracy[f"{cls}_recall"] = float(m.group(2))
                 accuracy[f"{cls}_f1"] = float(m.group(3))
+        accuracy.update(_middle_scene(body))
         m = re.search(r"^total\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(-?[\d.]+)%", body, re.M)
         if m:
             accuracy["new_disturbance_area_error_pct"] = float(m.group(1))

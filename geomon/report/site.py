@@ -607,11 +607,24 @@ def accuracy_text(cl: dict[str, Any]) -> str:
         acc.pop(k, None)
     if per_mine:
         parts.append(f"new-disturbance area per mine: {per_mine}")
+    f1_mid, iou_mid = (
+        acc.pop("bare_disturbed_f1_middle", None),
+        acc.pop("bare_disturbed_iou_middle", None),
+    )
     f1 = {k[:-3]: acc.pop(k) for k in list(acc) if k.endswith("_f1")}
     for k in [k for k in list(acc) if k.endswith(("_precision", "_recall"))]:
         acc.pop(k)  # in the JSON; F1 says enough on one line
+    middle = (
+        f"bare_disturbed F1 {f1_mid:.2f} and IoU {iou_mid:.2f} when every pixel is scored at its "
+        "period's middle scene, ground that changed within a period included"
+        if isinstance(f1_mid, int | float) and isinstance(iou_mid, int | float)
+        else ""
+    )
     if f1:
-        parts.append("F1 by class: " + ", ".join(f"{k} {v:.2f}" for k, v in f1.items()))
+        stable = " on pixels whose cover stayed the same through their period" if middle else ""
+        parts.append(f"F1 by class{stable}: " + ", ".join(f"{k} {v:.2f}" for k, v in f1.items()))
+    if middle:
+        parts.append(middle)
     parts += [f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in acc.items()]
     on = cl.get("evaluated_on")
     return "; ".join(parts) + (
