@@ -20,6 +20,6 @@ def test_prints_the_share_of_changed_classes_per_variant(
     head = next(i for i, s in enumerate(lines) if "pixels sent to" in s)
     sent = int(re.search(r": ([\d,]+) pixels sent", lines[head])[1].replace(",", ""))  # type: ignore[index]
     assert sent > 0
-    shares = [float(re.search(r"([\d.]+) %$", s)[1]) for s in lines[head + 1 : head + 6]]  # type: ignore[index]
-    assert len(shares) == 5 and all(0 <= s <= 100 for s in shares)
+    shares = [float(re.search(r"([\d.]+) %$", s)[1]) for s in lines[head + 1 : head + 8]]  # type: ignore[index]
+    assert len(shares) == 7 and all(0 <= s <= 100 for s in shares)
     assert shares[0] < 2  # the float model against the shipped 16-bit layers
