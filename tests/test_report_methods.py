@@ -121,20 +121,30 @@ def test_model_card_gives_the_middle_scene_figures_when_its_block_has_them() -> 
     assert acc["overall_accuracy"] == pytest.approx(0.93)
     info = classifier_info({"id": "m1", "card": card_text})
     text = accuracy_text(info)
-    assert "F1 by class on pixels whose cover stayed the same through their period: " in text
-    assert "bare_disturbed F1 0.48 and IoU 0.32 when every pixel is scored at its period's " in text
+    # with both reports, every stable-pixel figure says so
+    assert "overall accuracy on stable pixels 0.930; " in text
+    assert "F1 by class on stable pixels: vegetation 0.985, bare_disturbed 0.583" in text
+    assert "bare_disturbed F1 0.480 and IoU 0.316 with every pixel scored at its period's " in text
     assert "_middle" not in text
     from geomon.report.methods import _accuracy_limits
 
     limits = " ".join(_accuracy_limits(info))
     assert (
-        "less well (scored on every pixel at its period's middle scene, 'bare_disturbed' has F1 0.48 and IoU 0.32; model card"
-        in limits
+        "less well ('bare_disturbed' F1 0.583 on the stable pixels; F1 0.480 and IoU 0.316 with "
+        "every pixel scored at its period's middle scene, changed ground included; model card"
+    ) in limits
+    # a stable row that cannot be read (nan: no stable reference of that class) is not taken
+    # from the second report
+    nan_row = card_text.replace(
+        "bare_disturbed     0.5000    0.7000    0.5833    0.4100", "bare_disturbed nan nan nan nan"
     )
+    acc = parse_card(nan_row)["accuracy"]
+    assert "bare_disturbed_f1" not in acc and acc["bare_disturbed_f1_middle"] == pytest.approx(0.48)
     # a card without the second report (written before stop 22) says nothing of it
     assert "bare_disturbed_f1_middle" not in parse_card(CARD)["accuracy"]
     old = classifier_info({"id": "m1", "card": CARD})
     assert "middle scene" not in accuracy_text(old) + " ".join(_accuracy_limits(old))
+    assert "stable pixels" not in accuracy_text(old)
 
 
 def test_scene_dates_from_item_ids() -> None:
@@ -169,7 +179,7 @@ def test_methods_section_is_generated_from_the_run(weak_model_report: tuple) -> 
     assert m["imagery"]["first_scene"] == "2019-06-15"
     for doc in (html, pdf):
         assert "overall accuracy 0.930" in doc
-        assert "F1 by class: vegetation 0.98, bare_disturbed 0.58" in doc
+        assert "F1 by class: vegetation 0.985, bare_disturbed 0.583" in doc
         for t in m["factor_tables"]:  # each table, its version and its source
             assert t["name"] in doc and " ".join(t["source"].split())[:60] in doc
         assert "Clear sky (share of AOI)" in doc

@@ -99,16 +99,24 @@ def _per_mine(body: str) -> dict[str, float]:
     }
 
 
-def _middle_scene(body: str) -> dict[str, float]:
-    """``bare_disturbed`` F1 and IoU of an evaluation block's second report, the one that scores
-    every pixel at its period's middle scene (ground that changed within the period included);
-    nothing when the block has no such report (cards written before stop 22)."""
+def _reports(body: str) -> tuple[str, str]:
+    """An evaluation block's first report (stable pixels) and its second (every pixel at its
+    period's middle scene; '' in blocks written before stop 22): the second opens with the line
+    that holds :data:`~geomon.evaluate.MIDDLE_SCENE_TITLE` and ends at the reference-count line or
+    the footprint check, whichever comes first."""
     at = body.find(MIDDLE_SCENE_TITLE)
     if at < 0:
-        return {}
-    m = re.search(
-        rf"^bare_disturbed\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s*$", body[at:], re.M
-    )
+        return body, ""
+    start = body.rfind("\n", 0, at) + 1
+    ends = [body.find(s, at) for s in ("\nstable-pixel reference", "\nnew disturbance against")]
+    end = min([e for e in ends if e >= 0], default=len(body))
+    return body[:start], body[start:end]
+
+
+def _middle_scene(report: str) -> dict[str, float]:
+    """``bare_disturbed`` F1 and IoU of the second report (:func:`_reports`), which scores every
+    pixel at its period's middle scene (ground that changed within the period included)."""
+    m = re.search(rf"^bare_disturbed\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s*$", report, re.M)
     if not m:
         return {}
     return {
@@ -166,19 +174,20 @@ def parse_card(text: str) -> dict[str, Any]:
         first = body.strip().splitlines()[0] if body.strip() else ""
         on = re.search(r" on (.+)$", first)
         evaluated = on.group(1).strip() if on else ""
-        m = re.search(rf"overall accuracy {_FLOAT} \(sample\)", body)
+        stable, middle = _reports(body)  # each report's figures from its own lines
+        m = re.search(rf"overall accuracy {_FLOAT} \(sample\)", stable)
         if m:
             accuracy["overall_accuracy"] = float(m.group(1))
-        m = re.search(rf"overall accuracy {_FLOAT}(?: ± {_FLOAT})? \(area-weighted", body)
+        m = re.search(rf"overall accuracy {_FLOAT}(?: ± {_FLOAT})? \(area-weighted", stable)
         if m:
             accuracy["overall_accuracy_area_weighted"] = float(m.group(1))
         for cls in _CLASSES:
-            m = re.search(rf"^{cls}\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s*$", body, re.M)
+            m = re.search(rf"^{cls}\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s+{_FLOAT}\s*$", stable, re.M)
             if m:
                 accuracy[f"{cls}_precision"] = float(m.group(1))
                 accuracy[f"{cls}_recall"] = float(m.group(2))
                 accuracy[f"{cls}_f1"] = float(m.group(3))
-        accuracy.update(_middle_scene(body))
+        accuracy.update(_middle_scene(middle))
         m = re.search(r"^total\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(-?[\d.]+)%", body, re.M)
         if m:
             accuracy["new_disturbance_area_error_pct"] = float(m.group(1))

@@ -593,38 +593,40 @@ _METRIC_NAMES = {
 
 
 def accuracy_text(cl: dict[str, Any]) -> str:
-    """The classifier's accuracy on one line: overall figures first, then F1 per class."""
+    """The classifier's accuracy on one line: overall figures first, then F1 per class, then
+    (where the model card gives it) ``bare_disturbed`` with every pixel scored at its period's
+    middle scene; the other pixel figures are then marked as on stable pixels."""
     acc = dict(cl["accuracy"])
     if not acc:
         return "not recorded (no accuracy in the run or the model card)"
+    f1_mid, iou_mid = (
+        acc.pop("bare_disturbed_f1_middle", None),
+        acc.pop("bare_disturbed_iou_middle", None),
+    )
+    has_middle = isinstance(f1_mid, int | float) and isinstance(iou_mid, int | float)
+    stable = " on stable pixels" if has_middle else ""
     parts = []
     for key, label in _METRIC_NAMES.items():
         if key in acc:
             v = acc.pop(key)
-            parts.append(f"{label} {v:+.1f}" if key.endswith("_pct") else f"{label} {v:.3f}")
+            pct = key.endswith("_pct")
+            parts.append(f"{label} {v:+.1f}" if pct else f"{label}{stable} {v:.3f}")
     per_mine = per_mine_text(acc)
     for k in PER_MINE:
         acc.pop(k, None)
     if per_mine:
         parts.append(f"new-disturbance area per mine: {per_mine}")
-    f1_mid, iou_mid = (
-        acc.pop("bare_disturbed_f1_middle", None),
-        acc.pop("bare_disturbed_iou_middle", None),
-    )
     f1 = {k[:-3]: acc.pop(k) for k in list(acc) if k.endswith("_f1")}
     for k in [k for k in list(acc) if k.endswith(("_precision", "_recall"))]:
         acc.pop(k)  # in the JSON; F1 says enough on one line
-    middle = (
-        f"bare_disturbed F1 {f1_mid:.2f} and IoU {iou_mid:.2f} when every pixel is scored at its "
-        "period's middle scene, ground that changed within a period included"
-        if isinstance(f1_mid, int | float) and isinstance(iou_mid, int | float)
-        else ""
-    )
     if f1:
-        stable = " on pixels whose cover stayed the same through their period" if middle else ""
-        parts.append(f"F1 by class{stable}: " + ", ".join(f"{k} {v:.2f}" for k, v in f1.items()))
-    if middle:
-        parts.append(middle)
+        parts.append(f"F1 by class{stable}: " + ", ".join(f"{k} {v:.3f}" for k, v in f1.items()))
+    if has_middle:
+        parts.append(
+            f"bare_disturbed F1 {f1_mid:.3f} and IoU {iou_mid:.3f} with every pixel scored at its "
+            "period's middle scene (stable pixels: those whose cover stayed the same through "
+            "their period; the middle-scene figures include ground that changed within it)"
+        )
     parts += [f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in acc.items()]
     on = cl.get("evaluated_on")
     return "; ".join(parts) + (
