@@ -9,16 +9,17 @@ machine is shared: each line gives the fastest and the median), in ns per output
 - ``kernel, 1 thread``: :func:`~geomon.classify._fused.classify_fused` over every chunk, each
   chunk's inputs with their halo already in one contiguous array (no dask, no copies);
 - ``kernel, 2 threads``: the same chunks taken by two threads from one queue, wall time x 2;
-- ``halo copies``: copying every chunk's inputs and halo into one array, as
-  :func:`geomon.classify.apply._halo_block` does before the kernel runs;
+- ``halo copies``: copying every chunk's inputs and halo (and its valid mask) into new arrays:
+  about what :func:`geomon.classify.apply._halo_block` pays pasting a chunk and its neighbours'
+  edges into the buffer it keeps per thread before the kernel runs (it reuses that buffer);
 - ``stage, sync`` and ``stage, 2 threads``: the stage as the benchmark times it
   (:func:`~geomon.footprint.run.compute_classes` of :func:`~geomon.classify.classify`), on
   dask's synchronous scheduler and on its threaded one with 2 workers (wall time x 2).
 
 The stage minus the kernel is what dask, the copies and the outputs' store cost; the 2-thread
 stage minus the 1-thread stage is, mostly, the last chunks' imbalance (16 chunks of unequal cost
-on 2 workers). Then, for a two-stage model, the share of each chunk's pixels its first stage
-sends on (the second stage costs about 200-250 ns per pixel it classifies: where a chunk sends
+on 2 workers). Then, for a two-stage model, the share of each chunk's pixels with data that its
+first stage sends on (:func:`sent`) (the second stage costs about 200-250 ns per pixel it classifies: where a chunk sends
 14 % of its pixels, the second stage is a third of that chunk's time).
 
     python -m bench.classify_stage [--model FILE] [--reps 5]
@@ -42,12 +43,19 @@ from bench.bench_footprint import _composite
 from bench.imagery import _aoi, _warm_kernels, catalog
 from geomon.classify import classify, load_model
 from geomon.classify._fused import classify_fused
+from geomon.classify.model import Refinement
 from geomon.footprint.run import compute_classes
 from geomon.imagery import Query, StaticCatalogSource
 
 DEFAULT_MODEL = Path(__file__).parent.parent / "models" / "geomon-shared-reduced-v10.gmodel"
 
 Block = tuple[np.ndarray, np.ndarray, tuple[slice, slice]]
+
+
+def sent(refine: Refinement, code: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """The pixels a two-stage model's first stage sends on: with data, and not accepted by
+    ``refine`` (:meth:`~geomon.classify.model.Refinement.accepts`)."""
+    return (code > 0) & ~refine.accepts(code, prob)
 
 
 def _blocks(arrays: list[np.ndarray], halo: int, chunk: int) -> list[Block]:
@@ -137,17 +145,17 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {name:20s} fastest {min(values):6.1f}  median {statistics.median(values):6.1f}")
     if model.refine is not None:
         first = replace(model, refine=None)._kernel_model
-        shares, sent, total = [], 0, 0
+        shares, n_sent, total = [], 0, 0
         for stack, valid, window in blocks:
             out = classify_fused(first, plan, stack, valid, window)
             if out is None:
                 raise SystemExit("a chunk has a non-finite input; report this as a bug")
             code, prob, _ = out
             seen = code > 0
-            send = seen & (prob < model.refine.thresholds[code])
+            send = sent(model.refine, code, prob)
             shares.append(100 * send.sum() / max(seen.sum(), 1))
-            sent, total = sent + send.sum(), total + seen.sum()
-        print(f"  first stage sends {100 * sent / max(total, 1):.1f} % of the pixels on; per "
+            n_sent, total = n_sent + send.sum(), total + seen.sum()
+        print(f"  first stage sends {100 * n_sent / max(total, 1):.1f} % of the pixels with data on; per "
               f"chunk {min(shares):.1f}-{max(shares):.1f} %: "
               f"{', '.join(f'{s:.1f}' for s in shares)}")  # fmt: skip
     pool.shutdown()

@@ -12,9 +12,12 @@ On the footprint benchmark's reference composite (as ``bench.classify_stage``), 
 first stage sends on are classified by the shipped integer path (the reference) and by numpy
 variants of it that change only that layer, with its ReLU'd float inputs requantised onto
 ``[0, 255]`` (by each unit's interval bound, as the 16-bit scheme bounds them, or by its largest
-value over these pixels) and each weight row rounded onto ``[-127, 127]``, or only one of the
-two in 8 bits; then, on half the pixels, the weights rounded to the nearest against rounded to
-keep each row's outputs on the other half (:func:`_fit_rounding`). Prints the share of those pixels whose contract class changes; the float32 model's
+value over these same pixels) and each weight row rounded onto ``[-127, 127]``, or only one of the
+two in 8 bits (the other at the shipped scheme's levels); then, scored on half the pixels, the
+activations scaled on the other half and the weights rounded to the nearest, against rounded
+to keep each row's outputs on that other half (:func:`_fit_rounding`). A control row runs the
+layer here at the shipped levels: it must give about 0 (the numpy steps are float64 where the
+kernel's are float32). Prints the share of those pixels whose contract class changes; the float32 model's
 own share shows the 16-bit scheme's.
 
     python -m bench.int8_flips [--model FILE]
@@ -31,7 +34,7 @@ import dask
 import numpy as np
 
 from bench.bench_footprint import _composite
-from bench.classify_stage import DEFAULT_MODEL, _blocks
+from bench.classify_stage import DEFAULT_MODEL, _blocks, sent
 from bench.imagery import _aoi, _warm_kernels, catalog
 from geomon.classify import PixelModel, load_model
 from geomon.classify._fused import classify_fused
@@ -61,7 +64,7 @@ def _sent_features(model: PixelModel, size: int, chunk: int) -> np.ndarray:
         if out is None:
             raise SystemExit("a chunk has a non-finite input; report this as a bug")
         code, prob, _ = out
-        send = (code > 0) & (prob < model.refine.thresholds[code])
+        send = sent(model.refine, code, prob)
         feats = compute_features(dict(zip(fset.inputs, stack, strict=True)), fset, valid)
         parts.append(feats[:, :, ys, xs][:, send])
     return np.ascontiguousarray(np.concatenate(parts, axis=1))
@@ -159,24 +162,29 @@ def main(argv: list[str] | None = None) -> None:
     observed_top = hidden.max(axis=1)
     float_changed = float((_classes(second, second._scores(x)) != reference).mean())
     n_in, n_out = w1.shape[1], w1.shape[0]
+    shipped = int(q.bound[1])  # the levels of layer 2's activations and weights as shipped
     print(f"{model.model_id}: {x.shape[1]:,} pixels sent to {second.model_id}; share whose "
-          f"class changes against the shipped 16-bit layers")  # fmt: skip
+          f"class changes against the shipped integer layers")  # fmt: skip
     rows = [
-        ("float32 model (the 16-bit scheme's own error)", float_changed),
-        (f"layer 2 ({n_in} -> {n_out}) 8-bit, activations by interval bound",
-         changed(interval_top, 255, 127)),
+        ("float32 model (the shipped scheme's own error)", float_changed),
+        (f"control: layer 2 ({n_in} -> {n_out}) here at the shipped {shipped} levels",
+         changed(interval_top, shipped, shipped)),
+        ("layer 2 in 8 bits, activations by interval bound", changed(interval_top, 255, 127)),
         ("  the same, activations by their largest value here", changed(observed_top, 255, 127)),
-        ("  8-bit activations only (16-bit weights)", changed(observed_top, 255, 32767)),
-        ("  8-bit weights only (16-bit activations)", changed(observed_top, 65535, 127)),
+        (f"  8-bit activations only (weights at {shipped} levels)",
+         changed(observed_top, 255, shipped)),
+        (f"  8-bit weights only (activations at {shipped} levels)",
+         changed(observed_top, shipped, 127)),
     ]  # fmt: skip
-    # rounding fitted on half the pixels (drawn at random), scored on the other half
+    # scaled and rounding fitted on half the pixels (drawn at random), scored on the other half
     order = np.random.default_rng(0).permutation(x.shape[1])
     fit, held = order[: len(order) // 2], order[len(order) // 2 :]
+    fit_top = hidden[:, fit].max(axis=1)
     rows += [
-        ("  8-bit, largest value, on a held-out half: rounded nearest",
-         changed(observed_top, 255, 127, cols=held)),
+        ("  on a held-out half, scaled on the other: rounded nearest",
+         changed(fit_top, 255, 127, cols=held)),
         ("  the same, each row's rounding fitted on the other half",
-         changed(observed_top, 255, 127, fit=fit, cols=held)),
+         changed(fit_top, 255, 127, fit=fit, cols=held)),
     ]  # fmt: skip
     for name, share in rows:
         print(f"  {name:60s}{100 * share:7.2f} %")

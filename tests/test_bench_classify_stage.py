@@ -3,10 +3,15 @@ image's own pixels, and the tool prints every line on a small generated catalog.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from geomon.classify import REDUCED_FEATURES, select_model
+from geomon.classify.model import Refinement
+from geomon.classify.model_io import save_model
 
 classify_stage = pytest.importorskip("bench.classify_stage")
 
@@ -44,3 +49,21 @@ def test_prints_every_line_on_a_small_catalog(
     for name, line in zip(names, out[1:6], strict=True):
         assert line.strip().startswith(name) and "median" in line
     assert out[6].strip().startswith("first stage sends")
+
+
+def test_a_first_stage_whose_answers_all_stand_sends_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEOMON_CACHE", str(tmp_path))
+    shipped = select_model(REDUCED_FEATURES.bands)
+    assert shipped.refine is not None
+    classes = ("vegetation", "bare_disturbed", "water", "built_other")
+    keep = replace(shipped, refine=Refinement(shipped.refine.model, classes, 0.0))
+    path = tmp_path / "keep.gmodel"
+    save_model(keep, path)
+    args = ["--reps", "1", "--size", "384", "--chunk", "128"]
+    classify_stage.main([*args, "--model", str(path)])
+    classify_stage.main(args)  # the shipped rule
+    lines = [s for s in capsys.readouterr().out.splitlines() if "first stage sends" in s]
+    assert lines[0].strip().startswith("first stage sends 0.0 % of the pixels with data on")
+    assert not lines[1].strip().startswith("first stage sends 0.0 %")
