@@ -38,12 +38,13 @@ from pathlib import Path
 
 import dask
 import numpy as np
+import xarray as xr
 
 from bench.bench_footprint import _composite
 from bench.imagery import _aoi, _warm_kernels, catalog
 from geomon.classify import classify, load_model
 from geomon.classify._fused import classify_fused
-from geomon.classify.model import Refinement
+from geomon.classify.model import PixelModel, Refinement
 from geomon.footprint.run import compute_classes
 from geomon.imagery import Query, StaticCatalogSource
 
@@ -56,6 +57,18 @@ def sent(refine: Refinement, code: np.ndarray, prob: np.ndarray) -> np.ndarray:
     """The pixels a two-stage model's first stage sends on: with data, and not accepted by
     ``refine`` (:meth:`~geomon.classify.model.Refinement.accepts`)."""
     return (code > 0) & ~refine.accepts(code, prob)
+
+
+def reference_blocks(model: PixelModel, size: int, chunk: int) -> tuple[xr.Dataset, list[Block]]:
+    """The footprint benchmark's reference composite (``size`` px scenes, computed to memory)
+    with the bands ``model`` reads, and its chunks with their halo (:func:`_blocks`)."""
+    source = StaticCatalogSource(catalog(4, size, 28, "realistic"))
+    query = Query(_aoi(source, "full"), dt.date(2023, 1, 1), dt.date(2023, 1, 31))
+    _warm_kernels()
+    with dask.config.set(scheduler="threads", num_workers=2):
+        comp = _composite(query, source, chunk, model).compute()
+    arrays = [np.ascontiguousarray(comp[n].values) for n in (*model.features.inputs, "valid")]
+    return comp, _blocks(arrays, model.features.halo, chunk)
 
 
 def _blocks(arrays: list[np.ndarray], halo: int, chunk: int) -> list[Block]:
@@ -88,14 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     plan = model.fused_plan
     if plan is None:
         raise SystemExit(f"model {model.model_id} has no row-fused path (no spatial context)")
-    source = StaticCatalogSource(catalog(4, args.size, 28, "realistic"))
-    query = Query(_aoi(source, "full"), dt.date(2023, 1, 1), dt.date(2023, 1, 31))
-    _warm_kernels()
-    with dask.config.set(scheduler="threads", num_workers=2):
-        comp = _composite(query, source, args.chunk, model).compute()
-    names = [*model.features.inputs, "valid"]
-    arrays = [np.ascontiguousarray(comp[n].values) for n in names]
-    blocks = _blocks(arrays, model.features.halo, args.chunk)
+    comp, blocks = reference_blocks(model, args.size, args.chunk)
     chunked = comp.chunk({"time": 1, "y": args.chunk, "x": args.chunk})
     n_out = comp.sizes["time"] * comp.sizes["y"] * comp.sizes["x"]
     kernel = model._kernel_model

@@ -26,21 +26,16 @@ own share shows the 16-bit scheme's.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
-import dask
 import numpy as np
 
-from bench.bench_footprint import _composite
-from bench.classify_stage import DEFAULT_MODEL, _blocks, sent
-from bench.imagery import _aoi, _warm_kernels, catalog
+from bench.classify_stage import DEFAULT_MODEL, reference_blocks, sent
 from geomon.classify import PixelModel, load_model
 from geomon.classify._fused import classify_fused
 from geomon.classify._quant import _unpair
 from geomon.classify.features import compute_features
-from geomon.imagery import Query, StaticCatalogSource
 
 
 def _sent_features(model: PixelModel, size: int, chunk: int) -> np.ndarray:
@@ -50,16 +45,11 @@ def _sent_features(model: PixelModel, size: int, chunk: int) -> np.ndarray:
     plan = model.fused_plan
     if plan is None:
         raise SystemExit(f"model {model.model_id} has no row-fused path (no spatial context)")
-    source = StaticCatalogSource(catalog(4, size, 28, "realistic"))
-    query = Query(_aoi(source, "full"), dt.date(2023, 1, 1), dt.date(2023, 1, 31))
-    _warm_kernels()
-    with dask.config.set(scheduler="threads", num_workers=2):
-        comp = _composite(query, source, chunk, model).compute()
     fset = model.features
-    arrays = [np.ascontiguousarray(comp[n].values) for n in (*fset.inputs, "valid")]
+    _, blocks = reference_blocks(model, size, chunk)
     first = replace(model, refine=None)._kernel_model
     parts = []
-    for stack, valid, (ys, xs) in _blocks(arrays, fset.halo, chunk):
+    for stack, valid, (ys, xs) in blocks:
         out = classify_fused(first, plan, stack, valid, (ys, xs))
         if out is None:
             raise SystemExit("a chunk has a non-finite input; report this as a bug")
