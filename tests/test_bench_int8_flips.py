@@ -31,7 +31,7 @@ def test_prints_the_share_of_changed_classes_per_variant(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GEOMON_CACHE", str(tmp_path))
-    int8_flips.main(["--size", "384", "--chunk", "128"])
+    int8_flips.main(["--size", "384", "--chunk", "128", "--sample", "3000"])
     lines = capsys.readouterr().out.splitlines()
     head = next(i for i, s in enumerate(lines) if "pixels sent to" in s)
     sent = int(re.search(r": ([\d,]+) pixels sent", lines[head])[1].replace(",", ""))  # type: ignore[index]
@@ -42,3 +42,12 @@ def test_prints_the_share_of_changed_classes_per_variant(
     assert shares[0] < 2  # the float model against the shipped integer layers
     assert "control" in rows[1] and shares[1] < 0.1  # the numpy layer is the shipped one
     assert shares[2] > shares[1]  # 8 bits change some answers
+    first = next(i for i, s in enumerate(lines) if s.startswith("first stage ("))
+    assert "pixels with data drawn at random" in lines[first]
+    pairs = [re.search(r"([\d.]+) % / +([\d.]+) %$", s) for s in lines[first + 1 : first + 7]]
+    assert all(pairs) and len(pairs) == 6
+    classes = [float(m[1]) for m in pairs if m]
+    assert classes[0] < 1 and max(classes[2:]) > classes[0]  # float: small; 8 bits: more
+    assert (
+        "control" in lines[first + 2] and classes[1] < 0.1
+    )  # the numpy layer 2 is the shipped one
