@@ -3,6 +3,7 @@ image's own pixels, and the tool prints every line on a small generated catalog.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,13 +37,28 @@ def test_blocks_carry_each_chunk_and_its_halo_within_the_image() -> None:
     assert (covered == 1).all()
 
 
+def small_catalog_output(
+    main: Callable[[list[str]], None],
+    args: list[str],
+    first: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[str]:
+    """A bench tool's printed lines from the one that holds ``first`` on, run with ``args`` on a
+    small generated catalog (384 px scenes, 128 px chunks) in a cache of its own."""
+    monkeypatch.setenv("GEOMON_CACHE", str(tmp_path))
+    main([*args, "--size", "384", "--chunk", "128"])
+    lines = capsys.readouterr().out.splitlines()
+    return lines[next(i for i, s in enumerate(lines) if first in s) :]
+
+
 def test_prints_every_line_on_a_small_catalog(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GEOMON_CACHE", str(tmp_path))
-    classify_stage.main(["--reps", "1", "--size", "384", "--chunk", "128"])
-    lines = capsys.readouterr().out.splitlines()
-    out = lines[next(i for i, s in enumerate(lines) if s.startswith("classify stage")) :]
+    out = small_catalog_output(
+        classify_stage.main, ["--reps", "1"], "classify stage", tmp_path, capsys, monkeypatch
+    )
     assert out[0].startswith("classify stage, geomon-shared-reduced-v10")
     names = ("kernel, 1 thread", "kernel, 2 threads", "halo copies", "stage, sync",
              "stage, 2 threads")  # fmt: skip

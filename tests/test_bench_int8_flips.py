@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_bench_classify_stage import small_catalog_output
 
 int8_flips = pytest.importorskip("bench.int8_flips")
 
@@ -30,13 +31,12 @@ def test_fitted_rounding_stays_within_a_step_and_never_raises_the_row_error() ->
 def test_prints_the_share_of_changed_classes_per_variant(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GEOMON_CACHE", str(tmp_path))
-    int8_flips.main(["--size", "384", "--chunk", "128", "--sample", "3000"])
-    lines = capsys.readouterr().out.splitlines()
-    head = next(i for i, s in enumerate(lines) if "pixels sent to" in s)
-    sent = int(re.search(r": ([\d,]+) pixels sent", lines[head])[1].replace(",", ""))  # type: ignore[index]
+    lines = small_catalog_output(
+        int8_flips.main, ["--sample", "3000"], "pixels sent to", tmp_path, capsys, monkeypatch
+    )
+    sent = int(re.search(r": ([\d,]+) pixels sent", lines[0])[1].replace(",", ""))  # type: ignore[index]
     assert sent > 0
-    rows = lines[head + 1 : head + 9]
+    rows = lines[1:9]
     shares = [float(re.search(r"([\d.]+) %$", s)[1]) for s in rows]  # type: ignore[index]
     assert len(shares) == 8 and all(0 <= s <= 100 for s in shares)
     assert shares[0] < 2  # the float model against the shipped integer layers
