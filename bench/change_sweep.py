@@ -185,7 +185,7 @@ def _by_period(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
     print(f"  marked new against the truth, by period: {errors}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="4,5", help="validation demo seeds (default 4,5)")
     parser.add_argument("--bands", choices=("full", "reduced"), default="full")
@@ -207,7 +207,7 @@ def main() -> None:
         help="values to try instead of the built-in grid's, e.g. "
         "'persistence=2;tail_conversions=water+built_other,water,none'",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     combinations = _combinations(args.grid)
     paths = [p for p in args.model.split(",") if p]
     seeds = [int(s) for s in args.seeds.split(",")]
