@@ -9,7 +9,7 @@ matters, the accuracy, before anyone writes the kernel. The first stage is simul
   ``[-127, 127]``;
 - layer 2's ReLU'd inputs: scaled onto ``[0, 255]`` by their largest value on calibration pixels;
 - each weight row on ``[-127, 127]``, rounded to keep its outputs on the calibration pixels
-  (:func:`bench.int8_flips._fit_rounding`); the last layer in float32, as shipped.
+  (:func:`bench.int8_flips.quantise_rows`); the last layer in float32, as shipped.
 
 Calibration pixels come from demo seeds the model was trained on (``--calibration-seeds``,
 default 1), never from the scored ones. Pixels the first stage does not accept take the second
@@ -38,7 +38,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bench.int8_flips import _fit_rounding
+from bench.int8_flips import (
+    _ratio,
+    eight_bit_inputs,
+    eight_bit_layer1,
+    float_tail,
+    quantise_rows,
+)
 from geomon.classify import PixelModel, load_model
 from geomon.classify.features import compute_features
 
@@ -78,51 +84,28 @@ class Int8FirstStage:
     def calibrate(cls, model: PixelModel, x: np.ndarray) -> Int8FirstStage:
         """From the features ``x`` ``(n_features, n)`` of calibration pixels."""
         first = replace(model, refine=None)
-        q, (weights, biases) = first._quant, first._folded
+        q, (weights, _) = first._quant, first._folded
         if q.n_int != 2 or len(weights) != 3:
             raise SystemExit(f"{first.model_id}: the study is for two integer layers then one")
-        bound = int(q.bound[0])
-        steps = _steps(first, x)
-        per_step = np.where(q.scale > 0, bound / (127 * np.where(q.scale > 0, q.scale, 1)), 0)
-        w1, deq1 = _rows(weights[0].astype(np.float64) * per_step[None, :], steps)
-        bias1 = biases[0][:, 0] + weights[0].astype(np.float64) @ q.centre.astype(np.float64)
+        steps = eight_bit_inputs(first, x)
+        w, bias1 = eight_bit_layer1(first)
+        w1, deq1 = quantise_rows(w, 127, steps)
         h1 = np.maximum((w1 @ steps) * deq1[:, None] + bias1[:, None], 0)
-        top = h1.max(axis=1)
-        scale2 = np.where(top > 0, 255 / np.where(top > 0, top, 1), 0)
+        scale2 = _ratio(255, h1.max(axis=1))
         acts = np.minimum(np.rint(h1 * scale2[:, None]), 255)
-        step2 = np.where(scale2 > 0, 1 / np.where(scale2 > 0, scale2, 1), 0)
-        w2, deq2 = _rows(weights[1].astype(np.float64) * step2[None, :], acts)
+        w2, deq2 = quantise_rows(
+            weights[1].astype(np.float64) * _ratio(1, scale2)[None, :], 127, acts
+        )
         return cls(first, w1, deq1, bias1, scale2, w2, deq2)
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Unnormalised label probabilities ``(n_labels, n)`` of the features ``x``."""
-        weights, biases = self.model._folded
-        h1 = np.maximum((self.w1 @ _steps(self.model, x)) * self.deq1[:, None]
-                        + self.bias1[:, None], 0)  # fmt: skip
+        biases = self.model._folded[1]
+        steps = eight_bit_inputs(self.model, x)
+        h1 = np.maximum((self.w1 @ steps) * self.deq1[:, None] + self.bias1[:, None], 0)
         acts = np.minimum(np.rint(h1 * self.scale2[:, None]), 255)
         h2 = np.maximum((self.w2 @ acts) * self.deq2[:, None] + biases[1], 0)
-        s = weights[2] @ h2 + biases[2]
-        return np.asarray(np.exp(s - s.max(axis=0)))
-
-
-def _steps(first: PixelModel, x: np.ndarray) -> np.ndarray:
-    """The shipped first-layer input steps of ``x`` (clipped, centred, NaN at the centre) mapped
-    onto ``[-127, 127]``."""
-    q = first._quant
-    bound = int(q.bound[0])
-    clipped = np.clip(x, first.lower[:, None], first.upper[:, None])
-    clipped = np.where(np.isnan(clipped), q.centre[:, None], clipped)
-    steps = np.rint((clipped - q.centre[:, None]) * q.scale[:, None]).clip(-bound, bound)
-    return np.rint(steps * (127 / bound))
-
-
-def _rows(w: np.ndarray, acts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``w``'s rows on ``[-127, 127]`` (fitted rounding on ``acts``) and their step values."""
-    top = np.abs(w).max(axis=1)
-    row = np.where(top > 0, 127 / np.where(top > 0, top, 1), 0)
-    target = w * row[:, None]
-    fitted = _fit_rounding(target, np.rint(target).clip(-127, 127), acts, 127)
-    return fitted, np.where(row > 0, 1 / np.where(row > 0, row, 1), 0)
+        return float_tail(self.model, h2, 2)
 
 
 def predictor(model: PixelModel, int8: Int8FirstStage | None) -> Predict:

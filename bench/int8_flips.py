@@ -44,7 +44,7 @@ import numpy as np
 from bench.classify_stage import DEFAULT_MODEL, reference_blocks, sent
 from geomon.classify import PixelModel, load_model
 from geomon.classify._fused import classify_fused
-from geomon.classify._quant import _unpair
+from geomon.classify._quant import hidden_activations, input_steps
 from geomon.classify.features import compute_features
 
 
@@ -80,6 +80,59 @@ def _features(
     )
 
 
+def _ratio(a: float | np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a / b`` where ``b > 0``, else 0 (a unit or row that is never positive)."""
+    return np.where(b > 0, a / np.where(b > 0, b, 1), 0)
+
+
+def layer1_outputs(model: PixelModel, x: np.ndarray) -> np.ndarray:
+    """float64 ``(n_out, n)``: the ReLU'd outputs of ``model``'s first integer layer for
+    features ``x``, as the shipped path computes them (:func:`hidden_activations`)."""
+    q = model._quant._replace(n_int=1)
+    return hidden_activations(q, model.lower, model.upper, x).astype(np.float64)
+
+
+def eight_bit_inputs(model: PixelModel, x: np.ndarray) -> np.ndarray:
+    """The shipped first-layer input steps of ``x`` (:func:`input_steps`) onto ``[-127, 127]``."""
+    q = model._quant
+    steps = input_steps(q, model.lower, model.upper, x)
+    return np.rint(steps * (127 / int(q.bound[0])))
+
+
+def eight_bit_layer1(model: PixelModel) -> tuple[np.ndarray, np.ndarray]:
+    """Layer 1's float weights per step of :func:`eight_bit_inputs` ``(n_out, n_in)`` and its
+    bias with the input centres folded in."""
+    q, (weights, biases) = model._quant, model._folded
+    per_step = _ratio(int(q.bound[0]), 127 * q.scale)
+    w = weights[0].astype(np.float64) * per_step[None, :]
+    return w, biases[0][:, 0] + weights[0].astype(np.float64) @ q.centre.astype(np.float64)
+
+
+def quantise_rows(
+    w: np.ndarray, levels: int, fit: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``w``'s rows scaled so that each's largest is ``levels`` and rounded (to the nearest,
+    or with ``fit``, activations ``(n_in, n)``, by :func:`_fit_rounding`), and the value of
+    each row's step."""
+    row = _ratio(levels, np.abs(w).max(axis=1))
+    target = w * row[:, None]
+    wq = np.rint(target).clip(-levels, levels)
+    if fit is not None:
+        wq = _fit_rounding(target, wq, fit, levels)
+    return wq, _ratio(1, row)
+
+
+def float_tail(model: PixelModel, h: np.ndarray, start: int) -> np.ndarray:
+    """Unnormalised label probabilities from ``h``, the inputs of ``model``'s layer ``start``:
+    its float32 layers from there on (ReLU between them), then the exp of the softmax."""
+    weights, biases = model._folded
+    for k in range(start, len(weights)):
+        h = weights[k] @ h + biases[k]
+        if k < len(weights) - 1:
+            h = np.maximum(h, 0)
+    return np.asarray(np.exp(h - h.max(axis=0)))
+
+
 def _first_stage(model: PixelModel, x: np.ndarray) -> list[tuple[str, float, float]]:
     """For the first stage on the pixels ``x``: each variant's share of pixels whose class
     changes and whose routing (sent on or not) changes against the shipped integer path, on a
@@ -96,56 +149,34 @@ def _first_stage(model: PixelModel, x: np.ndarray) -> list[tuple[str, float, flo
         code = classes.argmax(axis=0)
         return code, classes.max(axis=0) < thresholds[code]
 
-    def rest(h: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
-        for k in range(start, len(weights)):
-            h = weights[k] @ h + biases[k]
-            if k < len(weights) - 1:
-                h = np.maximum(h, 0)
-        return outcome(np.exp(h - h.max(axis=0)))
-
     half = x.shape[1] // 2
     fit, held = np.arange(half), np.arange(half, x.shape[1])
     shipped = int(q.bound[1])
     ref_code, ref_sent = outcome(first._scores(x[:, held], integer=True))
-    bound = int(q.bound[0])
-    clipped = np.clip(x, first.lower[:, None], first.upper[:, None])
-    clipped = np.where(np.isnan(clipped), q.centre[:, None], clipped)
-    steps = np.rint((clipped - q.centre[:, None]) * q.scale[:, None]).clip(-bound, bound)
-    sums = _unpair(q.weights[0], len(steps)).astype(np.int64) @ steps.astype(np.int64)
-    g1 = sums.astype(np.int32).astype(np.float32) * q.deq[0][:, None] + q.bias[0][:, None]
-    g1 = np.maximum(g1, np.float32(0)).astype(np.float64)
+    g1 = layer1_outputs(first, x)
 
     def eight_bit(w: np.ndarray, acts: np.ndarray, fitted: bool, levels: int = 127) -> np.ndarray:
         """``w @ acts`` on the held-out pixels, ``w``'s rows rounded onto ``levels`` levels."""
-        top = np.abs(w).max(axis=1)
-        row = np.where(top > 0, levels / np.where(top > 0, top, 1), 0)
-        target = w * row[:, None]
-        wq = np.rint(target).clip(-levels, levels)
-        if fitted:
-            wq = _fit_rounding(target, wq, acts[:, fit], levels)
-        return (wq @ acts[:, held]) * np.where(row > 0, 1 / np.where(row > 0, row, 1), 0)[:, None]
+        wq, deq = quantise_rows(w, levels, acts[:, fit] if fitted else None)
+        return (wq @ acts[:, held]) * deq[:, None]
 
     def layer2(
         fitted: bool, levels: int = 127, act_levels: int = 255
     ) -> tuple[np.ndarray, np.ndarray]:
         tops = g1[:, fit].max(axis=1)
         if levels != 127:  # the control: the shipped requantisation of the layer's inputs
-            tops = np.where(
-                q.requant[0] > 0, act_levels / np.where(q.requant[0] > 0, q.requant[0], 1), 0
-            )
-        scale = np.where(tops > 0, act_levels / np.where(tops > 0, tops, 1), 0)
+            tops = _ratio(act_levels, q.requant[0])
+        scale = _ratio(act_levels, tops)
         acts = np.minimum(np.rint(g1 * scale[:, None]), act_levels)
-        step = np.where(scale > 0, 1 / np.where(scale > 0, scale, 1), 0)
-        h = eight_bit(weights[1].astype(np.float64) * step[None, :], acts, fitted, levels)
-        return rest(np.maximum(h + biases[1], 0), 2)
+        h = eight_bit(
+            weights[1].astype(np.float64) * _ratio(1, scale)[None, :], acts, fitted, levels
+        )
+        return outcome(float_tail(first, np.maximum(h + biases[1], 0), 2))
 
     def layer1(fitted: bool) -> tuple[np.ndarray, np.ndarray]:
-        acts = np.rint(steps * (127 / bound))  # the shipped input steps onto [-127, 127]
-        per_step = np.where(q.scale > 0, bound / (127 * np.where(q.scale > 0, q.scale, 1)), 0)
-        w = weights[0].astype(np.float64) * per_step[None, :]
-        bias = biases[0][:, 0].astype(np.float64) + weights[0] @ q.centre.astype(np.float64)
-        h = eight_bit(w, acts, fitted)
-        return rest(np.maximum(h + bias[:, None], 0), 1)
+        w, bias = eight_bit_layer1(first)
+        h = eight_bit(w, eight_bit_inputs(first, x), fitted)
+        return outcome(float_tail(first, np.maximum(h + bias[:, None], 0), 1))
 
     rows = []
     for name, (code, send) in (
@@ -212,17 +243,10 @@ def main(argv: list[str] | None = None) -> None:
     if not x.shape[1]:
         raise SystemExit("the first stage sends no pixel of this composite on")
     reference = _classes(second, second._scores(x, integer=True))
-    # the first integer layer's ReLU'd outputs, as the shipped path computes them
-    clipped = np.clip(x, second.lower[:, None], second.upper[:, None])
-    clipped = np.where(np.isnan(clipped), q.centre[:, None], clipped)
-    bound = int(q.bound[0])
-    steps = np.rint((clipped - q.centre[:, None]) * q.scale[:, None]).clip(-bound, bound)
-    sums = _unpair(q.weights[0], len(steps)).astype(np.int64) @ steps.astype(np.int64)
-    hidden = sums.astype(np.int32).astype(np.float32) * q.deq[0][:, None] + q.bias[0][:, None]
-    hidden = np.maximum(hidden, np.float32(0)).astype(np.float64)
+    hidden = layer1_outputs(second, x)  # the first integer layer's ReLU'd outputs
     weights, biases = second._folded
     w1, b1 = weights[1].astype(np.float64), biases[1].astype(np.float64)
-    interval_top = np.where(q.requant[0] > 0, q.bound[1] / np.where(q.requant[0] > 0, q.requant[0], 1), 0)  # fmt: skip
+    interval_top = _ratio(q.bound[1], q.requant[0])
 
     def changed(
         tops: np.ndarray,
@@ -235,25 +259,13 @@ def main(argv: list[str] | None = None) -> None:
         layer's activations on ``[0, levels]`` (scaled by ``tops``) and each weight row on
         ``[-weight_levels, weight_levels]``: rounded to the nearest, or, with ``fit`` (columns),
         each row's rounding chosen to keep its outputs on those pixels (:func:`_fit_rounding`)."""
-        act_scale = np.where(tops > 0, levels / np.where(tops > 0, tops, 1), 0)
+        act_scale = _ratio(levels, tops)
         acts = np.minimum(np.rint(hidden * act_scale[:, None]), levels)
-        step = np.where(act_scale > 0, 1 / np.where(act_scale > 0, act_scale, 1), 0)
-        w = w1 * step[None, :]
-        top = np.abs(w).max(axis=1)
-        row = np.where(top > 0, weight_levels / np.where(top > 0, top, 1), 0)
-        target = w * row[:, None]
-        wq = np.rint(target).clip(-weight_levels, weight_levels)
-        if fit is not None:
-            wq = _fit_rounding(target, wq, acts[:, fit], weight_levels)
-        deq = np.where(row > 0, 1 / np.where(row > 0, row, 1), 0)
+        w = w1 * _ratio(1, act_scale)[None, :]
+        wq, deq = quantise_rows(w, weight_levels, None if fit is None else acts[:, fit])
         cols = np.arange(acts.shape[1]) if cols is None else cols
         h = np.maximum((wq @ acts[:, cols]) * deq[:, None] + b1, 0)
-        for k in range(2, len(weights)):
-            h = weights[k] @ h + biases[k]
-            if k < len(weights) - 1:
-                h = np.maximum(h, 0)
-        scores = np.exp(h - h.max(axis=0))
-        return float((_classes(second, scores) != reference[cols]).mean())
+        return float((_classes(second, float_tail(second, h, 2)) != reference[cols]).mean())
 
     observed_top = hidden.max(axis=1)
     float_changed = float((_classes(second, second._scores(x)) != reference).mean())

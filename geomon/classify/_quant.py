@@ -38,7 +38,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["MAX_INT_INPUTS", "QuantLayers", "hidden_activations", "quantize_layers"]
+__all__ = [
+    "MAX_INT_INPUTS",
+    "QuantLayers",
+    "hidden_activations",
+    "input_steps",
+    "quantize_layers",
+]
 
 _INT32_MAX = 2**31 - 1
 _INT16_MAX = 32767
@@ -168,6 +174,18 @@ def _unpair(w: np.ndarray, n_in: int) -> np.ndarray:
     return np.ascontiguousarray(w).view(np.int16).reshape(w.shape[0], -1)[:, :n_in]
 
 
+def input_steps(
+    q: QuantLayers, lower: np.ndarray, upper: np.ndarray, xfm: np.ndarray
+) -> np.ndarray:
+    """The first integer layer's inputs, int64 ``(n_features, n)``: feature-major ``xfm``
+    clipped to ``[lower, upper]`` (NaN at the range's middle), centred and scaled onto
+    ``[-bound, bound]`` in float32, as the compiled pass quantises them."""
+    x = np.clip(np.asarray(xfm, np.float32), lower[:, None], upper[:, None])
+    x = np.where(np.isnan(x), q.centre[:, None], x)
+    bound = int(q.bound[0])
+    return np.rint((x - q.centre[:, None]) * q.scale[:, None]).clip(-bound, bound).astype(np.int64)
+
+
 def hidden_activations(
     q: QuantLayers, lower: np.ndarray, upper: np.ndarray, xfm: np.ndarray
 ) -> np.ndarray:
@@ -176,10 +194,7 @@ def hidden_activations(
     as the range's middle, and the compiled pass marks those pixels no data; infinities are
     clipped to the range's ends), exact integer sums in int64 and the kernel's float32 steps in
     its order."""
-    x = np.clip(np.asarray(xfm, np.float32), lower[:, None], upper[:, None])
-    x = np.where(np.isnan(x), q.centre[:, None], x)
-    bound = int(q.bound[0])
-    h = np.rint((x - q.centre[:, None]) * q.scale[:, None]).clip(-bound, bound).astype(np.int64)
+    h = input_steps(q, lower, upper, xfm)
     out = np.empty((0, h.shape[1]), np.float32)
     for k in range(q.n_int):
         wq = _unpair(q.weights[k], h.shape[0]).astype(np.int64)
