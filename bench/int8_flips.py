@@ -44,7 +44,12 @@ import numpy as np
 from bench.classify_stage import DEFAULT_MODEL, reference_blocks, sent
 from geomon.classify import PixelModel, load_model
 from geomon.classify._fused import classify_fused
-from geomon.classify._quant import hidden_activations, input_steps
+from geomon.classify._quant import (
+    _ratio,
+    hidden_activations,
+    input_steps,
+    quantise_rows,
+)
 from geomon.classify.features import compute_features
 
 
@@ -80,11 +85,6 @@ def _features(
     )
 
 
-def _ratio(a: float | np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a / b`` where ``b > 0``, else 0 (a unit or row that is never positive)."""
-    return np.where(b > 0, a / np.where(b > 0, b, 1), 0)
-
-
 def layer1_outputs(model: PixelModel, x: np.ndarray) -> np.ndarray:
     """float64 ``(n_out, n)``: the ReLU'd outputs of ``model``'s first integer layer for
     features ``x``, as the shipped path computes them (:func:`hidden_activations`)."""
@@ -106,20 +106,6 @@ def eight_bit_layer1(model: PixelModel) -> tuple[np.ndarray, np.ndarray]:
     per_step = _ratio(int(q.bound[0]), 127 * q.scale)
     w = weights[0].astype(np.float64) * per_step[None, :]
     return w, biases[0][:, 0] + weights[0].astype(np.float64) @ q.centre.astype(np.float64)
-
-
-def quantise_rows(
-    w: np.ndarray, levels: int, fit: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """``w``'s rows scaled so that each's largest is ``levels`` and rounded (to the nearest,
-    or with ``fit``, activations ``(n_in, n)``, by :func:`_fit_rounding`), and the value of
-    each row's step."""
-    row = _ratio(levels, np.abs(w).max(axis=1))
-    target = w * row[:, None]
-    wq = np.rint(target).clip(-levels, levels)
-    if fit is not None:
-        wq = _fit_rounding(target, wq, fit, levels)
-    return wq, _ratio(1, row)
 
 
 def float_tail(model: PixelModel, h: np.ndarray, start: int) -> np.ndarray:
@@ -189,31 +175,6 @@ def _first_stage(model: PixelModel, x: np.ndarray) -> list[tuple[str, float, flo
     ):
         rows.append((name, float((code != ref_code).mean()), float((send != ref_sent).mean())))
     return rows
-
-
-def _fit_rounding(
-    target: np.ndarray, start: np.ndarray, acts: np.ndarray, levels: int, sweeps: int = 2
-) -> np.ndarray:
-    """Integer weights near ``target`` (``(n_out, n_in)``, in integer steps) whose rows' outputs
-    on ``acts`` (``(n_in, n)``) stay closest to the target's: from ``start`` (nearest rounding),
-    each weight moves one step towards the other side of its target where that lowers the row's
-    mean squared output error ``d G d`` (``d`` the row's rounding error, ``G`` the activations'
-    second moments), ``sweeps`` passes (a greedy form of AdaRound, Nagel et al. 2020)."""
-    gram = acts @ acts.T / max(acts.shape[1], 1)
-    out = start.copy()
-    for _ in range(sweeps):
-        for r in range(out.shape[0]):
-            d = out[r] - target[r]
-            gd = gram @ d
-            for i in range(out.shape[1]):
-                move = 1.0 if d[i] < 0 else -1.0
-                if abs(out[r, i] + move) > levels:
-                    continue
-                if 2 * move * gd[i] + gram[i, i] < 0:  # the error falls
-                    out[r, i] += move
-                    d[i] += move
-                    gd += move * gram[:, i]
-    return out
 
 
 def _classes(model: PixelModel, scores: np.ndarray) -> np.ndarray:

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from test_bench_classify_stage import small_catalog_output
 
+from geomon.classify._quant import _fit_rounding
+
 int8_flips = pytest.importorskip("bench.int8_flips")
 
 
@@ -19,7 +21,7 @@ def test_fitted_rounding_stays_within_a_step_and_never_raises_the_row_error() ->
     target = rng.normal(0, 40, (12, 30)).clip(-127, 127)
     acts = np.floor(rng.gamma(0.6, 40, (30, 500)).clip(0, 255))  # sparse, skewed, like ReLUs
     nearest = np.rint(target)
-    fitted = int8_flips._fit_rounding(target, nearest, acts, 127)
+    fitted = _fit_rounding(target, nearest, acts, 127)
     assert np.all(np.abs(fitted - target) < 1) and np.abs(fitted).max() <= 127
     assert np.array_equal(fitted, np.rint(fitted))
     gram = acts @ acts.T / acts.shape[1]

@@ -68,7 +68,7 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from llvmlite import ir
+from llvmlite import binding, ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic, overload
 
@@ -248,6 +248,11 @@ _I16 = ir.IntType(16)
 _V8I32 = ir.VectorType(_I32, _VEC)
 _V16I16 = ir.VectorType(_I16, 2 * _VEC)
 _V16I32 = ir.VectorType(_I32, 2 * _VEC)
+_I8 = ir.IntType(8)
+_V32I8 = ir.VectorType(_I8, 4 * _VEC)
+_V32I32 = ir.VectorType(_I32, 4 * _VEC)
+#: lanes ``4i + k`` of 32 products, for k = 0..3: the four products of each output lane
+_QUAD = [ir.Constant(_V8I32, [4 * i + k for i in range(_VEC)]) for k in range(4)]
 
 
 #: vectors of pixels per step of the integer kernel: 4 rows x 4 vectors = 16 accumulators. Against
@@ -259,7 +264,7 @@ _INT_STEP = _INT_VECS * _VEC
 assert TILE % _INT_STEP == 0
 
 
-def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-def]
+def _rows_kernel_int(n_rows: int, out: str = "sum", unit: str = "pairs"):  # type: ignore[no-untyped-def]
     """Intrinsic ``kernel(w, src, dst, deq, bias, req, top, n_pairs, j, n_steps)``: output rows
     ``[j, j + n_rows)`` of an integer layer (:mod:`geomon.classify._quant`), the sums ``s[j + r,
     p] = sum over pairs i of w16[j + r, 2i] * x16[2i, p] + w16[j + r, 2i + 1] * x16[2i + 1, p]``
@@ -282,7 +287,18 @@ def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-
     and odd products, add to the accumulator. LLVM matches that to ``vpmaddwd`` + ``vpaddd``,
     or to one ``vpdpwssd`` where AVX-512 VNNI is there (checked on this machine's Zen 4), and
     to what other CPUs have for it: no CPU-specific intrinsic, the same integers everywhere.
-    The sums cannot overflow: the layer's bound keeps ``n_in * Q**2`` below 2**31."""
+    The sums cannot overflow: the layer's bound keeps ``n_in * Q**2`` below 2**31.
+
+    ``unit`` ``"quads"`` or ``"quads_vnni"`` (8-bit layers, :func:`geomon.classify._quant.
+    quantize_layers8`): ``w`` holds four signed bytes per int32 (inputs ``4i .. 4i + 3``, the
+    lowest in the low byte) and ``src`` four unsigned bytes, ``n_pairs`` counts quads, and
+    ``"pairs"`` output becomes ``"quads"``: ``rint(min(g * req, top))`` (``top`` at most 255) in
+    byte ``r`` of int32 row ``k`` for rows ``4k + r`` (``j`` a multiple of 4; missing rows 0).
+    ``"quads_vnni"`` sums each quad with ``vpdpbusd`` (``llvm.x86.avx512.vpdpbusd.256``: only on
+    CPUs with AVX-512 VNNI and VL, :data:`VNNI`; LLVM does not match plain IR to it); ``"quads"``
+    zero- and sign-extends the bytes, multiplies and adds each lane's four products in plain
+    IR (any CPU, 3-6x slower): the same integers."""
+    quads = unit != "pairs"
     n_vec = _INT_VECS
     even = ir.Constant(ir.VectorType(_I32, _VEC), list(range(0, 2 * _VEC, 2)))
     odd = ir.Constant(ir.VectorType(_I32, _VEC), list(range(1, 2 * _VEC, 2)))
@@ -319,6 +335,13 @@ def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-
             zero = ir.Constant(_V8I32, [0] * _VEC)
             zero_f = ir.Constant(_V8, [0.0] * _VEC)
             zero16 = ir.Constant(v8i16, [0] * _VEC)
+            undef32 = ir.Constant(_V32I32, ir.Undefined)
+            if unit == "quads_vnni":
+                dot = cgutils.get_or_insert_function(
+                    builder.module,
+                    ir.FunctionType(_V8I32, [_V8I32, _V8I32, _V8I32]),
+                    "llvm.x86.avx512.vpdpbusd.256",
+                )
 
             def broadcast(value, vec=undef):  # type: ignore[no-untyped-def]
                 return _broadcast(builder, value, vec)
@@ -338,10 +361,12 @@ def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-
                 return builder.select(builder.fcmp_ordered(">", v, zero_f), v, zero_f)
 
             def scaled(g, req_r):  # type: ignore[no-untyped-def]
-                """``rint(min(g * req, top))`` as int16 (as ``min()`` selects it)."""
+                """``rint(min(g * req, top))`` as int32 (int16 for pairs; as ``min()`` selects
+                it)."""
                 v = builder.fmul(g, req_r)
                 v = builder.select(builder.fcmp_ordered("<", v, tops), v, tops)
-                return builder.trunc(builder.fptosi(builder.call(rint, [v]), _V8I32), v8i16)
+                v = builder.fptosi(builder.call(rint, [v]), _V8I32)
+                return v if quads else builder.trunc(v, v8i16)
 
             acc = [
                 [cgutils.alloca_once(builder, _V8I32) for _ in range(n_vec)] for _ in range(n_rows)
@@ -364,24 +389,37 @@ def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-
                 with cgutils.for_range(builder, n_in_v) as inner:
                     i = inner.index
                     at = builder.add(builder.mul(i, s_cols), p0)
-                    xs = [
-                        wide(
-                            builder.load(
-                                vector_at(sa.data, builder.add(at, ir.Constant(_I64, _VEC * h))),
-                                align=4,
-                            )
+                    raw = [
+                        builder.load(
+                            vector_at(sa.data, builder.add(at, ir.Constant(_I64, _VEC * h))),
+                            align=4,
                         )
                         for h in range(n_vec)
                     ]
+                    xs = raw if quads else [wide(v) for v in raw]
                     for r in range(n_rows):
-                        wi = wide(broadcast(builder.load(builder.gep(w_rows[r], [i]))))
+                        wr = broadcast(builder.load(builder.gep(w_rows[r], [i])))
                         for h in range(n_vec):
-                            prod = builder.mul(xs[h], wi)
-                            pair = builder.add(
-                                builder.shuffle_vector(prod, undef16, even),
-                                builder.shuffle_vector(prod, undef16, odd),
-                            )
-                            builder.store(builder.add(builder.load(acc[r][h]), pair), acc[r][h])
+                            total = builder.load(acc[r][h])
+                            if unit == "quads_vnni":
+                                total = builder.call(dot, [total, xs[h], wr])
+                            elif quads:
+                                a = builder.zext(builder.bitcast(xs[h], _V32I8), _V32I32)
+                                b = builder.sext(builder.bitcast(wr, _V32I8), _V32I32)
+                                prod = builder.mul(a, b)
+                                parts = [builder.shuffle_vector(prod, undef32, q) for q in _QUAD]
+                                four = builder.add(
+                                    builder.add(parts[0], parts[1]), builder.add(parts[2], parts[3])
+                                )
+                                total = builder.add(total, four)
+                            else:
+                                prod = builder.mul(xs[h], wide(wr))
+                                pair = builder.add(
+                                    builder.shuffle_vector(prod, undef16, even),
+                                    builder.shuffle_vector(prod, undef16, odd),
+                                )
+                                total = builder.add(total, pair)
+                            builder.store(total, acc[r][h])
                 if out == "sum":
                     for r in range(n_rows):
                         at = builder.add(builder.mul(rows[r], d_cols), p0)
@@ -404,6 +442,19 @@ def _rows_kernel_int(n_rows: int, out: str = "sum"):  # type: ignore[no-untyped-
                                 builder.store(
                                     values[r][h], vector_at(da.data, offset, _V8), align=4
                                 )
+                    elif quads:
+                        quad_row = builder.udiv(rows[0], ir.Constant(_I64, 4))
+                        at = builder.add(builder.mul(quad_row, d_cols), p0)
+                        for h in range(n_vec):
+                            packed = scaled(values[0][h], reqs[0])
+                            for r in range(1, n_rows):
+                                byte = builder.shl(
+                                    scaled(values[r][h], reqs[r]),
+                                    ir.Constant(_V8I32, [8 * r] * _VEC),
+                                )
+                                packed = builder.or_(packed, byte)
+                            offset = builder.add(at, ir.Constant(_I64, _VEC * h))
+                            builder.store(packed, vector_at(da.data, offset), align=4)
                     else:
                         for r in range(0, n_rows, 2):
                             pair_row = builder.udiv(rows[r], ir.Constant(_I64, 2))
@@ -433,10 +484,22 @@ _SUM_KERNELS = tuple(_rows_kernel_int(r, "sum") for r in range(1, ROWS + 1))
 _PAIR_KERNELS = tuple(_rows_kernel_int(r, "pairs") for r in range(1, ROWS + 1))
 _FLOAT_KERNELS = tuple(_rows_kernel_int(r, "float") for r in range(1, ROWS + 1))
 
+_features = binding.get_host_cpu_features()
+#: the CPU sums 8-bit quads with ``vpdpbusd`` on 256-bit vectors (AVX-512 VNNI and VL; Zen 4,
+#: Ice Lake and later Xeons): else the 8-bit layers run the plain-IR quads, the same integers
+VNNI = bool(_features.get("avx512vnni") and _features.get("avx512vl"))
+_QUAD_UNIT = "quads_vnni" if VNNI else "quads"
+_QSUM_KERNELS = tuple(_rows_kernel_int(r, "sum", _QUAD_UNIT) for r in range(1, ROWS + 1))
+_QUAD_KERNELS = tuple(_rows_kernel_int(r, "pairs", _QUAD_UNIT) for r in range(1, ROWS + 1))
+_QFLOAT_KERNELS = tuple(_rows_kernel_int(r, "float", _QUAD_UNIT) for r in range(1, ROWS + 1))
+#: the plain-IR sums on every CPU (the tests check them where the CPU has VNNI too)
+_QSUM_PLAIN_KERNELS = tuple(_rows_kernel_int(r, "sum", "quads") for r in range(1, ROWS + 1))
+
 
 #: what an integer layer writes (:func:`_rows_kernel_int`): its int32 sums, the next integer
-#: layer's input pairs, or ReLU'd float32 rows
-SUMS, PAIRS, FLOATS = 0, 1, 2
+#: layer's input pairs, or ReLU'd float32 rows; then the same of an 8-bit layer (input quads,
+#: the next layer's quads), and the plain-IR 8-bit sums
+SUMS, PAIRS, FLOATS, QSUMS, QUADS, QFLOATS, QSUMS_PLAIN = 0, 1, 2, 3, 4, 5, 6
 
 
 @numba.njit(nogil=True, cache=True)
@@ -444,7 +507,10 @@ def _dense_int(mode, w, src, dst, out, deq, bias, req, top, n_pairs, n_out, m): 
     """An integer layer over ``n_pairs`` input pairs and the first ``m`` pixels, through the
     kernel of ``mode``: :data:`SUMS` or :data:`PAIRS` into int32 ``dst``, :data:`FLOATS` into
     float32 ``out`` (``deq``, ``bias``, ``req``, ``top``: :func:`_rows_kernel_int`'s, unused for
-    sums). Blocks of :data:`ROWS` output rows, then one block of the rest, as :func:`_dense`."""
+    sums); an 8-bit layer's the same over ``n_pairs`` input quads: :data:`QSUMS` (or
+    :data:`QSUMS_PLAIN`, the plain-IR kernel) or :data:`QUADS` into ``dst``, :data:`QFLOATS`
+    into ``out``. Blocks of :data:`ROWS` output rows, then one block of the rest, as
+    :func:`_dense`."""
     steps = (m + _INT_STEP - 1) // _INT_STEP
     j = 0
     while j < n_out:
@@ -453,8 +519,16 @@ def _dense_int(mode, w, src, dst, out, deq, bias, req, top, n_pairs, n_out, m): 
             _float_rows(r, out, w, src, deq, bias, req, top, n_pairs, j, steps)
         elif mode == PAIRS:
             _pair_rows(r, dst, w, src, deq, bias, req, top, n_pairs, j, steps)
-        else:
+        elif mode == SUMS:
             _sum_rows(r, dst, w, src, deq, bias, req, top, n_pairs, j, steps)
+        elif mode == QFLOATS:
+            _qfloat_rows(r, out, w, src, deq, bias, req, top, n_pairs, j, steps)
+        elif mode == QUADS:
+            _quad_rows(r, dst, w, src, deq, bias, req, top, n_pairs, j, steps)
+        elif mode == QSUMS:
+            _qsum_rows(r, dst, w, src, deq, bias, req, top, n_pairs, j, steps)
+        else:
+            _qsum_plain_rows(r, dst, w, src, deq, bias, req, top, n_pairs, j, steps)
         j += r
 
 
@@ -480,6 +554,10 @@ def _rows_dispatch(kernels):  # type: ignore[no-untyped-def]
 _sum_rows = _rows_dispatch(_SUM_KERNELS)
 _pair_rows = _rows_dispatch(_PAIR_KERNELS)
 _float_rows = _rows_dispatch(_FLOAT_KERNELS)
+_qsum_rows = _rows_dispatch(_QSUM_KERNELS)
+_quad_rows = _rows_dispatch(_QUAD_KERNELS)
+_qfloat_rows = _rows_dispatch(_QFLOAT_KERNELS)
+_qsum_plain_rows = _rows_dispatch(_QSUM_PLAIN_KERNELS)
 
 
 class KernelModel(NamedTuple):
@@ -770,6 +848,44 @@ def _quantize_inputs(x, pl, y, at, m, lower, upper, quant, pairs, bad):  # type:
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
+def _quantize_inputs8(x, pl, y, at, m, lower, upper, quant, quads, bad):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """:func:`_quantize_inputs` for an 8-bit first layer: each step (bound 127) plus 127 as an
+    unsigned byte, four features per int32, the lowest in the low byte (past the last feature,
+    its copy at scale 0: byte 127, under weights 0)."""
+    n_feat = x.shape[0]
+    centre, scale = quant.centre, quant.scale
+    top = np.float32(quant.bound[0])
+    off = np.int32(127)
+    for r in range((n_feat + 3) // 4):
+        i0 = 4 * r
+        i1, i2, i3 = min(i0 + 1, n_feat - 1), min(i0 + 2, n_feat - 1), min(i0 + 3, n_feat - 1)
+        lo0, hi0, c0, s0 = lower[i0], upper[i0], centre[i0], scale[i0]
+        lo1, hi1, c1, s1 = lower[i1], upper[i1], centre[i1], scale[i1]
+        lo2, hi2, c2, s2 = lower[i2], upper[i2], centre[i2], scale[i2]
+        lo3, hi3, c3, s3 = lower[i3], upper[i3], centre[i3], scale[i3]
+        s1 = s1 if i1 > i0 else np.float32(0)
+        s2 = s2 if i2 > i1 else np.float32(0)
+        s3 = s3 if i3 > i2 else np.float32(0)
+        src0 = x[i0, pl, y, at : at + m]  # offsets by slicing
+        src1 = x[i1, pl, y, at : at + m]
+        src2 = x[i2, pl, y, at : at + m]
+        src3 = x[i3, pl, y, at : at + m]
+        dst = quads[r]
+        for p in range(m):
+            v0, v1, v2, v3 = src0[p], src1[p], src2[p], src3[p]
+            bad[p] |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3)
+            a0 = c0 if v0 != v0 else min(max(v0, lo0), hi0)
+            a1 = c1 if v1 != v1 else min(max(v1, lo1), hi1)
+            a2 = c2 if v2 != v2 else min(max(v2, lo2), hi2)
+            a3 = c3 if v3 != v3 else min(max(v3, lo3), hi3)
+            q0 = np.int32(np.rint(min(max((a0 - c0) * s0, -top), top))) + off
+            q1 = np.int32(np.rint(min(max((a1 - c1) * s1, -top), top))) + off
+            q2 = np.int32(np.rint(min(max((a2 - c2) * s2, -top), top))) + off
+            q3 = np.int32(np.rint(min(max((a3 - c3) * s3, -top), top))) + off
+            dst[p] = q0 | (q1 << 8) | (q2 << 16) | (q3 << 24)
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def forward_row(x, pl, y, x0, n, vrow, check_valid, model, crow, prow, vcov, scratch):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Classify the ``n`` pixels ``x[:, pl, y, x0:x0 + n]`` of feature-major ``x`` (C-contiguous
     float32 ``(n_features, planes, y, x)``) with ``model`` (a :class:`KernelModel`) into the rows
@@ -791,17 +907,21 @@ def forward_row(x, pl, y, x0, n, vrow, check_valid, model, crow, prow, vcov, scr
             bad[p] = check_valid and not vrow[start + p]
         n_in = n_feat
         if n_int > 0:
-            _quantize_inputs(x, pl, y, x0 + start, m, lower, upper, quant, pairs, bad)
+            eight = quant.bits == 8
+            if eight:
+                _quantize_inputs8(x, pl, y, x0 + start, m, lower, upper, quant, pairs, bad)
+            else:
+                _quantize_inputs(x, pl, y, x0 + start, m, lower, upper, quant, pairs, bad)
             src_pairs, dst_pairs = pairs, acc  # acc: the other pair buffer
             for k in range(n_int):
                 w, n_out = quant.weights[k], quant.weights[k].shape[0]
                 deq, bias = quant.deq[k], quant.bias[k]
-                n_pairs = (n_in + 1) // 2
+                n_pairs = (n_in + 3) // 4 if eight else (n_in + 1) // 2
                 if k + 1 < n_int:
                     top = np.float32(quant.bound[k + 1])
                     req = quant.requant[k]
                     _dense_int(
-                        PAIRS,
+                        QUADS if eight else PAIRS,
                         w,
                         src_pairs,
                         dst_pairs,
@@ -818,7 +938,7 @@ def forward_row(x, pl, y, x0, n, vrow, check_valid, model, crow, prow, vcov, scr
                 else:
                     top = np.float32(0)
                     _dense_int(
-                        FLOATS,
+                        QFLOATS if eight else FLOATS,
                         w,
                         src_pairs,
                         dst_pairs,

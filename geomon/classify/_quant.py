@@ -34,16 +34,24 @@ model's on all but a few pixels in 10,000 (see the tests and the model cards).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 
 __all__ = [
     "MAX_INT_INPUTS",
+    "EightBit",
     "QuantLayers",
+    "calibrate8",
+    "check_eight_bit",
     "hidden_activations",
     "input_steps",
+    "int_layer_count",
+    "quantise_rows",
     "quantize_layers",
+    "quantize_layers8",
 ]
 
 _INT32_MAX = 2**31 - 1
@@ -77,6 +85,9 @@ class QuantLayers(NamedTuple):
     requant: tuple[np.ndarray, ...]
     """float32 ``(n_out,)`` per layer: the scale of its (ReLU'd) outputs onto the next integer
     layer's ``[0, Q]`` (zeros for the last integer layer: its outputs stay float)."""
+    bits: int = 16
+    """16: the scheme above; 8: :func:`quantize_layers8` (weights and inputs in bytes, four per
+    int32, from a model's calibrated :class:`EightBit` tables)."""
 
 
 def _bound(n_in: int) -> int:
@@ -93,6 +104,16 @@ def _pairs(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded).view(np.int32).copy()
 
 
+def int_layer_count(weights: tuple[np.ndarray, ...]) -> int:
+    """How many leading layers of folded ``weights`` (``(n_out, n_in)``) run in integers: the
+    hidden layers narrow enough for a fine bound (at most :data:`MAX_INT_INPUTS` inputs); the
+    rest run in float32."""
+    n_int = 0
+    while n_int < len(weights) - 1 and weights[n_int].shape[1] <= MAX_INT_INPUTS:
+        n_int += 1
+    return n_int
+
+
 def quantize_layers(
     lower: np.ndarray,
     upper: np.ndarray,
@@ -101,10 +122,7 @@ def quantize_layers(
 ) -> QuantLayers:
     """The integer form of the hidden layers of folded float32 layers ``weights`` (``(n_out,
     n_in)``) and ``biases`` (``(n_out,)``) over inputs clipped to ``[lower, upper]``."""
-    # the leading hidden layers narrow enough for a fine bound; the rest run in float32
-    n_int = 0
-    while n_int < len(weights) - 1 and weights[n_int].shape[1] <= MAX_INT_INPUTS:
-        n_int += 1
+    n_int = int_layer_count(weights)
     n_feat = len(lower)
     lo = np.asarray(lower, np.float64)
     hi = np.asarray(upper, np.float64)
@@ -170,8 +188,10 @@ def quantize_layers(
     )
 
 
-def _unpair(w: np.ndarray, n_in: int) -> np.ndarray:
-    return np.ascontiguousarray(w).view(np.int16).reshape(w.shape[0], -1)[:, :n_in]
+def _unpair(w: np.ndarray, n_in: int, bits: int = 16) -> np.ndarray:
+    """The integer weights ``(n_out, n_in)`` of packed pairs (or quads, ``bits`` 8)."""
+    dtype = np.int8 if bits == 8 else np.int16
+    return np.ascontiguousarray(w).view(dtype).reshape(w.shape[0], -1)[:, :n_in]
 
 
 def input_steps(
@@ -195,9 +215,11 @@ def hidden_activations(
     clipped to the range's ends), exact integer sums in int64 and the kernel's float32 steps in
     its order."""
     h = input_steps(q, lower, upper, xfm)
+    if q.bits == 8:  # unsigned bytes: the steps from 0 (see quantize_layers8)
+        h += _OFFSET8
     out = np.empty((0, h.shape[1]), np.float32)
     for k in range(q.n_int):
-        wq = _unpair(q.weights[k], h.shape[0]).astype(np.int64)
+        wq = _unpair(q.weights[k], h.shape[0], q.bits).astype(np.int64)
         total = (wq @ h).astype(np.int32).astype(np.float32)
         g = np.maximum(total * q.deq[k][:, None] + q.bias[k][:, None], np.float32(0))
         if k + 1 < q.n_int:
@@ -206,3 +228,218 @@ def hidden_activations(
         else:
             out = g.astype(np.float32)
     return out
+
+
+# --- 8-bit layers -------------------------------------------------------------------------
+
+#: 8-bit weights and first-layer input steps lie on ``[-127, 127]``; the first layer's inputs
+#: are stored as unsigned bytes, ``step + 127`` (``vpdpbusd`` multiplies unsigned by signed
+#: bytes), and the sums' offset ``127 * sum(w)`` is taken off in the bias
+_LEVELS8 = 127
+_OFFSET8 = 127
+#: later layers' inputs (ReLU'd, non-negative) on ``[0, 255]``
+_ACT8 = 255
+
+
+@dataclass(frozen=True, eq=False)
+class EightBit:
+    """A model's calibrated 8-bit integer layers (:func:`calibrate8`), stored in its file
+    (format ``geomon-pixel-model/5``): what cannot be derived from the float32 model at load,
+    because it was fitted to the activations of calibration pixels."""
+
+    weights: tuple[np.ndarray, ...]
+    """float32 ``(n_out, n_in)`` per integer layer: integers on ``[-127, 127]``, each a step of
+    the layer's inputs (the first layer's: :func:`input_steps` at bound 127; later layers':
+    ``act_scale``) times the row's ``deq``."""
+    deq: tuple[np.ndarray, ...]
+    """float32 ``(n_out,)`` per layer: the value of one step of a row's integer sum."""
+    act_scale: tuple[np.ndarray, ...]
+    """float32 ``(n_in,)`` per layer after the first: its ReLU'd inputs' scale onto ``[0,
+    255]`` (255 over the largest value seen in calibration; larger values are clamped)."""
+    info: Mapping[str, Any] = field(default_factory=dict)
+    """JSON-serialisable calibration metadata (pixels, seeds, rounding)."""
+
+    def arrays(self) -> list[np.ndarray]:
+        """File order: each layer's weights and deq, then each later layer's input scale."""
+        out: list[np.ndarray] = []
+        for w, d in zip(self.weights, self.deq, strict=True):
+            out += [w, d]
+        return out + list(self.act_scale)
+
+
+def check_eight_bit(e: EightBit, weights: tuple[np.ndarray, ...]) -> list[str]:
+    """Problems of tables ``e`` for folded float ``weights`` (``(n_out, n_in)``), or none."""
+    n_int = int_layer_count(weights)
+    n = len(e.weights)
+    if n == 0 or n != n_int or len(e.deq) != n or len(e.act_scale) != n - 1:
+        return [f"8-bit tables must have {n_int} integer layers (weights, deq) and "
+                f"{max(n_int - 1, 0)} input scales"]  # fmt: skip
+    for k in range(n):
+        w, d = e.weights[k], e.deq[k]
+        if w.shape != weights[k].shape or d.shape != (w.shape[0],):
+            return [f"8-bit layer {k} has shape {w.shape} for a layer of {weights[k].shape}"]
+        if not (np.isfinite(w).all() and (np.rint(w) == w).all() and (np.abs(w) <= 127).all()):
+            return [f"8-bit layer {k} must hold integers on [-127, 127]"]
+        if not (np.isfinite(d).all() and (d >= 0).all()):
+            return [f"8-bit layer {k}'s deq must be finite and >= 0"]
+        if k and (
+            e.act_scale[k - 1].shape != (w.shape[1],)
+            or not (np.isfinite(e.act_scale[k - 1]).all() and (e.act_scale[k - 1] >= 0).all())
+        ):
+            return [f"8-bit layer {k}'s input scale must be finite, >= 0, one per input"]
+    return []
+
+
+def _quads(w: np.ndarray) -> np.ndarray:
+    """int8 ``(n_out, n_in)`` -> int32 ``(n_out, ceil(n_in / 4))`` of four adjacent weights."""
+    n_out, n_in = w.shape
+    padded = np.zeros((n_out, 4 * math.ceil(n_in / 4)), np.int8)
+    padded[:, :n_in] = w
+    return np.ascontiguousarray(padded).view(np.int32).copy()
+
+
+def _ratio(a: float | np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a / b`` where ``b > 0``, else 0 (a unit or row that is never positive)."""
+    return np.where(b > 0, a / np.where(b > 0, b, 1), 0)
+
+
+def _input_map8(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first layer's input centre and scale onto ``[-127, 127]`` (float32)."""
+    lo = np.asarray(lower, np.float64)
+    hi = np.asarray(upper, np.float64)
+    centre = ((lo + hi) / 2).astype(np.float32)
+    half = (hi - centre.astype(np.float64)).clip(min=0)
+    return centre, _ratio(_LEVELS8, half).astype(np.float32)
+
+
+def _per_step(weights: tuple[np.ndarray, ...], centre: np.ndarray, scale: np.ndarray, k: int,
+              act_scale: np.ndarray | None, biases: tuple[np.ndarray, ...]
+              ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Layer ``k``'s float64 weights per step of its integer inputs and its bias (the first
+    layer's with the input centres folded in)."""
+    w = np.asarray(weights[k], np.float64)
+    b = np.asarray(biases[k], np.float64)
+    if k == 0:
+        step = _ratio(1.0, scale.astype(np.float64))
+        return w * step[None, :], b + w @ centre.astype(np.float64)
+    assert act_scale is not None
+    return w * _ratio(1.0, act_scale.astype(np.float64))[None, :], b
+
+
+def quantize_layers8(
+    lower: np.ndarray,
+    upper: np.ndarray,
+    weights: tuple[np.ndarray, ...],
+    biases: tuple[np.ndarray, ...],
+    tables: EightBit,
+) -> QuantLayers:
+    """The 8-bit integer form of folded float32 layers from calibrated ``tables``.
+
+    First-layer inputs: each feature clipped to ``[lower, upper]`` and mapped onto ``[-127,
+    127]`` as in the 16-bit scheme (bound 127), stored as ``step + 127`` in an unsigned byte;
+    the sum's offset ``127 * sum(w)`` is folded into the bias: ``h = float32(s) * deq + (bias -
+    deq * 127 * sum(w))``, with ``s`` exact in int32 (at most ``n_in * 254 * 127``) and
+    ``float32(s)`` exact (below 2**24 for up to 520 inputs). Later layers' inputs: the ReLU'd
+    outputs times ``act_scale``, rounded, clamped to 255 (``requant``, ``top`` 255); their bias
+    is the float model's. The kernel sums four byte products per int32 lane
+    (:func:`geomon.classify._forward._rows_kernel_int`, ``vpdpbusd`` where the CPU has it)."""
+    n_int = len(tables.weights)
+    centre, scale = _input_map8(lower, upper)
+    out_w: list[np.ndarray] = []
+    out_bias: list[np.ndarray] = []
+    out_req: list[np.ndarray] = []
+    for k in range(n_int):
+        wq = tables.weights[k].astype(np.int64)
+        deq32 = tables.deq[k].astype(np.float32)
+        b = np.asarray(biases[k], np.float64)
+        if k == 0:
+            b = b + np.asarray(weights[0], np.float64) @ centre.astype(np.float64)
+            b = b - deq32.astype(np.float64) * _OFFSET8 * wq.sum(axis=1)
+        out_w.append(_quads(wq.astype(np.int8)))
+        out_bias.append(b.astype(np.float32))
+        last = k + 1 == n_int
+        out_req.append(np.zeros(len(deq32), np.float32) if last else
+                       tables.act_scale[k].astype(np.float32))  # fmt: skip
+    bounds = np.array([_LEVELS8] + [_ACT8] * (n_int - 1), np.int64)
+    return QuantLayers(
+        n_int, centre, scale, bounds, tuple(out_w), tuple(t.astype(np.float32) for t in tables.deq),
+        tuple(out_bias), tuple(out_req), 8,
+    )  # fmt: skip
+
+
+def quantise_rows(
+    w: np.ndarray, levels: int, fit: np.ndarray | None = None, sweeps: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """``w``'s rows scaled so that each's largest is ``levels`` and rounded (to the nearest,
+    or with ``fit``, activations ``(n_in, n)``, by :func:`_fit_rounding`), and the value of
+    each row's step."""
+    row = _ratio(levels, np.abs(w).max(axis=1))
+    target = w * row[:, None]
+    wq = np.rint(target).clip(-levels, levels)
+    if fit is not None:
+        wq = _fit_rounding(target, wq, fit, levels, sweeps)
+    return wq, _ratio(1, row)
+
+
+def _fit_rounding(
+    target: np.ndarray, start: np.ndarray, acts: np.ndarray, levels: int, sweeps: int = 2
+) -> np.ndarray:
+    """Integer weights near ``target`` (``(n_out, n_in)``, in integer steps) whose rows' outputs
+    on ``acts`` (``(n_in, n)``) stay closest to the target's: from ``start`` (nearest rounding),
+    each weight moves one step towards the other side of its target where that lowers the row's
+    mean squared output error ``d G d`` (``d`` the row's rounding error, ``G`` the activations'
+    second moments), ``sweeps`` passes (a greedy form of AdaRound, Nagel et al. 2020)."""
+    gram = acts @ acts.T / max(acts.shape[1], 1)
+    out = start.copy()
+    for _ in range(sweeps):
+        for r in range(out.shape[0]):
+            d = out[r] - target[r]
+            gd = gram @ d
+            for i in range(out.shape[1]):
+                move = 1.0 if d[i] < 0 else -1.0
+                if abs(out[r, i] + move) > levels:
+                    continue
+                if 2 * move * gd[i] + gram[i, i] < 0:  # the error falls
+                    out[r, i] += move
+                    d[i] += move
+                    gd += move * gram[:, i]
+    return out
+
+
+def calibrate8(
+    lower: np.ndarray,
+    upper: np.ndarray,
+    weights: tuple[np.ndarray, ...],
+    biases: tuple[np.ndarray, ...],
+    x: np.ndarray,
+    *,
+    sweeps: int = 2,
+    info: Mapping[str, Any] | None = None,
+) -> EightBit:
+    """8-bit tables of folded float32 layers from the features ``x`` ``(n_features, n)`` of
+    calibration pixels (never test pixels): layer by layer, each row's weights per input step
+    scaled so that its largest is 127 and rounded to fit its outputs on these pixels
+    (:func:`_fit_rounding`), and each later layer's input scale set by the largest value its
+    input takes on them, the layer before it run as the kernel will run it."""
+    n_int = int_layer_count(weights)
+    if n_int == 0:
+        raise ValueError("the model has no integer layers to put in 8 bits")
+    centre, scale = _input_map8(lower, upper)
+    q = QuantLayers(n_int, centre, scale, np.array([_LEVELS8], np.int64), (), (), (), (), 8)
+    acts = input_steps(q, lower, upper, x).astype(np.float64)
+    tw: list[np.ndarray] = []
+    td: list[np.ndarray] = []
+    ts: list[np.ndarray] = []
+    act_scale = None
+    for k in range(n_int):
+        w, b = _per_step(weights, centre, scale, k, act_scale, biases)
+        wq, deq = quantise_rows(w, _LEVELS8, acts, sweeps)
+        deq32 = deq.astype(np.float32)
+        tw.append(wq.astype(np.float32))
+        td.append(deq32)
+        if k + 1 < n_int:
+            h = np.maximum((wq @ acts) * deq32.astype(np.float64)[:, None] + b[:, None], 0)
+            act_scale = _ratio(_ACT8, h.max(axis=1)).astype(np.float32)
+            ts.append(act_scale)
+            acts = np.minimum(np.rint(h * act_scale.astype(np.float64)[:, None]), _ACT8)
+    return EightBit(tuple(tw), tuple(td), tuple(ts), dict(info or {}))

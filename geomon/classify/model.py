@@ -46,7 +46,7 @@ from geomon.errors import ModelError
 if TYPE_CHECKING:
     from geomon.classify._forward import KernelModel
     from geomon.classify._fused import FusedPlan
-    from geomon.classify._quant import QuantLayers
+    from geomon.classify._quant import EightBit, QuantLayers
 
 __all__ = ["PixelModel", "Prediction", "Refinement", "one_blas_thread"]
 
@@ -97,6 +97,10 @@ class PixelModel:
     (``refine.thresholds``), the pixel takes the second stage's class, probability and cover. A
     small first stage settles most pixels (clear vegetation, water, settlements) and a wider
     second one decides the rest, so the wide one's accuracy costs a fraction of its time."""
+    eight_bit: EightBit | None = None
+    """Calibrated 8-bit integer layers (:func:`geomon.classify._quant.calibrate8`; ``geomon
+    quantize``): the compiled pass and :meth:`predict_numpy` run this stage's hidden layers in
+    8 bits (:func:`~geomon.classify._quant.quantize_layers8`) instead of 16; None: 16 bits."""
 
     def __post_init__(self) -> None:
         _check_model(self)
@@ -116,6 +120,7 @@ class PixelModel:
         out = [self.lower, self.upper, self.mean, self.scale]
         for w, b in zip(self.weights, self.biases, strict=True):
             out += [w, b]
+        out += self.eight_bit.arrays() if self.eight_bit else []
         return out + (self.refine.model.arrays() if self.refine else [])
 
     def header(self) -> dict[str, Any]:
@@ -133,7 +138,12 @@ class PixelModel:
             "n_layers": len(self.weights),
             "info": dict(self.info),
             **({"refine": self.refine.header()} if self.refine else {}),
+            **({"int8": self._eight_bit_header()} if self.eight_bit else {}),
         }
+
+    def _eight_bit_header(self) -> dict[str, Any]:
+        assert self.eight_bit is not None
+        return {"n_layers": len(self.eight_bit.weights), "info": dict(self.eight_bit.info)}
 
     @cached_property
     def _folded(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
@@ -222,8 +232,12 @@ class PixelModel:
     @cached_property
     def _quant(self) -> QuantLayers:
         """The hidden layers in integers, as the compiled forward pass runs them."""
-        from geomon.classify._quant import quantize_layers
+        from geomon.classify._quant import quantize_layers, quantize_layers8
 
+        if self.eight_bit is not None:
+            return quantize_layers8(
+                self.lower, self.upper, self._folded[0], self._flat_biases, self.eight_bit
+            )
         return quantize_layers(self.lower, self.upper, self._folded[0], self._flat_biases)
 
     @cached_property
@@ -465,6 +479,10 @@ def _check_model(model: PixelModel) -> None:
     if not (model.scale > 0).all():
         problems.append("scale must be positive")
     problems += _check_layers(model.weights, model.biases, n_feat, n_lab)
+    if model.eight_bit is not None and not problems:
+        from geomon.classify._quant import check_eight_bit
+
+        problems += check_eight_bit(model.eight_bit, model._folded[0])
     second = model.refine.model if model.refine else None
     if second is not None and (
         second.features != model.features

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from geomon.classify._quant import EightBit
 from geomon.classify.features import ContextFeature, FeatureSet
 from geomon.classify.model import PixelModel, Refinement
 from geomon.errors import GeomonError, ModelError
@@ -30,6 +31,7 @@ from geomon.errors import GeomonError, ModelError
 __all__ = [
     "FORMAT",
     "FORMAT_CONTEXT",
+    "FORMAT_INT8",
     "FORMAT_STAGES",
     "FORMAT_TEMPORAL",
     "file_format",
@@ -49,7 +51,11 @@ FORMAT_TEMPORAL = "geomon-pixel-model/3"
 #: format tag of two-stage models (header field ``refine``, arrays under ``arrays/refine/``);
 #: older geomon refuses them rather than run the first stage alone
 FORMAT_STAGES = "geomon-pixel-model/4"
-_FORMATS = (FORMAT, FORMAT_CONTEXT, FORMAT_TEMPORAL, FORMAT_STAGES)
+#: format tag of models whose (first) stage runs its hidden layers in 8 bits from calibrated
+#: tables (header field ``int8``, arrays under ``arrays/int8/``), with or without a second stage,
+#: context or temporal statistics; older geomon refuses them rather than run them in 16 bits
+FORMAT_INT8 = "geomon-pixel-model/5"
+_FORMATS = (FORMAT, FORMAT_CONTEXT, FORMAT_TEMPORAL, FORMAT_STAGES, FORMAT_INT8)
 #: the fields of a second stage's header: its features and labels are the first stage's
 _REFINE_KEYS = {"model_id", "accept", "min_probability", "n_layers", "info"}
 #: optional in ``refine`` (since stop 20): accepted classes' own minimum probabilities
@@ -70,8 +76,15 @@ def _array_names(n_layers: int, stage: str = "") -> list[str]:
     return [f"arrays/{stage}{name}.npy" for name in (*_VECTORS, *layers)]
 
 
+def _int8_names(n_layers: int) -> list[str]:
+    layers = [f"{kind}{i}" for i in range(n_layers) for kind in ("w", "d")]
+    return [f"arrays/int8/{name}.npy" for name in (*layers, *(f"s{i}" for i in range(1, n_layers)))]
+
+
 def _all_array_names(header: dict[str, Any]) -> list[str]:
     names = _array_names(header["n_layers"])
+    if "int8" in header:
+        names += _int8_names(header["int8"]["n_layers"])
     if "refine" in header:
         names += _array_names(header["refine"]["n_layers"], "refine/")
     return names
@@ -108,6 +121,8 @@ def save_model(model: PixelModel, path: str | Path) -> str:
 
 def file_format(model: PixelModel) -> str:
     """The format tag :func:`save_model` writes for ``model``."""
+    if model.eight_bit is not None:
+        return FORMAT_INT8
     return FORMAT_STAGES if model.refine else format_of(model.features)
 
 
@@ -185,7 +200,8 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: format {FORMAT_CONTEXT} needs spatial context; retrain it")
     if fmt == FORMAT and header.get("context"):
         raise ModelError(f"{path}: only formats {FORMAT_CONTEXT}+ have spatial context; retrain it")
-    if fmt != FORMAT_STAGES and (fmt == FORMAT_TEMPORAL) != bool(header.get("temporal")):
+    free = fmt in (FORMAT_STAGES, FORMAT_INT8)  # may hold any features
+    if not free and (fmt == FORMAT_TEMPORAL) != bool(header.get("temporal")):
         raise ModelError(
             f"{path}: only format {FORMAT_TEMPORAL} has temporal statistics; retrain it"
         )
@@ -194,9 +210,23 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
             f"{path}: format {FORMAT_STAGES} needs a second stage (header field 'refine'); "
             "rebuild it with 'geomon cascade'"
         )
-    if fmt != FORMAT_STAGES and "refine" in header:
-        raise ModelError(f"{path}: only format {FORMAT_STAGES} has a second stage; retrain it")
+    if not free and "refine" in header:
+        raise ModelError(f"{path}: only format {FORMAT_STAGES}+ has a second stage; retrain it")
+    if (fmt == FORMAT_INT8) != ("int8" in header):
+        raise ModelError(
+            f"{path}: format {FORMAT_INT8}, and only it, has 8-bit tables (header field 'int8'); "
+            "rebuild it with 'geomon quantize'"
+        )
     _check_layer_count(header.get("n_layers"), path)
+    if "int8" in header:
+        int8 = header["int8"]
+        if not (isinstance(int8, dict) and set(int8) == {"n_layers", "info"}
+                and isinstance(int8["info"], dict)):  # fmt: skip
+            raise ModelError(
+                f"{path}: header field 'int8' needs n_layers and info, and nothing else; "
+                "rebuild it with 'geomon quantize'"
+            )
+        _check_layer_count(int8["n_layers"], path)
     if "refine" in header:
         _check_refine(header["refine"], path)
     for key in ("bands", "indices", "labels", "label_classes", "label_covers", "temporal"):
@@ -291,6 +321,15 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], stage: str = "
             refine.get("class_min_probability", {}),
         )
     n = header["n_layers"]
+    eight_bit = None
+    if "int8" in header and not stage:
+        n8 = header["int8"]["n_layers"]
+        eight_bit = EightBit(
+            tuple(get(f"int8/w{i}") for i in range(n8)),
+            tuple(get(f"int8/d{i}") for i in range(n8)),
+            tuple(get(f"int8/s{i}") for i in range(1, n8)),
+            header["int8"]["info"],
+        )
     return PixelModel(
         model_id=header["model_id"],
         features=FeatureSet(
@@ -310,4 +349,5 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], stage: str = "
         biases=tuple(get(f"b{i}") for i in range(n)),
         info=header["info"],
         refine=second,
+        eight_bit=eight_bit,
     )

@@ -33,10 +33,13 @@ __all__ = [
     "FIRST_TEST_SEED",
     "DemoAccuracy",
     "DemoRecipe",
+    "calibration_pixels",
+    "classifiable_features",
     "demo_catalogs",
     "evaluate_on_demo",
     "format_demo_accuracy",
     "pixel_counts",
+    "quantize_model",
     "reference_classes",
     "train_on_demo",
     "validation_seed_error",
@@ -333,3 +336,74 @@ def evaluate_on_reference(classes: xr.Dataset, reference: np.ndarray) -> Accurac
     mapped = np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000
     counts = pixel_counts(pred, ref)
     return assess(counts[1:, 1:], CLASS_NAMES[1:], mapped[1:])
+
+
+def classifiable_features(ds: xr.Dataset, model: PixelModel) -> np.ndarray:
+    """``model``'s features ``(n_features, n)`` of the pixels of the composite (or scene) ``ds``
+    it can classify (valid, every feature finite)."""
+    from geomon.classify.features import compute_features
+
+    fset = model.features
+    missing = [n for n in fset.inputs if n not in ds]
+    if missing:
+        raise ConfigError(
+            f"the imagery lacks {missing[0]!r}, which model {model.model_id} reads; "
+            "give imagery with its bands"
+        )
+    bands = {n: np.asarray(ds[n].values, np.float32) for n in fset.inputs}
+    if "valid" in ds:
+        valid = np.asarray(ds["valid"].values, bool)
+    else:
+        valid = np.isfinite(bands[fset.inputs[0]])
+    x = compute_features(bands, fset, valid).reshape(len(fset), -1)
+    ok = valid.reshape(-1) & np.isfinite(x).all(axis=0)
+    return np.ascontiguousarray(x[:, ok])
+
+
+def calibration_pixels(
+    model: PixelModel, seeds: Sequence[int], n: int, progress: bool = False
+) -> np.ndarray:
+    """Up to ``n`` classifiable pixels' features ``(n_features, n)`` drawn at random (seed 0)
+    from the annual composites of the demo mines of ``seeds``, which must be seeds ``model``
+    was trained on (calibration must not see validation or test pixels)."""
+    outside = sorted(set(seeds) - training_seeds(model))
+    if outside or not seeds:
+        raise ConfigError(
+            f"calibrate on demo seeds {model.model_id} was trained on "
+            f"({', '.join(map(str, sorted(training_seeds(model)))) or 'none'}), not "
+            f"{', '.join(map(str, outside)) or 'none'}"
+        )
+    parts = []
+    for catalog, mine_ids in demo_mines(seeds, progress=progress, desc="calibration mines"):
+        for mine_id in mine_ids:
+            parts.append(classifiable_features(load_mine(catalog, mine_id, "year").imagery, model))
+    return sample_pixels(np.concatenate(parts, axis=1), n)
+
+
+def sample_pixels(x: np.ndarray, n: int) -> np.ndarray:
+    """Up to ``n`` columns of ``x`` drawn at random (seed 0), in their order."""
+    pick = np.random.default_rng(0).choice(x.shape[1], size=min(n, x.shape[1]), replace=False)
+    return np.ascontiguousarray(x[:, np.sort(pick)])
+
+
+def quantize_model(model: PixelModel, x: np.ndarray, source: str, sweeps: int = 2) -> PixelModel:
+    """``model`` with its (first) stage's hidden layers in 8 bits, calibrated on the features
+    ``x`` ``(n_features, n)`` (:func:`geomon.classify._quant.calibrate8`); a second stage keeps
+    its 16-bit layers (it sees a few percent of the pixels). ``source``: where ``x`` came from,
+    recorded in the model."""
+    from geomon.classify._quant import calibrate8
+
+    if x.shape[1] < 1000:
+        raise ConfigError(
+            f"only {x.shape[1]} classifiable calibration pixels; give imagery with at least 1000"
+        )
+    first = replace(model, refine=None, eight_bit=None)
+    info = {"source": source, "pixels": int(x.shape[1]), "rounding": f"fitted, {sweeps} sweeps",
+            "layer_inputs": "features on [-127, 127]; later layers on [0, 255] by the largest "
+                            "calibration value"}  # fmt: skip
+    weights, biases = first._folded[0], first._flat_biases
+    try:
+        tables = calibrate8(first.lower, first.upper, weights, biases, x, sweeps=sweeps, info=info)
+    except ValueError as exc:
+        raise ConfigError(f"model {model.model_id}: {exc}; 8 bits need hidden layers") from None
+    return replace(model, eight_bit=tables)

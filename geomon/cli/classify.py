@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from geomon.classify import PixelModel
 
-__all__ = ["COMMANDS", "cascade", "evaluate", "footprint", "train"]
+__all__ = ["COMMANDS", "cascade", "evaluate", "footprint", "quantize", "train"]
 
 _period = click.option(
     "--period",
@@ -487,6 +487,81 @@ def cascade(
     )
 
 
+@click.command()
+@click.argument("model_file", type=click.Path(dir_okay=False, path_type=Path))
+@area_options
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day.")
+@source_option
+@_period
+@click.option(
+    "--demo-seeds",
+    default=None,
+    help="Calibrate on these demo seeds (seeds the model was trained on) instead of imagery.",
+)
+@click.option(
+    "--pixels",
+    type=click.IntRange(1000, 10_000_000),
+    default=400_000,
+    show_default=True,
+    help="Calibration pixels drawn at random from the imagery.",
+)
+@click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def quantize(
+    model_file: Path,
+    mine_id: str | None,
+    aoi_file: Path | None,
+    registry_dir: Path | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    source: str | None,
+    period: str,
+    demo_seeds: str | None,
+    pixels: int,
+    model_id: str | None,
+    out: Path,
+) -> None:
+    """Run MODEL_FILE's (first stage's) hidden layers in 8 bits: calibrate them on imagery the
+    model was trained on (MINE_ID or --aoi with dates, or --demo-seeds) and write the model
+    with its 8-bit tables. Its classes can differ from the 16-bit model's on a few pixels in
+    1,000: measure it with 'geomon evaluate' before use."""
+    from geomon.classify import load_model
+    from geomon.classify.model_io import save_model
+    from geomon.classify.recipes import (
+        calibration_pixels,
+        classifiable_features,
+        quantize_model,
+        sample_pixels,
+    )
+
+    model = load_model(model_file)
+    if model.eight_bit is not None:
+        raise ConfigError(f"{model_file} is already in 8 bits; give the 16-bit model file")
+    seeds = _seeds(demo_seeds)
+    if seeds:
+        if mine_id or aoi_file:
+            raise ConfigError("give either --demo-seeds or MINE_ID/--aoi with dates, not both")
+        x = calibration_pixels(model, seeds, pixels, progress=True)
+        where = f"demo seeds {','.join(map(str, seeds))}, annual composites"
+    else:
+        if not (mine_id or aoi_file):
+            raise ConfigError(
+                "give the imagery to calibrate on: MINE_ID or --aoi with --start and --end, "
+                "or --demo-seeds the model was trained on"
+            )
+        comp = _composite(mine_id, aoi_file, registry_dir, start, end, source, period,
+                          model.features.bands).compute()  # fmt: skip
+        x = sample_pixels(classifiable_features(comp, model), pixels)
+        where = f"{mine_id or aoi_file} {start:%Y-%m-%d}..{end:%Y-%m-%d}, {period}"
+    name = model_id or out.stem
+    quantized = quantize_model(replace(model, model_id=name), x, where)
+    sha = save_model(quantized, out)
+    click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
+    click.echo(f"model {name}: {model.model_id}'s first stage in 8 bits, calibrated on "
+               f"{x.shape[1]} pixels ({where})")  # fmt: skip
+
+
 def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
     """``--accept``'s classes, and those given a minimum probability of their own (``CLASS=P``)."""
     classes: list[str] = []
@@ -511,4 +586,4 @@ def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
     return tuple(classes), own
 
 
-COMMANDS = (train, evaluate, footprint, cascade)
+COMMANDS = (train, evaluate, footprint, cascade, quantize)

@@ -1,0 +1,268 @@
+"""8-bit integer layers (``geomon quantize``): exact quad kernels on either path, the compiled
+pass equal to its numpy reference, the tables' file format and its refusals."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geomon.classify import bundled_models, load_model, save_model
+from geomon.classify._quant import (
+    EightBit,
+    _quads,
+    _unpair,
+    calibrate8,
+    hidden_activations,
+    quantize_layers8,
+)
+from geomon.classify.model import PixelModel
+from geomon.classify.model_io import FORMAT_INT8, FORMAT_STAGES
+from geomon.classify.recipes import calibration_pixels, quantize_model
+from geomon.cli import main
+from geomon.errors import ConfigError, ModelError
+
+
+def _reduced() -> PixelModel:
+    entry = next(e for e in bundled_models() if e.model_id.startswith("geomon-shared-reduced"))
+    model = entry.load()
+    assert model.refine is not None  # the shipped shared-band model has two stages
+    return model
+
+
+def _box_pixels(model: PixelModel, n: int, seed: int) -> np.ndarray:
+    """Features inside and a little outside each training range."""
+    rng = np.random.default_rng(seed)
+    lo, hi = model.lower[:, None], model.upper[:, None]
+    return (lo + (hi - lo) * rng.uniform(-0.05, 1.05, (len(lo), n))).astype(np.float32)
+
+
+@pytest.mark.parametrize("plain", [False, True])
+@pytest.mark.parametrize("n_quads", [1, 7, 32])
+def test_quad_kernels_sum_exactly(plain: bool, n_quads: int) -> None:
+    """Unsigned bytes at 255 and weights at +-127 (the largest sums), every block of output
+    rows (4, 3, 2, 1 left) and ragged pixel counts: the int64 sums, exactly, on the plain-IR
+    path and on the CPU's own (``vpdpbusd`` where it has AVX-512 VNNI)."""
+    from geomon.classify._forward import QSUMS, QSUMS_PLAIN, TILE, _dense_int
+
+    rng = np.random.default_rng(n_quads)
+    a = rng.integers(0, 256, (4 * n_quads, TILE)).astype(np.uint8)
+    a[:, :3] = 255
+    src = np.ascontiguousarray(a.T).view(np.int32).T.copy()  # four rows per int32, low byte first
+    for n_out, m in itertools.product((1, 2, 3, 4, 5, 7, 9), (1, 17, TILE)):
+        w8 = rng.integers(-127, 128, (n_out, 4 * n_quads)).astype(np.int8)
+        w8[0] = 127
+        w8[-1, ::2] = -127
+        dst = np.full((n_out, TILE), -1, np.int32)
+        unused = np.zeros(1, np.float32)
+        _dense_int(QSUMS_PLAIN if plain else QSUMS, _quads(w8), src, dst, np.zeros((1, 1), np.float32),
+                   unused, unused, unused, np.float32(0), n_quads, n_out, m)  # fmt: skip
+        want = w8.astype(np.int64) @ a[:, :m].astype(np.int64)
+        np.testing.assert_array_equal(dst[:, :m], want)
+
+
+@pytest.mark.parametrize("sizes", [(26, 32, 16, 9), (7, 5, 3, 4), (33, 9, 6, 2)])
+def test_eight_bit_kernels_equal_the_reference_bit_for_bit(sizes: tuple[int, ...]) -> None:
+    """The quads and float outputs of the 8-bit kernel (widths not a multiple of 4: zero
+    weights in the last quad) against :func:`hidden_activations`, inputs inside and outside the
+    clip range, at a ragged pixel count."""
+    from geomon.classify._forward import QFLOATS, QUADS, TILE, _dense_int
+
+    rng = np.random.default_rng(sum(sizes))
+    n = sizes[0]
+    lower = rng.uniform(-2, 0, n).astype(np.float32)
+    upper = (lower + rng.uniform(0.01, 3, n)).astype(np.float32)
+    weights = tuple(rng.normal(0, 1, (b, a)).astype(np.float32)
+                    for a, b in itertools.pairwise(sizes))  # fmt: skip
+    biases = tuple(rng.normal(0, 0.5, b).astype(np.float32) for b in sizes[1:])
+    calib = (lower[:, None] + (upper - lower)[:, None] * rng.random((n, 3000))).astype(np.float32)
+    q = quantize_layers8(lower, upper, weights, biases,
+                         calibrate8(lower, upper, weights, biases, calib))  # fmt: skip
+    assert q.bits == 8 and q.n_int == 2 and list(q.bound) == [127, 255]
+    m = TILE - 11
+    x = (lower[:, None] - 0.5 + (upper - lower + 1)[:, None] * rng.random((n, m))).astype(
+        np.float32
+    )
+    steps = np.rint((np.clip(x, lower[:, None], upper[:, None]) - q.centre[:, None])
+                    * q.scale[:, None]).clip(-127, 127) + 127  # fmt: skip
+    padded = np.zeros((4 * -(-n // 4), TILE), np.uint8)
+    padded[:n, :m] = steps
+    src = np.ascontiguousarray(padded.T).view(np.int32).T.copy()
+    mid = np.zeros((-(-sizes[1] // 4), TILE), np.int32)
+    out = np.zeros((sizes[2], TILE), np.float32)
+    _dense_int(QUADS, q.weights[0], src, mid, out, q.deq[0], q.bias[0], q.requant[0],
+               np.float32(255), len(src), sizes[1], m)  # fmt: skip
+    _dense_int(QFLOATS, q.weights[1], mid, src, out, q.deq[1], q.bias[1], q.deq[1],
+               np.float32(0), len(mid), sizes[2], m)  # fmt: skip
+    assert out[:, :m].tobytes() == hidden_activations(q, lower, upper, x).tobytes()
+    unpacked = np.ascontiguousarray(mid[:, :m].T).view(np.uint8).T
+    assert (unpacked[sizes[1] :] == 0).all()
+    w0 = _unpair(q.weights[0], n, 8)
+    assert np.abs(w0).max() == 127 and (np.abs(w0).max(axis=1) == 127).all()
+
+
+def test_eight_bit_model_predicts_as_its_numpy_reference() -> None:
+    """The shipped shared-band model's first stage in 8 bits: the compiled pass (its 8-bit
+    input quads too) gives the numpy reference's classes and covers, NaN pixels no data."""
+    model = _reduced()
+    m8 = quantize_model(model, _box_pixels(model, 5000, 1), "test pixels")
+    assert m8._quant.bits == 8 and m8.refine is not None and m8.refine.model._quant.bits == 16
+    x = _box_pixels(model, 20_000, 2)
+    x[3, :5] = np.nan
+    x[0, 5:9] = np.inf
+    fast, ref = m8.predict(x), m8.predict_numpy(x)
+    np.testing.assert_array_equal(fast.code, ref.code)
+    np.testing.assert_array_equal(fast.cover, ref.cover)
+    np.testing.assert_allclose(fast.probability, ref.probability, atol=1e-5)
+    assert (fast.code[:5] == 0).all() and (fast.code[5:9] != 0).all()
+
+
+def test_eight_bit_keeps_the_16_bit_classes_on_pixels_it_was_not_calibrated_on(
+    real_scenes: list[dict[str, np.ndarray]],
+) -> None:
+    """Calibrated on half the clear pixels of the real Sentinel-2 scenes, the 8-bit first stage
+    gives the 16-bit model's contract class on at least 99 % of the other half (0.4-0.6 % of
+    pixels changed in bench.int8_flips)."""
+    from geomon.classify.features import compute_features, single_observation
+
+    model = _reduced()
+    first = replace(model, refine=None)
+    parts = []
+    for scene in real_scenes:
+        bands = single_observation(scene, model.features)
+        clear = bands["blue"] < 0.12
+        x = compute_features(bands, model.features, clear).reshape(len(model.features), -1)
+        parts.append(x[:, clear.reshape(-1) & np.isfinite(x).all(axis=0)])
+    x = np.concatenate(parts, axis=1)
+    fit, held = x[:, ::2], np.ascontiguousarray(x[:, 1::2])
+    m8 = replace(quantize_model(model, np.ascontiguousarray(fit), "half"), refine=None)
+    same = (m8.predict(held).code == first.predict(held).code).mean()
+    assert same >= 0.99
+
+
+def test_tables_round_trip_as_version_5(tmp_path: Path) -> None:
+    model = _reduced()
+    m8 = quantize_model(model, _box_pixels(model, 3000, 3), "test pixels")
+    path = tmp_path / "m8.gmodel"
+    save_model(m8, path)
+    back = load_model(path)
+    assert back.digest == m8.digest != model.digest
+    assert back.eight_bit is not None and back.eight_bit.info["source"] == "test pixels"
+    for a, b in zip(back.eight_bit.arrays(), m8.eight_bit.arrays(), strict=True):  # type: ignore[union-attr]
+        np.testing.assert_array_equal(a, b)
+    with zipfile.ZipFile(path) as zf:
+        assert json.loads(zf.read("model.json"))["format"] == FORMAT_INT8
+    x = _box_pixels(model, 2000, 4)
+    np.testing.assert_array_equal(back.predict(x).code, m8.predict(x).code)
+    plain = tmp_path / "plain.gmodel"
+    save_model(model, plain)
+    with zipfile.ZipFile(plain) as zf:
+        assert json.loads(zf.read("model.json"))["format"] == FORMAT_STAGES
+
+
+def _rewrite(src: Path, dst: Path, header_edit=None, arrays=None) -> Path:  # type: ignore[no-untyped-def]
+    """``src`` with its header edited and some arrays replaced (name -> array, None: dropped)."""
+    import io
+
+    with zipfile.ZipFile(src) as zf, zipfile.ZipFile(dst, "w") as out:
+        for name in zf.namelist():
+            data = zf.read(name)
+            if name == "model.json" and header_edit:
+                header = json.loads(data)
+                header_edit(header)
+                data = json.dumps(header).encode()
+            elif arrays and name in arrays:
+                if arrays[name] is None:
+                    continue
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, arrays[name].astype("<f4"), allow_pickle=False)
+                data = buf.getvalue()
+            out.writestr(name, data)
+    return dst
+
+
+def test_crafted_tables_are_refused(tmp_path: Path) -> None:
+    model = _reduced()
+    m8 = quantize_model(model, _box_pixels(model, 3000, 5), "test pixels")
+    good = tmp_path / "m8.gmodel"
+    save_model(m8, good)
+    w0 = m8.eight_bit.weights[0].copy()  # type: ignore[union-attr]
+    big, half = w0.copy(), w0.copy()
+    big[0, 0] = 128
+    half[0, 0] = 0.5
+    cases = {
+        "old format": (
+            {"header_edit": lambda h: h.update(format=FORMAT_STAGES)},
+            "geomon quantize",
+        ),
+        "128": ({"arrays": {"arrays/int8/w0.npy": big}}, "[-127, 127]"),
+        "fraction": ({"arrays": {"arrays/int8/w0.npy": half}}, "[-127, 127]"),
+        "missing": ({"arrays": {"arrays/int8/s1.npy": None}}, "missing entry"),
+        "shape": ({"arrays": {"arrays/int8/w1.npy": w0}}, "8-bit layer 1"),
+        "extra key": ({"header_edit": lambda h: h["int8"].update(code="x")}, "nothing else"),
+    }
+    for name, (edit, message) in cases.items():
+        bad = _rewrite(good, tmp_path / f"{name}.gmodel", **edit)
+        with pytest.raises(ModelError, match=message.replace("[", r"\[").replace("]", r"\]")):
+            load_model(bad)
+
+
+def test_calibration_refuses_seeds_the_model_was_not_trained_on() -> None:
+    model = _reduced()
+    with pytest.raises(ConfigError, match=r"calibrate on demo seeds .* not 4"):
+        calibration_pixels(model, [1, 4], 1000)
+    with pytest.raises(ConfigError, match="not 101"):
+        calibration_pixels(model, [101], 1000)
+
+
+def test_a_model_without_integer_layers_cannot_go_to_8_bits() -> None:
+    model = _reduced()
+    one = replace(model, refine=None, weights=(model.weights[0] @ model.weights[1] @ model.weights[2],),
+                  biases=(model.biases[2],))  # fmt: skip
+    with pytest.raises(ConfigError, match="no integer layers"):
+        quantize_model(one, _box_pixels(model, 2000, 6), "x")
+    with pytest.raises(ConfigError, match="at least 1000"):
+        quantize_model(model, _box_pixels(model, 10, 6), "x")
+
+
+def test_eight_bit_tables_must_fit_the_model() -> None:
+    model = _reduced()
+    e = calibrate8(model.lower, model.upper, model._folded[0], model._flat_biases,
+                   _box_pixels(model, 2000, 7))  # fmt: skip
+    with pytest.raises(ModelError, match="2 integer layers"):
+        replace(model, eight_bit=EightBit(e.weights[:1], e.deq[:1], ()))
+
+
+def test_quantize_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Train on one generated scene, calibrate 8 bits on its imagery, evaluate on another."""
+    from test_classify_cli import _scene
+
+    cat_a, aoi_a, labels_a = _scene(tmp_path / "a", seed=0)
+    cat_b, aoi_b, labels_b = _scene(tmp_path / "b", seed=3)
+    common = ["--start", "2021-01-01", "--end", "2021-12-31", "--period", "year"]
+    model, m8 = tmp_path / "user.gmodel", tmp_path / "user8.gmodel"
+    assert main(["train", "--aoi", str(aoi_a), *common, "--source", f"stac:{cat_a}",
+                 "--labels", str(labels_a), "--hidden", "12,6", "--out", str(model)]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["quantize", str(model), "--aoi", str(aoi_a), *common, "--source",
+                 f"stac:{cat_a}", "--out", str(m8)]) == 0  # fmt: skip
+    assert "first stage in 8 bits, calibrated on 4096 pixels" in capsys.readouterr().out
+    assert load_model(m8).eight_bit is not None
+    assert main(["evaluate", "--aoi", str(aoi_b), *common, "--source", f"stac:{cat_b}",
+                 "--model", str(m8), "--reference", str(labels_b)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    line = next(row for row in out.splitlines() if row.startswith("bare_disturbed") and "." in row)
+    assert float(line.split()[3]) > 0.95
+    again = tmp_path / "again.gmodel"
+    for argv, message in (
+        (["quantize", str(m8), "--demo-seeds", "1", "--out", str(again)], "already in 8 bits"),
+        (["quantize", str(model), "--out", str(again)], "give the imagery to calibrate on"),
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1 and not again.exists()
