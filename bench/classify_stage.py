@@ -55,7 +55,7 @@ from geomon.classify.model import PixelModel, Refinement
 from geomon.footprint.run import compute_classes
 from geomon.imagery import Query, StaticCatalogSource
 
-DEFAULT_MODEL = Path(__file__).parent.parent / "models" / "geomon-shared-reduced-v10.gmodel"
+DEFAULT_MODEL = Path(__file__).parent.parent / "models" / "geomon-shared-reduced-v11.gmodel"
 
 Block = tuple[np.ndarray, np.ndarray, tuple[slice, slice]]
 

@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=4096, help=argparse.SUPPRESS)  # tests
     parser.add_argument("--chunk", type=int, default=1024, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    model = load_model(args.model)
+    model = load_model(args.model).without_eight_bit()  # 8 bits against the 16-bit layers
     if model.refine is None:
         raise SystemExit(f"model {model.model_id} has one stage; give a two-stage model")
     second = model.refine.model

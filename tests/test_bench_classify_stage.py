@@ -59,7 +59,7 @@ def test_prints_every_line_on_a_small_catalog(
     out = small_catalog_output(
         classify_stage.main, ["--reps", "1"], "classify stage", tmp_path, capsys, monkeypatch
     )
-    assert out[0].startswith("classify stage, geomon-shared-reduced-v10")
+    assert out[0].startswith("classify stage, geomon-shared-reduced-v11")
     names = ("kernel, 1 thread", "kernel, 2 threads", "halo copies", "stage, sync",
              "stage, 2 threads")  # fmt: skip
     for name, line in zip(names, out[1:6], strict=True):

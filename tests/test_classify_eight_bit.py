@@ -29,9 +29,10 @@ from geomon.errors import ConfigError, ModelError
 
 
 def _reduced() -> PixelModel:
+    """The shipped shared-band model in 16 bits."""
     entry = next(e for e in bundled_models() if e.model_id.startswith("geomon-shared-reduced"))
-    model = entry.load()
-    assert model.refine is not None  # the shipped shared-band model has two stages
+    model = entry.load().without_eight_bit()  # the shipped one (v11) is in 8 bits already
+    assert model.refine is not None and model._quant.bits == 16  # two stages
     return model
 
 
@@ -110,8 +111,8 @@ def test_eight_bit_model_predicts_as_its_numpy_reference() -> None:
     """The shipped shared-band model's first stage in 8 bits: the compiled pass (its 8-bit
     input quads too) gives the numpy reference's classes and covers, NaN pixels no data."""
     model = _reduced()
-    m8 = quantize_model(model, _box_pixels(model, 5000, 1), "test pixels")
-    assert m8._quant.bits == 8 and m8.refine is not None and m8.refine.model._quant.bits == 16
+    m8 = quantize_model(model, _box_pixels(model, 60_000, 1), "test pixels")
+    assert m8._quant.bits == 8 and m8.refine is not None and m8.refine.model._quant.bits == 8
     x = _box_pixels(model, 20_000, 2)
     x[3, :5] = np.nan
     x[0, 5:9] = np.inf
@@ -147,14 +148,24 @@ def test_eight_bit_keeps_the_16_bit_classes_on_pixels_it_was_not_calibrated_on(
 
 def test_tables_round_trip_as_version_5(tmp_path: Path) -> None:
     model = _reduced()
-    m8 = quantize_model(model, _box_pixels(model, 3000, 3), "test pixels")
+    m8 = quantize_model(model, _box_pixels(model, 60_000, 3), "test pixels")
     path = tmp_path / "m8.gmodel"
     save_model(m8, path)
     back = load_model(path)
     assert back.digest == m8.digest != model.digest
     assert back.eight_bit is not None and back.eight_bit.info["source"] == "test pixels"
-    for a, b in zip(back.eight_bit.arrays(), m8.eight_bit.arrays(), strict=True):  # type: ignore[union-attr]
-        np.testing.assert_array_equal(a, b)
+    assert back.refine is not None and m8.refine is not None
+    for stage, saved in ((back, m8), (back.refine.model, m8.refine.model)):
+        assert stage.eight_bit is not None and saved.eight_bit is not None
+        for a, b in zip(stage.eight_bit.arrays(), saved.eight_bit.arrays(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert "sends on" in back.refine.model.eight_bit.info["source"]  # type: ignore[union-attr]
+    # a second stage alone in 8 bits is format 5 too
+    second_only = replace(model, refine=replace(model.refine, model=m8.refine.model))  # type: ignore[arg-type]
+    save_model(second_only, tmp_path / "second.gmodel")
+    again = load_model(tmp_path / "second.gmodel")
+    assert again.eight_bit is None and again.refine is not None
+    assert again.refine.model.eight_bit is not None and again.digest == second_only.digest
     with zipfile.ZipFile(path) as zf:
         assert json.loads(zf.read("model.json"))["format"] == FORMAT_INT8
     x = _box_pixels(model, 2000, 4)
@@ -188,7 +199,7 @@ def _rewrite(src: Path, dst: Path, header_edit=None, arrays=None) -> Path:  # ty
 
 def test_crafted_tables_are_refused(tmp_path: Path) -> None:
     model = _reduced()
-    m8 = quantize_model(model, _box_pixels(model, 3000, 5), "test pixels")
+    m8 = quantize_model(model, _box_pixels(model, 60_000, 5), "test pixels")
     good = tmp_path / "m8.gmodel"
     save_model(m8, good)
     w0 = m8.eight_bit.weights[0].copy()  # type: ignore[union-attr]
@@ -205,6 +216,14 @@ def test_crafted_tables_are_refused(tmp_path: Path) -> None:
         "missing": ({"arrays": {"arrays/int8/s1.npy": None}}, "missing entry"),
         "shape": ({"arrays": {"arrays/int8/w1.npy": w0}}, "8-bit layer 1"),
         "extra key": ({"header_edit": lambda h: h["int8"].update(code="x")}, "nothing else"),
+        "second's extra key": (
+            {"header_edit": lambda h: h["refine"]["int8"].update(code="x")},
+            "nothing else",
+        ),
+        "second's 128": (
+            {"arrays": {"arrays/refine/int8/w1.npy": np.full((64, 128), 128.0)}},
+            "[-127, 127]",
+        ),
     }
     for name, (edit, message) in cases.items():
         bad = _rewrite(good, tmp_path / f"{name}.gmodel", **edit)
@@ -235,7 +254,7 @@ def test_eight_bit_tables_must_fit_the_model() -> None:
     e = calibrate8(model.lower, model.upper, model._folded[0], model._flat_biases,
                    _box_pixels(model, 2000, 7))  # fmt: skip
     with pytest.raises(ModelError, match="2 integer layers"):
-        replace(model, eight_bit=EightBit(e.weights[:1], e.deq[:1], ()))
+        replace(model, eight_bit=EightBit(e.weights[:1], e.deq[:1], (), e.shift[:1]))
 
 
 def test_quantize_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -251,7 +270,7 @@ def test_quantize_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     capsys.readouterr()
     assert main(["quantize", str(model), "--aoi", str(aoi_a), *common, "--source",
                  f"stac:{cat_a}", "--out", str(m8)]) == 0  # fmt: skip
-    assert "first stage in 8 bits, calibrated on 4096 pixels" in capsys.readouterr().out
+    assert "in 8 bits, calibrated on" in capsys.readouterr().out
     assert load_model(m8).eight_bit is not None
     assert main(["evaluate", "--aoi", str(aoi_b), *common, "--source", f"stac:{cat_b}",
                  "--model", str(m8), "--reference", str(labels_b)]) == 0  # fmt: skip
@@ -266,3 +285,39 @@ def test_quantize_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1 and not again.exists()
+
+
+def test_card_says_which_stages_run_in_8_bits() -> None:
+    from geomon.classify.card import model_card
+
+    model = _reduced()
+    m8 = quantize_model(model, _box_pixels(model, 60_000, 8), "test pixels")
+    card = model_card(m8, "m8.gmodel", "0" * 64, 1, {})
+    assert "## 8-bit layers" in card and FORMAT_INT8 in card
+    rows = [line for line in card.splitlines() if line.startswith("| first stage")
+            or line.startswith("| second stage")]  # fmt: skip
+    assert len(rows) == 2 and all("2 in 8 bits" in r for r in rows)
+    assert "## 8-bit layers" not in model_card(model, "m.gmodel", "0" * 64, 1, {})
+
+
+def test_bias_shift_brings_the_8_bit_units_back_to_the_float_mean() -> None:
+    """Where a first-layer unit passes its ReLU in the float model, the 8-bit unit's mean
+    output on the calibration pixels is the float one's (within float32 steps); without the
+    calibrated shift it is further off for most units."""
+    model = replace(_reduced(), refine=None)
+    x = _box_pixels(model, 20_000, 9)
+    weights, biases = model._folded[0], model._flat_biases
+    e = calibrate8(model.lower, model.upper, weights, biases, x)
+    exact = np.clip(x, model.lower[:, None], model.upper[:, None]).astype(np.float64)
+    z = weights[0].astype(np.float64) @ exact + biases[0].astype(np.float64)[:, None]
+    live = z > 0
+
+    def error(tables: EightBit) -> np.ndarray:
+        q = quantize_layers8(model.lower, model.upper, weights, biases, tables)._replace(n_int=1)
+        h = hidden_activations(q, model.lower, model.upper, x).astype(np.float64)
+        return np.abs(np.where(live, z - h, 0).sum(axis=1) / live.sum(axis=1))
+
+    unshifted = EightBit(e.weights, e.deq, e.act_scale, tuple(np.zeros_like(c) for c in e.shift))
+    with_shift, without = error(e), error(unshifted)
+    assert with_shift.max() < 2e-3
+    assert (with_shift < without).mean() > 0.5 and without.max() > 3 * with_shift.max()

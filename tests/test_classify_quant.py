@@ -127,8 +127,13 @@ def test_integer_layers_keep_the_float_models_classes_on_real_pixels(
     entry: object, real_scenes: list[dict[str, np.ndarray]]
 ) -> None:
     """Measured at stop 18: 2 (full v8) and 1 (reduced v7) pixels of 31,008 change class, the
-    class probability by at most 0.017 (99th percentile 0.001)."""
+    class probability by at most 0.017 (99th percentile 0.001). A model in 8 bits (reduced v11,
+    stop 24) is held to bounds of its own: 70 of 31,008 changed class, the probability by at
+    most 0.46 (99th percentile 0.053; these L1C pixels lie outside the synthetic calibration
+    data: no headroom above the calibrated activation range, nor fewer rounding sweeps, did
+    better than 56 changed and 0.044)."""
     model: PixelModel = entry.load()  # type: ignore[attr-defined]
+    eight = model._quant.bits == 8
     same = n = 0
     diffs = []
     for scene in real_scenes:
@@ -146,8 +151,12 @@ def test_integer_layers_keep_the_float_models_classes_on_real_pixels(
         n += int(ok.sum())
         diffs.append(np.abs(p_float - p_int)[ok])
     d = np.concatenate(diffs)
-    assert same / n >= 0.9995
-    assert np.quantile(d, 0.99) <= 0.003 and d.max() <= 0.05
+    print(f"{model.model_id}: {n - same} of {n} changed; probability 99th percentile "
+          f"{np.quantile(d, 0.99):.4f}, largest {d.max():.4f}")  # fmt: skip
+    assert same / n >= (0.995 if eight else 0.9995)
+    assert np.quantile(d, 0.99) <= (0.08 if eight else 0.003) and d.max() <= (
+        0.6 if eight else 0.05
+    )
 
 
 @pytest.mark.parametrize("sizes", [(26, 32, 16, 9), (7, 5, 3, 4), (33, 9, 1, 2)])

@@ -22,7 +22,7 @@ from geomon.classify._quant import quantize_layers
 from geomon.classify.classes import CLASS_NAMES, CLOUD_NODATA, COVER_NAMES
 from geomon.classify.features import REDUCED_FEATURES, compute_features
 from geomon.classify.model import PixelModel, Refinement
-from geomon.classify.model_io import FORMAT_STAGES, FORMAT_TEMPORAL, save_model
+from geomon.classify.model_io import FORMAT_INT8, FORMAT_STAGES, FORMAT_TEMPORAL, save_model
 from geomon.classify.train import with_label_bias
 from geomon.cli import main
 from geomon.errors import ModelError
@@ -139,7 +139,9 @@ def test_file_round_trip(stages: tuple[PixelModel, PixelModel, PixelModel], tmp_
     assert back.digest == both.digest and back.refine is not None
     assert back.refine.accept == ACCEPT and back.refine.min_probability == 0.9
     with zipfile.ZipFile(path) as zf:
-        assert json.loads(zf.read("model.json"))["format"] == FORMAT_STAGES
+        # the shipped first stage (v11) is in 8 bits: format 5, which also holds two stages
+        want = FORMAT_INT8 if both.eight_bit is not None else FORMAT_STAGES
+        assert json.loads(zf.read("model.json"))["format"] == want
         assert "arrays/refine/w0.npy" in zf.namelist()
     x, valid = _features(both, 500, seed=2)
     np.testing.assert_array_equal(back.predict(x, valid).code, both.predict(x, valid).code)

@@ -20,7 +20,10 @@ or, for the last hidden layer, back to float32, from the accumulators in registe
 last layer (to the labels) and the softmax stay float32 (:func:`_rows_kernel`). The reference in
 numpy (:meth:`PixelModel.predict_numpy`) computes the same integers; the tests compare class
 codes, covers and probabilities on real and edge-case pixels. Against the float32 model the
-class maps agree on all but a few pixels in 10,000 (``tests/test_classify_quant.py``).
+class maps agree on all but a few pixels in 10,000 (``tests/test_classify_quant.py``). A model
+with 8-bit tables (:func:`geomon.classify._quant.quantize_layers8`) runs the same pass on bytes:
+its features go four to an int32 (:func:`_quantize_inputs8`) and its layers through the same
+kernel over quads (``vpdpbusd`` where the CPU has AVX-512 VNNI, :data:`VNNI`).
 
 Timings of the integer layers (the reduced model 26 -> 32 -> 16 -> 9 labels, one 128-pixel tile
 in cache, one thread, stop 18, Zen 4): quantising the 26 features 4.2 ns per pixel, the layers

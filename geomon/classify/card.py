@@ -65,6 +65,35 @@ def _stages(model: PixelModel) -> list[str]:
     ]
 
 
+def _eight_bit(model: PixelModel) -> list[str]:
+    """How a model's stages run in 8 bits (``geomon quantize``), or nothing."""
+    stages = [("first stage" if model.refine else "the model", model)]
+    if model.refine is not None:
+        stages.append(("second stage", model.refine.model))
+    rows = [("stage", "integer layers", "calibration pixels", "from", "rounding")]
+    for name, stage in stages:
+        e = stage.eight_bit
+        if e is None:
+            rows.append((name, "16 bits", "", "", ""))
+            continue
+        rows.append((name, f"{len(e.weights)} in 8 bits", str(e.info.get("pixels", "?")),
+                     str(e.info.get("source", "?")), str(e.info.get("rounding", "?"))))  # fmt: skip
+    if all(stage.eight_bit is None for _, stage in stages):
+        return []
+    return [
+        "## 8-bit layers",
+        "",
+        "Hidden layers on bytes (`geomon.classify._quant.quantize_layers8`): features on "
+        "[-127, 127], later layers' inputs on [0, 255] by the largest calibration value, weight "
+        "rows on [-127, 127] with fitted rounding, each unit's bias shifted by its mean error "
+        "where the float unit is active; the last layer and the softmax in float32. The "
+        "calibration reads pixels of training imagery only.",
+        "",
+        _table(rows),
+        "",
+    ]
+
+
 def model_card(
     model: PixelModel,
     file_name: str,
@@ -144,6 +173,7 @@ def model_card(
         _epochs(info.get("epochs"), hyper),
         "",
         *_stages(model),
+        *_eight_bit(model),
         "## Measured accuracy",
         "",
     ]

@@ -25,7 +25,9 @@ Since stop 20 an accepted class may stand at a probability of its own: the shipp
 ``geomon-shared-reduced-v10`` is v9's stages with ``bare_disturbed`` standing at 0.98 (v9 sent
 every first-stage ``bare_disturbed`` pixel on), validation F1 0.958 with 2.0 % of the pixels
 sent. Knowledge distillation into the small network did not help (0.87 regressing the wide
-one's logits, 0.930 from its soft labels)."""
+one's logits, 0.930 from its soft labels). Since stop 24 the shipped shared-band model is
+``geomon-shared-reduced-v11``: v10 with both stages' hidden layers in 8 bits
+(:attr:`PixelModel.eight_bit`, ``geomon quantize``)."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -140,6 +142,13 @@ class PixelModel:
             **({"refine": self.refine.header()} if self.refine else {}),
             **({"int8": self._eight_bit_header()} if self.eight_bit else {}),
         }
+
+    def without_eight_bit(self) -> PixelModel:
+        """This model with every stage's hidden layers in 16 bits (its float numbers unchanged)."""
+        refine = self.refine
+        if refine is not None and refine.model.eight_bit is not None:
+            refine = replace(refine, model=replace(refine.model, eight_bit=None))
+        return replace(self, eight_bit=None, refine=refine)
 
     def _eight_bit_header(self) -> dict[str, Any]:
         assert self.eight_bit is not None
@@ -396,6 +405,7 @@ class Refinement:
             **(own if self.class_min_probability else {}),
             "n_layers": len(self.model.weights),
             "info": dict(self.model.info),
+            **({"int8": self.model._eight_bit_header()} if self.model.eight_bit else {}),
         }
 
     def describe(self) -> str:

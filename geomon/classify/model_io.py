@@ -51,15 +51,16 @@ FORMAT_TEMPORAL = "geomon-pixel-model/3"
 #: format tag of two-stage models (header field ``refine``, arrays under ``arrays/refine/``);
 #: older geomon refuses them rather than run the first stage alone
 FORMAT_STAGES = "geomon-pixel-model/4"
-#: format tag of models whose (first) stage runs its hidden layers in 8 bits from calibrated
-#: tables (header field ``int8``, arrays under ``arrays/int8/``), with or without a second stage,
-#: context or temporal statistics; older geomon refuses them rather than run them in 16 bits
+#: format tag of models with a stage that runs its hidden layers in 8 bits from calibrated
+#: tables (header field ``int8`` of the model or of ``refine``, arrays under ``arrays/int8/`` or
+#: ``arrays/refine/int8/``), with or without a second stage, context or temporal statistics;
+#: older geomon refuses them rather than run them in 16 bits
 FORMAT_INT8 = "geomon-pixel-model/5"
 _FORMATS = (FORMAT, FORMAT_CONTEXT, FORMAT_TEMPORAL, FORMAT_STAGES, FORMAT_INT8)
 #: the fields of a second stage's header: its features and labels are the first stage's
 _REFINE_KEYS = {"model_id", "accept", "min_probability", "n_layers", "info"}
 #: optional in ``refine`` (since stop 20): accepted classes' own minimum probabilities
-_REFINE_OPTIONAL = {"class_min_probability"}
+_REFINE_OPTIONAL = {"class_min_probability", "int8"}
 _HEADER = "model.json"
 _MAX_HEADER_BYTES = 1 << 20
 _MAX_ARRAY_BYTES = 64 << 20
@@ -76,9 +77,10 @@ def _array_names(n_layers: int, stage: str = "") -> list[str]:
     return [f"arrays/{stage}{name}.npy" for name in (*_VECTORS, *layers)]
 
 
-def _int8_names(n_layers: int) -> list[str]:
-    layers = [f"{kind}{i}" for i in range(n_layers) for kind in ("w", "d")]
-    return [f"arrays/int8/{name}.npy" for name in (*layers, *(f"s{i}" for i in range(1, n_layers)))]
+def _int8_names(n_layers: int, stage: str = "") -> list[str]:
+    layers = [f"{kind}{i}" for i in range(n_layers) for kind in ("w", "d", "c")]
+    inputs = [f"s{i}" for i in range(1, n_layers)]
+    return [f"arrays/{stage}int8/{name}.npy" for name in (*layers, *inputs)]
 
 
 def _all_array_names(header: dict[str, Any]) -> list[str]:
@@ -87,6 +89,8 @@ def _all_array_names(header: dict[str, Any]) -> list[str]:
         names += _int8_names(header["int8"]["n_layers"])
     if "refine" in header:
         names += _array_names(header["refine"]["n_layers"], "refine/")
+        if "int8" in header["refine"]:
+            names += _int8_names(header["refine"]["int8"]["n_layers"], "refine/")
     return names
 
 
@@ -121,7 +125,7 @@ def save_model(model: PixelModel, path: str | Path) -> str:
 
 def file_format(model: PixelModel) -> str:
     """The format tag :func:`save_model` writes for ``model``."""
-    if model.eight_bit is not None:
+    if model.eight_bit is not None or (model.refine and model.refine.model.eight_bit):
         return FORMAT_INT8
     return FORMAT_STAGES if model.refine else format_of(model.features)
 
@@ -212,14 +216,17 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         )
     if not free and "refine" in header:
         raise ModelError(f"{path}: only format {FORMAT_STAGES}+ has a second stage; retrain it")
-    if (fmt == FORMAT_INT8) != ("int8" in header):
+    _check_layer_count(header.get("n_layers"), path)
+    if "refine" in header:
+        _check_refine(header["refine"], path)
+    stages = [header, *([header["refine"]] if "refine" in header else [])]
+    tables = [stage["int8"] for stage in stages if "int8" in stage]
+    if (fmt == FORMAT_INT8) != bool(tables):
         raise ModelError(
             f"{path}: format {FORMAT_INT8}, and only it, has 8-bit tables (header field 'int8'); "
             "rebuild it with 'geomon quantize'"
         )
-    _check_layer_count(header.get("n_layers"), path)
-    if "int8" in header:
-        int8 = header["int8"]
+    for int8 in tables:
         if not (isinstance(int8, dict) and set(int8) == {"n_layers", "info"}
                 and isinstance(int8["info"], dict)):  # fmt: skip
             raise ModelError(
@@ -227,8 +234,6 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
                 "rebuild it with 'geomon quantize'"
             )
         _check_layer_count(int8["n_layers"], path)
-    if "refine" in header:
-        _check_refine(header["refine"], path)
     for key in ("bands", "indices", "labels", "label_classes", "label_covers", "temporal"):
         value = header.get(key, [] if key == "temporal" else None)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -274,7 +279,7 @@ def _check_refine(refine: object, path: Path) -> None:
     if not ok:
         raise ModelError(
             f"{path}: header field 'refine' needs model_id, accept, min_probability, n_layers "
-            "and info (and may have class_min_probability), and nothing else; rebuild it with "
+            "and info (and may have class_min_probability and int8), and nothing else; rebuild it with "
             "'geomon cascade'"
         )
     assert isinstance(refine, dict)
@@ -313,21 +318,23 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], stage: str = "
     refine = header.get("refine") if not stage else None
     second = None
     if refine is not None:  # the first stage's features and labels; the second's own numbers
-        own = {k: refine[k] for k in ("model_id", "n_layers", "info")}
+        own = {k: refine[k] for k in ("model_id", "n_layers", "info", "int8") if k in refine}
+        shared = {k: v for k, v in header.items() if k not in ("int8", "refine")}
         second = Refinement(
-            _build({**header, **own}, arrays, "refine/"),
+            _build({**shared, **own}, arrays, "refine/"),
             tuple(refine["accept"]),
             float(refine["min_probability"]),
             refine.get("class_min_probability", {}),
         )
     n = header["n_layers"]
     eight_bit = None
-    if "int8" in header and not stage:
+    if "int8" in header:
         n8 = header["int8"]["n_layers"]
         eight_bit = EightBit(
             tuple(get(f"int8/w{i}") for i in range(n8)),
             tuple(get(f"int8/d{i}") for i in range(n8)),
             tuple(get(f"int8/s{i}") for i in range(1, n8)),
+            tuple(get(f"int8/c{i}") for i in range(n8)),
             header["int8"]["info"],
         )
     return PixelModel(

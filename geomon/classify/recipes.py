@@ -20,7 +20,7 @@ from geomon.classify.demo_data import (
     load_mine,
 )
 from geomon.classify.features import FeatureSet
-from geomon.classify.model import PixelModel
+from geomon.classify.model import PixelModel, one_blas_thread
 from geomon.classify.samples import CONTEXT_DRAWS, DEMO_SCHEME
 from geomon.classify.train import TrainOptions, fit_pixel_model
 from geomon.errors import ConfigError
@@ -259,7 +259,7 @@ def reference_classes(data: MineData, lut: np.ndarray, middle: bool = False) -> 
     (annual composites) the stable pixels are 16.65 M of 19.14 M reference pixels, and
     ``geomon-shared-reduced-v10``'s ``bare_disturbed`` F1 / IoU is 0.958 / 0.919 on them and
     0.924 / 0.858 on every pixel (stop 21; ``geomon evaluate --bands reduced --demo-seeds
-    4,5,6,7,11,12`` prints these)."""
+    4,5,6,7,11,12 --model models/geomon-shared-reduced-v10.gmodel`` prints these)."""
     cover = data.middle if middle else data.cover
     return np.where(data.clear & (cover != NO_LABEL), lut[cover], NO_LABEL)
 
@@ -387,23 +387,46 @@ def sample_pixels(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def quantize_model(model: PixelModel, x: np.ndarray, source: str, sweeps: int = 2) -> PixelModel:
-    """``model`` with its (first) stage's hidden layers in 8 bits, calibrated on the features
-    ``x`` ``(n_features, n)`` (:func:`geomon.classify._quant.calibrate8`); a second stage keeps
-    its 16-bit layers (it sees a few percent of the pixels). ``source``: where ``x`` came from,
-    recorded in the model."""
+    """``model`` with its hidden layers in 8 bits, calibrated on the features ``x``
+    ``(n_features, n)`` (:func:`geomon.classify._quant.calibrate8`): the first stage on all of
+    them, a second stage on those the 8-bit first stage sends it (when there are at least
+    :data:`MIN_CALIBRATION_PIXELS`; else it keeps its 16-bit layers). ``source``: where ``x``
+    came from, recorded in the model."""
+    if x.shape[1] < MIN_CALIBRATION_PIXELS:
+        raise ConfigError(
+            f"only {x.shape[1]} classifiable calibration pixels; give imagery with at least "
+            f"{MIN_CALIBRATION_PIXELS}"
+        )
+    first = _eight_bit(replace(model, refine=None, eight_bit=None), x, source, sweeps)
+    if model.refine is None:
+        return first
+    pred = first.predict(x)
+    send = ~model.refine.accepts(pred.code, pred.probability)
+    second = model.refine.model
+    if send.sum() >= MIN_CALIBRATION_PIXELS:
+        own = np.ascontiguousarray(x[:, send])
+        where = f"{source}; the {own.shape[1]} the 8-bit first stage sends on"
+        second = _eight_bit(replace(second, eight_bit=None), own, where, sweeps)
+    return replace(first, refine=replace(model.refine, model=second))
+
+
+#: the fewest pixels :func:`quantize_model` calibrates a stage on
+MIN_CALIBRATION_PIXELS = 1000
+
+
+def _eight_bit(stage: PixelModel, x: np.ndarray, source: str, sweeps: int) -> PixelModel:
+    """One stage with 8-bit tables calibrated on ``x``."""
     from geomon.classify._quant import calibrate8
 
-    if x.shape[1] < 1000:
-        raise ConfigError(
-            f"only {x.shape[1]} classifiable calibration pixels; give imagery with at least 1000"
-        )
-    first = replace(model, refine=None, eight_bit=None)
     info = {"source": source, "pixels": int(x.shape[1]), "rounding": f"fitted, {sweeps} sweeps",
             "layer_inputs": "features on [-127, 127]; later layers on [0, 255] by the largest "
                             "calibration value"}  # fmt: skip
-    weights, biases = first._folded[0], first._flat_biases
+    weights, biases = stage._folded[0], stage._flat_biases
     try:
-        tables = calibrate8(first.lower, first.upper, weights, biases, x, sweeps=sweeps, info=info)
+        with one_blas_thread():  # the same tables on any core count (as training)
+            tables = calibrate8(
+                stage.lower, stage.upper, weights, biases, x, sweeps=sweeps, info=info
+            )
     except ValueError as exc:
-        raise ConfigError(f"model {model.model_id}: {exc}; 8 bits need hidden layers") from None
-    return replace(model, eight_bit=tables)
+        raise ConfigError(f"model {stage.model_id}: {exc}; 8 bits need hidden layers") from None
+    return replace(stage, eight_bit=tables)

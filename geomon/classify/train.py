@@ -62,7 +62,8 @@ class TrainOptions:
     and 206 ns per pixel (one thread). The shared-band model's features on the same seeds (stop
     19, best prior correction): 0.934 (32, 16), 0.943 (48, 24), 0.953 (64, 32), 0.948 (128, 16),
     0.964 (128, 32), 0.967 (128, 64); predicting a feature stack cost 45, 58, 78, -, 122 and 182
-    ns per pixel. The shipped shared-band model (``geomon-shared-reduced-v10``) is therefore two
+    ns per pixel. The shipped shared-band model (``geomon-shared-reduced-v10``, and v11, its
+    8-bit form, since stop 24) is therefore two
     stages (:class:`~geomon.classify.model.Refinement`): (32, 16) for every pixel, (128, 64)
     for those it is unsure of."""
     alpha: float = 1e-4

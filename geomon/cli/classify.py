@@ -522,7 +522,7 @@ def quantize(
     model_id: str | None,
     out: Path,
 ) -> None:
-    """Run MODEL_FILE's (first stage's) hidden layers in 8 bits: calibrate them on imagery the
+    """Run MODEL_FILE's hidden layers in 8 bits: calibrate them on imagery the
     model was trained on (MINE_ID or --aoi with dates, or --demo-seeds) and write the model
     with its 8-bit tables. Its classes can differ from the 16-bit model's on a few pixels in
     1,000: measure it with 'geomon evaluate' before use."""
@@ -558,8 +558,11 @@ def quantize(
     quantized = quantize_model(replace(model, model_id=name), x, where)
     sha = save_model(quantized, out)
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
-    click.echo(f"model {name}: {model.model_id}'s first stage in 8 bits, calibrated on "
-               f"{x.shape[1]} pixels ({where})")  # fmt: skip
+    stages = [quantized, *([quantized.refine.model] if quantized.refine else [])]
+    done = [f"{s.eight_bit.info['pixels']} pixels" if s.eight_bit else "16 bits (too few pixels)"
+            for s in stages]  # fmt: skip
+    click.echo(f"model {name}: {model.model_id} in 8 bits, calibrated on {where}: "
+               f"{'; second stage on '.join(done)}")  # fmt: skip
 
 
 def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
