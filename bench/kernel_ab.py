@@ -12,7 +12,8 @@ first stage sends on. At stop 20 (two blocks, 10-15 rounds each, three runs):
 first stages send 3.6 % and 6.5 % of these blocks' pixels on. At stop 21 (after the second
 stage's queue and the layer kernels were reworked): v10 1.16-1.17x. At stop 22 (the queue's send flags
 made a span at a time, runs of eight that send nothing skipped): v10 1.14-1.15x, against
-1.16-1.18x for the previous code in three runs alternated with it. To compare two versions of
+1.16-1.18x for the previous code in three runs alternated with it. At stop 24 (v11: v10's stages
+in 8 bits): v10 took 1.09x and 1.18x v11's time in two runs. To compare two versions of
 the code rather than two models, run this in a ``git worktree`` of each, in turn.
 
     python -m bench.kernel_ab MODEL.gmodel [MODEL.gmodel ...] [--rounds 15] [--blocks 2]

@@ -18,8 +18,8 @@ The shapes are those of ``geomon-shared-reduced-v10``: its first stage's 26 inpu
 runs, the quad kernel then in this file), vpdpbusd quads over the pairs: 2.9-3.7x, 1.9-3.3x,
 1.7-2.6x and 1.5-1.9x (e.g. 14.8 -> 5.1, 6.4 -> 2.6, 56 -> 22 and 105 -> 66 ns per pixel);
 plain-IR quads 3.5-6x slower than the pairs. In the whole classify kernel the first stage in 8
-bits gained less (``bench.kernel_ab``: v10 1.06-1.08x v11's time at stop 24): the layers were
-about 13 of its 70 ns per pixel. What 8 bits change in answers: ``bench.int8_flips``.
+bits gained less (``bench.kernel_ab``: v10 took 1.09-1.18x v11's time at stop 24): the
+layers were about 13 of its 65-70 ns per pixel. What 8 bits change in answers: ``bench.int8_flips``.
 
     python -m bench.vnni_layer
 """

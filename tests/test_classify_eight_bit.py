@@ -321,3 +321,14 @@ def test_bias_shift_brings_the_8_bit_units_back_to_the_float_mean() -> None:
     with_shift, without = error(e), error(unshifted)
     assert with_shift.max() < 2e-3
     assert (with_shift < without).mean() > 0.5 and without.max() > 3 * with_shift.max()
+
+
+def test_a_second_stage_without_integer_layers_is_kept_as_it_is() -> None:
+    model = _reduced()
+    assert model.refine is not None
+    s = model.refine.model
+    flat = replace(s, weights=(s.weights[0] @ s.weights[1] @ s.weights[2],), biases=(s.biases[2],))
+    two = replace(model, refine=replace(model.refine, model=flat))
+    m8 = quantize_model(two, _box_pixels(model, 60_000, 10), "test pixels")
+    assert m8.eight_bit is not None and m8.refine is not None
+    assert m8.refine.model.eight_bit is None and m8.refine.model.digest == flat.digest

@@ -390,8 +390,10 @@ def quantize_model(model: PixelModel, x: np.ndarray, source: str, sweeps: int = 
     """``model`` with its hidden layers in 8 bits, calibrated on the features ``x``
     ``(n_features, n)`` (:func:`geomon.classify._quant.calibrate8`): the first stage on all of
     them, a second stage on those the 8-bit first stage sends it (when there are at least
-    :data:`MIN_CALIBRATION_PIXELS`; else it keeps its 16-bit layers). ``source``: where ``x``
+    :data:`MIN_CALIBRATION_PIXELS`, and it has integer layers; else it keeps its own). ``source``: where ``x``
     came from, recorded in the model."""
+    from geomon.classify._quant import int_layer_count
+
     if x.shape[1] < MIN_CALIBRATION_PIXELS:
         raise ConfigError(
             f"only {x.shape[1]} classifiable calibration pixels; give imagery with at least "
@@ -403,7 +405,8 @@ def quantize_model(model: PixelModel, x: np.ndarray, source: str, sweeps: int = 
     pred = first.predict(x)
     send = ~model.refine.accepts(pred.code, pred.probability)
     second = model.refine.model
-    if send.sum() >= MIN_CALIBRATION_PIXELS:
+    wide = int_layer_count(second._folded[0]) == 0  # its layers all run in float32
+    if not wide and send.sum() >= MIN_CALIBRATION_PIXELS:
         own = np.ascontiguousarray(x[:, send])
         where = f"{source}; the {own.shape[1]} the 8-bit first stage sends on"
         second = _eight_bit(replace(second, eight_bit=None), own, where, sweeps)
