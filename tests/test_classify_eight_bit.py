@@ -220,6 +220,18 @@ def test_crafted_tables_are_refused(tmp_path: Path) -> None:
             {"header_edit": lambda h: h["refine"]["int8"].update(code="x")},
             "nothing else",
         ),
+        "another network": (
+            {"arrays": {"arrays/int8/w0.npy": np.full_like(w0, 127.0)}},
+            "not the model's float weights",
+        ),
+        "huge deq": (
+            {"arrays": {"arrays/int8/d0.npy": np.full(w0.shape[0], 3e38, np.float32)}},
+            "not the model's float weights",
+        ),
+        "huge shift": (
+            {"arrays": {"arrays/int8/c0.npy": np.full(w0.shape[0], 3.4e38, np.float32)}},
+            "beyond 1e30",
+        ),
         "second's 128": (
             {"arrays": {"arrays/refine/int8/w1.npy": np.full((64, 128), 128.0)}},
             "[-127, 127]",
@@ -332,3 +344,63 @@ def test_a_second_stage_without_integer_layers_is_kept_as_it_is() -> None:
     m8 = quantize_model(two, _box_pixels(model, 60_000, 10), "test pixels")
     assert m8.eight_bit is not None and m8.refine is not None
     assert m8.refine.model.eight_bit is None and m8.refine.model.digest == flat.digest
+
+
+def test_a_generic_cpu_target_runs_the_plain_quads(tmp_path: Path) -> None:
+    """With numba told to compile for a generic CPU (``NUMBA_CPU_NAME``, as for a cache shared
+    between machines), the 8-bit layers take the plain-IR path: the vpdpbusd intrinsic on a
+    target without it made LLVM abort the process, 16-bit models included (stop 24 review)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from geomon.classify import bundled_models\n"
+        "from geomon.classify._forward import VNNI\n"
+        "m = next(e for e in bundled_models() if 'reduced' in e.model_id).load()\n"
+        "x = (m.lower[:, None] + (m.upper - m.lower)[:, None]"
+        " * np.random.default_rng(0).random((len(m.lower), 3000))).astype(np.float32)\n"
+        "a, b = m.predict(x), m.predict_numpy(x)\n"
+        "print(VNNI, m._quant.bits, (a.code == b.code).mean())\n"
+    )
+    env = {**os.environ, "NUMBA_CPU_NAME": "generic", "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    vnni, bits, same = done.stdout.split()
+    assert vnni == "False" and bits == "8" and float(same) >= 0.999
+
+
+@pytest.mark.parametrize(("indices", "hidden"), [((), (7, 5)), (("ndvi", "nbr"), (13, 6))])
+def test_odd_feature_counts_and_nan_through_the_compiled_8_bit_pass(
+    indices: tuple[str, ...], hidden: tuple[int, int]
+) -> None:
+    """5 and 7 features (a last quad of 1 and 3), odd widths, NaN and infinite inputs: the
+    compiled pass (its input packing too) gives the numpy reference's classes and covers."""
+    from geomon.classify.features import FeatureSet
+
+    fset = FeatureSet(("blue", "red", "nir", "swir16", "swir22"), indices)
+    n = len(fset)
+    rng = np.random.default_rng(n)
+    sizes = (n, *hidden, 3)
+    model = PixelModel(
+        model_id="odd", features=fset, labels=("a", "b", "c"),
+        label_classes=("vegetation", "bare_disturbed", "water"),
+        label_covers=("forest", "bare", "water"),
+        lower=np.zeros(n, np.float32), upper=np.ones(n, np.float32),
+        mean=np.full(n, 0.5, np.float32), scale=np.full(n, 0.3, np.float32),
+        weights=tuple(rng.normal(0, 1, (a, b)).astype(np.float32)
+                      for a, b in itertools.pairwise(sizes)),
+        biases=tuple(rng.normal(0, 0.3, b).astype(np.float32) for b in sizes[1:]),
+    )  # fmt: skip
+    m8 = quantize_model(model, rng.uniform(0, 1, (n, 5000)).astype(np.float32), "random")
+    assert m8._quant.bits == 8 and m8._quant.n_int == 2
+    x = rng.uniform(-0.2, 1.2, (n, 3000)).astype(np.float32)
+    x[n - 1, :7] = np.nan  # the last feature: alone in its quad, or third of three
+    x[0, 7:12] = np.inf
+    fast, ref = m8.predict(x), m8.predict_numpy(x)
+    np.testing.assert_array_equal(fast.code, ref.code)
+    np.testing.assert_array_equal(fast.cover, ref.cover)
+    np.testing.assert_allclose(fast.probability, ref.probability, atol=1e-5)
+    assert (fast.code[:7] == 0).all() and (fast.code[7:12] != 0).all()

@@ -487,10 +487,26 @@ _SUM_KERNELS = tuple(_rows_kernel_int(r, "sum") for r in range(1, ROWS + 1))
 _PAIR_KERNELS = tuple(_rows_kernel_int(r, "pairs") for r in range(1, ROWS + 1))
 _FLOAT_KERNELS = tuple(_rows_kernel_int(r, "float") for r in range(1, ROWS + 1))
 
-_features = binding.get_host_cpu_features()
+
+def _target_has_vnni() -> bool:
+    """Whether numba compiles for a CPU with AVX-512 VNNI and VL: the host's features, unless
+    ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` name another target (e.g. ``generic`` for a
+    cache shared between machines), whose features then decide (LLVM aborts the process on an
+    intrinsic its target lacks)."""
+    from numba.core import config
+
+    name = getattr(config, "CPU_NAME", None)
+    features = getattr(config, "CPU_FEATURES", None)
+    if name is None and features is None:
+        host = binding.get_host_cpu_features()
+        return bool(host.get("avx512vnni") and host.get("avx512vl"))
+    named = set((features or "").split(","))
+    return {"+avx512vnni", "+avx512vl"} <= named
+
+
 #: the CPU sums 8-bit quads with ``vpdpbusd`` on 256-bit vectors (AVX-512 VNNI and VL; Zen 4,
 #: Ice Lake and later Xeons): else the 8-bit layers run the plain-IR quads, the same integers
-VNNI = bool(_features.get("avx512vnni") and _features.get("avx512vl"))
+VNNI = _target_has_vnni()
 _QUAD_UNIT = "quads_vnni" if VNNI else "quads"
 _QSUM_KERNELS = tuple(_rows_kernel_int(r, "sum", _QUAD_UNIT) for r in range(1, ROWS + 1))
 _QUAD_KERNELS = tuple(_rows_kernel_int(r, "pairs", _QUAD_UNIT) for r in range(1, ROWS + 1))

@@ -88,10 +88,12 @@ class QuantLayers(NamedTuple):
     """float32 ``(n_features,)``: first-layer input scale, ``bound[0] / half-range`` (0 for a
     feature whose range is one value)."""
     bound: np.ndarray
-    """int64 ``(max(n_int, 1),)``: the bound ``Q`` of each integer layer's inputs and weights."""
+    """int64 ``(max(n_int, 1),)``: the bound ``Q`` of each integer layer's inputs and weights
+    (8 bits: 127 for the first layer's steps and every weight, 255 for later layers' inputs)."""
     weights: tuple[np.ndarray, ...]
     """int32 ``(n_out, ceil(n_in / 2))`` per layer: weight pairs (inputs ``2i`` in the low 16
-    bits, ``2i + 1`` in the high), as the kernel broadcasts them."""
+    bits, ``2i + 1`` in the high), as the kernel broadcasts them; 8 bits: ``(n_out, ceil(n_in /
+    4))`` quads of signed bytes (input ``4i + k`` in byte ``k``)."""
     deq: tuple[np.ndarray, ...]
     """float32 ``(n_out,)`` per layer: the factor from a row's integer sum to its value."""
     bias: tuple[np.ndarray, ...]
@@ -272,8 +274,8 @@ class EightBit:
     255]`` (255 over the largest value seen in calibration; larger values are clamped)."""
     shift: tuple[np.ndarray, ...]
     """float32 ``(n_out,)`` per layer: added to its bias, the mean by which the 8-bit layer's
-    pre-activations fell short of the float model's on the calibration pixels (empirical bias
-    correction, Nagel et al. 2019)."""
+    pre-activations fell short of the float model's on the calibration pixels where the float
+    unit is active (empirical bias correction, after Nagel et al. 2019)."""
     info: Mapping[str, Any] = field(default_factory=dict)
     """JSON-serialisable calibration metadata (pixels, seeds, rounding)."""
 
@@ -286,8 +288,40 @@ class EightBit:
         return out + list(self.act_scale)
 
 
-def check_eight_bit(e: EightBit, weights: tuple[np.ndarray, ...]) -> list[str]:
-    """Problems of tables ``e`` for folded float ``weights`` (``(n_out, n_in)``), or none."""
+def check_eight_bit(
+    e: EightBit,
+    weights: tuple[np.ndarray, ...],
+    biases: tuple[np.ndarray, ...],
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> list[str]:
+    """Problems of tables ``e`` for folded float ``weights`` (``(n_out, n_in)``) and ``biases``
+    over inputs clipped to ``[lower, upper]``, or none: shapes, integers on [-127, 127], every
+    weight within one step of the float weight it stands for (so a file's tables cannot
+    describe another network), and finite float32 factors and biases."""
+    problems = _check_tables(e, weights)
+    if problems:
+        return problems
+    centre, scale = _input_map8(lower, upper)
+    act_scale = None
+    with np.errstate(all="ignore"):
+        for k in range(len(e.weights)):
+            w, _ = _per_step(weights, centre, scale, k, act_scale, biases)
+            target = w * _ratio(1.0, e.deq[k].astype(np.float64))[:, None]
+            if not (np.abs(e.weights[k] - target) <= 1.001).all():
+                return [f"8-bit layer {k}'s weights are not the model's float weights in steps "
+                        "of its deq"]  # fmt: skip
+            act_scale = e.act_scale[k] if k + 1 < len(e.weights) else None
+        q = quantize_layers8(lower, upper, weights, biases, e)
+        for k, (w, d, b) in enumerate(zip(e.weights, e.deq, q.bias, strict=True)):
+            # the largest pre-activation any input can give, far inside float32's range
+            most = np.abs(b.astype(np.float64)) + d * np.abs(w.astype(np.float64)).sum(axis=1) * 255
+            if not (np.isfinite(most).all() and (most < 1e30).all()):
+                return [f"8-bit layer {k} gives non-finite biases or sums beyond 1e30"]
+    return []
+
+
+def _check_tables(e: EightBit, weights: tuple[np.ndarray, ...]) -> list[str]:
     n_int = int_layer_count(weights)
     n = len(e.weights)
     if n == 0 or n != n_int or len(e.deq) != n or len(e.shift) != n or len(e.act_scale) != n - 1:
@@ -441,7 +475,8 @@ def calibrate8(
     calibration pixels (never test pixels): layer by layer, each row's weights per input step
     scaled so that its largest is 127 and rounded to fit its outputs on these pixels
     (:func:`_fit_rounding`); its bias shifted by the mean of the float model's pre-activations
-    less the 8-bit layer's (the layers before it in 8 bits); and each later layer's input scale
+    less the 8-bit layer's (the layers before it in 8 bits), over the pixels where the float
+    unit is active (where its error goes on); and each later layer's input scale
     set by the largest value its input takes on them."""
     n_int = int_layer_count(weights)
     if n_int == 0:

@@ -86,8 +86,9 @@ def _eight_bit(model: PixelModel) -> list[str]:
         "Hidden layers on bytes (`geomon.classify._quant.quantize_layers8`): features on "
         "[-127, 127], later layers' inputs on [0, 255] by the largest calibration value, weight "
         "rows on [-127, 127] with fitted rounding, each unit's bias shifted by its mean error "
-        "where the float unit is active; the last layer and the softmax in float32. The "
-        "calibration reads pixels of training imagery only.",
+        "where the float unit is active; the last layer and the softmax in float32. Where the "
+        "calibration pixels came from (`geomon quantize` takes demo seeds only if every stage "
+        "was trained on them; imagery is the user's choice):",
         "",
         _table(rows),
         "",

@@ -492,7 +492,9 @@ def _check_model(model: PixelModel) -> None:
     if model.eight_bit is not None and not problems:
         from geomon.classify._quant import check_eight_bit
 
-        problems += check_eight_bit(model.eight_bit, model._folded[0])
+        problems += check_eight_bit(
+            model.eight_bit, model._folded[0], model._flat_biases, model.lower, model.upper
+        )
     second = model.refine.model if model.refine else None
     if second is not None and (
         second.features != model.features

@@ -364,13 +364,17 @@ def calibration_pixels(
     model: PixelModel, seeds: Sequence[int], n: int, progress: bool = False
 ) -> np.ndarray:
     """Up to ``n`` classifiable pixels' features ``(n_features, n)`` drawn at random (seed 0)
-    from the annual composites of the demo mines of ``seeds``, which must be seeds ``model``
-    was trained on (calibration must not see validation or test pixels)."""
-    outside = sorted(set(seeds) - training_seeds(model))
+    from the annual composites of the demo mines of ``seeds``, which must be seeds every stage
+    of ``model`` was trained on (calibration must not see validation or test pixels)."""
+    stages = [model, *([model.refine.model] if model.refine else [])]
+    allowed = set.intersection(
+        *(set(s.info.get("training_data", {}).get("seeds", [])) for s in stages)
+    )
+    outside = sorted(set(seeds) - allowed)
     if outside or not seeds:
         raise ConfigError(
-            f"calibrate on demo seeds {model.model_id} was trained on "
-            f"({', '.join(map(str, sorted(training_seeds(model)))) or 'none'}), not "
+            f"calibrate on demo seeds every stage of {model.model_id} was trained on "
+            f"({', '.join(map(str, sorted(allowed))) or 'none'}), not "
             f"{', '.join(map(str, outside)) or 'none'}"
         )
     parts = []
@@ -419,17 +423,17 @@ MIN_CALIBRATION_PIXELS = 1000
 
 def _eight_bit(stage: PixelModel, x: np.ndarray, source: str, sweeps: int) -> PixelModel:
     """One stage with 8-bit tables calibrated on ``x``."""
-    from geomon.classify._quant import calibrate8
+    from geomon.classify._quant import calibrate8, int_layer_count
 
     info = {"source": source, "pixels": int(x.shape[1]), "rounding": f"fitted, {sweeps} sweeps",
             "layer_inputs": "features on [-127, 127]; later layers on [0, 255] by the largest "
                             "calibration value"}  # fmt: skip
     weights, biases = stage._folded[0], stage._flat_biases
-    try:
-        with one_blas_thread():  # the same tables on any core count (as training)
-            tables = calibrate8(
-                stage.lower, stage.upper, weights, biases, x, sweeps=sweeps, info=info
-            )
-    except ValueError as exc:
-        raise ConfigError(f"model {stage.model_id}: {exc}; 8 bits need hidden layers") from None
+    if int_layer_count(weights) == 0:
+        raise ConfigError(
+            f"model {stage.model_id} has no integer layers to put in 8 bits (none hidden, or the "
+            "first wider than 128 inputs)"
+        )
+    with one_blas_thread():  # the same tables on any core count (as training)
+        tables = calibrate8(stage.lower, stage.upper, weights, biases, x, sweeps=sweeps, info=info)
     return replace(stage, eight_bit=tables)

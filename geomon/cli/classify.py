@@ -501,10 +501,10 @@ def cascade(
 )
 @click.option(
     "--pixels",
-    type=click.IntRange(1000, 10_000_000),
+    type=click.IntRange(1000, 2_000_000),
     default=400_000,
     show_default=True,
-    help="Calibration pixels drawn at random from the imagery.",
+    help="Calibration pixels drawn at random from the imagery (2,000,000 take about 3 GB).",
 )
 @click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -536,7 +536,7 @@ def quantize(
     )
 
     model = load_model(model_file)
-    if model.eight_bit is not None:
+    if model.without_eight_bit().digest != model.digest:
         raise ConfigError(f"{model_file} is already in 8 bits; give the 16-bit model file")
     seeds = _seeds(demo_seeds)
     if seeds:
@@ -559,8 +559,12 @@ def quantize(
     sha = save_model(quantized, out)
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
     stages = [quantized, *([quantized.refine.model] if quantized.refine else [])]
-    done = [f"{s.eight_bit.info['pixels']} pixels" if s.eight_bit else "16 bits (too few pixels)"
-            for s in stages]  # fmt: skip
+    done = [
+        f"{s.eight_bit.info['pixels']} pixels" if s.eight_bit
+        else "16 bits (too few pixels sent to it)" if s._quant.n_int
+        else "float32 (no integer layers)"
+        for s in stages
+    ]  # fmt: skip
     click.echo(f"model {name}: {model.model_id} in 8 bits, calibrated on {where}: "
                f"{'; second stage on '.join(done)}")  # fmt: skip
 
