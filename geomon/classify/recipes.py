@@ -51,8 +51,8 @@ __all__ = [
 #: and gap-filled truth of stop 15: ten seeds, as a pair of seeds proved too small a sample),
 #: 117-126 (``geomon-s2-full-v8``, stop 16), 127-136 (v8 and the shared-band v7 under the tail rule
 #: of stop 17: ``ChangeOptions.tail_conversions``), 137-146 (the two-stage shared-band v8, stop
-#: 19, never shipped), 147-156 (its successor v9, stop 19), 157-166 (v10, stop 20). The next
-#: unused test seed is 167.
+#: 19, never shipped), 147-156 (its successor v9, stop 19), 157-166 (v10, stop 20), 167-176
+#: (``geomon-shared-reduced-v11``, v10 in 8 bits, stop 24). The next unused test seed is 177.
 FIRST_TEST_SEED = 101
 
 
