@@ -140,9 +140,9 @@ def quantize_layers(
     n_in)``) and ``biases`` (``(n_out,)``) over inputs clipped to ``[lower, upper]``."""
     n_int = int_layer_count(weights)
     n_feat = len(lower)
-    lo = np.asarray(lower, np.float64)
-    hi = np.asarray(upper, np.float64)
-    centre = ((lo + hi) / 2).astype(np.float32)
+    bounds = [_bound(w.shape[1]) for w in weights[:n_int]]
+    q0 = bounds[0] if n_int else 0
+    centre, in_scale = _input_map(lower, upper, q0)
     if n_int == 0:
         dummy = (np.zeros((1, 1), np.int32),)
         zeros = (np.zeros(1, np.float32),)
@@ -150,10 +150,6 @@ def quantize_layers(
             0, centre, np.zeros(n_feat, np.float32), np.ones(1, np.int64), dummy, zeros, zeros,
             zeros,
         )  # fmt: skip
-    bounds = [_bound(w.shape[1]) for w in weights[:n_int]]
-    half = (hi - centre.astype(np.float64)).clip(min=0)
-    q0 = bounds[0]
-    in_scale = np.where(half > 0, q0 / np.where(half > 0, half, 1), 0).astype(np.float32)
     # the value one input step stands for, per input of the layer (float64 from the float32
     # scales the kernel multiplies by), and the offset of a zero step
     step = np.where(in_scale > 0, 1 / np.where(in_scale > 0, in_scale, 1).astype(np.float64), 0)
@@ -302,7 +298,7 @@ def check_eight_bit(
     problems = _check_tables(e, weights)
     if problems:
         return problems
-    centre, scale = _input_map8(lower, upper)
+    centre, scale = _input_map(lower, upper, _LEVELS8)
     act_scale = None
     with np.errstate(all="ignore"):
         for k in range(len(e.weights)):
@@ -358,13 +354,15 @@ def _ratio(a: float | np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(b > 0, a / np.where(b > 0, b, 1), 0)
 
 
-def _input_map8(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first layer's input centre and scale onto ``[-127, 127]`` (float32)."""
+def _input_map(lower: np.ndarray, upper: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first integer layer's input centres (the clip ranges' middles) and scales onto
+    ``[-bound, bound]`` (0 for a feature whose range is one value), float32, as both schemes
+    map the features."""
     lo = np.asarray(lower, np.float64)
     hi = np.asarray(upper, np.float64)
     centre = ((lo + hi) / 2).astype(np.float32)
     half = (hi - centre.astype(np.float64)).clip(min=0)
-    return centre, _ratio(_LEVELS8, half).astype(np.float32)
+    return centre, _ratio(bound, half).astype(np.float32)
 
 
 def _per_step(weights: tuple[np.ndarray, ...], centre: np.ndarray, scale: np.ndarray, k: int,
@@ -393,13 +391,14 @@ def quantize_layers8(
     First-layer inputs: each feature clipped to ``[lower, upper]`` and mapped onto ``[-127,
     127]`` as in the 16-bit scheme (bound 127), stored as ``step + 127`` in an unsigned byte;
     the sum's offset ``127 * sum(w)`` is folded into the bias: ``h = float32(s) * deq + (bias -
-    deq * 127 * sum(w))`` (``bias`` with the input centres folded in), with ``s`` exact in int32 (at most ``n_in * 254 * 127``) and
-    ``float32(s)`` exact (below 2**24 for up to 520 inputs). Later layers' inputs: the ReLU'd
-    outputs times ``act_scale``, rounded, clamped to 255 (``requant``, ``top`` 255). Every layer's
-    bias is the float model's plus the calibrated ``shift``. The kernel sums four byte products per int32 lane
+    deq * 127 * sum(w))`` (``bias`` with the input centres folded in), with ``s`` exact in
+    int32 (at most ``n_in * 254 * 127``) and ``float32(s)`` exact (below 2**24 for up to 520
+    inputs). Later layers' inputs: the ReLU'd outputs times ``act_scale``, rounded, clamped to
+    255 (``requant``, ``top`` 255). Every layer's bias is the float model's plus the calibrated
+    ``shift``. The kernel sums four byte products per int32 lane
     (:func:`geomon.classify._forward._rows_kernel_int`, ``vpdpbusd`` where the CPU has it)."""
     n_int = len(tables.weights)
-    centre, scale = _input_map8(lower, upper)
+    centre, scale = _input_map(lower, upper, _LEVELS8)
     out_w: list[np.ndarray] = []
     out_bias: list[np.ndarray] = []
     out_req: list[np.ndarray] = []
@@ -481,7 +480,7 @@ def calibrate8(
     n_int = int_layer_count(weights)
     if n_int == 0:
         raise ValueError("the model has no integer layers to put in 8 bits")
-    centre, scale = _input_map8(lower, upper)
+    centre, scale = _input_map(lower, upper, _LEVELS8)
     q = QuantLayers(n_int, centre, scale, np.array([_LEVELS8], np.int64), (), (), (), (), 8)
     acts = input_steps(q, lower, upper, x).astype(np.float64)
     exact = np.clip(x, lower[:, None], upper[:, None]).astype(np.float64)  # the float path

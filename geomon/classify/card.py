@@ -67,9 +67,8 @@ def _stages(model: PixelModel) -> list[str]:
 
 def _eight_bit(model: PixelModel) -> list[str]:
     """How a model's stages run in 8 bits (``geomon quantize``), or nothing."""
-    stages = [("first stage" if model.refine else "the model", model)]
-    if model.refine is not None:
-        stages.append(("second stage", model.refine.model))
+    names = ("first stage", "second stage") if model.refine else ("the model",)
+    stages = list(zip(names, model.stages, strict=True))
     rows = [("stage", "integer layers", "calibration pixels", "from", "rounding")]
     for name, stage in stages:
         e = stage.eight_bit

@@ -143,6 +143,11 @@ class PixelModel:
             **({"int8": self._eight_bit_header()} if self.eight_bit else {}),
         }
 
+    @property
+    def stages(self) -> tuple[PixelModel, ...]:
+        """This model, then its second stage if it has one."""
+        return (self, self.refine.model) if self.refine else (self,)
+
     def without_eight_bit(self) -> PixelModel:
         """This model with every stage's hidden layers in 16 bits (its float numbers unchanged)."""
         refine = self.refine

@@ -125,7 +125,7 @@ def save_model(model: PixelModel, path: str | Path) -> str:
 
 def file_format(model: PixelModel) -> str:
     """The format tag :func:`save_model` writes for ``model``."""
-    if model.eight_bit is not None or (model.refine and model.refine.model.eight_bit):
+    if any(stage.eight_bit is not None for stage in model.stages):
         return FORMAT_INT8
     return FORMAT_STAGES if model.refine else format_of(model.features)
 

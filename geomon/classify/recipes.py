@@ -58,8 +58,7 @@ FIRST_TEST_SEED = 101
 
 def training_seeds(model: PixelModel) -> set[int]:
     """The demo seeds any stage of ``model`` was trained on."""
-    stages = [model, *([model.refine.model] if model.refine else [])]
-    return {s for m in stages for s in m.info.get("training_data", {}).get("seeds", [])}
+    return {s for m in model.stages for s in m.info.get("training_data", {}).get("seeds", [])}
 
 
 def validation_seed_error(seeds: Sequence[int], model: PixelModel) -> str | None:
@@ -366,10 +365,7 @@ def calibration_pixels(
     """Up to ``n`` classifiable pixels' features ``(n_features, n)`` drawn at random (seed 0)
     from the annual composites of the demo mines of ``seeds``, which must be seeds every stage
     of ``model`` was trained on (calibration must not see validation or test pixels)."""
-    stages = [model, *([model.refine.model] if model.refine else [])]
-    allowed = set.intersection(
-        *(set(s.info.get("training_data", {}).get("seeds", [])) for s in stages)
-    )
+    allowed = set.intersection(*(training_seeds(stage) for stage in model.stages))
     outside = sorted(set(seeds) - allowed)
     if outside or not seeds:
         raise ConfigError(
@@ -394,10 +390,8 @@ def quantize_model(model: PixelModel, x: np.ndarray, source: str, sweeps: int = 
     """``model`` with its hidden layers in 8 bits, calibrated on the features ``x``
     ``(n_features, n)`` (:func:`geomon.classify._quant.calibrate8`): the first stage on all of
     them, a second stage on those the 8-bit first stage sends it (when there are at least
-    :data:`MIN_CALIBRATION_PIXELS`, and it has integer layers; else it keeps its own). ``source``: where ``x``
-    came from, recorded in the model."""
-    from geomon.classify._quant import int_layer_count
-
+    :data:`MIN_CALIBRATION_PIXELS`, and it has integer layers; else it keeps its own).
+    ``source``: where ``x`` came from, recorded in the model."""
     if x.shape[1] < MIN_CALIBRATION_PIXELS:
         raise ConfigError(
             f"only {x.shape[1]} classifiable calibration pixels; give imagery with at least "
@@ -409,8 +403,7 @@ def quantize_model(model: PixelModel, x: np.ndarray, source: str, sweeps: int = 
     pred = first.predict(x)
     send = ~model.refine.accepts(pred.code, pred.probability)
     second = model.refine.model
-    wide = int_layer_count(second._folded[0]) == 0  # its layers all run in float32
-    if not wide and send.sum() >= MIN_CALIBRATION_PIXELS:
+    if second._quant.n_int and send.sum() >= MIN_CALIBRATION_PIXELS:  # else float32 or few
         own = np.ascontiguousarray(x[:, send])
         where = f"{source}; the {own.shape[1]} the 8-bit first stage sends on"
         second = _eight_bit(replace(second, eight_bit=None), own, where, sweeps)
@@ -423,13 +416,13 @@ MIN_CALIBRATION_PIXELS = 1000
 
 def _eight_bit(stage: PixelModel, x: np.ndarray, source: str, sweeps: int) -> PixelModel:
     """One stage with 8-bit tables calibrated on ``x``."""
-    from geomon.classify._quant import calibrate8, int_layer_count
+    from geomon.classify._quant import calibrate8
 
     info = {"source": source, "pixels": int(x.shape[1]), "rounding": f"fitted, {sweeps} sweeps",
             "layer_inputs": "features on [-127, 127]; later layers on [0, 255] by the largest "
                             "calibration value"}  # fmt: skip
     weights, biases = stage._folded[0], stage._flat_biases
-    if int_layer_count(weights) == 0:
+    if stage._quant.n_int == 0:
         raise ConfigError(
             f"model {stage.model_id} has no integer layers to put in 8 bits (none hidden, or the "
             "first wider than 128 inputs)"

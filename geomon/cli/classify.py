@@ -558,12 +558,11 @@ def quantize(
     quantized = quantize_model(replace(model, model_id=name), x, where)
     sha = save_model(quantized, out)
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
-    stages = [quantized, *([quantized.refine.model] if quantized.refine else [])]
     done = [
         f"{s.eight_bit.info['pixels']} pixels" if s.eight_bit
         else "16 bits (too few pixels sent to it)" if s._quant.n_int
         else "float32 (no integer layers)"
-        for s in stages
+        for s in quantized.stages
     ]  # fmt: skip
     click.echo(f"model {name}: {model.model_id} in 8 bits, calibrated on {where}: "
                f"{'; second stage on '.join(done)}")  # fmt: skip
