@@ -7,10 +7,10 @@ full-band model, Dask's threaded scheduler with 2 workers. Per case, ``--reps`` 
 (geomon's pool of open datasets emptied before each run, so nothing carries over):
 
 - the raw read floor (plain rasterio read of every block the chain reads, 2 threads);
-- each stage's wall time when run one after another (composite computed to memory, then
-  classified, then traced), and the classification share of that staged chain (of the fastest
-  repetition, then of every repetition: the stages' times vary with the machine's other work,
-  the composite's most, so one ratio can mislead);
+- each stage's wall time when run one after another (composite computed to memory, then its
+  classifier inputs chunked and classified, then traced), and the classification share of that
+  staged chain (of the fastest repetition, then of every repetition: the stages' times vary
+  with the machine's other work, the composite's most, so one ratio can mislead);
 - the fused chain (composite and classes in one graph, then polygons) in megapixels of output
   (pixels x periods) per second per core, its ratio to the read floor, and its peak resident
   memory above the starting point (first repetition).
@@ -100,13 +100,29 @@ def _trace(classes: xr.Dataset, aoi: BaseGeometry) -> Any:
     return trace_footprint(classes, aoi, "bench", FootprintOptions(aoi_crs=crs))
 
 
+def _classifier_blocks(comp: xr.Dataset, model: PixelModel, chunk: int) -> xr.Dataset:
+    """``comp`` (computed) with the classifier's inputs and ``valid`` in one block per period
+    and chunk, as the fused graph has them (no hashing of the data); the composite's other
+    variables stay in memory.
+
+    Until stop 25 every variable was chunked, so the classify stage also copied the composite's
+    ``clear_count`` (int16, 33 MB on the reference) into a new array
+    (:func:`~geomon.footprint.run.compute_classes` stores every lazy variable): a second copy of
+    a composite output that the fused chain, which stores it once from the composite's tasks,
+    never makes. On this machine fresh pages are dear (first touch of memory the guest had
+    handed back: half the benchmark's samples in the kernel's ``clear_page_erms``), and that copy
+    was 0.3 s of a 1.3 s classify stage (``bench.bench_footprint`` notes, stop 25)."""
+    names = [*model.features.inputs, "valid"]
+    chunked = comp[names].chunk({"time": 1, "y": chunk, "x": chunk}, token="bench-composite")
+    return comp.assign(chunked.data_vars)
+
+
 def _staged(
     query: Query, source: StaticCatalogSource, chunk: int, model: PixelModel, aoi: BaseGeometry
 ) -> dict[str, Any]:
     """Composite to memory, then classify, then trace: each stage's wall time."""
     comp, t_comp, c_comp = _timed_cpu(lambda: _composite(query, source, chunk, model).compute())
-    # one block per period and chunk, as the fused graph has (no hashing of the data)
-    blocks = comp.chunk({"time": 1, "y": chunk, "x": chunk}, token="bench-composite")
+    blocks = _classifier_blocks(comp, model, chunk)
     classes, t_cls, c_cls = _timed_cpu(lambda: compute_classes(classify(blocks, model)))
     fp, t_fp, c_fp = _timed_cpu(lambda: _trace(classes, aoi))
     n_out = classes.sizes["time"] * classes.sizes["y"] * classes.sizes["x"]

@@ -47,7 +47,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from bench.bench_footprint import _composite
+from bench.bench_footprint import _classifier_blocks, _composite
 from bench.imagery import _aoi, _warm_kernels, catalog
 from geomon.classify import classify, load_model
 from geomon.classify._fused import classify_fused
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     if plan is None:
         raise SystemExit(f"model {model.model_id} has no row-fused path (no spatial context)")
     comp, blocks = reference_blocks(model, args.size, args.chunk)
-    chunked = comp.chunk({"time": 1, "y": args.chunk, "x": args.chunk})
+    chunked = _classifier_blocks(comp, model, args.chunk)
     n_out = comp.sizes["time"] * comp.sizes["y"] * comp.sizes["x"]
     kernel = model._kernel_model
 
