@@ -47,10 +47,14 @@ def test_train_then_evaluate_on_another_scene(
     common = ["--start", "2021-01-01", "--end", "2021-12-31", "--period", "year"]
     assert main(["train", "--aoi", str(aoi_a), *common, "--source", f"stac:{cat_a}",
                  "--labels", str(labels_a), "--out", str(model)]) == 0  # fmt: skip
-    assert "wrote" in capsys.readouterr().out and model.stat().st_size < 50_000
+    trained = capsys.readouterr()
+    assert "wrote" in trained.out and model.stat().st_size < 50_000
+    assert "composite:" in trained.err  # the composite's progress bar (periods)
     assert main(["evaluate", "--aoi", str(aoi_b), *common, "--source", f"stac:{cat_b}",
                  "--model", str(model), "--reference", str(labels_b)]) == 0  # fmt: skip
-    out = capsys.readouterr().out
+    evaluated = capsys.readouterr()
+    assert "classify:" in evaluated.err
+    out = evaluated.out
     assert "confusion matrix" in out and "error-adjusted area" in out
     line = next(row for row in out.splitlines() if row.startswith("bare_disturbed") and "." in row)
     assert float(line.split()[3]) > 0.95  # F1 of bare ground on the unseen scene

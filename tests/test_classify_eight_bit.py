@@ -288,7 +288,9 @@ def test_quantize_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     capsys.readouterr()
     assert main(["quantize", str(model), "--aoi", str(aoi_a), *common, "--source",
                  f"stac:{cat_a}", "--out", str(m8)]) == 0  # fmt: skip
-    assert "in 8 bits, calibrated on" in capsys.readouterr().out
+    calibrated = capsys.readouterr()
+    assert "in 8 bits, calibrated on" in calibrated.out
+    assert "composite:" in calibrated.err  # the progress bar of the calibration imagery
     assert load_model(m8).eight_bit is not None
     assert main(["evaluate", "--aoi", str(aoi_b), *common, "--source", f"stac:{cat_b}",
                  "--model", str(m8), "--reference", str(labels_b)]) == 0  # fmt: skip

@@ -83,6 +83,13 @@ def _composite(
     return load_composite(open_source(source), query, LoadOptions(bands=bands), opts)
 
 
+def _computed(comp: xr.Dataset) -> xr.Dataset:
+    """``comp`` computed period by period with a progress bar."""
+    from geomon.scheduler import compute_by_period
+
+    return compute_by_period(comp, progress=True, desc="composite")
+
+
 @click.command()
 @area_options
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day.")
@@ -196,7 +203,7 @@ def train(
             )
             ref = _reference(comp, labels_path)
             model = train_on_reference(
-                comp.compute(), ref, fset, name, options, source=str(labels_path)
+                _computed(comp), ref, fset, name, options, source=str(labels_path)
             )
         else:
             raise ConfigError(
@@ -301,6 +308,7 @@ def evaluate(
         format_demo_accuracy,
     )
     from geomon.evaluate import format_report
+    from geomon.footprint.run import compute_classes
     from geomon.scheduler import dask_client
 
     model = _load_model(model_path)
@@ -321,7 +329,7 @@ def evaluate(
                 checks = format_checks(demo_footprint_checks(chosen, seeds, period, progress=True))
         elif reference_path is not None:
             comp = _composite(mine_id, aoi_file, registry_dir, start, end, source, period)
-            classes = classify(comp, model).compute()
+            classes = compute_classes(classify(comp, model), progress=True)
             report = evaluate_on_reference(classes, _reference(comp, reference_path))
             title = f"{classes.attrs['model_id']} against {reference_path}, {period} composites"
             text = format_report(report, title)
@@ -550,8 +558,8 @@ def quantize(
                 "give the imagery to calibrate on: MINE_ID or --aoi with --start and --end, "
                 "or --demo-seeds the model was trained on"
             )
-        comp = _composite(mine_id, aoi_file, registry_dir, start, end, source, period,
-                          model.features.bands).compute()  # fmt: skip
+        comp = _computed(_composite(mine_id, aoi_file, registry_dir, start, end, source, period,
+                                    model.features.bands))  # fmt: skip
         x = sample_pixels(classifiable_features(comp, model), pixels)
         where = f"{mine_id or aoi_file} {start:%Y-%m-%d}..{end:%Y-%m-%d}, {period}"
     name = model_id or out.stem

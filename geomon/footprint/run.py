@@ -81,50 +81,11 @@ def _timed(seconds: dict[str, float], name: str) -> Iterator[None]:
 
 
 def compute_classes(classes: xr.Dataset, progress: bool = False) -> xr.Dataset:
-    """Compute a lazy classes Dataset into arrays allocated once for all periods.
+    """Compute a lazy classes Dataset (:func:`geomon.scheduler.compute_by_period`, the bar
+    labelled ``classify``)."""
+    from geomon.scheduler import compute_by_period
 
-    On a scheduler that shares this process's memory (threads, sync), one period at a time with
-    a progress bar: each period's chunks are stored into the arrays by the tasks that compute
-    them (``dask.array.store``, all variables of a period in one graph, so the classifier runs
-    once per chunk). On a cluster of other processes, all periods are computed in one graph and
-    copied in (a store there would write into the workers' copies). Computing each period and
-    concatenating them (as before) copied every array twice, in one thread at the end: 0.5-0.7 s
-    more per 16.7 Mpx period on the reference input (``bench.bench_footprint --reference``), and
-    twice the memory at the peak."""
-    import dask
-    import dask.array as da
-    import dask.local
-    import dask.threaded
-    from dask.base import get_scheduler
-    from tqdm import tqdm
-
-    n = classes.sizes["time"]
-    # every lazy variable over periods (the class rasters and the per-period coverage figures,
-    # which share the imagery's tasks): one store per period computes them together
-    lazy = {
-        name: var
-        for name, var in classes.data_vars.items()
-        if isinstance(var.data, da.Array) and var.ndim and var.dims[0] == "time"
-    }
-    out = {name: np.empty(var.shape, var.dtype) for name, var in lazy.items()}
-    steps = tqdm(range(n), desc="classify", unit="period", disable=not progress, leave=False)
-    arrays = [var.data for var in lazy.values()]
-    shared = get_scheduler(collections=arrays) in (dask.threaded.get, dask.local.get_sync)
-    if shared:
-        for t in steps:
-            period = [a[t : t + 1] for a in arrays]
-            da.store(period, [out[name][t : t + 1] for name in lazy], lock=False)
-    else:
-        # one graph for all periods: computing them one by one, a period's graph sometimes named
-        # a task of the previous one that the scheduler was releasing (distributed 2026.8:
-        # "KeyError" in update_graph, about one run in three of the test)
-        for name, values in zip(lazy, dask.compute(*arrays), strict=True):
-            out[name][...] = values
-        steps.update(n)
-        steps.close()
-    rest = classes.drop_vars(list(lazy)).compute()
-    filled = rest.assign({name: var.copy(data=out[name]) for name, var in lazy.items()})
-    return filled[list(classes.data_vars)]
+    return compute_by_period(classes, progress, "classify")
 
 
 def run_composite(
