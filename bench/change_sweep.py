@@ -33,6 +33,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "tail_min_clear": (3, 5),
     "tail_min_probability": (0.0, 0.9, 0.95),
     "tail_conversions": (("water", "built_other"), ("water",), ()),
+    "undisturbed_min_probability": (0.0,),
 }
 
 
@@ -126,7 +127,7 @@ def _sweep(
     """Print the grid for one model's mine runs, then each mine under the default options
     (``truths``: each run's :func:`~geomon.footprint.assess.truth_disturbed`)."""
     default = ChangeOptions()
-    print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conversions':>18}{'total err':>11}"
+    print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conversions':>18}{'undist p':>9}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}")  # fmt: skip
     for opts in combinations:
         checks: list[FootprintCheck] = [
@@ -142,6 +143,7 @@ def _sweep(
         mark = "  (default)" if opts == default else ""
         print(f"{opts.persistence:8d}{opts.min_probability:7.2f}{opts.tail_min_clear:8d}"
               f"{opts.tail_min_probability:8.2f}{_short(opts.tail_conversions):>18s}"
+              f"{opts.undisturbed_min_probability:9.2f}"
               f"{100 * (new - truth_ha) / truth_ha:10.1f}%{100 * worst.new_error:11.1f}%"
               f"{100 * false:16.2f}%{n_false:15d}{n_within:9d} of {len(checks)}{mark}",
               flush=True)  # fmt: skip

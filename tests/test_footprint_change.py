@@ -57,6 +57,26 @@ def test_disturbed_at_baseline_is_persisting_not_new() -> None:
     assert _status(C, B, B) == [NONE, PERSISTING, PERSISTING]
 
 
+def test_onset_is_new_only_after_a_sure_undisturbed_view() -> None:
+    codes = _series(O, B, B)  # a waste dump the baseline called built_other at 0.6
+    prob = np.asarray([0.6, 0.95, 0.95], np.float32)[:, None, None]
+
+    def status(**kw: Any) -> list[int]:
+        return track_change(codes, None, ChangeOptions(**kw), prob).status[:, 0, 0].tolist()
+
+    assert status() == [NONE, NEW, PERSISTING]
+    assert status(undisturbed_min_probability=0.8) == [NONE, PERSISTING, PERSISTING]
+    assert status(undisturbed_min_probability=0.6) == [NONE, NEW, PERSISTING]  # at the threshold
+    # a sure view in any earlier period will do; without probabilities the option does nothing
+    sure_later = np.asarray([0.6, 0.9, 0.95, 0.95], np.float32)[:, None, None]
+    got = track_change(_series(O, V, B, B), None, ChangeOptions(undisturbed_min_probability=0.8),
+                       sure_later).status[:, 0, 0].tolist()  # fmt: skip
+    assert got == [NONE, NONE, NEW, PERSISTING]
+    assert _status(O, B, B, undisturbed_min_probability=0.8) == [NONE, NEW, PERSISTING]
+    with pytest.raises(ConfigError, match="undisturbed_min_probability"):
+        ChangeOptions(undisturbed_min_probability=1.5)
+
+
 def test_rehabilitation_needs_persistent_vegetation() -> None:
     assert _status(V, B, B, V, V, V) == [
         NONE,
@@ -185,7 +205,10 @@ def _reference(
         healed = veg_ok[t] & disturbed
         rehab |= healed
         disturbed &= ~healed
-        seen |= clear[t] & ~hit[t] & ~disturbed & ~rehab
+        sure_view = True
+        if probability is not None and options.undisturbed_min_probability > 0:
+            sure_view = probability[t] >= options.undisturbed_min_probability
+        seen |= clear[t] & ~hit[t] & ~disturbed & ~rehab & sure_view
         status[t] = np.where(
             disturbed, np.where(is_new, NEW, PERSISTING), np.where(rehab, REHABILITATED, NONE)
         )
@@ -212,6 +235,7 @@ def _random_case(
         persistence=int(rng.integers(low, 4)),
         tail_min_clear=int(rng.integers(low - 1, 4)),
         tail_min_probability=0.5 if seed % 4 == 1 else 0.0,
+        undisturbed_min_probability=0.6 if seed % 5 in (1, 2) else 0.0,
         conversions=(("water", "built_other"), ("water",), ())[seed % 3],
         tail_conversions=tail_conversions,
     )

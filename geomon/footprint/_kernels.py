@@ -56,6 +56,8 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     tail_min_probability,
     use_probability,
     use_tail_probability,
+    undisturbed_min_probability,
+    use_undisturbed_probability,
     conversions,
     tail_conversions,
     persistence,
@@ -67,7 +69,8 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
 ):
     """Fill ``status`` (t, y, x) and the per-pixel ``first_seen``, ``baseline_index`` and
     ``baseline_class`` from class ``codes`` (t, y, x); ``clear_count`` (integers, read as int32) and
-    ``probability`` are read only when ``has_cc`` / ``use_probability`` say so. ``kinds`` holds
+    ``probability`` are read only when ``has_cc`` / ``use_probability`` say so (and, for the
+    undisturbed views that make an onset new, ``use_undisturbed_probability``). ``kinds`` holds
     the codes of cloud_nodata, vegetation and bare_disturbed; ``conversions`` the codes that
     count as disturbance when they replace a different baseline class; ``tail_conversions``
     the codes the tail rule may confirm (it always may ``bare_disturbed``; a code not in ``conversions`` is never a hit)."""
@@ -149,7 +152,14 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
                 rehab = rehab or healed
                 disturbed = disturbed and not healed
                 seen_undisturbed = seen_undisturbed or (
-                    clear[t] and not hit[t] and not disturbed and not rehab
+                    clear[t]
+                    and not hit[t]
+                    and not disturbed
+                    and not rehab
+                    and (
+                        not use_undisturbed_probability
+                        or probability[t, y, x] >= undisturbed_min_probability
+                    )
                 )
                 if disturbed:
                     status[t, y, x] = NEW if is_new else PERSISTING
