@@ -22,7 +22,9 @@ on 2 workers). Then, for a two-stage model, the share of each chunk's pixels wit
 first stage sends on (:func:`sent`) (the second stage costs about 200-250 ns per pixel it classifies: where a chunk sends
 14 % of its pixels, the second stage is a third of that chunk's time).
 
-At stop 23 (v10, two runs, fastest / median): kernel 1 thread 66.6-70.4 / 69.5-75.0, 2
+At stop 23 (v10, two runs, fastest / median; the stage cases then also copied the composite's
+``clear_count``, which :func:`bench.bench_footprint._classifier_blocks` leaves in memory since
+stop 25, so the stage figures are not comparable with later ones): kernel 1 thread 66.6-70.4 / 69.5-75.0, 2
 threads 72.7-75.0 / 76.0-79.2, halo copies 1.8-2.1, stage sync 77.1-79.3 / 81.5-90.5, stage
 2 threads 80.0-85.7 / 91.5-95.4; the first stage sends 3.5 % over the AOI, 0.0-16.2 % per
 chunk. Removing the halo paste altogether (a throw-away ``_halo_block`` reading stacks pasted

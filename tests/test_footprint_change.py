@@ -18,6 +18,7 @@ from geomon.footprint.change import (
     PERSISTING,
     REHABILITATED,
     ChangeOptions,
+    awaiting_confirmation,
     confirmed_runs,
     track_change,
 )
@@ -73,8 +74,9 @@ def test_onset_is_new_only_after_a_sure_undisturbed_view() -> None:
                        sure_later).status[:, 0, 0].tolist()  # fmt: skip
     assert got == [NONE, NONE, NEW, PERSISTING]
     assert _status(O, B, B, undisturbed_min_probability=0.8) == [NONE, NEW, PERSISTING]
-    with pytest.raises(ConfigError, match="undisturbed_min_probability"):
-        ChangeOptions(undisturbed_min_probability=1.5)
+    for bad in (1.5, -0.1, float("nan"), "0.8", True):
+        with pytest.raises(ConfigError, match="undisturbed_min_probability"):
+            ChangeOptions(undisturbed_min_probability=bad)  # type: ignore[arg-type]
 
 
 def test_rehabilitation_needs_persistent_vegetation() -> None:
@@ -282,3 +284,67 @@ def test_compiled_change_in_row_bands_matches_one_pass(monkeypatch: pytest.Monke
         strict=True,
     ):
         np.testing.assert_array_equal(a, b)
+
+
+def _awaiting_reference(
+    codes: np.ndarray, options: ChangeOptions, probability: np.ndarray | None
+) -> np.ndarray:
+    """:func:`awaiting_confirmation` as whole-raster numpy: outside the footprint at the last
+    period, the latest clear view a sure hit, an earlier clear view a sure non-hit."""
+    change = track_change(codes, None, options, probability)
+    clear = codes != C
+    base = change.baseline_class
+    hit = codes == B
+    for name in options.conversions:
+        code = CLASS_NAMES.index(name)
+        hit |= (codes == code) & (base[None] != code)
+    n = codes.shape[0]
+    last = n - 1 - np.argmax(clear[::-1], axis=0)
+    at_last = np.arange(n)[:, None, None] == last[None]
+    sure = np.ones(codes.shape, bool)
+    calm = np.ones(codes.shape, bool)
+    if probability is not None:
+        sure = probability >= np.float32(options.min_probability)
+        if options.undisturbed_min_probability > 0:  # 0: any view, NaN included
+            calm = probability >= np.float32(options.undisturbed_min_probability)
+    ok = (at_last & hit & sure).any(axis=0) & clear.any(axis=0)
+    earlier = (np.arange(n)[:, None, None] < last[None]) & clear & ~hit & calm
+    return np.flatnonzero(ok & earlier.any(axis=0) & (change.status[-1] == NONE))
+
+
+def _awaiting_case(seed: int) -> tuple[np.ndarray, ChangeOptions, np.ndarray | None]:
+    codes, _, options, prob = _random_case(seed, ("water",))
+    if prob is not None:
+        prob[prob < 0.05] = np.nan  # NaN is never sure
+    options = ChangeOptions(
+        persistence=options.persistence,
+        conversions=options.conversions,
+        undisturbed_min_probability=0.3 if seed % 2 else 0.0,
+    )
+    return codes, options, prob
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_awaiting_confirmation_matches_numpy(seed: int) -> None:
+    codes, options, prob = _awaiting_case(seed)
+    got = awaiting_confirmation(codes, track_change(codes, None, options, prob), options, prob)
+    np.testing.assert_array_equal(got, _awaiting_reference(codes, options, prob))
+
+
+def test_random_cases_reach_awaiting_confirmation() -> None:
+    sizes = [_awaiting_reference(*_awaiting_case(seed)).size for seed in range(8)]
+    assert sum(s > 0 for s in sizes) >= 4, sizes
+
+
+def test_awaiting_confirmation_needs_an_earlier_undisturbed_view() -> None:
+    def awaiting(*codes: int) -> bool:
+        series = _series(*codes)
+        return bool(awaiting_confirmation(series, track_change(series)).size)
+
+    assert awaiting(V, V, B)  # the next period confirms it or clears it
+    assert awaiting(V, B, C)  # its latest clear view is bare
+    assert not awaiting(B)  # disturbed at its first view: persisting, if anything
+    assert not awaiting(C, B)
+    assert not awaiting(V, B, B)  # confirmed: in the footprint
+    assert not awaiting(V, B, V)
+    assert awaiting(O, W) and not awaiting(W, W)  # a conversion counts; its own baseline not

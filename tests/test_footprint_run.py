@@ -66,6 +66,9 @@ def test_chain_writes_footprint_and_class_rasters(
     rules = summary["footprint_rules"]  # the rules behind the hectares, for an auditor
     assert rules["min_mapping_unit_ha"] == 0.5 and rules["change"]["persistence"] == 2
     assert rules["change"]["tail_conversions"] == ["water"] and "aoi_crs" not in rules
+    # land seen disturbed only in the latest clear view, reported apart (none here: the bare
+    # land was there at baseline)
+    assert summary["awaiting_confirmation_ha"] == {"2021": 0.0}
     back = gpd.read_parquet(tmp_path / "out" / "footprint_2021.parquet")
     assert tuple(back.columns) == COLUMNS and back.crs == fp.crs
     assert gpd.read_file(tmp_path / "out" / "footprint_2020.geojson").crs.to_epsg() == 4326

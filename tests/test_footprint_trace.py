@@ -12,7 +12,13 @@ from shapely.geometry import box
 from geomon.classify.classes import BARE_DISTURBED as B
 from geomon.classify.classes import CLOUD_NODATA as C
 from geomon.classify.classes import VEGETATION as V
-from geomon.footprint import COLUMNS, FootprintOptions, disturbed_area, trace_footprint
+from geomon.footprint import (
+    AWAITING,
+    COLUMNS,
+    FootprintOptions,
+    disturbed_area,
+    trace_footprint,
+)
 from geomon.footprint.polygons import area_ha
 
 CRS = "EPSG:32735"  # UTM 35S (southern Africa)
@@ -64,6 +70,23 @@ def test_footprint_statuses_areas_and_columns() -> None:
     assert fp.period_start.iloc[0].isoformat() == fp.period.iloc[0] + "-01-01"
     assert all(fp.period_end.map(lambda d: d.isoformat()[5:]) == "12-31")
     assert fp.geometry.is_valid.all()
+
+
+def test_ground_awaiting_confirmation_is_reported_apart() -> None:
+    codes = _scene()["class"].values.copy()
+    codes[4, 20:30, 5:25] = B  # bare in the last period only: 2 ha, waits for the next one
+    codes[4, 40:42, 8:10] = B  # 0.04 ha: under the minimum mapping unit
+    codes[3:, 52:57, 50:60] = B  # bare in 2022 then cloud in 2023: its latest clear view
+    codes[4, 52:57, 50:60] = C  # is bare but 2022 alone did not confirm it (0.5 ha)
+    fp = trace_footprint(_classes(codes, [2019, 2020, 2021, 2022, 2023]), None, "mine_a")
+    assert fp.attrs[AWAITING] == {"2023": pytest.approx(2.5, rel=1.5e-3)}
+    before = trace_footprint(_scene(), None, "mine_a")
+    assert disturbed_area(fp).equals(disturbed_area(before))  # never in the footprint
+    assert before.attrs[AWAITING] == {"2023": 0.0}
+    # the AOI clips it as it clips the footprint: columns 0..14 of the 2 ha patch's 5..24
+    aoi = _aoi_lonlat(X0, Y0 - 600, X0 + 150, Y0)
+    clipped = trace_footprint(_classes(codes, [2019, 2020, 2021, 2022, 2023]), aoi, "mine_a")
+    assert clipped.attrs[AWAITING]["2023"] == pytest.approx(1.0, rel=5e-3)
 
 
 def test_minimum_mapping_unit_is_configurable() -> None:

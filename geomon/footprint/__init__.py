@@ -27,6 +27,7 @@ from geomon.footprint.change import (
     STATUS_NAMES,
     ChangeOptions,
     ChangeResult,
+    awaiting_confirmation,
     track_change,
 )
 from geomon.footprint.periods import period_bounds, period_label
@@ -41,6 +42,7 @@ from geomon.footprint.polygons import (
 )
 
 __all__ = [
+    "AWAITING",
     "COLUMNS",
     "EQUAL_AREA_CRS",
     "ChangeOptions",
@@ -173,7 +175,35 @@ def trace_footprint(
         if any(len(f) for f in frames)
         else None
     )
-    return _to_frame(rows, crs, mine_id)
+    out = _to_frame(rows, crs, mine_id)
+    waiting = awaiting_confirmation(codes, change, options.change, prob, inside)
+    waiting, _ = kept_patches(waiting, codes.shape[-1], min_px)
+    area = _pixels_area_ha(waiting, codes.shape[1:], transform, aoi_local, crs)
+    out.attrs[AWAITING] = {labels[-1]: area}
+    return out
+
+
+#: ``footprint.attrs`` key: {latest period: hectares awaiting confirmation} (see
+#: :func:`~geomon.footprint.change.awaiting_confirmation`; patches under the minimum mapping
+#: unit dropped, clipped to the AOI); not part of the footprint's polygons or areas
+AWAITING = "awaiting_confirmation_ha"
+
+
+def _pixels_area_ha(
+    pixels: np.ndarray,
+    shape: tuple[int, ...],
+    transform: Affine,
+    aoi: BaseGeometry | None,
+    crs: str,
+) -> float:
+    """Hectares of the pixels (flat indices into a grid of ``shape``) clipped to ``aoi``,
+    measured as the footprint's polygons are (:func:`~geomon.footprint.polygons.area_ha`)."""
+    if not pixels.size:
+        return 0.0
+    mask = np.zeros(shape, bool)
+    mask.reshape(-1)[pixels] = True
+    geoms, _ = vectorize(mask.astype(np.uint8), mask, transform, aoi)
+    return float(area_ha(gpd.GeoSeries(geoms, crs=crs)).sum())
 
 
 def _period_frame(

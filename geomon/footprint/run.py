@@ -18,7 +18,7 @@ import xarray as xr
 
 from geomon.classify import PixelModel, classify, select_model
 from geomon.classify.classes import CLASS_NAMES
-from geomon.footprint import FootprintOptions, disturbed_area, trace_footprint
+from geomon.footprint import AWAITING, FootprintOptions, disturbed_area, trace_footprint
 from geomon.footprint.periods import period_label
 
 if TYPE_CHECKING:
@@ -252,6 +252,9 @@ def _write_summary(run: FootprintRun, path: Path) -> Path:
         "seconds": run.seconds,
         "footprint_rules": _rules(run.footprint_options),
         "hectares": {} if table is None else table.round(4).to_dict(orient="index"),
+        "awaiting_confirmation_ha": {
+            k: round(v, 4) for k, v in run.footprint.attrs.get(AWAITING, {}).items()
+        },
     }
     path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
     return path
