@@ -74,6 +74,7 @@ def test_onset_is_new_only_after_a_sure_undisturbed_view() -> None:
                        sure_later).status[:, 0, 0].tolist()  # fmt: skip
     assert got == [NONE, NONE, NEW, PERSISTING]
     assert _status(O, B, B, undisturbed_min_probability=0.8) == [NONE, NEW, PERSISTING]
+    assert ChangeOptions(undisturbed_min_probability=np.float32(0.5))  # type: ignore[arg-type]
     for bad in (1.5, -0.1, float("nan"), "0.8", True):
         with pytest.raises(ConfigError, match="undisturbed_min_probability"):
             ChangeOptions(undisturbed_min_probability=bad)  # type: ignore[arg-type]
