@@ -10,7 +10,8 @@ default options, each mine's error. Use seeds apart from training (1-3, 8-10, 13
 (101 and up) seeds, e.g. 4 and 5.
 
     python -m bench.change_sweep [--seeds 4,5] [--bands full|reduced] [--period year]
-                                 [--model FILE[,FILE...]] [--by-period] [--grid SPEC]
+                                 [--model FILE[,FILE...]] [--by-period] [--decompose]
+                                 [--grid SPEC]
     (candidate models instead of the shipped one; several files share each mine's composites)
 """
 
@@ -187,6 +188,62 @@ def _by_period(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
     print(f"  marked new against the truth, by period: {errors}")
 
 
+def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None:
+    """Under the default options: each run's new-disturbance error split into its parts (ha):
+    false (marked new, never truly disturbed), over@base (marked new, truly disturbed at the
+    baseline already), missed by the period the truth first shows it; then, over all runs, the
+    over@base pixels by (truth cover at the baseline, the chain's baseline class) and the
+    missed pixels of the last period by (the chain's class there, its probability)."""
+    import collections
+    import json
+    from pathlib import Path
+
+    from geomon.classify.classes import CLASS_NAMES
+    from geomon.footprint.assess import _against_truth, truth_codes
+
+    over_by: collections.Counter[tuple[str, str]] = collections.Counter()
+    last_by: collections.Counter[tuple[str, str]] = collections.Counter()
+    total = np.zeros(3)
+    print("error parts under the default options, ha: truly new / false / over@base / missed by "
+          "the truth's onset period")  # fmt: skip
+    for (cat, classes, mask, name), truth in zip(runs, truths, strict=True):
+        result, new_t, truth, truth_new, px = _against_truth(cat, classes, mask, None, truth)
+        new = new_t.any(axis=0)
+        ever = truth.any(axis=0)
+        onset = np.where(ever, truth.argmax(axis=0), -1)
+        over = new & ever & ~truth_new
+        missed = truth_new & ~new
+        n = truth.shape[0]
+        miss_by = [float((missed & (onset == t)).sum()) * px for t in range(1, n)]
+        parts = np.array([truth_new.sum(), (new & ~ever).sum(), over.sum()]) * px
+        total += parts
+        print(f"  {name:28s}{parts[0]:8.1f}{parts[1]:7.1f}{parts[2]:7.1f}   "
+              + " ".join(f"t{t} {m:5.1f}" for t, m in enumerate(miss_by, start=1)))  # fmt: skip
+        doc = json.loads((Path(str(cat.root)) / "truth" / "codes.json").read_text("utf-8"))
+        cover = {int(e["code"]): str(e["name"]) for e in doc["land_cover"]}
+        codes0 = truth_codes(cat, classes)[0]
+        base = result.baseline_class
+        over_by.update(
+            (cover.get(int(c), str(c)), CLASS_NAMES[int(b)])
+            for c, b in zip(codes0[over], base[over], strict=True)
+        )
+        last = missed & (onset == n - 1)
+        code = classes["class"].values[-1][last]
+        prob = classes["probability"].values[-1][last]
+        last_by.update(
+            (CLASS_NAMES[int(c)], "p < 0.8" if p < 0.8 else "p < 0.9" if p < 0.9 else "p >= 0.9")
+            for c, p in zip(code, prob, strict=True)
+        )
+    print(f"  {'total':28s}{total[0]:8.1f}{total[1]:7.1f}{total[2]:7.1f}")
+    px_ha = float(abs(runs[0][1]["x"].values[1] - runs[0][1]["x"].values[0])) ** 2 / 10_000
+    print("  over@base by (truth cover at the baseline, chain's baseline class), ha:")
+    for (c, b), k in over_by.most_common(8):
+        print(f"    {c:20s}{b:16s}{k * px_ha:8.1f}")
+    print("  missed in the last period by (chain's class there, its probability), ha:")
+    for (c, p), k in last_by.most_common(8):
+        print(f"    {c:16s}{p:10s}{k * px_ha:8.1f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="4,5", help="validation demo seeds (default 4,5)")
@@ -202,6 +259,12 @@ def main(argv: list[str] | None = None) -> None:
         "--by-period",
         action="store_true",
         help="also print where the new-disturbance error sits in time (default options)",
+    )
+    parser.add_argument(
+        "--decompose",
+        action="store_true",
+        help="also split each run's error into false, over-counted-at-baseline and missed area, "
+        "and say what the over-counted and last-period missed ground was (default options)",
     )
     parser.add_argument(
         "--grid",
@@ -223,6 +286,8 @@ def main(argv: list[str] | None = None) -> None:
         _sweep(runs, truths, combinations)
         if args.by_period:
             _by_period(runs, truths)
+        if args.decompose:
+            _decompose(runs, truths)
 
 
 if __name__ == "__main__":
