@@ -156,3 +156,42 @@ def test_footprint_command_end_to_end(
     assert code == 0, printed.err
     assert "model tiny-s2" in printed.out and "persisting" in printed.out
     assert (out / "footprint_2021.parquet").exists() and (out / "classes_2020.tif").exists()
+
+
+def test_footprint_command_reports_ground_awaiting_confirmation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run that ends early in a year: bare ground seen in the new year's first scenes on land
+    seen undisturbed before is printed apart (and in run.json), never in the footprint; the
+    year's full run confirms it as new."""
+    from geomon.classify import FULL_FEATURES as FULL
+    from geomon.classify import select_model
+    from geomon.cli import main
+    from geomon.demo import DemoConfig, build_demo_catalog
+    from geomon.errors import GeomonError
+
+    try:
+        select_model(FULL.bands)
+    except GeomonError:
+        pytest.skip("no shipped classifier in models/")
+    cfg = DemoConfig(mine_ids=("weda_bay",), years=3, dates_per_year=12, window_m=2500)
+    catalog = build_demo_catalog(cfg, root=tmp_path / "demo")
+    last = cfg.start_year + cfg.years - 1
+    source = ["--source", f"stac:{catalog.catalog_path}", "--start", f"{cfg.start_year}-01-01"]
+    early, whole = tmp_path / "early", tmp_path / "whole"
+    assert (
+        main(["footprint", "weda_bay", *source, "--end", f"{last}-03-31", "--out", str(early)]) == 0
+    )
+    printed = capsys.readouterr().out
+    waiting = json.loads((early / "run.json").read_text())["awaiting_confirmation_ha"][str(last)]
+    assert waiting > 1.0  # 5.1 ha when written (stop 25)
+    assert f"awaiting confirmation in {last}: {waiting:.2f} ha" in printed
+    fp = gpd.read_parquet(early / "footprint.parquet")
+    new_early = fp[(fp.period == str(last)) & (fp.status == "new")].area_ha.sum()
+    assert (
+        main(["footprint", "weda_bay", *source, "--end", f"{last}-12-31", "--out", str(whole)]) == 0
+    )
+    capsys.readouterr()
+    fp = gpd.read_parquet(whole / "footprint.parquet")
+    new_whole = fp[(fp.period == str(last)) & (fp.status == "new")].area_ha.sum()
+    assert new_whole >= new_early + 0.5 * waiting  # the year's later scenes confirm most of it
