@@ -110,7 +110,9 @@ def compute_by_period(ds: xr.Dataset, progress: bool = False, desc: str = "compu
     copied in (a store there would write into the workers' copies). Computing each period and
     concatenating them (as before) copied every array twice, in one thread at the end: 0.5-0.7 s
     more per 16.7 Mpx period on the reference input (``bench.bench_footprint --reference``), and
-    twice the memory at the peak."""
+    twice the memory at the peak. Where a period's graph would recompute tasks another needs (a
+    chunk over several periods, or a lazy variable or coordinate not over periods), everything
+    is computed in one graph too."""
     import dask
     import dask.array as da
     import dask.local
@@ -131,19 +133,26 @@ def compute_by_period(ds: xr.Dataset, progress: bool = False, desc: str = "compu
     out = {name: np.empty(var.shape, var.dtype) for name, var in lazy.items()}
     steps = tqdm(range(n), desc=desc, unit="period", disable=not progress, leave=False)
     arrays = [var.data for var in lazy.values()]
+    rest = ds.drop_vars(list(lazy))
     shared = get_scheduler(collections=arrays) in (dask.threaded.get, dask.local.get_sync)
-    if shared:
+    by_period = (
+        shared
+        and all(max(a.chunks[0], default=1) == 1 for a in arrays)
+        and not any(isinstance(v.data, da.Array) for v in rest.variables.values())
+    )
+    if by_period:
         for t in steps:
             period = [a[t : t + 1] for a in arrays]
             da.store(period, [out[name][t : t + 1] for name in lazy], lock=False)
     else:
-        # one graph for all periods: computing them one by one, a period's graph sometimes named
-        # a task of the previous one that the scheduler was releasing (distributed 2026.8:
-        # "KeyError" in update_graph, about one run in three of the test)
-        for name, values in zip(lazy, dask.compute(*arrays), strict=True):
-            out[name][...] = values
+        # one graph for all periods (and the rest): computing them one by one, a period's graph
+        # sometimes named a task of the previous one that the scheduler was releasing
+        # (distributed 2026.8: "KeyError" in update_graph, about one run in three of the test)
+        values, rest = dask.compute(arrays, rest)
+        for name, value in zip(lazy, values, strict=True):
+            out[name][...] = value
         steps.update(n)
         steps.close()
-    rest = ds.drop_vars(list(lazy)).compute()
+    rest = rest.compute()  # in memory already unless by period (its variables are not lazy then)
     filled = rest.assign({name: var.copy(data=out[name]) for name, var in lazy.items()})
     return filled[list(ds.data_vars)]
