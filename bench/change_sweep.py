@@ -201,8 +201,8 @@ def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
     from geomon.classify.classes import CLASS_NAMES
     from geomon.footprint.assess import _against_truth, truth_codes
 
-    over_by: collections.Counter[tuple[str, str]] = collections.Counter()
-    last_by: collections.Counter[tuple[str, str]] = collections.Counter()
+    over_by: collections.defaultdict[tuple[str, str], float] = collections.defaultdict(float)  # ha
+    last_by: collections.defaultdict[tuple[str, str], float] = collections.defaultdict(float)
     total = np.zeros(3)
     print("error parts under the default options, ha: truly new / false / over@base / missed by "
           "the truth's onset period")  # fmt: skip
@@ -223,25 +223,26 @@ def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
         cover = {int(e["code"]): str(e["name"]) for e in doc["land_cover"]}
         codes0 = truth_codes(cat, classes)[0]
         base = result.baseline_class
-        over_by.update(
-            (cover.get(int(c), str(c)), CLASS_NAMES[int(b)])
-            for c, b in zip(codes0[over], base[over], strict=True)
-        )
+        for c, b in zip(codes0[over], base[over], strict=True):
+            over_by[cover.get(int(c), str(c)), CLASS_NAMES[int(b)]] += px
         last = missed & (onset == n - 1)
         code = classes["class"].values[-1][last]
         prob = classes["probability"].values[-1][last]
-        last_by.update(
-            (CLASS_NAMES[int(c)], "p < 0.8" if p < 0.8 else "p < 0.9" if p < 0.9 else "p >= 0.9")
-            for c, p in zip(code, prob, strict=True)
-        )
+        for c, p in zip(code, prob, strict=True):
+            band = "p < 0.8" if p < 0.8 else "p < 0.9" if p < 0.9 else "p >= 0.9"
+            last_by[CLASS_NAMES[int(c)], band] += px
     print(f"  {'total':28s}{total[0]:8.1f}{total[1]:7.1f}{total[2]:7.1f}")
-    px_ha = float(abs(runs[0][1]["x"].values[1] - runs[0][1]["x"].values[0])) ** 2 / 10_000
     print("  over@base by (truth cover at the baseline, chain's baseline class), ha:")
-    for (c, b), k in over_by.most_common(8):
-        print(f"    {c:20s}{b:16s}{k * px_ha:8.1f}")
+    for (c, b), ha in _largest(over_by):
+        print(f"    {c:20s}{b:16s}{ha:8.1f}")
     print("  missed in the last period by (chain's class there, its probability), ha:")
-    for (c, p), k in last_by.most_common(8):
-        print(f"    {c:16s}{p:10s}{k * px_ha:8.1f}")
+    for (c, band), ha in _largest(last_by):
+        print(f"    {c:16s}{band:10s}{ha:8.1f}")
+
+
+def _largest(hectares: dict[tuple[str, str], float]) -> list[tuple[tuple[str, str], float]]:
+    """The eight largest entries, largest first."""
+    return sorted(hectares.items(), key=lambda item: -item[1])[:8]
 
 
 def main(argv: list[str] | None = None) -> None:

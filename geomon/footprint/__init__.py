@@ -202,7 +202,7 @@ def _pixels_area_ha(
         return 0.0
     mask = np.zeros(shape, bool)
     mask.reshape(-1)[pixels] = True
-    geoms, _ = vectorize(mask.astype(np.uint8), mask, transform, aoi)
+    geoms, _ = vectorize(mask.view(np.uint8), mask, transform, aoi)
     return float(area_ha(gpd.GeoSeries(geoms, crs=crs)).sum())
 
 

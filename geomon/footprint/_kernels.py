@@ -45,6 +45,16 @@ def _runs(hit, tail_hit, clear, cc, has_cc, persistence, tail_min_clear, ok):  #
         ok[t] = x and (run >= persistence or tail_ok)
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _is_hit(code, base, bare, conversions):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Whether class ``code`` counts as disturbance on land whose baseline class is ``base``:
+    ``bare`` (bare_disturbed), or one of ``conversions`` replacing a different class."""
+    hit = code == bare
+    for k in range(conversions.shape[0]):
+        hit = hit or (code == conversions[k] and base != conversions[k])
+    return hit
+
+
 @numba.njit(nogil=True, cache=True)
 def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     codes,
@@ -97,12 +107,7 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
             # is NONE (the full rules below give the same; this skips them)
             any_hit = False
             for t in range(n):
-                code = codes[t, y, x]
-                if code == bare:
-                    any_hit = True
-                for k in range(conversions.shape[0]):
-                    if code == conversions[k] and base != conversions[k]:
-                        any_hit = True
+                any_hit = any_hit or _is_hit(codes[t, y, x], base, bare, conversions)
             if not any_hit:
                 for t in range(n):
                     status[t, y, x] = NONE
@@ -113,9 +118,7 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
             for t in range(n):
                 code = codes[t, y, x]
                 clear[t] = code != cloud
-                h = code == bare
-                for k in range(conversions.shape[0]):
-                    h = h or (code == conversions[k] and base != conversions[k])
+                h = _is_hit(code, base, bare, conversions)
                 hit[t] = h
                 early = code == bare
                 for k in range(tail_conversions.shape[0]):
@@ -333,9 +336,7 @@ def awaiting_pixels(codes, status, base_cls, prob, p_min, kinds, conversions, in
                 continue
             base = base_cls[y, x]
             code = codes[last, y, x]
-            hit = code == bare
-            for c in range(conversions.shape[0]):
-                hit = hit or (code == conversions[c] and base != conversions[c])
+            hit = _is_hit(code, base, bare, conversions)
             if not hit or (use_last and not prob[last, y, x] >= p_min[0]):
                 continue
             seen = False
@@ -343,10 +344,9 @@ def awaiting_pixels(codes, status, base_cls, prob, p_min, kinds, conversions, in
                 code = codes[t, y, x]
                 if code == cloud:
                     continue
-                other = code == bare
-                for c in range(conversions.shape[0]):
-                    other = other or (code == conversions[c] and base != conversions[c])
-                if not other and (not use_early or prob[t, y, x] >= p_min[1]):
+                if not _is_hit(code, base, bare, conversions) and (
+                    not use_early or prob[t, y, x] >= p_min[1]
+                ):
                     seen = True
                     break
             if seen:
