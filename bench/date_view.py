@@ -1,0 +1,227 @@
+"""The date view: annual classes amended where the clear view nearest each period's middle says
+``bare_disturbed``, against the demo truth on validation seeds (never the test seeds).
+
+The chain classifies each year's median composite. The demo truth of a period is its middle
+scene's cover (:mod:`geomon.footprint.assess`), and ground cleared within the year before that
+scene often keeps the look of vegetation in the median (its greatest NDVI is the forest's): the
+chain under-counts it in the last period and over-counts it as new after the baseline. Here each
+period also gets a *date view*: per pixel, the median of the ``k`` clear observations nearest the
+period's middle scene (``ndvi_max`` over those only), classified by the same model. A pixel takes
+``bare_disturbed`` from the date view where that says so at ``--min-probability`` or more and the
+annual class is another clear class ("union"), in every period or only at the baseline and the
+last period ("ends"); "view" is the date view alone. Printed per variant: ``bare_disturbed``
+F1 / IoU of every clear pixel at its period's middle scene (inside the mines' AOIs), then the
+footprint check under the default change rules (mines within 5 % of the truly new area, total
+error, worst mine, worst false new area as a share of the AOI).
+
+    python -m bench.date_view [--seeds 4,5] [--k 1,2] [--min-probability 0.9]
+
+Stop 26, ``geomon-shared-reduced-v11``, the 144 validation runs (seeds 4-7, 11, 12 and 16-45),
+``--k 1``, min probability 0.9 (middle-scene F1 / IoU here is over the AOIs, not the wider scene
+``geomon evaluate`` scores):
+
+========  ===============  ===========  =======  ==========  ===========
+variant   F1 / IoU         within 5 %   total    worst mine  worst false
+========  ===============  ===========  =======  ==========  ===========
+chain     0.9222 / 0.8556  105 of 144   +0.4 %   23.1 %      0.50 %
+view k1   0.9265 / 0.8630   98 of 144   +1.1 %   19.9 %      0.62 %
+union k1  0.9368 / 0.8811  108 of 144   +0.3 %   17.0 %      0.51 %
+ends k1   0.9271 / 0.8641  109 of 144   -0.2 %   26.9 %      0.51 %
+========  ===============  ===========  =======  ==========  ===========
+
+Not adopted: "union" gains 0.015 F1 and 3 mines but classifies every period twice: at the
+classification shares measured at stop 25 (18-28 % of the chain), that would be 31-44 % (the
+issue allows 30 %). It also takes one validation mine's false new area above 0.5 % of its AOI,
+and it would not reach F1 0.95 at the middle scene (v11 is at 0.930 on the test seeds). On seeds
+4 and 5 (scored over the wider scene, as ``geomon evaluate`` does), ``k`` 2 and 3 gained less:
+"union" F1 0.926 at both, against 0.931 at ``k`` 1 and the chain's 0.914.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import warnings
+from typing import Any
+
+import numpy as np
+
+from geomon.footprint.assess import FootprintCheck
+
+
+def nearest_view(stack: np.ndarray, valid: np.ndarray, k: int) -> np.ndarray:
+    """Per pixel, the median over the ``k`` clear observations nearest the middle scene
+    (:func:`~geomon.footprint.assess.nearest_first` order) of ``stack`` ``(band, time, y, x)``;
+    NaN where a pixel has none."""
+    from geomon.footprint.assess import nearest_first
+
+    taken = np.zeros(valid.shape[1:], np.int32)
+    chosen = np.zeros(valid.shape, bool)
+    for t in nearest_first(valid.shape[0]):
+        chosen[t] = valid[t] & (taken < k)
+        taken += chosen[t]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
+        return np.nanmedian(np.where(chosen[None], stack, np.nan), axis=1)
+
+
+def _date_view(comp: Any, scenes: Any, bands: tuple[str, ...], k: int) -> Any:
+    """``comp`` with each period's bands and ``ndvi_max`` from :func:`nearest_view` of that
+    period's scenes (``scenes``: the imagery contract, loaded on the same grid)."""
+    from geomon.classify.features import ndvi
+
+    ids = [str(v) for v in scenes["item_ids"].values]
+    out = comp.copy(deep=True)
+    for p, group in enumerate(str(v) for v in comp["item_ids"].values):
+        idx = [ids.index(i) for i in group.split(",") if i]
+        if not idx:
+            continue
+        stack = np.stack([scenes[b].values[idx] for b in bands])
+        valid = scenes["valid"].values[idx] & np.isfinite(stack).all(0)
+        view = nearest_view(stack, valid, k)
+        keep = comp["valid"].values[p]
+        for i, b in enumerate(bands):
+            out[b].values[p] = np.where(keep, view[i], np.nan)
+        if "ndvi_max" in out:
+            # the greatest NDVI over the chosen observations; for k = 1, that observation's
+            greenest = _greatest_ndvi(stack, valid, k, bands) if k > 1 else None
+            single = ndvi(view[bands.index("nir")], view[bands.index("red")])
+            out["ndvi_max"].values[p] = np.where(
+                keep, single if greenest is None else greenest, np.nan
+            )
+    return out
+
+
+def _greatest_ndvi(
+    stack: np.ndarray, valid: np.ndarray, k: int, bands: tuple[str, ...]
+) -> np.ndarray:
+    from geomon.classify.features import ndvi
+    from geomon.footprint.assess import nearest_first
+
+    taken = np.zeros(valid.shape[1:], np.int32)
+    best = np.full(valid.shape[1:], -np.inf, np.float32)
+    for t in nearest_first(valid.shape[0]):
+        use = valid[t] & (taken < k)
+        taken += use
+        value = ndvi(stack[bands.index("nir"), t], stack[bands.index("red"), t])
+        best = np.where(use & (value > best), value, best)
+    return np.where(np.isfinite(best), best, np.nan).astype(np.float32)
+
+
+def _amend(classes: Any, view: Any, p_min: float, periods: list[int] | None) -> Any:
+    """``classes`` taking ``bare_disturbed`` (and its probability) from ``view`` where that says
+    so at ``p_min`` or more and the class is another clear one, in ``periods`` (None = all)."""
+    from geomon.classify.classes import BARE_DISTURBED, CLOUD_NODATA
+
+    out = classes.copy(deep=True)
+    code, prob = out["class"].values, out["probability"].values
+    vcode, vprob = view["class"].values, view["probability"].values
+    for t in range(code.shape[0]) if periods is None else periods:
+        take = (
+            (vcode[t] == BARE_DISTURBED)
+            & (vprob[t] >= p_min)
+            & (code[t] != BARE_DISTURBED)
+            & (code[t] != CLOUD_NODATA)
+        )
+        code[t][take] = BARE_DISTURBED
+        prob[t][take] = vprob[t][take]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="4,5", help="validation demo seeds (default 4,5)")
+    parser.add_argument("--k", default="1,2", help="observations per date view (default 1,2)")
+    parser.add_argument("--min-probability", type=float, default=0.9)
+    args = parser.parse_args(argv)
+
+    from geomon.classify import classify, select_model
+    from geomon.classify.demo_data import contract_lookup
+    from geomon.classify.features import shipped_features
+    from geomon.classify.recipes import demo_catalogs, pixel_counts, validation_seed_error
+    from geomon.footprint.assess import check_demo_footprint, truth_codes
+    from geomon.footprint.polygons import aoi_mask
+    from geomon.footprint.run import RunOptions, run_composite
+    from geomon.imagery import Aoi, LoadOptions, Query, StaticCatalogSource, load
+    from geomon.registry import load_registry
+
+    seeds = [int(s) for s in args.seeds.split(",")]
+    ks = [int(k) for k in args.k.split(",")]
+    model = select_model(shipped_features("reduced").bands)
+    problem = validation_seed_error(seeds, model)
+    if problem:
+        raise SystemExit(problem)
+    bands = model.features.bands
+    registry = load_registry()
+    variants = ["chain"] + [f"{v} k{k}" for k in ks for v in ("view", "union", "ends")]
+    counts = {v: np.zeros((5, 5), np.int64) for v in variants}
+    checks: dict[str, list[FootprintCheck]] = {v: [] for v in variants}
+    for catalog in demo_catalogs(seeds):
+        cfg = catalog.config
+        start, end = dt.date(cfg.start_year, 1, 1), dt.date(cfg.start_year + cfg.years - 1, 12, 31)
+        source = StaticCatalogSource(catalog.catalog_path, name="demo")
+        lut = contract_lookup(catalog)
+        for mine_id in catalog.mine_ids:
+            aoi = Aoi.from_registry(registry, mine_id)
+            opts = RunOptions(period="year")
+            comp = run_composite(aoi, start, end, source, opts, model).compute()
+            crs = str(comp.attrs["crs"])
+            mask = aoi_mask(
+                aoi.projected(crs), (comp.sizes["y"], comp.sizes["x"]), comp.rio.transform()
+            )
+            query = Query(aoi, start, end, max_cloud=opts.max_cloud)
+            scenes = load(source, query, LoadOptions(bands=bands)).compute()
+            classes = classify(comp, model).compute().rio.write_crs(crs)
+            codes = truth_codes(catalog, classes)
+            ref = np.where(mask, lut[codes], 255)
+            truth = _disturbed(catalog)[codes]
+            name = f"{mine_id}@{cfg.seed}"
+            runs = {"chain": classes}
+            last = classes.sizes["time"] - 1
+            for k in ks:
+                view = classify(_date_view(comp, scenes, bands, k), model).compute()
+                view = view.rio.write_crs(crs)
+                runs[f"view k{k}"] = view
+                runs[f"union k{k}"] = _amend(classes, view, args.min_probability, None)
+                runs[f"ends k{k}"] = _amend(classes, view, args.min_probability, [0, last])
+            for v, cl in runs.items():
+                counts[v] += pixel_counts(cl["class"].values, ref)
+                checks[v].append(check_demo_footprint(catalog, cl, mask, name, None, truth))
+            print(
+                f"{name:26s} "
+                + "  ".join(f"{v} {100 * c[-1].new_error:+.1f}%" for v, c in checks.items()),
+                flush=True,
+            )
+    print(f"model {model.model_id}, seeds {seeds}, min probability {args.min_probability}")
+    for v in variants:
+        print(f"{v:>9s}: {_bare_scores(counts[v])}  {_footprint_summary(checks[v])}")
+
+
+def _disturbed(catalog: Any) -> np.ndarray:
+    from geomon.footprint.assess import _disturbed_codes
+
+    return _disturbed_codes(str(catalog.root))
+
+
+def _bare_scores(c: np.ndarray) -> str:
+    """``bare_disturbed`` F1 and IoU over the clear contract classes of counts ``c``."""
+    c = c[1:, 1:]
+    tp = float(c[1, 1])
+    fp, fn = float(c[1].sum()) - tp, float(c[:, 1].sum()) - tp
+    return f"bare F1 {2 * tp / (2 * tp + fp + fn):.4f} IoU {tp / (tp + fp + fn):.4f}"
+
+
+def _footprint_summary(checks: list[FootprintCheck]) -> str:
+    new = sum(c.new_ha for c in checks)
+    truth = sum(c.truth_new_ha for c in checks)
+    within = sum(abs(c.new_error) <= 0.05 for c in checks)
+    worst = max(abs(c.new_error) for c in checks)
+    false = max(c.false_share_of_aoi for c in checks)
+    return (
+        f"within 5 % {within} of {len(checks)}, total {100 * (new - truth) / truth:+.1f} %, "
+        f"worst {100 * worst:.1f} %, worst false {100 * false:.2f} % of an AOI"
+    )
+
+
+if __name__ == "__main__":
+    main()
