@@ -118,6 +118,29 @@ def test_footprint_on_an_aoi_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "give either a MINE_ID or --aoi" in capsys.readouterr().err
 
 
+def test_footprint_checks_the_baseline_first_and_passes_max_cloud(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A baseline after the last period fails before any imagery is read (no progress bar, no
+    output folder); ``--max-cloud`` reaches the scene search."""
+    made = write_s2_catalog(tmp_path / "cat", DATES, size_px=32, seed=2, cloud=0.3)
+    aoi = tmp_path / "pit.geojson"
+    aoi.write_text(
+        json.dumps({"type": "Feature", "properties": {}, "geometry": mapping(made.aoi_lonlat)})
+    )
+    out = tmp_path / "out"
+    args = ["footprint", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
+            "--source", f"stac:{made.catalog_path}", "--out", str(out)]  # fmt: skip
+    assert main([*args, "--baseline", "2022"]) != 0
+    printed = capsys.readouterr()
+    assert "error: no period on or after baseline 2022 (the last period is 2021)" in printed.err
+    assert "classify" not in printed.err and "composite" not in printed.err
+    assert main([*args, "--baseline", "2021-06-01", "--period", "quarter", "--max-cloud", "1"]) != 0
+    printed = capsys.readouterr()
+    assert "cloud cover <= 1%" in printed.err and "raise --max-cloud" in printed.err
+    assert not out.exists()
+
+
 def test_train_hidden_sets_the_layers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from geomon.classify import load_model
 

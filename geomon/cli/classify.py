@@ -14,6 +14,7 @@ from geomon.cli.options import (
     area_options,
     as_date,
     dates_options,
+    max_cloud_option,
     resolve_aoi,
     scheduler_option,
     source_option,
@@ -72,13 +73,14 @@ def _composite(
     source: str | None,
     period: str,
     bands: tuple[str, ...] | None = None,
+    max_cloud: float = 80.0,
 ) -> xr.Dataset:
     from geomon.imagery import CompositeOptions, LoadOptions, Query, load_composite, open_source
 
     if start is None or end is None:
         raise ConfigError("give --start and --end (YYYY-MM-DD) with MINE_ID or --aoi")
     aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
-    query = Query(aoi, as_date(start), as_date(end))
+    query = Query(aoi, as_date(start), as_date(end), max_cloud=max_cloud)
     opts = CompositeOptions(period)  # type: ignore[arg-type]  # click.Choice checked it
     return load_composite(open_source(source), query, LoadOptions(bands=bands), opts)
 
@@ -95,6 +97,7 @@ def _computed(comp: xr.Dataset) -> xr.Dataset:
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day.")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day.")
 @source_option
+@max_cloud_option
 @scheduler_option
 @_period
 @click.option(
@@ -159,6 +162,7 @@ def train(
     start: dt.datetime | None,
     end: dt.datetime | None,
     source: str | None,
+    max_cloud: float,
     scheduler: str | None,
     period: str,
     labels_path: Path | None,
@@ -199,7 +203,7 @@ def train(
         elif labels_path is not None:
             options.check_label_bias(CONTRACT_SCHEME.labels)  # before the composite is made
             comp = _composite(
-                mine_id, aoi_file, registry_dir, start, end, source, period, fset.bands
+                mine_id, aoi_file, registry_dir, start, end, source, period, fset.bands, max_cloud
             )
             ref = _reference(comp, labels_path)
             model = train_on_reference(
@@ -257,6 +261,7 @@ def _reference(comp: xr.Dataset, path: Path) -> np.ndarray:
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day.")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day.")
 @source_option
+@max_cloud_option
 @scheduler_option
 @_period
 @_model
@@ -289,6 +294,7 @@ def evaluate(
     start: dt.datetime | None,
     end: dt.datetime | None,
     source: str | None,
+    max_cloud: float,
     scheduler: str | None,
     period: str,
     model_path: Path | None,
@@ -328,7 +334,9 @@ def evaluate(
 
                 checks = format_checks(demo_footprint_checks(chosen, seeds, period, progress=True))
         elif reference_path is not None:
-            comp = _composite(mine_id, aoi_file, registry_dir, start, end, source, period)
+            comp = _composite(
+                mine_id, aoi_file, registry_dir, start, end, source, period, None, max_cloud
+            )
             classes = compute_classes(classify(comp, model), progress=True)
             report = evaluate_on_reference(classes, _reference(comp, reference_path))
             title = f"{classes.attrs['model_id']} against {reference_path}, {period} composites"
@@ -354,6 +362,7 @@ def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
 @area_options
 @dates_options
 @source_option
+@max_cloud_option
 @scheduler_option
 @_period
 @_model
@@ -385,6 +394,7 @@ def footprint(
     start: dt.datetime,
     end: dt.datetime,
     source: str | None,
+    max_cloud: float,
     scheduler: str | None,
     period: str,
     model_path: Path | None,
@@ -402,7 +412,7 @@ def footprint(
 
     aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
     fp_opts = FootprintOptions(ChangeOptions(persistence=persistence), mmu_ha, baseline)
-    options = RunOptions(period=period, footprint=fp_opts)
+    options = RunOptions(period=period, max_cloud=max_cloud, footprint=fp_opts)
     with dask_client(scheduler):
         run = run_footprint(
             aoi,
@@ -506,6 +516,7 @@ def cascade(
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day.")
 @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day.")
 @source_option
+@max_cloud_option
 @_period
 @click.option(
     "--demo-seeds",
@@ -529,6 +540,7 @@ def quantize(
     start: dt.datetime | None,
     end: dt.datetime | None,
     source: str | None,
+    max_cloud: float,
     period: str,
     demo_seeds: str | None,
     pixels: int,
@@ -564,7 +576,7 @@ def quantize(
                 "or --demo-seeds the model was trained on"
             )
         comp = _computed(_composite(mine_id, aoi_file, registry_dir, start, end, source, period,
-                                    model.features.bands))  # fmt: skip
+                                    model.features.bands, max_cloud))  # fmt: skip
         x = sample_pixels(classifiable_features(comp, model), pixels)
         where = f"{mine_id or aoi_file} {start:%Y-%m-%d}..{end:%Y-%m-%d}, {period}"
     name = model_id or out.stem

@@ -11,6 +11,7 @@ from geomon.cli.options import (
     area_options,
     as_date,
     dates_options,
+    max_cloud_option,
     resolve_aoi,
     scheduler_option,
     source_option,
@@ -19,13 +20,6 @@ from geomon.cli.options import (
 if TYPE_CHECKING:
     from geomon.imagery import LoadOptions, Query
 
-_max_cloud = click.option(
-    "--max-cloud",
-    type=click.FloatRange(0, 100),
-    default=80.0,
-    show_default=True,
-    help="Skip scenes cloudier than this (percent).",
-)
 _mask = click.option(
     "--mask",
     type=click.Choice(["auto", "scl", "qa_pixel", "spectral", "none"]),
@@ -63,7 +57,7 @@ def _options(kw: dict[str, Any]) -> LoadOptions:
 @area_options
 @dates_options
 @source_option
-@_max_cloud
+@max_cloud_option
 @_mask
 @_bands
 @_resolution
@@ -80,7 +74,7 @@ def show(**kw: Any) -> None:
 @dates_options
 @source_option
 @scheduler_option
-@_max_cloud
+@max_cloud_option
 @_mask
 @_bands
 @_resolution

@@ -19,6 +19,7 @@ from geomon.cli.options import (
     area_options,
     as_date,
     dates_options,
+    max_cloud_option,
     resolve_aoi,
     scheduler_option,
     source_option,
@@ -34,6 +35,7 @@ _COVERS = ["forest", "shrubland", "grassland", "wetland", "cropland"]
 @zone_options
 @dates_options
 @source_option
+@max_cloud_option
 @scheduler_option
 @click.option(
     "--period",
@@ -115,6 +117,7 @@ def impacts(
     start: dt.datetime,
     end: dt.datetime,
     source: str | None,
+    max_cloud: float,
     scheduler: str | None,
     period: str,
     footprint_file: Path | None,
@@ -173,7 +176,7 @@ def impacts(
     if footprint_file is not None:
         footprint = _read_footprint(footprint_file, name)
     else:
-        footprint = _footprint_from_imagery(aoi, first, last, source, scheduler, period)
+        footprint = _footprint_from_imagery(aoi, first, last, source, scheduler, period, max_cloud)
     records = compute_impacts(footprint, row, layers=layers, params=params)
     records = _within(records, first, last)
     json_path, csv_path = write_impacts(records, out, name, params.to_json())
@@ -201,6 +204,7 @@ def _footprint_from_imagery(
     source: str | None,
     scheduler: str | None,
     period: str,
+    max_cloud: float = 80.0,
 ) -> gpd.GeoDataFrame:
     """Imagery -> composites -> classes -> footprint (geomon.footprint.run), default options."""
     from geomon.footprint.run import RunOptions, run_footprint
@@ -209,7 +213,12 @@ def _footprint_from_imagery(
 
     with dask_client(scheduler):
         run = run_footprint(
-            aoi, start, end, open_source(source), RunOptions(period=period), progress=True
+            aoi,
+            start,
+            end,
+            open_source(source),
+            RunOptions(period=period, max_cloud=max_cloud),
+            progress=True,
         )
     return run.footprint
 

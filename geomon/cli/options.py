@@ -20,6 +20,7 @@ __all__ = [
     "aoi_mine",
     "area_options",
     "dates_options",
+    "max_cloud_option",
     "registry_option",
     "repair_aoi_option",
     "resolve_aoi",
@@ -46,6 +47,15 @@ scheduler_option = click.option(
     metavar="ADDRESS",
     help="Where Dask runs: threads (default), local (a process cluster), or a scheduler address "
     "such as tcp://host:8786 (env GEOMON_SCHEDULER).",
+)
+
+max_cloud_option = click.option(
+    "--max-cloud",
+    "max_cloud",
+    type=click.FloatRange(0, 100),
+    default=80.0,
+    show_default=True,
+    help="Skip scenes cloudier than this (percent).",
 )
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])

@@ -9,6 +9,7 @@ unit dropped.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -47,6 +48,7 @@ __all__ = [
     "EQUAL_AREA_CRS",
     "ChangeOptions",
     "FootprintOptions",
+    "check_baseline",
     "disturbed_area",
     "trace_footprint",
 ]
@@ -109,17 +111,39 @@ def _grid(classes: xr.Dataset) -> tuple[str, Affine]:
 def _select_baseline(classes: xr.Dataset, baseline: str | None, kind: str) -> xr.Dataset:
     if baseline is None:
         return classes
-    labels = [period_label(t, kind) for t in pd.to_datetime(classes["time"].values)]
+    starts = list(pd.to_datetime(classes["time"].values))
+    return classes.isel(time=slice(_baseline_index(starts, baseline, kind), None))
+
+
+def _baseline_index(starts: list[pd.Timestamp], baseline: str, kind: str) -> int:
+    """Index of the baseline among periods starting at ``starts`` (in time order): the period
+    labelled ``baseline``, else the first starting on or after the date ``baseline``."""
+    labels = [period_label(t, kind) for t in starts]
     if baseline in labels:
-        return classes.isel(time=slice(labels.index(baseline), None))
+        return labels.index(baseline)
     try:
         start = pd.Timestamp(baseline)
     except ValueError:
         raise ConfigError(f"baseline {baseline!r} is neither a period label nor a date") from None
-    out = classes.sel(time=slice(start, None))
-    if out.sizes["time"] == 0:
-        raise ConfigError(f"no period on or after baseline {baseline}; choose an earlier baseline")
-    return out
+    later = [i for i, t in enumerate(starts) if t >= start]
+    if not later:
+        last = labels[-1] if labels else "none"
+        raise ConfigError(
+            f"no period on or after baseline {baseline} (the last period is {last}); "
+            "choose an earlier baseline or a later --end"
+        )
+    return later[0]
+
+
+def check_baseline(baseline: str | None, start: dt.date, end: dt.date, kind: str) -> None:
+    """Raise :class:`~geomon.errors.ConfigError` unless ``baseline`` (a period label or a date)
+    picks one of the ``kind`` periods from ``start`` to ``end``: checked before any imagery is
+    read, so a bad baseline fails at once rather than after the composites are made."""
+    if baseline is None:
+        return
+    first, _ = period_bounds(start, kind)
+    freq = {"year": "YS", "quarter": "QS", "month": "MS"}[kind]
+    _baseline_index(list(pd.date_range(first, end, freq=freq)), baseline, kind)
 
 
 def _cover_at_baseline(classes: xr.Dataset, change: ChangeResult, pixels: np.ndarray) -> np.ndarray:

@@ -18,7 +18,13 @@ import xarray as xr
 
 from geomon.classify import PixelModel, classify, select_model
 from geomon.classify.classes import CLASS_NAMES
-from geomon.footprint import AWAITING, FootprintOptions, disturbed_area, trace_footprint
+from geomon.footprint import (
+    AWAITING,
+    FootprintOptions,
+    check_baseline,
+    disturbed_area,
+    trace_footprint,
+)
 from geomon.footprint.periods import period_label
 
 if TYPE_CHECKING:
@@ -117,6 +123,7 @@ def run_footprint(
 ) -> FootprintRun:
     """Composite, classify and trace the footprint of ``aoi`` between ``start`` and ``end``."""
     options = options or RunOptions()
+    check_baseline(options.footprint.baseline, start, end, options.period)
     seconds: dict[str, float] = {}
     comp = run_composite(aoi, start, end, source, options, model)
     chosen = model or select_model(str(v) for v in comp.data_vars)

@@ -78,7 +78,7 @@ def search(source: ImagerySource, query: Query) -> list[Scene]:
         raise NoImageryError(
             f"no imagery for {query.describe()} from source '{source.name}' "
             f"(cloud cover <= {query.max_cloud:g}%); widen the dates, raise --max-cloud "
-            "or choose another --source"
+            "(periods.max_cloud in a pipeline file) or choose another --source"
         )
     sensors = {s.sensor for s in scenes}
     if len(sensors) > 1:
