@@ -65,6 +65,17 @@ def test_evaluate_without_reference_says_what_to_give(capsys: pytest.CaptureFixt
     assert "give --reference FILE" in capsys.readouterr().err
 
 
+def test_evaluate_with_a_missing_reference_fails_before_classifying(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog, aoi, _ = _scene(tmp_path, seed=3)
+    code = main(["evaluate", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
+                 "--source", f"stac:{catalog}", "--reference", str(tmp_path / "none.tif")])  # fmt: skip
+    printed = capsys.readouterr()
+    assert code != 0 and f"reference {tmp_path / 'none.tif'} not found" in printed.err
+    assert "classify" not in printed.err  # no progress bar: nothing was classified
+
+
 def test_labelled_points_land_on_their_pixels(tmp_path: Path) -> None:
     crs = "EPSG:32735"
     points = gpd.GeoDataFrame(

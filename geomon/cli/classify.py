@@ -337,8 +337,9 @@ def evaluate(
             comp = _composite(
                 mine_id, aoi_file, registry_dir, start, end, source, period, None, max_cloud
             )
+            reference = _reference(comp, reference_path)  # a bad file fails before the work
             classes = compute_classes(classify(comp, model), progress=True)
-            report = evaluate_on_reference(classes, _reference(comp, reference_path))
+            report = evaluate_on_reference(classes, reference)
             title = f"{classes.attrs['model_id']} against {reference_path}, {period} composites"
             text = format_report(report, title)
         else:
