@@ -186,6 +186,20 @@ def test_footprint_command_reports_ground_awaiting_confirmation(
     waiting = json.loads((early / "run.json").read_text())["awaiting_confirmation_ha"][str(last)]
     assert waiting > 1.0  # 5.1 ha when written (stop 25)
     assert f"awaiting confirmation in {last}: {waiting:.2f} ha" in printed
+    # the same window through a pipeline: its log line and the site report's JSON say it too
+    from geomon.pipeline import parse_pipeline, run_pipeline
+
+    spec = {
+        "source": f"stac:{catalog.catalog_path}",
+        "mines": {"ids": ["weda_bay"]},
+        "periods": {"start": f"{cfg.start_year}-01-01", "end": f"{last}-03-31"},
+        "outputs": {"formats": ["json"]},
+    }
+    lines: list[str] = []
+    out = run_pipeline(parse_pipeline(spec), out_dir=tmp_path / "reports", echo=lines.append)
+    assert f"weda_bay: {waiting:.2f} ha awaiting confirmation in {last}" in "\n".join(lines)
+    site = json.loads(out.sites["weda_bay"]["json"].read_text())
+    assert site["awaiting_confirmation"] == [{"period": str(last), "hectares": waiting}]
     fp = gpd.read_parquet(early / "footprint.parquet")
     new_early = fp[(fp.period == str(last)) & (fp.status == "new")].area_ha.sum()
     assert (

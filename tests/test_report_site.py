@@ -207,3 +207,20 @@ def test_bad_inputs_fail_with_a_fix() -> None:
         build_site_report(_results(footprint=fx.footprint().drop(columns=["status"])))
     with pytest.raises(ConfigError, match="unknown report format"):
         write_report(build_site_report(_results(composites=None)), "/tmp", formats=("docx",))
+
+
+def test_land_awaiting_confirmation_is_reported_apart(
+    tmp_path: Path, written: dict[str, Path]
+) -> None:
+    """The footprint's awaiting-confirmation hectares (latest period) reach the JSON and a note
+    under the per-period table, never a figure; a footprint without them says nothing."""
+    from geomon.footprint import AWAITING
+
+    fp = fx.footprint()
+    fp.attrs[AWAITING] = {"2023": 2.5}
+    paths = write_report(build_site_report(_results(footprint=fp)), tmp_path, ("json", "html"))
+    assert _json(paths)["awaiting_confirmation"] == [{"period": "2023", "hectares": 2.5}]
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "Awaiting confirmation: 2.50 ha in 2023." in html
+    assert _json(written)["awaiting_confirmation"] == []
+    assert "Awaiting confirmation" not in written["html"].read_text(encoding="utf-8")

@@ -22,6 +22,7 @@ from geomon.report import (
     build_site_report,
     write_report,
 )
+from geomon.report.content import awaiting_confirmation
 
 __all__ = ["PipelineOutputs", "report_options", "run_pipeline", "select_mines"]
 
@@ -161,6 +162,9 @@ def run_pipeline(
         steps = ", ".join(f"{k} {v:.1f}" for k, v in out.seconds[mine_id].items() if k != "total")
         where = f" -> {out.sites[mine_id].get('pdf', folder)}" if mine_id in out.sites else ""
         echo(f"{mine_id}: {out.seconds[mine_id]['total']:.1f} s ({steps}){where}")
+        for a in awaiting_confirmation(run.results.footprint):
+            echo(f"{mine_id}: {a['hectares']:.2f} ha awaiting confirmation in {a['period']} "
+                 "(disturbed in its latest clear view, not yet persistent: not counted)")  # fmt: skip
     for company in p.outputs.companies:
         report = build_company_report(company, reports, registry.ownership, opts)
         out.companies[company] = write_report(report, folder / "companies", opts.formats)

@@ -356,6 +356,16 @@ def _validate(res: SiteResults) -> None:
         )
 
 
+def awaiting_confirmation(footprint: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """``[{"period", "hectares"}]``: land the footprint's latest period saw disturbed but has not
+    confirmed yet (``footprint.attrs["awaiting_confirmation_ha"]``, set by
+    :func:`geomon.footprint.trace_footprint`); empty when there is none or the frame lost it."""
+    from geomon.footprint import AWAITING
+
+    found = footprint.attrs.get(AWAITING, {}) or {}
+    return [{"period": str(k), "hectares": float(v)} for k, v in found.items() if float(v) > 0]
+
+
 def site_content(res: SiteResults, opts: ReportOptions, versions: dict[str, str]) -> dict[str, Any]:
     """All figures of a site report as plain data (see docs: the report JSON)."""
     _validate(res)
@@ -375,6 +385,7 @@ def site_content(res: SiteResults, opts: ReportOptions, versions: dict[str, str]
         "summary": summary,
         "periods": periods,
         "by_cover": _by_cover(fp),
+        "awaiting_confirmation": awaiting_confirmation(res.footprint),
         "ownership": _ownership(chain, summary),
         "flags": [dataclasses.asdict(c) for c in checks],
         "provenance": prov,

@@ -353,6 +353,22 @@ def _group_flags(flags: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def awaiting_blocks(awaiting: list[dict[str, Any]]) -> list[Para]:
+    """A note on land awaiting confirmation at the window's end (none when there is none)."""
+    if not awaiting:
+        return []
+    found = "; ".join(f"{a['hectares']:.2f} ha in {a['period']}" for a in awaiting)
+    return [
+        Para(
+            f"Awaiting confirmation: {found}. This land looked disturbed in its latest clear "
+            "view but has not yet held for as many periods as the change rules ask, so it is in "
+            "no figure of this report; the next period's imagery confirms it as new disturbance "
+            "or clears it (a one-off cloud shadow looks the same).",
+            "note",
+        )
+    ]
+
+
 def _period_table(periods: list[dict[str, Any]]) -> Table:
     rows = []
     for p in periods:
@@ -832,6 +848,7 @@ def site_document(c: dict[str, Any], figs: dict[str, bytes]) -> Document:
         ),
         Heading("Per-period figures", 2, "periods"),
         _period_table(c["periods"]),
+        *awaiting_blocks(c.get("awaiting_confirmation") or []),
         *_not_estimated_blocks(c["periods"]),
         *_cover_table(c),
         *ownership_blocks(c["ownership"]),
