@@ -46,3 +46,10 @@ def test_amend_takes_only_confident_bare_ground_on_clear_pixels() -> None:
     assert classes["class"].values[0, 0].tolist() == [1, 4, 0, 2]  # the input is left as it was
     everywhere = date_view._amend(classes, view, 0.8, None)
     assert everywhere["class"].values[1, 0].tolist() == [2, 2, 2, 2]
+
+
+def test_view_order_before_and_after_the_middle_scene() -> None:
+    assert date_view.view_order(5, "nearest") == [2, 1, 3, 0, 4]
+    assert date_view.view_order(5, "before") == [2, 1, 0]
+    assert date_view.view_order(5, "after") == [3, 4]
+    assert date_view.view_order(1, "after") == []
