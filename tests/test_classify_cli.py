@@ -145,6 +145,11 @@ def test_footprint_checks_the_baseline_first_and_passes_max_cloud(
     assert main([*args, "--baseline", "2022"]) != 0
     printed = capsys.readouterr()
     assert "error: no period on or after baseline 2022 (the last period is 2021)" in printed.err
+    assert main([*args, "--baseline", "2021-01-01T00:00Z"]) != 0
+    assert "neither a period label nor a date" in capsys.readouterr().err
+    swapped = [a if a != "2021-12-31" else "2020-06-30" for a in args]
+    assert main([*swapped, "--baseline", "2021"]) != 0
+    assert "swap the dates" in capsys.readouterr().err
     assert "classify" not in printed.err and "composite" not in printed.err
     assert main([*args, "--baseline", "2021-06-01", "--period", "quarter", "--max-cloud", "1"]) != 0
     printed = capsys.readouterr()

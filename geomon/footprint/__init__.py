@@ -124,13 +124,17 @@ def _baseline_index(starts: list[pd.Timestamp], baseline: str, kind: str) -> int
     try:
         start = pd.Timestamp(baseline)
     except ValueError:
-        raise ConfigError(f"baseline {baseline!r} is neither a period label nor a date") from None
+        start = pd.NaT
+    if pd.isna(start) or start.tzinfo is not None:
+        raise ConfigError(
+            f"baseline {baseline!r} is neither a period label nor a date (YYYY-MM-DD, no time zone)"
+        )
     later = [i for i, t in enumerate(starts) if t >= start]
     if not later:
         last = labels[-1] if labels else "none"
         raise ConfigError(
             f"no period on or after baseline {baseline} (the last period is {last}); "
-            "choose an earlier baseline or a later --end"
+            "choose an earlier baseline or a later end date"
         )
     return later[0]
 
@@ -139,7 +143,7 @@ def check_baseline(baseline: str | None, start: dt.date, end: dt.date, kind: str
     """Raise :class:`~geomon.errors.ConfigError` unless ``baseline`` (a period label or a date)
     picks one of the ``kind`` periods from ``start`` to ``end``: checked before any imagery is
     read, so a bad baseline fails at once rather than after the composites are made."""
-    if baseline is None:
+    if baseline is None or end < start:  # swapped dates: the query says so, in its words
         return
     first, _ = period_bounds(start, kind)
     freq = {"year": "YS", "quarter": "QS", "month": "MS"}[kind]
