@@ -65,6 +65,13 @@ def test_evaluate_without_reference_says_what_to_give(capsys: pytest.CaptureFixt
     assert "give --reference FILE" in capsys.readouterr().err
 
 
+def test_max_cloud_with_demo_seeds_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """Demo seeds read every scene: an imagery option beside them would be silently ignored."""
+    for command in (["evaluate"], ["train", "--out", "x.gmodel"]):
+        assert main([*command, "--demo-seeds", "101", "--max-cloud", "50"]) != 0
+        assert "--max-cloud applies to imagery sources, not --demo-seeds" in capsys.readouterr().err
+
+
 def test_evaluate_with_a_missing_reference_fails_before_classifying(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

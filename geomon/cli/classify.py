@@ -56,6 +56,22 @@ def _seeds(text: str | None) -> tuple[int, ...]:
         ) from None
 
 
+def _imagery_only(seeds: tuple[int, ...], *options: str) -> None:
+    """Refuse imagery options given on the command line with ``--demo-seeds``, which read the
+    demo catalogs' every scene: a silently ignored option would mislead."""
+    if not seeds:
+        return
+    ctx = click.get_current_context()
+    given = [
+        name
+        for name in options
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ConfigError(f"{flag} applies to imagery sources, not --demo-seeds; leave it out")
+
+
 def _load_model(path: Path | None) -> PixelModel | None:
     if path is None:
         return None
@@ -195,6 +211,7 @@ def train(
     if hidden is not None:
         options = replace(options, hidden=_hidden(hidden))
     seeds = _seeds(demo_seeds)
+    _imagery_only(seeds, "max_cloud")
     if seeds and labels_path is not None:
         raise ConfigError("give either --labels or --demo-seeds, not both")
     with dask_client(scheduler):
@@ -319,6 +336,7 @@ def evaluate(
 
     model = _load_model(model_path)
     seeds = _seeds(demo_seeds)
+    _imagery_only(seeds, "max_cloud")
     checks = ""
     with dask_client(scheduler):
         if seeds:
@@ -565,6 +583,7 @@ def quantize(
     if model.without_eight_bit().digest != model.digest:
         raise ConfigError(f"{model_file} is already in 8 bits; give the 16-bit model file")
     seeds = _seeds(demo_seeds)
+    _imagery_only(seeds, "max_cloud")
     if seeds:
         if mine_id or aoi_file:
             raise ConfigError("give either --demo-seeds or MINE_ID/--aoi with dates, not both")
