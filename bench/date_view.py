@@ -50,6 +50,10 @@ scene of seeds 4 and 5 against that scene's own truth (the date the middle-scene
 at, no alignment error at all) scores ``bare_disturbed`` F1 0.929 (precision 0.959, recall
 0.901; most misses called ``built_other``), against 0.947 on the annual composites' stable
 pixels. A target-date approach needs a classifier of single dates that is better than this one.
+Its largest single-scene errors on those seeds are arid bare ground: Murrin Murrin's ``rehab_bare``
+called ``built_other`` (38 k px) and its natural ``bare_soil`` called ``bare_disturbed`` (28 k),
+Weda Bay's ``rehab_bare`` called ``vegetation`` (19 k), then tailings beaches, pits, waste dumps
+and haul roads called ``built_other``.
 A quick check of that (two (32, 16) networks fitted on seeds 1-3 with middle-scene labels,
 balanced classes and a prior correction, one on the annual features and one on those plus the
 date view's; scored on seeds 4 and 5) gave middle-scene F1 0.905 and 0.910: the view's
