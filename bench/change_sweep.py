@@ -195,10 +195,9 @@ def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
     over@base pixels by (truth cover at the baseline, the chain's baseline class) and the
     missed pixels of the last period by (the chain's class there, its probability)."""
     import collections
-    import json
-    from pathlib import Path
 
     from geomon.classify.classes import CLASS_NAMES
+    from geomon.classify.demo_data import cover_codes
     from geomon.footprint.assess import _against_truth, truth_codes
 
     over_by: collections.defaultdict[tuple[str, str], float] = collections.defaultdict(float)  # ha
@@ -219,8 +218,7 @@ def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
         total += parts
         print(f"  {name:28s}{parts[0]:8.1f}{parts[1]:7.1f}{parts[2]:7.1f}   "
               + " ".join(f"t{t} {m:5.1f}" for t, m in enumerate(miss_by, start=1)))  # fmt: skip
-        doc = json.loads((Path(str(cat.root)) / "truth" / "codes.json").read_text("utf-8"))
-        cover = {int(e["code"]): str(e["name"]) for e in doc["land_cover"]}
+        cover = cover_codes(cat)
         codes0 = truth_codes(cat, classes)[0]
         base = result.baseline_class
         for c, b in zip(codes0[over], base[over], strict=True):

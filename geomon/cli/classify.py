@@ -424,7 +424,12 @@ def footprint(
 ) -> None:
     """Trace the footprint of MINE_ID (or of the --aoi polygon) per period: GeoParquet + GeoJSON
     polygons and a class COG each."""
-    from geomon.footprint import AWAITING, ChangeOptions, FootprintOptions, disturbed_area
+    from geomon.footprint import (
+        ChangeOptions,
+        FootprintOptions,
+        awaiting_hectares,
+        disturbed_area,
+    )
     from geomon.footprint.run import RunOptions, run_footprint, write_outputs
     from geomon.imagery import open_source
     from geomon.scheduler import dask_client
@@ -448,11 +453,10 @@ def footprint(
         click.echo(disturbed_area(run.footprint).round(2).to_string())
     else:
         click.echo("no disturbance above the minimum mapping unit")
-    for label, ha in run.footprint.attrs.get(AWAITING, {}).items():
-        if ha:
-            click.echo(f"awaiting confirmation in {label}: {ha:.2f} ha disturbed in its latest "
-                       "clear view, not yet persistent (not counted above; the next period "
-                       "confirms or clears it)")  # fmt: skip
+    for label, ha in awaiting_hectares(run.footprint).items():
+        click.echo(f"awaiting confirmation in {label}: {ha:.2f} ha disturbed in its latest "
+                   "clear view, not yet persistent (not counted above; the next period "
+                   "confirms or clears it)")  # fmt: skip
 
 
 @click.command()

@@ -48,6 +48,7 @@ __all__ = [
     "EQUAL_AREA_CRS",
     "ChangeOptions",
     "FootprintOptions",
+    "awaiting_hectares",
     "check_baseline",
     "disturbed_area",
     "trace_footprint",
@@ -143,11 +144,12 @@ def check_baseline(baseline: str | None, start: dt.date, end: dt.date, kind: str
     """Raise :class:`~geomon.errors.ConfigError` unless ``baseline`` (a period label or a date)
     picks one of the ``kind`` periods from ``start`` to ``end``: checked before any imagery is
     read, so a bad baseline fails at once rather than after the composites are made."""
-    if baseline is None or end < start:  # swapped dates: the query says so, in its words
-        return
-    first, _ = period_bounds(start, kind)
-    freq = {"year": "YS", "quarter": "QS", "month": "MS"}[kind]
-    _baseline_index(list(pd.date_range(first, end, freq=freq)), baseline, kind)
+    from geomon.imagery import period_starts
+
+    if baseline is None or end < start or kind not in ("year", "quarter", "month"):
+        return  # swapped dates or an unknown period: the query and composites say so, in their words
+    starts = period_starts(start, end, kind)  # type: ignore[arg-type]  # the composites' periods
+    _baseline_index([pd.Timestamp(d) for d in starts], baseline, kind)
 
 
 def _cover_at_baseline(classes: xr.Dataset, change: ChangeResult, pixels: np.ndarray) -> np.ndarray:
@@ -215,6 +217,14 @@ def trace_footprint(
 #: :func:`~geomon.footprint.change.awaiting_confirmation`; patches under the minimum mapping
 #: unit dropped, clipped to the AOI); not part of the footprint's polygons or areas
 AWAITING = "awaiting_confirmation_ha"
+
+
+def awaiting_hectares(footprint: gpd.GeoDataFrame) -> dict[str, float]:
+    """{period: hectares} of land awaiting confirmation (``footprint.attrs[AWAITING]``), the
+    periods with some only; empty when there is none or the frame lost its attrs (a
+    ``pd.concat`` of several mines' footprints drops them)."""
+    found = footprint.attrs.get(AWAITING, {}) or {}
+    return {str(k): float(v) for k, v in found.items() if float(v) > 0}
 
 
 def _pixels_area_ha(

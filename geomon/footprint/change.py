@@ -269,12 +269,12 @@ def track_change(
         )
     )
     args = (
-        np.array([CLOUD_NODATA, VEGETATION, BARE_DISTURBED], np.int64),
+        _kinds(),
         probability is not None and options.min_probability > 0,
         probability is not None and options.tail_min_probability > 0,
         probability is not None and options.undisturbed_min_probability > 0,
-        np.array([CLASS_NAMES.index(n) for n in options.conversions], np.int64),
-        np.array([CLASS_NAMES.index(n) for n in options.tail_conversions], np.int64),
+        _class_codes(options.conversions),
+        _class_codes(options.tail_conversions),
         options.persistence,
         options.tail_min_clear,
     )
@@ -348,10 +348,20 @@ def awaiting_confirmation(
         change.baseline_class,
         prob,
         p_min,
-        np.array([CLOUD_NODATA, VEGETATION, BARE_DISTURBED], np.int64),
-        np.array([CLASS_NAMES.index(n) for n in options.conversions], np.int64),
+        _kinds(),
+        _class_codes(options.conversions),
         np.ones(shape, bool) if inside is None else inside,
     )
+
+
+def _kinds() -> np.ndarray:
+    """The codes the kernels read as cloud_nodata, vegetation and bare_disturbed, in that order."""
+    return np.array([CLOUD_NODATA, VEGETATION, BARE_DISTURBED], np.int64)
+
+
+def _class_codes(names: tuple[str, ...]) -> np.ndarray:
+    """The class codes of ``names`` (conversion classes), as the kernels read them."""
+    return np.array([CLASS_NAMES.index(n) for n in names], np.int64)
 
 
 def _row_bands(height: int) -> list[slice]:

@@ -13,6 +13,7 @@ import pandas as pd
 from geomon.errors import ConfigError
 from geomon.esg.flags import FlagOptions
 from geomon.esg.ownership import company_mines
+from geomon.footprint import awaiting_hectares
 from geomon.pipeline.spec import Pipeline
 from geomon.registry import Registry, load_registry
 from geomon.report import (
@@ -22,7 +23,6 @@ from geomon.report import (
     build_site_report,
     write_report,
 )
-from geomon.report.content import awaiting_confirmation
 
 __all__ = ["PipelineOutputs", "report_options", "run_pipeline", "select_mines"]
 
@@ -162,8 +162,8 @@ def run_pipeline(
         steps = ", ".join(f"{k} {v:.1f}" for k, v in out.seconds[mine_id].items() if k != "total")
         where = f" -> {out.sites[mine_id].get('pdf', folder)}" if mine_id in out.sites else ""
         echo(f"{mine_id}: {out.seconds[mine_id]['total']:.1f} s ({steps}){where}")
-        for a in awaiting_confirmation(run.results.footprint):
-            echo(f"{mine_id}: {a['hectares']:.2f} ha awaiting confirmation in {a['period']} "
+        for label, ha in awaiting_hectares(run.results.footprint).items():
+            echo(f"{mine_id}: {ha:.2f} ha awaiting confirmation in {label} "
                  "(disturbed in its latest clear view, not yet persistent: not counted)")  # fmt: skip
     for company in p.outputs.companies:
         report = build_company_report(company, reports, registry.ownership, opts)

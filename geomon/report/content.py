@@ -358,12 +358,10 @@ def _validate(res: SiteResults) -> None:
 
 def awaiting_confirmation(footprint: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     """``[{"period", "hectares"}]``: land the footprint's latest period saw disturbed but has not
-    confirmed yet (``footprint.attrs["awaiting_confirmation_ha"]``, set by
-    :func:`geomon.footprint.trace_footprint`); empty when there is none or the frame lost it."""
-    from geomon.footprint import AWAITING
+    confirmed yet (:func:`geomon.footprint.awaiting_hectares`)."""
+    from geomon.footprint import awaiting_hectares
 
-    found = footprint.attrs.get(AWAITING, {}) or {}
-    return [{"period": str(k), "hectares": float(v)} for k, v in found.items() if float(v) > 0]
+    return [{"period": k, "hectares": v} for k, v in awaiting_hectares(footprint).items()]
 
 
 def site_content(res: SiteResults, opts: ReportOptions, versions: dict[str, str]) -> dict[str, Any]:
