@@ -254,11 +254,13 @@ def _disturbed(catalog: Any) -> np.ndarray:
 
 
 def _bare_scores(c: np.ndarray) -> str:
-    """``bare_disturbed`` F1 and IoU over the clear contract classes of counts ``c``."""
-    c = c[1:, 1:]
-    tp = float(c[1, 1])
-    fp, fn = float(c[1].sum()) - tp, float(c[:, 1].sum()) - tp
-    return f"bare F1 {2 * tp / (2 * tp + fp + fn):.4f} IoU {tp / (tp + fp + fn):.4f}"
+    """``bare_disturbed`` F1 and IoU over the clear contract classes of counts ``c``
+    (:func:`geomon.evaluate.assess`, rows = map)."""
+    from geomon.classify.classes import CLASS_NAMES
+    from geomon.evaluate import assess
+
+    score = assess(c[1:, 1:], CLASS_NAMES[1:]).score("bare_disturbed")
+    return f"bare F1 {score['f1']:.4f} IoU {score['iou']:.4f}"
 
 
 def _footprint_summary(checks: list[FootprintCheck]) -> str:
