@@ -70,6 +70,12 @@ def test_max_cloud_with_demo_seeds_is_refused(capsys: pytest.CaptureFixture[str]
     for command in (["evaluate"], ["train", "--out", "x.gmodel"]):
         assert main([*command, "--demo-seeds", "101", "--max-cloud", "50"]) != 0
         assert "--max-cloud applies to imagery sources, not --demo-seeds" in capsys.readouterr().err
+    for command in (["evaluate"], ["train", "--out", "x.gmodel"]):
+        for extra in (["--source", "demo"], ["--start", "2021-01-01"]):
+            assert main([*command, "--demo-seeds", "101", *extra]) != 0
+            assert f"{extra[0]} applies to imagery sources" in capsys.readouterr().err
+    assert main(["train", "--out", "x.gmodel", "--demo-seeds", "101", "--period", "month"]) != 0
+    assert "--period applies to imagery sources" in capsys.readouterr().err
 
 
 def test_evaluate_with_a_missing_reference_fails_before_classifying(

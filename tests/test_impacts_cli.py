@@ -133,6 +133,23 @@ def test_cli_errors_are_one_line(tmp_path: Path, footprint_file: Path, capsys):
     assert "swap them" in capsys.readouterr().err
 
 
+def test_cli_refuses_imagery_options_beside_a_footprint_file(
+    tmp_path: Path, footprint_file: Path, capsys
+):
+    """The file's periods and polygons replace the imagery: an imagery option beside it would be
+    silently ignored, so it is refused before anything is written."""
+    base = ["impacts", "kamoto", "--start", "2021-01-01", "--end", "2022-12-31",
+            "--footprint", str(footprint_file), "--out", str(tmp_path / "out")]  # fmt: skip
+    for extra in (["--source", "demo"], ["--max-cloud", "40"], ["--period", "quarter"],
+                  ["--scheduler", "local"]):  # fmt: skip
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert f"{extra[0]} applies to imagery sources, not --footprint; leave it out" in err
+    assert not (tmp_path / "out").exists()
+    assert main(base) == 0  # defaults are not "given"
+
+
 def test_cli_on_an_aoi_outside_the_registry(tmp_path: Path, capsys):
     """``--aoi FILE`` with ``--ecozone``/``--continent``: the same numbers as the registered mine
     with the same polygon and zone; without them a one-line error says what to pass."""

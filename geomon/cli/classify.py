@@ -14,6 +14,7 @@ from geomon.cli.options import (
     area_options,
     as_date,
     dates_options,
+    imagery_only,
     max_cloud_option,
     resolve_aoi,
     scheduler_option,
@@ -54,22 +55,6 @@ def _seeds(text: str | None) -> tuple[int, ...]:
         raise ConfigError(
             f"seeds '{text}' must be comma-separated integers, e.g. 101,102"
         ) from None
-
-
-def _imagery_only(seeds: tuple[int, ...], *options: str) -> None:
-    """Refuse imagery options given on the command line with ``--demo-seeds``, which read the
-    demo catalogs' every scene: a silently ignored option would mislead."""
-    if not seeds:
-        return
-    ctx = click.get_current_context()
-    given = [
-        name
-        for name in options
-        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
-    ]
-    if given:
-        flag = "--" + given[0].replace("_", "-")
-        raise ConfigError(f"{flag} applies to imagery sources, not --demo-seeds; leave it out")
 
 
 def _load_model(path: Path | None) -> PixelModel | None:
@@ -211,7 +196,8 @@ def train(
     if hidden is not None:
         options = replace(options, hidden=_hidden(hidden))
     seeds = _seeds(demo_seeds)
-    _imagery_only(seeds, "max_cloud")
+    if seeds:
+        imagery_only("--demo-seeds", "source", "period", "start", "end", "max_cloud")
     if seeds and labels_path is not None:
         raise ConfigError("give either --labels or --demo-seeds, not both")
     with dask_client(scheduler):
@@ -336,7 +322,8 @@ def evaluate(
 
     model = _load_model(model_path)
     seeds = _seeds(demo_seeds)
-    _imagery_only(seeds, "max_cloud")
+    if seeds:
+        imagery_only("--demo-seeds", "source", "start", "end", "max_cloud")
     checks = ""
     with dask_client(scheduler):
         if seeds:
@@ -587,8 +574,8 @@ def quantize(
     if model.without_eight_bit().digest != model.digest:
         raise ConfigError(f"{model_file} is already in 8 bits; give the 16-bit model file")
     seeds = _seeds(demo_seeds)
-    _imagery_only(seeds, "max_cloud")
     if seeds:
+        imagery_only("--demo-seeds", "source", "period", "start", "end", "max_cloud")
         if mine_id or aoi_file:
             raise ConfigError("give either --demo-seeds or MINE_ID/--aoi with dates, not both")
         x = calibration_pixels(model, seeds, pixels, progress=True)

@@ -19,6 +19,7 @@ from geomon.cli.options import (
     area_options,
     as_date,
     dates_options,
+    imagery_only,
     max_cloud_option,
     resolve_aoi,
     scheduler_option,
@@ -147,6 +148,8 @@ def impacts(
     first, last = as_date(start), as_date(end)
     if last < first:
         raise ConfigError(f"--end {last} is before --start {first}; swap them")
+    if footprint_file is not None:  # the file's periods and area replace the imagery
+        imagery_only("--footprint", "source", "max_cloud", "scheduler", "period")
     aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
     row = aoi_mine(aoi, aoi_file, ecozone, continent)  # an --aoi area: not in the registry
     if row is None:

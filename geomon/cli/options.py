@@ -20,6 +20,7 @@ __all__ = [
     "aoi_mine",
     "area_options",
     "dates_options",
+    "imagery_only",
     "max_cloud_option",
     "registry_option",
     "repair_aoi_option",
@@ -59,6 +60,21 @@ max_cloud_option = click.option(
 )
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def imagery_only(instead: str, *names: str) -> None:
+    """Refuse the imagery options ``names`` (parameter names) given on the command line when
+    ``instead`` (an option such as ``--demo-seeds`` or ``--footprint``) replaces the imagery
+    they would shape: a silently ignored option would mislead."""
+    ctx = click.get_current_context()
+    given = [
+        name
+        for name in names
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ConfigError(f"{flag} applies to imagery sources, not {instead}; leave it out")
 
 
 def dates_options(func: F) -> F:
