@@ -52,10 +52,14 @@ OWNERSHIP = pd.DataFrame(
 )
 
 
-def _site(mine_id: str) -> Report:
+def _site(mine_id: str, awaiting: dict[str, float] | None = None) -> Report:
+    from geomon.footprint import AWAITING
+
     mine = fx.mine().copy()
     mine["mine_id"], mine["name"] = mine_id, f"Mine {mine_id}"
     fp = fx.footprint().assign(mine_id=mine_id)
+    if awaiting:
+        fp.attrs[AWAITING] = awaiting
     res = SiteResults(
         mine,
         fp,
@@ -118,6 +122,25 @@ def test_company_files_and_figures(sites: list[Report], tmp_path: Path) -> None:
     first, second = c, json.loads(again["json"].read_text())
     first.pop("generated_at"), second.pop("generated_at")
     assert first == second
+
+
+def test_land_awaiting_confirmation_reaches_the_company_report(
+    sites: list[Report], tmp_path: Path
+) -> None:
+    """A mine's awaiting hectares (its site report's) are listed per mine in the company JSON and
+    in a note under the mine table, and stay out of every total."""
+    waiting = [_site("testmine", {"2023": 2.5}), sites[1]]
+    report = build_company_report("Eramet", waiting, OWNERSHIP)
+    rows = {r["mine_id"]: r for r in report.content["mines"]}
+    assert rows["testmine"]["awaiting_confirmation"] == [{"period": "2023", "hectares": 2.5}]
+    assert rows["second"]["awaiting_confirmation"] == []
+    plain = build_company_report("Eramet", sites, OWNERSHIP).content
+    assert report.content["periods"] == plain["periods"]  # in no total
+    html = write_report(report, tmp_path, ("html",))["html"].read_text(encoding="utf-8")
+    assert "Awaiting confirmation: Mine testmine 2.50 ha in 2023." in html
+    assert "Awaiting confirmation" not in write_report(
+        build_company_report("Eramet", sites, OWNERSHIP), tmp_path / "plain", ("html",)
+    )["html"].read_text(encoding="utf-8")
 
 
 def test_unknown_company(sites: list[Report]) -> None:

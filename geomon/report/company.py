@@ -31,6 +31,7 @@ from geomon.report.frameworks import framework_row
 from geomon.report.inputs import ReportOptions
 from geomon.report.site import (
     accuracy_text,
+    awaiting_blocks,
     credit_blocks,
     factor_table_rows,
     flag_blocks,
@@ -85,6 +86,7 @@ def _site_row(
         "flags": {
             k: sum(1 for f in flags if f["severity"] == k) for k in ("high", "medium", "info")
         },
+        "awaiting_confirmation": site.get("awaiting_confirmation") or [],
         "site_report_sha256": site["provenance"]["sha256"],
     }
 
@@ -398,6 +400,9 @@ def company_document(c: dict[str, Any], figs: dict[str, bytes]) -> Document:
         ),
         Heading("Mines", 2, "mines"),
         _mine_table(c),
+        *awaiting_blocks(
+            [{"mine": r["name"], **a} for r in c["mines"] for a in r["awaiting_confirmation"]]
+        ),
         Heading("Totals per period", 2, "totals"),
         Heading("By equity share", 3),
         _totals_table(c, "equity_share"),

@@ -354,10 +354,14 @@ def _group_flags(flags: list[dict[str, Any]]) -> list[str]:
 
 
 def awaiting_blocks(awaiting: list[dict[str, Any]]) -> list[Para]:
-    """A note on land awaiting confirmation at the window's end (none when there is none)."""
+    """A note on land awaiting confirmation at the window's end (none when there is none); an
+    entry with a ``mine`` (a company report's) is named by it."""
     if not awaiting:
         return []
-    found = "; ".join(f"{a['hectares']:.2f} ha in {a['period']}" for a in awaiting)
+    found = "; ".join(
+        f"{a['mine'] + ' ' if a.get('mine') else ''}{a['hectares']:.2f} ha in {a['period']}"
+        for a in awaiting
+    )
     return [
         Para(
             f"Awaiting confirmation: {found}. This land looked disturbed in its latest clear "
