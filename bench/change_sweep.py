@@ -2,7 +2,7 @@
 
 The chain runs once per mine (composites, the shipped classifier); then each combination of
 :class:`~geomon.footprint.change.ChangeOptions` (persistence, probability thresholds, tail rule
-and the conversions it confirms) is applied to the same classes and compared with the truth, as ``geomon evaluate --footprint``
+and the conversions it confirms, mine water) is applied to the same classes and compared with the truth, as ``geomon evaluate --footprint``
 does (the truth of each run is read once). Prints, per combination, the total new-disturbance
 error, the worst mine's error, the worst false new disturbance as a share of the AOI, at how
 many mines it exceeds 0.5 % and how many mines are within 5 % of the truth; then, for the
@@ -35,6 +35,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "tail_min_probability": (0.0, 0.9, 0.95),
     "tail_conversions": (("water", "built_other"), ("water",), ()),
     "undisturbed_min_probability": (0.0,),
+    "mine_water_share": (0.5,),
 }
 
 
@@ -128,7 +129,7 @@ def _sweep(
     """Print the grid for one model's mine runs, then each mine under the default options
     (``truths``: each run's :func:`~geomon.footprint.assess.truth_disturbed`)."""
     default = ChangeOptions()
-    print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conversions':>18}{'undist p':>9}{'total err':>11}"
+    print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conversions':>18}{'undist p':>9}{'mine w':>7}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}")  # fmt: skip
     for opts in combinations:
         checks: list[FootprintCheck] = [
@@ -144,7 +145,7 @@ def _sweep(
         mark = "  (default)" if opts == default else ""
         print(f"{opts.persistence:8d}{opts.min_probability:7.2f}{opts.tail_min_clear:8d}"
               f"{opts.tail_min_probability:8.2f}{_short(opts.tail_conversions):>18s}"
-              f"{opts.undisturbed_min_probability:9.2f}"
+              f"{opts.undisturbed_min_probability:9.2f}{opts.mine_water_share:7.2f}"
               f"{100 * (new - truth_ha) / truth_ha:10.1f}%{100 * worst.new_error:11.1f}%"
               f"{100 * false:16.2f}%{n_false:15d}{n_within:9d} of {len(checks)}{mark}",
               flush=True)  # fmt: skip

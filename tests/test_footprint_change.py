@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from geomon.footprint.change import (
     ChangeOptions,
     awaiting_confirmation,
     confirmed_runs,
+    mine_water,
     track_change,
 )
 
@@ -164,6 +166,64 @@ def test_ponds_and_plant_replacing_other_land_are_disturbance() -> None:
         ChangeOptions(conversions=("vegetation",))
 
 
+def _grid(rows: str) -> np.ndarray:
+    """A class raster from one letter per pixel: v vegetation, b bare_disturbed, w water,
+    o built_other, c cloud_nodata."""
+    code = {"v": V, "b": B, "w": W, "o": O, "c": C}
+    return np.array([[code[ch] for ch in row] for row in rows.split()], np.uint8)
+
+
+def test_mine_water_is_water_edged_by_mine_ground() -> None:
+    base = _grid(
+        """
+        vvvvvvvv
+        vbbbbvvv
+        vbwwbvww
+        vbwwbvww
+        vbbbbvbw
+        vvvvvvvv
+        """
+    )
+    mine = mine_water(base, 0.5)
+    pond = base == W
+    pond[:, 5:] = False
+    np.testing.assert_array_equal(mine, pond)  # the enclosed pond; not the lake the mine touches
+    assert mine_water(base, 0.2)[2:5, 6:].sum() == 5  # 2 of the lake's 7 edge pairs are bare
+    assert not mine_water(base, 0.0).any()  # 0: the rule is off
+    assert not mine_water(np.where(base == B, V, base).astype(np.uint8), 0.5).any()
+    cloudy = base.copy()
+    cloudy[1, 1:5] = C  # unseen edges do not count for or against
+    np.testing.assert_array_equal(mine_water(cloudy, 0.5), pond)
+
+
+def test_a_tailings_pond_dug_later_is_not_new() -> None:
+    """A pond inside the mine at the baseline that dries to a beach or is dug into a pit is mine
+    ground all along (persisting from the baseline); a lake outside it that the mine fills is
+    new disturbance."""
+    base = _grid(
+        """
+        vbbbbvvvv
+        vbwwbvwwv
+        vbwwbvwwv
+        vbbbbvvvv
+        """
+    )
+    codes = np.stack([base, base, base]).copy()
+    codes[1:][:, base == W] = B  # both water bodies dug in periods 1 and 2
+    got = track_change(codes)
+    assert (got.status[:, 1:3, 2:4] == PERSISTING).all() and (got.first_seen[1:3, 2:4] == 0).all()
+    assert (got.baseline_class[1:3, 2:4] == W).all()  # the baseline class is still water
+    assert got.status[:, 1:3, 6:8].tolist() == [
+        [[NONE] * 2] * 2,
+        [[NEW] * 2] * 2,
+        [[PERSISTING] * 2] * 2,
+    ]
+    off = track_change(codes, options=ChangeOptions(mine_water_share=0.0))
+    assert (off.status[1, 1:3, 2:4] == NEW).all()
+    with pytest.raises(ConfigError, match="mine_water_share"):
+        ChangeOptions(mine_water_share=1.5)
+
+
 def _reference(
     codes: np.ndarray,
     clear_count: np.ndarray | None,
@@ -193,6 +253,7 @@ def _reference(
     tail = (hit if tail is None else tail) & early
     bare_ok = confirmed_runs(sure, clear, clear_count, options, tail)
     veg_ok = confirmed_runs(codes == V, clear, clear_count, options)
+    mine = mine_water(base_cls, options.mine_water_share)
     shape = codes.shape[1:]
     disturbed, rehab, seen = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool)
     first = np.full(shape, -1, np.int16)
@@ -200,7 +261,7 @@ def _reference(
     status = np.zeros(codes.shape, np.uint8)
     for t in range(codes.shape[0]):
         base_idx[clear[t] & (base_idx < 0)] = t
-        onset = bare_ok[t] & ~disturbed
+        onset = (bare_ok[t] | (mine & (base_idx == t))) & ~disturbed
         is_new = onset & (first < 0) & seen
         first = np.where(onset & (first < 0), np.int16(t), first)
         disturbed |= onset
@@ -266,6 +327,17 @@ def test_random_cases_reach_the_tail_rule(seed: int) -> None:
     both = track_change(*_random_case(seed, TAIL_SETS[0])).status
     none = track_change(*_random_case(seed, ())).status
     assert (both != none).any()
+
+
+def test_random_cases_reach_mine_water() -> None:
+    # the comparison above covers the mine-water rule only if it changes some case's result
+    changed = 0
+    for seed in range(6):
+        codes, counts, options, prob = _random_case(seed, TAIL_SETS[0])
+        off = replace(options, mine_water_share=0.0)
+        a, b = track_change(codes, counts, options, prob), track_change(codes, counts, off, prob)
+        changed += int((a.status != b.status).sum())
+    assert changed > 0
 
 
 def test_compiled_change_in_row_bands_matches_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:

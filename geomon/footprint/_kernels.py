@@ -72,6 +72,8 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     tail_conversions,
     persistence,
     tail_min_clear,
+    mine_ground,
+    use_mine_ground,
     status,
     first_seen,
     baseline_index,
@@ -83,7 +85,9 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     undisturbed views that make an onset new, ``use_undisturbed_probability``). ``kinds`` holds
     the codes of cloud_nodata, vegetation and bare_disturbed; ``conversions`` the codes that
     count as disturbance when they replace a different baseline class; ``tail_conversions``
-    the codes the tail rule may confirm (it always may ``bare_disturbed``; a code not in ``conversions`` is never a hit)."""
+    the codes the tail rule may confirm (it always may ``bare_disturbed``; a code not in ``conversions`` is never a hit).
+    Where ``use_mine_ground`` and ``mine_ground`` (y, x) hold, the pixel is disturbed from its
+    baseline view whatever its class there (mine ground the baseline shows as water)."""
     cloud, vegetation, bare = kinds[0], kinds[1], kinds[2]
     n, height, width = codes.shape
     clear = np.empty(n, np.bool_)
@@ -105,7 +109,8 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
                     break
             # most pixels never show a disturbance class: no run can start, so every period
             # is NONE (the full rules below give the same; this skips them)
-            any_hit = False
+            mine = use_mine_ground and mine_ground[y, x] and base_idx >= 0
+            any_hit = mine
             for t in range(n):
                 any_hit = any_hit or _is_hit(codes[t, y, x], base, bare, conversions)
             if not any_hit:
@@ -145,7 +150,7 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
             for t in range(n):
                 if clear[t] and base_idx < 0:
                     base_idx = t
-                onset = bare_ok[t] and not disturbed
+                onset = (bare_ok[t] or (mine and t == base_idx)) and not disturbed
                 is_new = onset and first < 0 and seen_undisturbed
                 if onset and first < 0:
                     first = t
