@@ -18,7 +18,9 @@ GLOSSARY = (
     (
         "disturbed / new / persisting",
         "bare ground opened by people (pits, dumps, tailings, cleared land, roads) seen in the "
-        "period; 'new' was first seen in this period, 'persisting' was seen disturbed earlier",
+        "period, with the ponds it rings (tailings and evaporation ponds) and ponds or plant "
+        "that replaced other land; 'new' was first seen in this period, 'persisting' was seen "
+        "disturbed earlier",
     ),
     (
         "rehabilitated",
