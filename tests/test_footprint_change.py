@@ -196,6 +196,36 @@ def test_mine_water_is_water_edged_by_mine_ground() -> None:
     np.testing.assert_array_equal(mine_water(cloudy, 0.5), pond)
 
 
+def _mine_water_reference(base: np.ndarray, share: float) -> np.ndarray:
+    """:func:`mine_water` with scipy's 4-connected labels and whole-raster edge counts."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(base == W)
+    edge, bare = np.zeros(n + 1), np.zeros(n + 1)
+    for a, b in (
+        (np.s_[:, :-1], np.s_[:, 1:]),
+        (np.s_[:, 1:], np.s_[:, :-1]),
+        (np.s_[:-1, :], np.s_[1:, :]),
+        (np.s_[1:, :], np.s_[:-1, :]),
+    ):
+        body, other = labels[a], base[b]
+        pair = (body > 0) & (other != W) & (other != C)
+        edge += np.bincount(body[pair], minlength=n + 1)
+        bare += np.bincount(body[pair], weights=other[pair] == B, minlength=n + 1)
+    keep = (edge > 0) & (bare >= share * edge)
+    keep[0] = False
+    return keep[labels]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_mine_water_matches_scipy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    base = rng.choice(np.arange(5, dtype=np.uint8), size=(60, 70), p=[0.1, 0.3, 0.2, 0.3, 0.1])
+    for share in (0.2, 0.5, 0.8):
+        np.testing.assert_array_equal(mine_water(base, share), _mine_water_reference(base, share))
+    assert mine_water(base, 0.5).any() and not mine_water(base, 0.5).all()
+
+
 def test_a_tailings_pond_dug_later_is_not_new() -> None:
     """A pond inside the mine at the baseline that dries to a beach or is dug into a pit is mine
     ground all along (persisting from the baseline); a lake outside it that the mine fills is

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import rasterio
 
+from geomon.classify.classes import BARE_DISTURBED, VEGETATION, WATER
 from geomon.classify.features import FULL_FEATURES, compute_features
 from geomon.classify.model import PixelModel
 from geomon.classify.train import LabelScheme, TrainOptions, fit_pixel_model
 from geomon.footprint import COLUMNS
+from geomon.footprint.change import mine_water
 from geomon.footprint.run import RunOptions, run_footprint, write_outputs
 from geomon.imagery import BANDS, Aoi, StaticCatalogSource
 from geomon.imagery.testing import surface_reflectance, write_s2_catalog
@@ -51,7 +53,9 @@ def test_chain_writes_footprint_and_class_rasters(
     fp = run.footprint
     assert tuple(fp.columns) == COLUMNS and sorted(set(fp.period)) == ["2020", "2021"]
     assert set(fp.status) == {"persisting"}  # the bare land was there at baseline
-    truth_ha = (made.landcover == 1).sum() * 0.01
+    # the bare land and the water it rings (mine water: ChangeOptions.mine_water_share)
+    codes = np.array([VEGETATION, BARE_DISTURBED, WATER], np.uint8)[made.landcover]
+    truth_ha = ((made.landcover == 1).sum() + mine_water(codes, 0.5).sum()) * 0.01
     for period in ("2020", "2021"):
         assert fp[fp.period == period].area_ha.sum() == pytest.approx(truth_ha, rel=0.05)
     files = write_outputs(run, tmp_path / "out")

@@ -13,7 +13,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["NEW", "NONE", "PERSISTING", "REHABILITATED", "masked_pixels", "track_pixels"]
+__all__ = [
+    "NEW",
+    "NONE",
+    "PERSISTING",
+    "REHABILITATED",
+    "baseline_codes",
+    "enclosed_pixels",
+    "masked_pixels",
+    "track_pixels",
+]
 
 #: status codes (see :mod:`geomon.footprint.change`)
 NONE, NEW, PERSISTING, REHABILITATED = 0, 1, 2, 3
@@ -362,3 +371,81 @@ def awaiting_pixels(codes, status, base_cls, prob, p_min, kinds, conversions, in
                 found[k] = y * width + x
                 k += 1
     return found[:k].copy()
+
+
+@numba.njit(nogil=True, cache=True)
+def baseline_codes(codes, cloud, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Fill ``out`` (y, x) with each pixel's class ``codes`` (t, y, x) at its first clear period
+    (``cloud`` where none is clear)."""
+    n, height, width = codes.shape
+    for y in range(height):
+        for x in range(width):
+            b = cloud
+            for t in range(n):
+                if codes[t, y, x] != cloud:
+                    b = codes[t, y, x]
+                    break
+            out[y, x] = b
+
+
+@numba.njit(nogil=True, cache=True)
+def enclosed_pixels(base, code, edge_code, cloud, share):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Flat indices (ascending, int64) of the pixels of the 4-connected regions of ``code`` in
+    ``base`` (y, x) at least ``share`` of whose edge is ``edge_code``: the edge is every
+    4-neighbour pair of a region pixel and a pixel of another class that is not ``cloud``.
+    Regions are labelled by :func:`label_regions` over the ``code`` pixels only, and nothing is
+    labelled when no ``code`` pixel touches ``edge_code``."""
+    height, width = base.shape
+    n = 0
+    touch = False
+    for y in range(height):
+        for x in range(width):
+            if base[y, x] == code:
+                n += 1
+                if not touch:
+                    touch = (
+                        (y > 0 and base[y - 1, x] == edge_code)
+                        or (y + 1 < height and base[y + 1, x] == edge_code)
+                        or (x > 0 and base[y, x - 1] == edge_code)
+                        or (x + 1 < width and base[y, x + 1] == edge_code)
+                    )
+    if not touch:
+        return np.empty(0, np.int64)
+    pixels = np.empty(n, np.int64)
+    k = 0
+    for y in range(height):
+        for x in range(width):
+            if base[y, x] == code:
+                pixels[k] = y * width + x
+                k += 1
+    same = np.zeros(n, np.uint8)
+    labels = np.empty(n, np.int64)
+    regions = label_regions(same, same, pixels, width, labels)
+    edge = np.zeros(regions, np.int64)
+    hits = np.zeros(regions, np.int64)
+    for c in range(n):
+        i = pixels[c]
+        y, x = i // width, i % width
+        lab = labels[c]
+        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            yy, xx = y + dy, x + dx
+            if 0 <= yy < height and 0 <= xx < width:
+                v = base[yy, xx]
+                if v != code and v != cloud:
+                    edge[lab] += 1
+                    if v == edge_code:
+                        hits[lab] += 1
+    keep = np.zeros(regions, np.bool_)
+    m = 0
+    for r in range(regions):
+        keep[r] = edge[r] > 0 and hits[r] >= share * edge[r]
+    for c in range(n):
+        if keep[labels[c]]:
+            m += 1
+    out = np.empty(m, np.int64)
+    k = 0
+    for c in range(n):
+        if keep[labels[c]]:
+            out[k] = pixels[c]
+            k += 1
+    return out

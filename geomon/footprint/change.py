@@ -133,7 +133,7 @@ class ChangeOptions:
     combination beat the defaults' 105 (best 103, at 0.6 with ``tail_min_probability`` 0.8)."""
     mine_water_share: float = 0.5
     """Baseline water is mine ground (a tailings pond, a flooded pit) when its water body
-    (8-connected, in the baseline classes) meets ``bare_disturbed`` along at least this share of
+    (4-connected, in the baseline classes) meets ``bare_disturbed`` along at least this share of
     its edge (4-neighbour pixel pairs with clear land): the pixel is disturbed from its baseline
     view (``persisting``), so the pond drying to a beach or dug into a pit later is not ``new``.
     0 turns the rule off (every baseline water is undisturbed land).
@@ -300,13 +300,9 @@ def track_change(
             options.undisturbed_min_probability,
         )
     )
-    mine = (
-        mine_water(_baseline_codes(codes), options.mine_water_share)
-        if options.mine_water_share > 0
-        else None
-    )
-    use_mine = mine is not None and bool(mine.any())
-    mine_arr: np.ndarray = mine if mine is not None and use_mine else np.zeros((1, 1), np.bool_)
+    mine = _baseline_mine_water(codes, options.mine_water_share)
+    use_mine = mine is not None
+    mine_arr: np.ndarray = mine if mine is not None else np.zeros((1, 1), np.bool_)
     args = (
         _kinds(),
         probability is not None and options.min_probability > 0,
@@ -355,46 +351,40 @@ def track_change(
     return ChangeResult(status, first, base_idx, base_cls)
 
 
-def _baseline_codes(codes: np.ndarray) -> np.ndarray:
-    """uint8 ``(y, x)``: each pixel's class at its first clear period (cloud_nodata if none)."""
-    base = np.full(codes.shape[1:], CLOUD_NODATA, np.uint8)
-    for t in range(codes.shape[0] - 1, -1, -1):
-        np.copyto(base, codes[t], where=codes[t] != CLOUD_NODATA, casting="unsafe")
-    return base
-
-
 def mine_water(base: np.ndarray, share: float) -> np.ndarray:
-    """bool ``(y, x)``: the pixels of the water bodies of baseline classes ``base`` (8-connected
-    ``water``) at least ``share`` of whose edge meets ``bare_disturbed`` (``share`` > 0): the
-    edge is every 4-neighbour pair of a body pixel and a clear pixel of another class
-    (:attr:`ChangeOptions.mine_water_share`)."""
-    from scipy import ndimage
-
+    """bool ``(y, x)``: the pixels of the water bodies of baseline classes ``base`` (4-connected
+    ``water``, as the footprint's patches) at least ``share`` of whose edge meets
+    ``bare_disturbed`` (``share`` > 0; 0 gives none): the edge is every 4-neighbour pair of a body
+    pixel and a clear pixel of another class (:attr:`ChangeOptions.mine_water_share`). A compiled
+    pass over the water pixels only (:func:`geomon.footprint._kernels.enclosed_pixels`)."""
     out = np.zeros(base.shape, bool)
-    water = base == WATER
-    if share <= 0 or not water.any() or not (base == BARE_DISTURBED).any():
-        return out
-    rows, cols = np.flatnonzero(water.any(axis=1)), np.flatnonzero(water.any(axis=0))
-    box = np.s_[
-        max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2
-    ]  # the water's bounding box and a one-pixel margin: all its edges, a fraction of the grid
-    part = base[box]
-    labels, n = ndimage.label(water[box], structure=np.ones((3, 3), bool))
-    edge = np.zeros(n + 1)
-    bare = np.zeros(n + 1)
-    for a, b in (
-        (np.s_[:, :-1], np.s_[:, 1:]),
-        (np.s_[:, 1:], np.s_[:, :-1]),
-        (np.s_[:-1, :], np.s_[1:, :]),
-        (np.s_[1:, :], np.s_[:-1, :]),
-    ):
-        body, other = labels[a], part[b]
-        pair = (body > 0) & (other != WATER) & (other != CLOUD_NODATA)
-        edge += np.bincount(body[pair], minlength=n + 1)
-        bare += np.bincount(body[pair], weights=other[pair] == BARE_DISTURBED, minlength=n + 1)
-    keep = (edge > 0) & (bare >= share * edge)
-    keep[0] = False
-    out[box] = keep[labels]
+    if share > 0:
+        out.reshape(-1)[_mine_water_pixels(base, share)] = True
+    return out
+
+
+def _mine_water_pixels(base: np.ndarray, share: float) -> np.ndarray:
+    from geomon.footprint._kernels import enclosed_pixels
+
+    return enclosed_pixels(
+        np.ascontiguousarray(base, np.uint8), WATER, BARE_DISTURBED, CLOUD_NODATA, float(share)
+    )
+
+
+def _baseline_mine_water(codes: np.ndarray, share: float) -> np.ndarray | None:
+    """:func:`mine_water` of the baseline classes of ``codes`` (t, y, x); None when there is none
+    (or ``share`` is 0), so the kernel skips the rule."""
+    if share <= 0:
+        return None
+    from geomon.footprint._kernels import baseline_codes
+
+    base = np.empty(codes.shape[1:], np.uint8)
+    baseline_codes(codes, np.uint8(CLOUD_NODATA), base)
+    pixels = _mine_water_pixels(base, share)
+    if not len(pixels):
+        return None
+    out = np.zeros(base.shape, np.bool_)
+    out.reshape(-1)[pixels] = True
     return out
 
 
