@@ -152,7 +152,8 @@ class ChangeOptions:
     +0.4 %, worst mine +23.1 %; 0.3, 0.5 and 0.7 alike, 108 of 144, total -0.3 %, worst mine
     -24.3 % (weda_bay@21, a last-period under-count the ponds had offset); worst false 0.50 % of
     an AOI and no mine above 0.5 % in all four. With the truth's own classes (a ``/tmp`` script
-    of stop 27, the same runs) the chain has 123 of 144 within 5 % without the rule and 129 with
+    of stop 27, the same runs, with an earlier form of the rule: 8-connected bodies, the share
+    of their one-pixel ring) the chain has 123 of 144 within 5 % without the rule and 129 with
     it: the rest is rehabilitated land dug again and ground disturbed in the last period that
     one clear period cannot confirm (``tail_min_clear``)."""
     conversions: tuple[str, ...] = ("water", "built_other")
