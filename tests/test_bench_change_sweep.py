@@ -1,0 +1,29 @@
+"""bench/change_sweep.py's truth-class runs: the truth in place of the classifier."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+change_sweep = pytest.importorskip("bench.change_sweep")
+
+
+def test_truth_as_classes_keeps_the_composites_clear_pixels() -> None:
+    dims = ("time", "y", "x")
+    classes = xr.Dataset(
+        {
+            "class": (dims, np.array([[[1, 4, 0, 2]], [[2, 2, 2, 0]]], np.uint8)),
+            "probability": (dims, np.full((2, 1, 4), 0.7, np.float32)),
+            "clear_count": (dims, np.full((2, 1, 4), 3, np.int16)),
+        }
+    )
+    lut = np.full(256, 255, np.uint8)
+    lut[[1, 10, 12]] = [1, 2, 3]  # forest, pit, tailings pond; code 0 (no data) has no class
+    codes = np.array([[[10, 12, 10, 0]], [[1, 10, 12, 10]]], np.uint8)
+    out = change_sweep.truth_as_classes(classes, codes, lut)
+    # the truth where the composite saw the ground; 0 where it did not or the truth has no class
+    assert out["class"].values.tolist() == [[[2, 3, 0, 0]], [[1, 2, 3, 0]]]
+    assert (out["probability"].values == 1).all() and out["probability"].dtype == np.float32
+    assert (out["clear_count"].values == 3).all()
+    assert classes["class"].values[0, 0].tolist() == [1, 4, 0, 2]  # the input is left as it was
