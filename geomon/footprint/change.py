@@ -357,18 +357,14 @@ def mine_water(base: np.ndarray, share: float) -> np.ndarray:
     ``bare_disturbed`` (``share`` > 0; 0 gives none): the edge is every 4-neighbour pair of a body
     pixel and a clear pixel of another class (:attr:`ChangeOptions.mine_water_share`). A compiled
     pass over the water pixels only (:func:`geomon.footprint._kernels.enclosed_pixels`)."""
-    out = np.zeros(base.shape, bool)
-    if share > 0:
-        out.reshape(-1)[_mine_water_pixels(base, share)] = True
-    return out
-
-
-def _mine_water_pixels(base: np.ndarray, share: float) -> np.ndarray:
     from geomon.footprint._kernels import enclosed_pixels
 
-    return enclosed_pixels(
-        np.ascontiguousarray(base, np.uint8), WATER, BARE_DISTURBED, CLOUD_NODATA, float(share)
-    )
+    out = np.zeros(base.shape, np.bool_)
+    if share > 0:
+        base = np.ascontiguousarray(base, np.uint8)
+        pixels = enclosed_pixels(base, WATER, BARE_DISTURBED, CLOUD_NODATA, float(share))
+        out.reshape(-1)[pixels] = True
+    return out
 
 
 def _baseline_mine_water(codes: np.ndarray, share: float) -> np.ndarray | None:
@@ -380,12 +376,8 @@ def _baseline_mine_water(codes: np.ndarray, share: float) -> np.ndarray | None:
 
     base = np.empty(codes.shape[1:], np.uint8)
     baseline_codes(codes, np.uint8(CLOUD_NODATA), base)
-    pixels = _mine_water_pixels(base, share)
-    if not len(pixels):
-        return None
-    out = np.zeros(base.shape, np.bool_)
-    out.reshape(-1)[pixels] = True
-    return out
+    mine = mine_water(base, share)
+    return mine if mine.any() else None
 
 
 def awaiting_confirmation(
