@@ -23,6 +23,7 @@ import numpy as np
 from geomon.errors import EvaluationError
 
 __all__ = [
+    "DISTURBED_SUMMARY",
     "MIDDLE_SCENE_TITLE",
     "AccuracyReport",
     "AreaEstimate",
@@ -38,6 +39,11 @@ Z95 = 1.959964
 #: at its period's middle scene (:func:`geomon.classify.recipes.format_demo_accuracy`); model
 #: cards are read by it (:func:`geomon.report.model_card.parse_card`)
 MIDDLE_SCENE_TITLE = "every pixel seen clear, at its period's middle scene"
+
+#: what starts the last line of ``geomon evaluate --footprint``'s check of the footprint itself
+#: against the truly disturbed land (:func:`geomon.footprint.assess.format_checks`); read back
+#: from model cards as :data:`MIDDLE_SCENE_TITLE` is
+DISTURBED_SUMMARY = "disturbed land the footprint holds"
 
 
 def confusion_matrix(

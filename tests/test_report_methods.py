@@ -308,3 +308,41 @@ def test_model_card_summary_names_two_stages() -> None:
     info = model_info(select_model(REDUCED_FEATURES.bands))
     assert "two stages: hidden layers (32, 16) on every pixel, (128, 64) where" in info["summary"]
     assert "stages" not in parse_card(CARD)["summary"]
+
+
+def test_model_card_gives_how_much_disturbed_land_the_footprint_holds() -> None:
+    """A card whose evaluation has the footprint-against-the-truth line (``geomon evaluate
+    --footprint`` since stop 28) makes the report say the disturbed hectares are a lower bound,
+    with the measured figures; a card without it says nothing of it."""
+    from geomon.report.methods import _accuracy_limits
+
+    line = (
+        "disturbed land the footprint holds: first period 68.6 % of the truly disturbed land "
+        "(precision 99.4 %), last period 83.8 % (precision 98.6 %)\n"
+    )
+    card_text = CARD.replace("```\n", line + "```\n").replace("```json\n" + line, "```json\n")
+    acc = parse_card(card_text)["accuracy"]
+    assert acc["disturbed_found_first_pct"] == pytest.approx(68.6)
+    assert acc["disturbed_precision_first_pct"] == pytest.approx(99.4)
+    assert acc["disturbed_found_last_pct"] == pytest.approx(83.8)
+    assert acc["disturbed_precision_last_pct"] == pytest.approx(98.6)
+    limits = " ".join(_accuracy_limits(classifier_info({"id": "m1", "card": card_text})))
+    assert "Disturbed hectares are a lower bound" in limits
+    assert "held 69 % of the disturbed land not revegetated in the first period and 84 % in the " \
+        "last, at 99 % and 99 % precision" in limits  # fmt: skip
+    assert "lower bound" not in " ".join(
+        _accuracy_limits(classifier_info({"id": "m1", "card": CARD}))
+    )
+
+
+@pytest.mark.parametrize("card", sorted(Path(__file__).parent.parent.glob("models/*.md")))
+def test_shipped_model_cards_give_reports_their_accuracy(card: Path) -> None:
+    """Each shipped card's first evaluation block is a whole ``geomon evaluate --demo-seeds``
+    report: reports read the classifier's accuracy, what it was measured on and the footprint
+    check from it (a block with the footprint table alone left reports without F1)."""
+    parsed = parse_card(card.read_text(encoding="utf-8"))
+    acc = parsed["accuracy"]
+    assert "demo seeds" in parsed["evaluated_on"]
+    for key in ("overall_accuracy", "bare_disturbed_f1", "bare_disturbed_f1_middle",
+                "new_disturbance_area_error_pct", *PER_MINE):  # fmt: skip
+        assert isinstance(acc.get(key), int | float), key

@@ -18,7 +18,8 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from geomon.footprint.change import NEW, ChangeOptions, ChangeResult, track_change
+from geomon.evaluate import DISTURBED_SUMMARY
+from geomon.footprint.change import NEW, PERSISTING, ChangeOptions, ChangeResult, track_change
 
 __all__ = [
     "FootprintCheck",
@@ -51,6 +52,14 @@ class FootprintCheck:
     """Area marked new that was never truly disturbed (clouds, shadows, misclassification)."""
     missed_new_ha: float
     """Truly new area the chain did not mark new."""
+    disturbed_ha: tuple[float, ...] = ()
+    """Per period, the chain's footprint (``new`` or ``persisting``): the "disturbed ha" of the
+    reports."""
+    truth_disturbed_ha: tuple[float, ...] = ()
+    """Per period, the area truly disturbed and not revegetated (pixels seen clear in some
+    period)."""
+    found_ha: tuple[float, ...] = ()
+    """Per period, the area in both: truly disturbed land the footprint holds."""
 
     @property
     def new_error(self) -> float:
@@ -164,6 +173,13 @@ def truth_disturbed(catalog: object, classes: xr.Dataset) -> np.ndarray:
     return _disturbed_codes(str(catalog.root))[truth_codes(catalog, classes)]  # type: ignore[attr-defined]
 
 
+def _mine_ground_codes(root: str) -> np.ndarray:
+    """Disturbed covers that are not vegetated (``rehab_vegetated`` is left out): what a
+    footprint's ``new`` and ``persisting`` stand for; revegetated mine land is ``rehabilitated``
+    or, where the chain never saw it bare, plain vegetation."""
+    return _disturbed_codes(root) & ~_code_lookup(root, "contract_class", "vegetation")
+
+
 def _against_truth(
     catalog: object,
     classes: xr.Dataset,
@@ -194,11 +210,28 @@ def check_demo_footprint(
     truth: np.ndarray | None = None,
 ) -> FootprintCheck:
     """Compare the change the chain finds in ``classes`` with the demo truth, inside ``aoi_mask``
-    (``truth``: :func:`truth_disturbed` of this run, read when not given)."""
-    _, new_t, truth, truth_new, px_ha = _against_truth(catalog, classes, aoi_mask, options, truth)
+    (``truth``: :func:`truth_disturbed` of this run, read when not given). When the truth is
+    read here, the footprint itself (new + persisting, the reports' "disturbed ha") is also
+    compared with the unvegetated disturbed land, per period (``disturbed_ha`` ...)."""
+    ground = None
+    if truth is None:
+        root = str(catalog.root)  # type: ignore[attr-defined]
+        codes = truth_codes(catalog, classes)
+        truth, ground = _disturbed_codes(root)[codes], _mine_ground_codes(root)[codes]
+    result, new_t, truth, truth_new, px_ha = _against_truth(
+        catalog, classes, aoi_mask, options, truth
+    )
     new = new_t.any(axis=0)
     ever = truth.any(axis=0)
     seen = (classes["class"].values > 0).any(axis=0)
+    counted = aoi_mask & seen
+
+    def per_period(a: np.ndarray | None) -> tuple[float, ...]:
+        return () if a is None else tuple(float(n) * px_ha for n in (a & counted).sum(axis=(1, 2)))
+
+    footprint = np.isin(result.status, (NEW, PERSISTING))
+    both = None if ground is None else footprint & ground
+
     return FootprintCheck(
         mine_id=mine_id,
         aoi_ha=float((aoi_mask & seen).sum()) * px_ha,
@@ -206,6 +239,9 @@ def check_demo_footprint(
         truth_new_ha=float(truth_new.sum()) * px_ha,
         false_new_ha=float((new & ~ever).sum()) * px_ha,
         missed_new_ha=float((truth_new & ~new).sum()) * px_ha,
+        disturbed_ha=per_period(None if ground is None else footprint),
+        truth_disturbed_ha=per_period(ground),
+        found_ha=per_period(both),
     )
 
 
@@ -280,7 +316,44 @@ def format_checks(checks: list[FootprintCheck]) -> str:
             f"{100 * float(np.median(errors)):.1f} %; largest false/AOI "
             f"{100 * max(c.false_share_of_aoi for c in checks):.2f} %"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + _disturbed_lines(checks))
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{100 * part / whole:5.1f} %" if whole else "    - "
+
+
+def _disturbed_lines(checks: list[FootprintCheck]) -> list[str]:
+    """The footprint ("disturbed ha": new + persisting) against the truly disturbed land in the
+    first and the last period: how much of the truth it holds (found) and how much of it is truly
+    disturbed (precision); nothing when the checks do not carry the per-period areas."""
+    rows = [c for c in checks if c.disturbed_ha and c.truth_disturbed_ha and c.found_ha]
+    if not rows:
+        return []
+
+    def cells(label: str, mapped: float, truth: float, found: float) -> str:
+        return f"{label:>7s}{mapped:10.2f}{truth:10.2f}{_share(found, truth):>9s}{_share(found, mapped):>9s}"
+
+    lines = [
+        "",
+        "disturbed land (new + persisting) against the truly disturbed land not revegetated, "
+        "first and last period (pixels inside the AOI seen clear)",
+        f"{'mine':24s}{'':7s}{'map ha':>10s}{'truth ha':>10s}{'found':>9s}{'precise':>9s}"
+        f"{'':7s}{'map ha':>10s}{'truth ha':>10s}{'found':>9s}{'precise':>9s}",
+    ]
+    sums = np.zeros(6)
+    for c in rows:
+        first = (c.disturbed_ha[0], c.truth_disturbed_ha[0], c.found_ha[0])
+        last = (c.disturbed_ha[-1], c.truth_disturbed_ha[-1], c.found_ha[-1])
+        sums += (*first, *last)
+        lines.append(f"{c.mine_id:24s}{cells('first', *first)}{cells('last', *last)}")
+    lines.append(f"{'all mines':24s}{cells('first', *sums[:3])}{cells('last', *sums[3:])}")
+    lines.append(
+        f"{DISTURBED_SUMMARY}: first period {_share(sums[2], sums[1]).strip()} of the truly "
+        f"disturbed land (precision {_share(sums[2], sums[0]).strip()}), last period "
+        f"{_share(sums[5], sums[4]).strip()} (precision {_share(sums[5], sums[3]).strip()})"
+    )
+    return lines
 
 
 def demo_footprint_checks(

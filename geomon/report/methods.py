@@ -8,7 +8,7 @@ from typing import Any
 
 from geomon.report._notes import generic_note
 from geomon.report.inputs import ReportOptions, SiteResults
-from geomon.report.model_card import classifier_info, per_mine_text
+from geomon.report.model_card import DISTURBED_LAND, classifier_info, per_mine_text
 
 __all__ = ["GLOSSARY", "NOT_ESTIMATED_ALWAYS", "credits", "methods", "scene_dates"]
 
@@ -132,6 +132,18 @@ def _accuracy_limits(cl: dict[str, Any]) -> list[str]:
             "same through a period: ground cleared, dug or flooded during a period is left out of "
             f"it and is classified less well ({figures}model card: 'What the pixel accuracy "
             "leaves out')."
+        )
+    land = [acc.get(k) for k in DISTURBED_LAND]
+    if all(isinstance(v, int | float) for v in land):
+        found_first, precise_first, found_last, precise_last = land
+        out.append(
+            "Disturbed hectares are a lower bound: they count the land the imagery shows "
+            f"disturbed (new or persisting). Against known truth ({on or 'model card'}) the "
+            f"footprint held {found_first:.0f} % of the disturbed land not revegetated in the "
+            f"first period and {found_last:.0f} % in the last, at {precise_first:.0f} % and "
+            f"{precise_last:.0f} % precision: processing plants and other buildings look like "
+            "any built ground, and ground dug before the window that is regrowing is not "
+            "recognised as mine land."
         )
     err = acc.get("new_disturbance_area_error_pct")
     if isinstance(err, int | float):

@@ -14,9 +14,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from geomon.evaluate import MIDDLE_SCENE_TITLE
+from geomon.evaluate import DISTURBED_SUMMARY, MIDDLE_SCENE_TITLE
 
-__all__ = ["PER_MINE", "card_text", "classifier_info", "parse_card", "per_mine_text"]
+__all__ = [
+    "DISTURBED_LAND",
+    "PER_MINE",
+    "card_text",
+    "classifier_info",
+    "parse_card",
+    "per_mine_text",
+]
 
 _CLASSES = ("vegetation", "bare_disturbed", "water", "built_other")
 _FLOAT = r"([0-9]*\.[0-9]+)"
@@ -97,6 +104,28 @@ def _per_mine(body: str) -> dict[str, float]:
         "mine_error_median_abs_pct": round(statistics.median(errors), 2),
         "mine_error_max_abs_pct": errors[-1],
     }
+
+
+#: what :func:`_disturbed_land` reads from a card's evaluation block
+DISTURBED_LAND = (
+    "disturbed_found_first_pct",
+    "disturbed_precision_first_pct",
+    "disturbed_found_last_pct",
+    "disturbed_precision_last_pct",
+)
+
+
+def _disturbed_land(body: str) -> dict[str, float]:
+    """The footprint against the truly disturbed land (``geomon evaluate --footprint`` since
+    stop 28: the line that starts with :data:`~geomon.evaluate.DISTURBED_SUMMARY`): how
+    much of it the first and last periods' footprints hold and their precision, in percent."""
+    m = re.search(
+        rf"^{re.escape(DISTURBED_SUMMARY)}: first period {_FLOAT} % .*?\(precision {_FLOAT} %\), "
+        rf"last period {_FLOAT} % \(precision {_FLOAT} %\)",
+        body,
+        re.M,
+    )
+    return {k: float(v) for k, v in zip(DISTURBED_LAND, m.groups(), strict=True)} if m else {}
 
 
 def _reports(body: str) -> tuple[str, str]:
@@ -192,6 +221,7 @@ def parse_card(text: str) -> dict[str, Any]:
         if m:
             accuracy["new_disturbance_area_error_pct"] = float(m.group(1))
         accuracy.update(_per_mine(body))
+        accuracy.update(_disturbed_land(body))
     summary = "; ".join(parts)
     return {
         "summary": summary[:1].upper() + summary[1:],

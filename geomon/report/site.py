@@ -415,7 +415,7 @@ def _period_table(periods: list[dict[str, Any]]) -> Table:
     return Table(
         cols,
         tuple(rows),
-        "Per-period figures. Disturbed = new + persisting; MSA·ha, protected and cut-off hectares are the "
+        "Per-period figures. Disturbed = new + persisting (a lower bound: see 'Limits'); MSA·ha, protected and cut-off hectares are the "
         "state at the period's end, CO2e is what the period's clearing released (land-use change only). "
         "* = partial sum: a part had no factor or was not estimated (next table).",
         (0.9, 0.8, 1, 0.9, 0.9, 1.9, 1, 0.8, 1.2),
