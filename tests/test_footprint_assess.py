@@ -60,6 +60,10 @@ def test_new_area_by_period_adds_up_to_the_series_check(tmp_path: Path) -> None:
         check.disturbed_ha, check.truth_disturbed_ha, check.found_ha, strict=True
     ):
         assert 0 <= found <= min(mapped, truth) + 1e-9
+    for found, true, mapped in zip(
+        check.found_ha, check.true_footprint_ha, check.disturbed_ha, strict=True
+    ):
+        assert found <= true + 1e-9 and true <= mapped + 1e-9
     assert check.truth_disturbed_ha[0] > 0 and check.found_ha[0] > 0  # a mine at the baseline
     assert "disturbed land the footprint holds: first period" in format_checks([check])
     # given the truth (a sweep reads it once for many options), the new-area figures only
@@ -121,29 +125,31 @@ def test_check_table_counts_the_mines_within_five_percent() -> None:
 
 def test_check_table_compares_the_footprint_with_the_disturbed_land() -> None:
     """The footprint ("disturbed ha" of the reports) against the truly disturbed land, first and
-    last period, summed over the mines: found = both / truth, precision = both / footprint."""
+    last period, summed over the mines: found = the footprint's part of the truly disturbed land
+    not revegetated / that land; precision = the footprint's part the mine truly disturbed
+    (revegetated or not) / the footprint."""
     from geomon.footprint.assess import FootprintCheck, format_checks
     from geomon.report.model_card import _per_mine, parse_card
 
     checks = [
-        FootprintCheck(
-            "a@1", 100.0, 10.4, 10.0, 0.1, 0.0, (40.0, 60.0), (50.0, 80.0), (38.0, 57.0)
-        ),
-        FootprintCheck("b@1", 100.0, 8.0, 10.0, 0.3, 2.0, (10.0, 25.0), (30.0, 20.0), (10.0, 19.0)),
-    ]
+        FootprintCheck("a@1", 100.0, 10.4, 10.0, 0.1, 0.0,
+                       (40.0, 60.0), (50.0, 80.0), (38.0, 57.0), (39.0, 58.0)),
+        FootprintCheck("b@1", 100.0, 8.0, 10.0, 0.3, 2.0,
+                       (10.0, 25.0), (30.0, 20.0), (10.0, 19.0), (10.0, 24.0)),
+    ]  # fmt: skip
     lines = format_checks(checks).splitlines()
     assert lines[-1] == (
         "disturbed land the footprint holds: first period 60.0 % of the truly disturbed land "
-        "(precision 96.0 %), last period 76.0 % (precision 89.4 %)"
+        "(precision 98.0 %), last period 76.0 % (precision 96.5 %)"
     )
-    assert lines[-2].split() == ["all", "mines", "first", "50.00", "80.00", "60.0", "%", "96.0",
-                                 "%", "last", "85.00", "100.00", "76.0", "%", "89.4", "%"]  # fmt: skip
+    assert lines[-2].split() == ["all", "mines", "first", "50.00", "80.00", "60.0", "%", "98.0",
+                                 "%", "last", "85.00", "100.00", "76.0", "%", "96.5", "%"]  # fmt: skip
     # the rows do not read as rows of the new-disturbance table when a model card is parsed
     text = "\n".join(lines)
     assert _per_mine(text)["mines_evaluated"] == 2
     acc = parse_card(f"# Model card: m\n\n```text\nm on demo seeds 9\n{text}\n```\n")["accuracy"]
     assert acc["new_disturbance_area_error_pct"] == pytest.approx(-8.0)
-    assert acc["disturbed_found_first_pct"] == 60.0 and acc["disturbed_precision_last_pct"] == 89.4
+    assert acc["disturbed_found_first_pct"] == 60.0 and acc["disturbed_precision_last_pct"] == 96.5
     # no per-period areas (a sweep passes the truth): no section
     plain = [FootprintCheck("a@1", 100.0, 10.4, 10.0, 0.1, 0.0)]
     assert "disturbed land" not in format_checks(plain)

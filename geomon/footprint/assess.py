@@ -59,7 +59,10 @@ class FootprintCheck:
     """Per period, the area truly disturbed and not revegetated (pixels seen clear in some
     period)."""
     found_ha: tuple[float, ...] = ()
-    """Per period, the area in both: truly disturbed land the footprint holds."""
+    """Per period, the area in both: truly disturbed land not revegetated the footprint holds."""
+    true_footprint_ha: tuple[float, ...] = ()
+    """Per period, the footprint's area the mine truly disturbed, revegetated or not (land
+    regrowing that the rules do not yet confirm rehabilitated is mine land all the same)."""
 
     @property
     def new_error(self) -> float:
@@ -231,6 +234,7 @@ def check_demo_footprint(
 
     footprint = np.isin(result.status, (NEW, PERSISTING))
     both = None if ground is None else footprint & ground
+    mine_land = None if ground is None else footprint & truth
 
     return FootprintCheck(
         mine_id=mine_id,
@@ -242,6 +246,7 @@ def check_demo_footprint(
         disturbed_ha=per_period(None if ground is None else footprint),
         truth_disturbed_ha=per_period(ground),
         found_ha=per_period(both),
+        true_footprint_ha=per_period(mine_land),
     )
 
 
@@ -325,33 +330,35 @@ def _share(part: float, whole: float) -> str:
 
 def _disturbed_lines(checks: list[FootprintCheck]) -> list[str]:
     """The footprint ("disturbed ha": new + persisting) against the truly disturbed land in the
-    first and the last period: how much of the truth it holds (found) and how much of it is truly
-    disturbed (precision); nothing when the checks do not carry the per-period areas."""
-    rows = [c for c in checks if c.disturbed_ha and c.truth_disturbed_ha and c.found_ha]
+    first and the last period: how much of the disturbed land not revegetated it holds (found),
+    and how much of it the mine truly disturbed, revegetated or not (precision); nothing when
+    the checks do not carry the per-period areas."""
+    rows = [c for c in checks if c.disturbed_ha and c.truth_disturbed_ha and c.true_footprint_ha]
     if not rows:
         return []
 
-    def cells(label: str, mapped: float, truth: float, found: float) -> str:
-        return f"{label:>7s}{mapped:10.2f}{truth:10.2f}{_share(found, truth):>9s}{_share(found, mapped):>9s}"
+    def cells(label: str, mapped: float, truth: float, found: float, true: float) -> str:
+        return f"{label:>7s}{mapped:10.2f}{truth:10.2f}{_share(found, truth):>9s}{_share(true, mapped):>9s}"
 
     lines = [
         "",
-        "disturbed land (new + persisting) against the truly disturbed land not revegetated, "
-        "first and last period (pixels inside the AOI seen clear)",
+        "disturbed land (new + persisting) against the truly disturbed land not revegetated "
+        "(found: its share the footprint holds), first and last period (pixels inside the AOI "
+        "seen clear); precise: the footprint's share the mine truly disturbed, revegetated or not",
         f"{'mine':24s}{'':7s}{'map ha':>10s}{'truth ha':>10s}{'found':>9s}{'precise':>9s}"
         f"{'':7s}{'map ha':>10s}{'truth ha':>10s}{'found':>9s}{'precise':>9s}",
     ]
-    sums = np.zeros(6)
+    sums = np.zeros(8)
     for c in rows:
-        first = (c.disturbed_ha[0], c.truth_disturbed_ha[0], c.found_ha[0])
-        last = (c.disturbed_ha[-1], c.truth_disturbed_ha[-1], c.found_ha[-1])
+        first = (c.disturbed_ha[0], c.truth_disturbed_ha[0], c.found_ha[0], c.true_footprint_ha[0])
+        last = (c.disturbed_ha[-1], c.truth_disturbed_ha[-1], c.found_ha[-1], c.true_footprint_ha[-1])  # fmt: skip
         sums += (*first, *last)
         lines.append(f"{c.mine_id:24s}{cells('first', *first)}{cells('last', *last)}")
-    lines.append(f"{'all mines':24s}{cells('first', *sums[:3])}{cells('last', *sums[3:])}")
+    lines.append(f"{'all mines':24s}{cells('first', *sums[:4])}{cells('last', *sums[4:])}")
     lines.append(
         f"{DISTURBED_SUMMARY}: first period {_share(sums[2], sums[1]).strip()} of the truly "
-        f"disturbed land (precision {_share(sums[2], sums[0]).strip()}), last period "
-        f"{_share(sums[5], sums[4]).strip()} (precision {_share(sums[5], sums[3]).strip()})"
+        f"disturbed land (precision {_share(sums[3], sums[0]).strip()}), last period "
+        f"{_share(sums[6], sums[5]).strip()} (precision {_share(sums[7], sums[4]).strip()})"
     )
     return lines
 
