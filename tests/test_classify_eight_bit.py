@@ -408,3 +408,21 @@ def test_odd_feature_counts_and_nan_through_the_compiled_8_bit_pass(
     x[n - 1, :7] = np.nan  # the last feature: alone in its quad, or third of three
     x[0, 7:12] = np.inf
     _same_as_reference(m8, x, slice(0, 7), slice(7, 12))
+
+
+def test_a_unit_whose_weights_decayed_to_nothing_is_stored_as_a_zero_row() -> None:
+    """Training can leave a dead unit with weights of about 1e-39: its 8-bit step would be a
+    float32 subnormal, too imprecise to stand for its weights, and check_eight_bit refused the
+    model (stop 28, a retrained second stage). Such a row is stored as zeros; the tables pass."""
+    from geomon.classify._quant import check_eight_bit
+
+    model = replace(_reduced(), refine=None)
+    weights = [w.copy() for w in model._folded[0]]
+    weights[1][0] = np.float32(1e-39) * np.sign(weights[1][0])  # the second layer's first row
+    weights = tuple(weights)
+    biases = model._flat_biases
+    x = _box_pixels(model, 5_000, 3)
+    e = calibrate8(model.lower, model.upper, weights, biases, x)
+    assert e.deq[1][0] == 0 and not e.weights[1][0].any()
+    assert e.deq[1][1:].min() > np.finfo(np.float32).tiny
+    assert check_eight_bit(e, weights, biases, model.lower, model.upper) == []

@@ -492,6 +492,14 @@ def calibrate8(
     for k in range(n_int):
         w, b = _per_step(weights, centre, scale, k, act_scale, biases)
         wq, deq = quantise_rows(w, _LEVELS8, acts, sweeps)
+        # a row whose step is below float32's smallest normal number (a unit whose weights
+        # training decayed to about 1e-39) would keep too few bits of it in the file to stand for
+        # its weights (check_eight_bit refuses it): it is stored as a zero row, which moves its
+        # pre-activation by less than 1e-34
+        tiny = deq < np.finfo(np.float32).tiny
+        if tiny.any():
+            wq[tiny] = 0
+            deq = np.where(tiny, 0.0, deq)
         deq32 = deq.astype(np.float32)
         z = (wq @ acts) * deq32.astype(np.float64)[:, None] + b[:, None]
         z_exact = (
