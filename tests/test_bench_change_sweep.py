@@ -27,3 +27,22 @@ def test_truth_as_classes_keeps_the_composites_clear_pixels() -> None:
     assert (out["probability"].values == 1).all() and out["probability"].dtype == np.float32
     assert (out["clear_count"].values == 3).all()
     assert classes["class"].values[0, 0].tolist() == [1, 4, 0, 2]  # the input is left as it was
+
+
+def test_ndvi_max_as_ndvi_feeds_the_composites_own_ndvi() -> None:
+    dims = ("time", "y", "x")
+    comp = xr.Dataset(
+        {
+            "red": (dims, np.array([[[0.1, 0.2, 0.3]]], np.float32)),
+            "nir": (dims, np.array([[[0.3, 0.2, np.nan]]], np.float32)),
+            "ndvi_max": (dims, np.array([[[0.8, np.nan, 0.5]]], np.float32)),
+        }
+    )
+    out = change_sweep.ndvi_max_as_ndvi(comp)
+    got = out["ndvi_max"].values[0, 0]
+    assert got[0] == pytest.approx(0.5) and np.isnan(got[1]) and np.isnan(got[2])
+    assert out["ndvi_max"].dtype == np.float32
+    assert comp["ndvi_max"].values[0, 0, 0] == pytest.approx(0.8)  # the input is left as it was
+    assert change_sweep.ndvi_max_as_ndvi(comp.drop_vars("ndvi_max")).identical(
+        comp.drop_vars("ndvi_max")
+    )
