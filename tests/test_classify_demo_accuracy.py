@@ -162,8 +162,13 @@ def test_evaluate_footprint_checks_each_mine_and_shows_progress(
     argv = ["evaluate", "--demo-seeds", str(SEED), "--bands", "full", "--footprint"]
     assert main(argv) == 0
     captured = capsys.readouterr()
-    table = captured.out.split("new disturbance against the truth", 1)[1].splitlines()
-    rows = [line.split() for line in table if line.startswith(("kamoto@", "total"))]
+    after = captured.out.split("new disturbance against the truth", 1)[1]
+    table, land = after.split("\n\n", 1)  # then the footprint against the disturbed land
+    rows = [line.split() for line in table.splitlines() if line.startswith(("kamoto@", "total"))]
     assert [r[0] for r in rows] == [f"kamoto@{SEED}", "total"]
     assert rows[0][1:5] == rows[1][1:5]  # one mine: its AOI, new and truth areas are the total
+    mine = [line.split() for line in land.splitlines() if line.startswith(("kamoto@", "all "))]
+    assert [r[0] for r in mine] == [f"kamoto@{SEED}", "all"]
+    assert mine[0][1:] == mine[1][2:]  # one mine: its row is the total
+    assert land.rstrip("\n").splitlines()[-1].startswith("disturbed land the footprint holds: ")
     assert "footprint check: 100%" in captured.err
