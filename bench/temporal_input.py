@@ -6,8 +6,10 @@ is called vegetation more often. This runs a model over the annual composites of
 seeds twice, with ``ndvi_max`` as the composite holds it and with the composite's own NDVI in its
 place (:func:`bench.change_sweep.ndvi_max_as_ndvi`: what a period of one observation gives a
 model), and prints ``bare_disturbed`` F1 and IoU against each pixel's middle-scene truth: on the
-pixels whose truth is the same all period (``stable``), on those whose truth changed within it
-(``changed``), and on both (``all``, as ``geomon evaluate``'s second report). The footprint side of
+pixels whose truth is the same in every scene of the period (``stable``, ``geomon evaluate``'s
+stable-pixel reference), on the others (``changed``: their truth changed within the period, or
+one of its scenes did not cover them), and on both (``all``, as ``geomon evaluate``'s second
+report). The footprint side of
 the same comparison is ``python -m bench.change_sweep --ndvi-max-as-ndvi``.
 
 Stop 28, ``geomon-shared-reduced-v11``, seeds 4 and 5 (bare F1, as computed / one observation):
