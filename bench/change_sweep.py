@@ -102,8 +102,8 @@ def _classes(
             crs = str(comp.attrs["crs"])
             shape = (comp.sizes["y"], comp.sizes["x"])
             mask = aoi_mask(aoi.projected(crs), shape, comp.rio.transform())  # one grid, all models
+            seen = ndvi_max_as_ndvi(comp) if ndvi_max_from_median else comp
             for model, out in zip(models, runs, strict=True):
-                seen = ndvi_max_as_ndvi(comp) if ndvi_max_from_median else comp
                 classes = classify(seen, model).compute()
                 if classes.rio.crs is None:
                     classes = classes.rio.write_crs(crs)

@@ -35,13 +35,13 @@ def bare_scores(counts: np.ndarray) -> tuple[float, float]:
     """``bare_disturbed`` F1 and IoU from ``counts[map, reference]`` over the contract codes,
     leaving out code 0 (cloud_nodata) as ``geomon evaluate`` does (NaN where there is nothing to
     score)."""
-    c, b = counts[1:, 1:], BARE_DISTURBED - 1
-    tp = float(c[b, b])
-    fp = float(c[b].sum()) - tp
-    fn = float(c[:, b].sum()) - tp
-    if tp + fp + fn == 0:
+    from geomon.evaluate import assess
+
+    scored = counts[1:, 1:]
+    if not scored.any():  # assess refuses an empty matrix
         return float("nan"), float("nan")
-    return 2 * tp / (2 * tp + fp + fn), tp / (tp + fp + fn)
+    score = assess(scored, CLASS_NAMES[1:]).score(CLASS_NAMES[BARE_DISTURBED])
+    return score["f1"], score["iou"]
 
 
 def measure(

@@ -226,27 +226,28 @@ def check_demo_footprint(
     )
     new = new_t.any(axis=0)
     ever = truth.any(axis=0)
-    seen = (classes["class"].values > 0).any(axis=0)
-    counted = aoi_mask & seen
+    counted = aoi_mask & (classes["class"].values > 0).any(axis=0)  # inside, seen clear
 
-    def per_period(a: np.ndarray | None) -> tuple[float, ...]:
-        return () if a is None else tuple(float(n) * px_ha for n in (a & counted).sum(axis=(1, 2)))
+    def per_period(a: np.ndarray) -> tuple[float, ...]:
+        return tuple(float(n) * px_ha for n in (a & counted).sum(axis=(1, 2)))
 
-    footprint = np.isin(result.status, (NEW, PERSISTING))
-    both = None if ground is None else footprint & ground
-    mine_land = None if ground is None else footprint & truth
-
+    land: dict[str, tuple[float, ...]] = {}
+    if ground is not None:
+        footprint = np.isin(result.status, (NEW, PERSISTING))
+        land = {
+            "disturbed_ha": per_period(footprint),
+            "truth_disturbed_ha": per_period(ground),
+            "found_ha": per_period(footprint & ground),
+            "true_footprint_ha": per_period(footprint & truth),
+        }
     return FootprintCheck(
         mine_id=mine_id,
-        aoi_ha=float((aoi_mask & seen).sum()) * px_ha,
+        aoi_ha=float(counted.sum()) * px_ha,
         new_ha=float(new.sum()) * px_ha,
         truth_new_ha=float(truth_new.sum()) * px_ha,
         false_new_ha=float((new & ~ever).sum()) * px_ha,
         missed_new_ha=float((truth_new & ~new).sum()) * px_ha,
-        disturbed_ha=per_period(None if ground is None else footprint),
-        truth_disturbed_ha=per_period(ground),
-        found_ha=per_period(both),
-        true_footprint_ha=per_period(mine_land),
+        **land,
     )
 
 
