@@ -172,3 +172,42 @@ def test_evaluate_footprint_checks_each_mine_and_shows_progress(
     assert mine[0][1:] == mine[1][2:]  # one mine: its row is the total
     assert land.rstrip("\n").splitlines()[-1].startswith("disturbed land the footprint holds: ")
     assert "footprint check: 100%" in captured.err
+
+
+def test_middle_labels_train_on_ground_that_changed_within_its_period(
+    catalog: DemoCatalog,
+) -> None:
+    """``DemoSampling.middle_labels``: a composite's pixels take their middle-scene truth, so
+    ground the mine took within a year becomes a training pixel; stable pixels keep their label,
+    and single scenes are labelled by their own truth either way."""
+    from geomon.classify.demo_data import cover_codes, load_mine, training_labels
+    from geomon.classify.samples import DEMO_COVER_LABELS, DEMO_SCHEME, label_lookup
+
+    lut = label_lookup(cover_codes(catalog), DEMO_SCHEME, DEMO_COVER_LABELS)
+    data = load_mine(catalog, "kamoto", "year")
+    stable = training_labels(data, lut)
+    middle = training_labels(data, lut, middle=True)
+    kept = stable >= 0
+    assert (middle[kept] == stable[kept]).all()
+    gained = (stable < 0) & (middle >= 0)
+    changed = _changed_within_period(catalog, data.imagery)
+    assert gained.sum() > 100 and changed[gained].all()
+    disturbed = DEMO_SCHEME.labels.index("disturbed")
+    assert (middle[gained] == disturbed).sum() > 0  # ground cleared before the middle scene
+    assert (middle[gained] == lut[data.middle][gained]).all()
+    scenes = load_mine(catalog, "kamoto")
+    assert np.array_equal(training_labels(scenes, lut, middle=True), training_labels(scenes, lut))
+
+
+def test_demo_samples_show_the_mines_drawn(
+    catalog: DemoCatalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from geomon.classify.demo_data import DemoSampling, demo_samples
+    from geomon.classify.features import shipped_features
+
+    fset = shipped_features("reduced")
+    sampling = DemoSampling(per_label=20, periods=("year",), middle_labels=True)
+    x, y = demo_samples([catalog], fset, sampling, progress=True)
+    assert x.shape == (len(y), len(fset)) and len(y) > 0
+    err = capsys.readouterr().err
+    assert "training pixels" in err and "1/1" in err

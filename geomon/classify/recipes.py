@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -134,7 +135,7 @@ def train_on_demo(
     recipe = recipe or DemoRecipe()
     recipe.train.check_label_bias(DEMO_SCHEME.labels)
     catalogs = demo_catalogs(recipe.seeds, recipe.years, progress)
-    x, y = demo_samples(catalogs, fset, recipe.sampling)
+    x, y = demo_samples(catalogs, fset, recipe.sampling, progress)
     counts = np.bincount(y, minlength=len(DEMO_SCHEME.labels))
     info = {
         "training_data": {
@@ -143,6 +144,13 @@ def train_on_demo(
             "seeds": list(recipe.seeds),
             "years": recipe.years,
             "periods": ["scene", *recipe.sampling.periods],
+            # absent: pixels whose truth is the same in every scene of the period (the files
+            # of earlier models stay reproducible byte for byte)
+            **(
+                {"composite_labels": "truth at the period's middle scene"}
+                if recipe.sampling.middle_labels
+                else {}
+            ),
             "per_label_per_mine_and_kind": recipe.sampling.per_label,
             "augment": vars(recipe.sampling.augment),
             **(
@@ -156,6 +164,8 @@ def train_on_demo(
             },
         }
     }
+    if progress:
+        print(f"fitting {model_id} on {len(y)} pixels", file=sys.stderr, flush=True)
     return fit_pixel_model(x, y, fset, DEMO_SCHEME, model_id, recipe.train, info)
 
 

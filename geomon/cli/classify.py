@@ -129,6 +129,13 @@ def _computed(comp: xr.Dataset) -> xr.Dataset:
     help="Add temporal statistics of the period (its greatest NDVI) to the features.",
 )
 @click.option(
+    "--middle-labels",
+    is_flag=True,
+    help="With --demo-seeds: label composite pixels by their truth at the period's middle scene, "
+    "so ground that changed within a period is trained on too (default: only pixels whose truth "
+    "is the same in every scene).",
+)
+@click.option(
     "--label-bias",
     "label_bias",
     multiple=True,
@@ -171,6 +178,7 @@ def train(
     bands: Literal["full", "reduced"],
     context: bool,
     temporal: bool,
+    middle_labels: bool,
     label_bias: tuple[str, ...],
     max_iter: int | None,
     hidden: str | None,
@@ -179,6 +187,7 @@ def train(
 ) -> None:
     """Train a pixel model from a label raster or labelled polygons plus imagery, or on demo seeds."""
     from geomon.classify import save_model
+    from geomon.classify.demo_data import DemoSampling
     from geomon.classify.features import shipped_features
     from geomon.classify.recipes import DemoRecipe, train_on_demo, train_on_reference
     from geomon.classify.train import CONTRACT_SCHEME, TrainOptions
@@ -200,9 +209,14 @@ def train(
         imagery_only("--demo-seeds", "source", "period", "start", "end", "max_cloud")
     if seeds and labels_path is not None:
         raise ConfigError("give either --labels or --demo-seeds, not both")
+    if middle_labels and not seeds:
+        raise ConfigError("--middle-labels labels demo composites: give --demo-seeds too")
     with dask_client(scheduler):
         if seeds:
-            model = train_on_demo(fset, name, DemoRecipe(seeds=seeds, train=options), progress=True)
+            recipe = DemoRecipe(
+                seeds=seeds, sampling=DemoSampling(middle_labels=middle_labels), train=options
+            )
+            model = train_on_demo(fset, name, recipe, progress=True)
         elif labels_path is not None:
             options.check_label_bias(CONTRACT_SCHEME.labels)  # before the composite is made
             comp = _composite(
