@@ -188,7 +188,9 @@ def test_train_hidden_sets_the_layers(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "1..4096" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("flag", "n_features"), [("--no-context", 18), ("--no-temporal", 31)])
+@pytest.mark.parametrize(
+    ("flag", "n_features"), [("--no-context", 18), ("--no-temporal", 31), ("--late-ndvi", 33)]
+)
 def test_train_flags_leave_out_context_or_period_statistics(
     tmp_path: Path, flag: str, n_features: int
 ) -> None:
@@ -200,3 +202,12 @@ def test_train_flags_leave_out_context_or_period_statistics(
                  "--period", "year", "--source", f"stac:{cat}", "--labels", str(labels),
                  flag, "--hidden", "8", "--out", str(model)]) == 0  # fmt: skip
     assert len(load_model(model).features) == n_features
+    if flag == "--late-ndvi":
+        assert load_model(model).features.temporal == ("ndvi_max", "ndvi_max_late")
+        bad = tmp_path / "bad.gmodel"
+        assert main(["train", "--demo-seeds", "1", "--late-ndvi", "--no-temporal",
+                     "--out", str(bad)]) == 2  # fmt: skip
+        assert main(["train", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
+                     "--period", "year", "--source", f"stac:{cat}", "--labels", str(labels),
+                     "--middle-labels", "--out", str(bad)]) == 2  # fmt: skip
+        assert not bad.exists()

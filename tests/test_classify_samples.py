@@ -70,10 +70,13 @@ def test_context_samples_are_whole_image_features_of_the_drawn_pixels() -> None:
 def test_augmented_ndvi_max_moves_with_the_ndvi_of_the_median() -> None:
     from geomon.classify.features import ndvi, single_observation
 
-    fset = REDUCED_FEATURES.with_temporal(["ndvi_max"])
-    scene = single_observation(_bands(500), fset)  # one observation: ndvi_max is its NDVI
+    fset = REDUCED_FEATURES.with_temporal(["ndvi_max", "ndvi_max_late"])
+    scene = single_observation(_bands(500), fset)  # one observation: both are its NDVI
     out = augment(scene, np.random.default_rng(6), Augment(haze_fraction=1.0))
-    np.testing.assert_allclose(out["ndvi_max"], ndvi(out["nir"], out["red"]), atol=1e-6)
+    for name in fset.temporal:
+        np.testing.assert_allclose(out[name], ndvi(out["nir"], out["red"]), atol=1e-6)
     period = {**scene, "ndvi_max": np.full(500, 0.8, np.float32)}
+    period["ndvi_max_late"] = np.full(500, 0.1, np.float32)
     bright = augment(period, np.random.default_rng(7), Augment(tilt=0.0, haze_fraction=0.0))
     np.testing.assert_allclose(bright["ndvi_max"], 0.8, atol=1e-6)  # brightness alone: unchanged
+    np.testing.assert_allclose(bright["ndvi_max_late"], 0.1, atol=1e-6)

@@ -151,8 +151,26 @@ def test_ndvi_max_is_the_greatest_clear_ndvi_of_the_period(cat: SyntheticImagery
     assert np.isnan(comp["ndvi_max"].sel(time="2021-03-01").values).all()  # no scene
     native = load_composite(source, q, LoadOptions(bands=("red", "nir"))).compute()
     np.testing.assert_allclose(native["ndvi_max"].values, comp["ndvi_max"].values, atol=1e-6)
+    # ndvi_max_late: the same over the days from the month's middle on, else the month's
+    late_days = jan["time"].values >= np.datetime64("2021-01-16T12:00")
+    assert 0 < late_days.sum() < 3  # both halves of January have scenes
+    late = jan.isel(time=np.flatnonzero(late_days))
+    late_ndvi = np.where(
+        late["valid"].values,
+        ((late["nir"] - late["red"]) / (late["nir"] + late["red"])).values,
+        np.nan,
+    )
+    seen_late = np.isfinite(late_ndvi).any(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.where(seen_late, np.nanmax(late_ndvi, axis=0), expected)
+    got = comp["ndvi_max_late"].isel(time=0).values
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_allclose(
+        native["ndvi_max_late"].values, comp["ndvi_max_late"].values, atol=1e-6
+    )
     only_red = composite(ds[["red", "valid"]], CompositeOptions("month"))
-    assert "ndvi_max" not in only_red  # needs both bands
+    assert "ndvi_max" not in only_red and "ndvi_max_late" not in only_red  # needs both bands
 
 
 def test_ndvi_max_kernel_skips_nodata_and_cloud() -> None:
@@ -165,3 +183,17 @@ def test_ndvi_max_kernel_skips_nodata_and_cloud() -> None:
     np.testing.assert_allclose(out[0, 0, 0], (0.4 - 0.01) / (0.4 + 0.01), rtol=1e-6)
     none = ndvi_max_clear(nir, red, np.zeros_like(valid))
     assert np.isnan(none).all()
+    # from step 3 on: its own NDVI; from step 2 on (only nodata there, then 3) the same; a pixel
+    # seen only before ``late`` keeps the whole range's greatest
+    scaled = {"scale": np.full(4, 1e-4), "offset": np.zeros(4), "nodata": (0, 0)}
+    late3 = ndvi_max_clear(nir, red, valid, late=3, **scaled)
+    np.testing.assert_allclose(late3[0, 0, 0], (0.4 - 0.01) / (0.4 + 0.01), rtol=1e-6)
+    early = valid & (np.arange(4) == 0)[:, None, None]
+    np.testing.assert_allclose(
+        ndvi_max_clear(nir, red, early, late=1, **scaled), ndvi_max_clear(nir, red, early, **scaled)
+    )
+    np.testing.assert_allclose(ndvi_max_clear(nir, red, valid, late=0, **scaled), out)
+    cleared = ndvi_max_clear(
+        nir[::-1], red[::-1], valid[::-1], late=3, **scaled
+    )  # green, then bare
+    np.testing.assert_allclose(cleared[0, 0, 0], (0.3 - 0.1) / (0.3 + 0.1), rtol=1e-6)

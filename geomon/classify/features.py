@@ -32,6 +32,7 @@ __all__ = [
     "FULL_BANDS",
     "FULL_FEATURES",
     "INDEX_BANDS",
+    "NDVI_STATISTICS",
     "PERIOD_STATISTICS",
     "REDUCED_BANDS",
     "REDUCED_FEATURES",
@@ -143,7 +144,12 @@ INDEX_BANDS: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _INDI
 _PERIOD_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
     # the greatest NDVI of the period's clear observations (for one observation: its NDVI)
     "ndvi_max": (("nir", "red"), ndvi),
+    # the same over the period's second half, the whole period's where that half has none
+    "ndvi_max_late": (("nir", "red"), ndvi),
 }
+#: the period variables that are an NDVI of some observation (they move with the bands' NDVI when
+#: training reflectance is perturbed: ``geomon.classify.samples.augment``)
+NDVI_STATISTICS: tuple[str, ...] = ("ndvi_max", "ndvi_max_late")
 
 _STATS = ("mean", "std")
 _MAX_WINDOW = 101

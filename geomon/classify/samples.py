@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geomon.classify.features import FeatureSet, compute_features, ndvi
+from geomon.classify.features import NDVI_STATISTICS, FeatureSet, compute_features, ndvi
 from geomon.classify.train import LabelScheme
 from geomon.errors import ConfigError
 
@@ -130,11 +130,13 @@ def _perturb(
         wl = np.float32(WAVELENGTH_UM[name])
         haze = level * (wl / np.float32(WAVELENGTH_UM["blue"])) ** (-k)
         out[name] = (values * bright * (1 + tilt * (wl - 1)) + haze).astype(np.float32)
-    if "ndvi_max" in bands:
+    stats = [name for name in NDVI_STATISTICS if name in bands]
+    if stats:
         # the period's greatest NDVI moves as the NDVI of its median does (exactly so for one
         # observation, where it is that NDVI; brightness leaves both unchanged)
         shift = ndvi(out["nir"], out["red"]) - ndvi(bands["nir"], bands["red"])
-        out["ndvi_max"] = np.clip(bands["ndvi_max"] + shift, -1, 1).astype(np.float32)
+        for name in stats:
+            out[name] = np.clip(bands[name] + shift, -1, 1).astype(np.float32)
     return out
 
 

@@ -129,6 +129,12 @@ def _computed(comp: xr.Dataset) -> xr.Dataset:
     help="Add temporal statistics of the period (its greatest NDVI) to the features.",
 )
 @click.option(
+    "--late-ndvi",
+    is_flag=True,
+    help="Add the greatest NDVI of the period's second half too (ndvi_max_late): ground cleared "
+    "before the middle of a period is low there, though the period's greatest NDVI saw it green.",
+)
+@click.option(
     "--middle-labels",
     is_flag=True,
     help="With --demo-seeds: label composite pixels by their truth at the period's middle scene, "
@@ -178,6 +184,7 @@ def train(
     bands: Literal["full", "reduced"],
     context: bool,
     temporal: bool,
+    late_ndvi: bool,
     middle_labels: bool,
     label_bias: tuple[str, ...],
     max_iter: int | None,
@@ -196,8 +203,12 @@ def train(
     fset = shipped_features(bands)  # the shipped models' features, unless the flags say less
     if not context:
         fset = fset.with_context(())
+    if late_ndvi and not temporal:
+        raise ConfigError("--late-ndvi is a temporal statistic: leave out --no-temporal")
     if not temporal:
         fset = fset.with_temporal(())
+    elif late_ndvi:
+        fset = fset.with_temporal((*fset.temporal, "ndvi_max_late"))
     name = model_id or out.stem
     options = TrainOptions(label_bias=_label_bias(label_bias))
     if max_iter is not None:

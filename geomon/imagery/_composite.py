@@ -1,7 +1,9 @@
 """Per-period composites: the per-pixel median of clear observations and their count, and, where
 red and nir are loaded, ``ndvi_max``: the greatest NDVI of the period's clear observations (a
 temporal statistic of the period: a field green for part of the year, or rehabilitated ground,
-shows it though its median looks bare; ground cleared for a mine stays low all period).
+shows it though its median looks bare; ground cleared for a mine stays low all period), and
+``ndvi_max_late``: the same over the observations of the period's second half (ground cleared
+before the middle of the period is low there, though ``ndvi_max`` saw it green before).
 
 Every period between the first and last date is kept: a period without any scene, or with too
 few clear pixels, is flagged in ``low_coverage`` rather than dropped. One task per period, band
@@ -85,6 +87,7 @@ def _ndvi_max_task(
     offset: np.ndarray,
     nodata: tuple[float, float] | None,
     factor: int,
+    late: int | None,
 ) -> np.ndarray:
     return ndvi_max_clear(
         _stack(nirs),
@@ -94,6 +97,7 @@ def _ndvi_max_task(
         offset=offset,
         nodata=nodata,
         valid_factor=factor,
+        late=late,
     )
 
 
@@ -245,18 +249,44 @@ def _band_median(
 
 _NDVI_BANDS = ("nir", "red")
 NDVI_MAX = "ndvi_max"
+NDVI_MAX_LATE = "ndvi_max_late"
 #: composite variables that are temporal statistics of the period (beside the band medians)
-TEMPORAL_VARIABLES = (NDVI_MAX,)
+TEMPORAL_VARIABLES = (NDVI_MAX, NDVI_MAX_LATE)
 
 
-def _ndvi_max(ds: xr.Dataset, valid: da.Array, factor: int, sizes: list[int]) -> da.Array:
-    """The per-period greatest NDVI of clear observations (NaN where none)."""
+def _late_steps(
+    times: np.ndarray, starts: Sequence[dt.date], sizes: Sequence[int], period: Period
+) -> dict[int, int]:
+    """Each period's first step index -> the index, within the period, of its first step on or
+    after the period's middle (its day count halved; the period's size if none is)."""
+    step = pd.tseries.frequencies.to_offset(_FREQ[period])
+    out = {}
+    t0 = 0
+    for start, size in zip(starts, sizes, strict=True):
+        if not size:  # an empty period shares its t0 with the next; it gets no task
+            continue
+        begin = pd.Timestamp(start)
+        middle = begin + (begin + step - begin) / 2
+        out[t0] = int(np.searchsorted(times[t0 : t0 + size], middle.to_datetime64()))
+        t0 += size
+    return out
+
+
+def _ndvi_max(
+    ds: xr.Dataset,
+    valid: da.Array,
+    factor: int,
+    sizes: list[int],
+    late: dict[int, int] | None = None,
+) -> da.Array:
+    """The per-period greatest NDVI of clear observations (NaN where none); with ``late``
+    (:func:`_late_steps`), of those in the period's second half where it has any."""
     stored = "scale" in ds.coords
     nir_nd, red_nd = (ds[b].attrs.get("nodata") if stored else None for b in _NDVI_BANDS)
     nodata = None if nir_nd is None or red_nd is None else (float(nir_nd), float(red_nd))
 
     def args(t0: int, size: int, h: int, w: int) -> tuple[Any, ...]:
-        return (*_scaling(ds, t0, size), nodata, factor)
+        return (*_scaling(ds, t0, size), nodata, factor, None if late is None else late[t0])
 
     arrays = [ds[b].data for b in _NDVI_BANDS]
     like = arrays[0]
@@ -291,6 +321,8 @@ def composite_raw(
     out = {b: _band_median(ds, b, mask, valid_factor, sizes, b in shared) for b in bands}
     if greenest:
         out[NDVI_MAX] = _ndvi_max(ds, mask, valid_factor, sizes)
+        late = _late_steps(ds["time"].values, starts, sizes, options.period)
+        out[NDVI_MAX_LATE] = _ndvi_max(ds, mask, valid_factor, sizes, late)
     count = _per_period(
         _count_task, [mask], sizes, like, np.int16, 0, lambda t0, size, h, w: (valid_factor, (h, w))
     )
@@ -308,7 +340,9 @@ def composite(
 
     Returns one time step per period (labelled by its first day) from ``start`` to ``end``
     (default: the data's first and last dates), the bands' median over clear observations,
-    ``ndvi_max`` (the greatest NDVI over them, where red and nir are present), ``clear_count``
+    ``ndvi_max`` (the greatest NDVI over them, where red and nir are present),
+    ``ndvi_max_late`` (the greatest over those in the period's second half, or ``ndvi_max`` where
+    that half has none), ``clear_count``
     (int16), ``valid`` (clear_count >= 1) and ``low_coverage`` (per period)."""
     if "valid" not in ds:
         raise ConfigError("composite needs a 'valid' mask; load imagery with geomon.imagery.load")

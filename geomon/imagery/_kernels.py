@@ -210,16 +210,21 @@ def median_clear(
 
 
 @numba.njit(nogil=True, cache=True)
-def _ndvi_max_rows(nir, red, valid, vf, scale, offset, nodata, has_nodata, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _ndvi_max_rows(nir, red, valid, vf, scale, offset, nodata, has_nodata, late, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """Per pixel, the greatest ``(nir - red) / (nir + red)`` (0 where the sum is 0) over the
-    steps where the (coarser by ``vf``) mask is clear and both values are usable; NaN if none."""
+    steps where the (coarser by ``vf``) mask is clear and both values are usable; NaN if none.
+    With ``late`` >= 0, over steps ``late`` and after only, the whole range's where those have
+    none."""
     t_len, height, width = nir.shape
     best = np.empty(width, np.float32)
+    tail = np.empty(width, np.float32)
     for i in range(height):
         best[:] = -np.inf
+        tail[:] = -np.inf
         for t in range(t_len):
             vr, nr, rr = valid[t, i // vf], nir[t, i], red[t, i]
             s, o = np.float32(scale[t]), np.float32(offset[t])
+            in_tail = 0 <= late <= t
             for j in range(width):
                 if not vr[j // vf]:
                     continue
@@ -231,8 +236,11 @@ def _ndvi_max_rows(nir, red, valid, vf, scale, offset, nodata, has_nodata, out):
                 v = np.float32(0) if total == 0 else (n - r) / total
                 if v > best[j]:  # False for NaN
                     best[j] = v
+                if in_tail and v > tail[j]:
+                    tail[j] = v
         for j in range(width):
-            out[i, j] = best[j] if best[j] > -np.inf else np.nan
+            v = tail[j] if tail[j] > -np.inf else best[j]
+            out[i, j] = v if v > -np.inf else np.nan
 
 
 def ndvi_max_clear(
@@ -244,11 +252,14 @@ def ndvi_max_clear(
     offset: np.ndarray | None = None,
     nodata: tuple[float, float] | None = None,
     valid_factor: int = 1,
+    late: int | None = None,
 ) -> np.ndarray:
     """The greatest NDVI over axis 0 of ``nir`` and ``red`` (stored values, reflectance
     ``x * scale[t] + offset[t]``) where ``valid``, both finite and neither its ``nodata``
-    (nir's, red's); NaN where none. ``valid`` may be coarser by ``valid_factor``. Returns float32
-    of shape (1, y, x)."""
+    (nir's, red's); NaN where none. ``valid`` may be coarser by ``valid_factor``. With ``late``,
+    the greatest over steps ``late`` and after only, and over all steps where those have none
+    (a pixel seen only early keeps the whole range's value). Returns float32 of shape
+    (1, y, x)."""
     t_len = nir.shape[0]
     nir = np.ascontiguousarray(nir)
     red = np.ascontiguousarray(red)
@@ -257,5 +268,8 @@ def ndvi_max_clear(
     offset = np.zeros(t_len, np.float64) if offset is None else np.asarray(offset, np.float64)
     fill = np.zeros(2) if nodata is None else np.asarray(nodata, np.float64)
     out = np.empty((1, *nir.shape[1:]), np.float32)
-    _ndvi_max_rows(nir, red, valid, valid_factor, scale, offset, fill, nodata is not None, out[0])
+    tail = -1 if late is None else max(0, int(late))
+    _ndvi_max_rows(
+        nir, red, valid, valid_factor, scale, offset, fill, nodata is not None, tail, out[0]
+    )
     return out
