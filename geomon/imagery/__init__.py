@@ -12,9 +12,10 @@ Stages: ``_sources``/``_stac``/``_api``/``_files``/``_ee`` (scenes: metadata, sc
 
 Task budget per mine: one read task per (time step, layer, block) for layers that are not
 inlined (mask layers; every layer on the odc-stac path) plus one per (period, band, block) for
-composites, into which the paste reader's band reads are inlined (a band two variables read,
-nir and red for their medians and ``ndvi_max``, is read by one task per (period, block) that
-both take, as is the stacked clear mask); a few per block for masks, counts and the 20 m -> 10 m
+composites, into which the paste reader's band reads are inlined (a band several variables
+read, nir and red for their medians, ``ndvi_max`` and ``ndvi_max_late``, is read by one task per
+(period, block) that they all take, as is the stacked clear mask); a few per block for masks,
+counts and the 20 m -> 10 m
 resampling. With 1024-px blocks a 10 km mine is 1-4 blocks: five
 years of Sentinel-2 (~150 usable dates, 11 layers) stay under ~8,000 tasks on the paste path
 and ~20,000 on the odc-stac path, well below where the scheduler struggles (~500k).
