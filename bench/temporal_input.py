@@ -15,12 +15,15 @@ the same comparison is ``python -m bench.change_sweep --ndvi-max-as-ndvi``.
 Stop 28, ``geomon-shared-reduced-v11``, seeds 4 and 5 (bare F1, as computed / one observation):
 stable 0.9472 / 0.9472, changed 0.8467 / 0.8756, all 0.9135 / 0.9229 (IoU 0.8407 / 0.8569).
 
-    python -m bench.temporal_input [--seeds 4,5] [--bands full|reduced] [--model FILE]
+    python -m bench.temporal_input [--seeds 4,5] [--bands full|reduced] [--model FILE[,FILE]]
+        [--as-computed]
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -45,9 +48,14 @@ def bare_scores(counts: np.ndarray) -> tuple[float, float]:
 
 
 def measure(
-    seeds: list[int], bands: Literal["full", "reduced"], model_path: str = ""
+    seeds: list[int],
+    bands: Literal["full", "reduced"],
+    model_paths: Sequence[str] = (),
+    one_observation: bool = True,
 ) -> dict[tuple[str, str], np.ndarray]:
-    """Confusion counts ``[map, reference]`` per (variant, group) over the mines of ``seeds``."""
+    """Confusion counts ``[map, reference]`` per (column, group) over the mines of ``seeds``:
+    a column per model (the shipped one without ``model_paths``; each mine's composites are
+    shared), as computed and, with ``one_observation``, with ``ndvi_max`` as one observation."""
     from bench.change_sweep import ndvi_max_as_ndvi
     from geomon.classify import load_model, select_model
     from geomon.classify.apply import classify_dataset
@@ -60,12 +68,18 @@ def measure(
         validation_seed_error,
     )
 
-    model = load_model(model_path) if model_path else select_model(shipped_features(bands).bands)
-    problem = validation_seed_error(seeds, model)
-    if problem:
-        raise SystemExit(problem)
+    models = (
+        {Path(p).name: load_model(p) for p in model_paths}
+        if model_paths
+        else {"shipped": select_model(shipped_features(bands).bands)}
+    )
+    for model in models.values():
+        problem = validation_seed_error(seeds, model)
+        if problem:
+            raise SystemExit(problem)
+    variants = VARIANTS if one_observation else VARIANTS[:1]
     k = len(CLASS_NAMES)
-    counts = {(v, g): np.zeros((k, k), np.int64) for v in VARIANTS for g in GROUPS}
+    counts: dict[tuple[str, str], np.ndarray] = {}
     for catalog, mine_ids in demo_mines(seeds, 5, True, "mines"):
         lut = contract_lookup(catalog)
         for mine_id in mine_ids:
@@ -73,13 +87,15 @@ def measure(
             ref = reference_classes(data, lut, middle=True)
             changed = (data.cover == NO_LABEL) & (data.middle != NO_LABEL)
             inputs = (data.imagery, ndvi_max_as_ndvi(data.imagery))
-            for variant, composite in zip(VARIANTS, inputs, strict=True):
-                pred = classify_dataset(composite, model)["class"].values
-                stable = pixel_counts(pred, np.where(changed, NO_LABEL, ref))
-                moved = pixel_counts(pred, np.where(changed, ref, NO_LABEL))
-                counts[variant, "stable"] += stable
-                counts[variant, "changed"] += moved
-                counts[variant, "all"] += stable + moved
+            for variant, composite in zip(variants, inputs, strict=False):
+                for name, model in models.items():
+                    column = variant if len(models) == 1 else f"{name}, {variant}"
+                    pred = classify_dataset(composite, model)["class"].values
+                    stable = pixel_counts(pred, np.where(changed, NO_LABEL, ref))
+                    moved = pixel_counts(pred, np.where(changed, ref, NO_LABEL))
+                    for group, add in zip(GROUPS, (stable, moved, stable + moved), strict=True):
+                        counts.setdefault((column, group), np.zeros((k, k), np.int64))
+                        counts[column, group] += add
     return counts
 
 
@@ -87,15 +103,30 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="4,5", help="validation demo seeds (default 4,5)")
     parser.add_argument("--bands", choices=("full", "reduced"), default="reduced")
-    parser.add_argument("--model", default="", help="model file (default: the shipped one)")
+    parser.add_argument(
+        "--model",
+        default="",
+        help="model file(s), comma-separated (default: the shipped one); they share each "
+        "mine's composites",
+    )
+    parser.add_argument(
+        "--as-computed",
+        action="store_true",
+        help="only the temporal input as computed (not also as one observation)",
+    )
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
-    counts = measure(seeds, args.bands, args.model)
+    paths = [p for p in args.model.split(",") if p]
+    counts = measure(seeds, args.bands, paths, not args.as_computed)
+    columns = list(dict.fromkeys(column for column, _ in counts))
     print(f"bare_disturbed F1 / IoU at the middle scene, annual composites, seeds {args.seeds}")
-    print(f"{'pixels':10s}" + "".join(f"{v:>22s}" for v in VARIANTS))
-    for group in GROUPS:
-        cells = [bare_scores(counts[v, group]) for v in VARIANTS]
-        print(f"{group:10s}" + "".join(f"{f:>13.4f} / {i:.4f}" for f, i in cells))
+    for column in columns:
+        cells = "   ".join(
+            f"{group} {f:.4f} / {i:.4f}"
+            for group in GROUPS
+            for f, i in [bare_scores(counts[column, group])]
+        )
+        print(f"{column:40s} {cells}")
 
 
 if __name__ == "__main__":
