@@ -243,6 +243,11 @@ def test_card_writer_records_the_file_hash_in_card_and_index(
     assert entry["sha256"] == sha and entry["bands"] == list(REDUCED_FEATURES.bands)
     card = (tmp_path / "m.md").read_text()
     assert sha in card and "### x <= 2 %" in card and "overall accuracy 0.99" in card
+    import sklearn
+
+    # the library versions the fit depends on are in the file and the card
+    assert model.info["software"]["scikit-learn"] == sklearn.__version__
+    assert f"scikit-learn {sklearn.__version__}" in card and "numpy" in card
 
 
 def test_context_spec_round_trips_and_per_pixel_files_stay_version_1(

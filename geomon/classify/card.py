@@ -25,6 +25,14 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+def _software(versions: object) -> str:
+    """The library versions a model was fitted with (the same commands under others can give
+    other weights)."""
+    if not isinstance(versions, dict):
+        return "Library versions of the fit: not recorded (models before stop 29)."
+    return "Fitted with " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + "."
+
+
 def _epochs(epochs: object, hyper: Mapping[str, object]) -> str:
     """How training ended: early stopping, or the ``max_iter`` cap before it."""
     if epochs is not None and epochs == hyper.get("max_iter"):
@@ -171,6 +179,7 @@ def model_card(
         "",
         f"```json\n{json.dumps(hyper, indent=1, sort_keys=True)}\n```",
         _epochs(info.get("epochs"), hyper),
+        _software(info.get("software")),
         "",
         *_stages(model),
         *_eight_bit(model),

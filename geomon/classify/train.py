@@ -178,7 +178,14 @@ def fit_pixel_model(
     if weights[-1].shape[1] == 1:  # binary: sklearn's logistic output is softmax over (0, z)
         weights[-1] = np.hstack([np.zeros_like(weights[-1]), weights[-1]])
         biases[-1] = np.concatenate([np.zeros_like(biases[-1]), biases[-1]])
-    meta = {"hyper_parameters": options.params(), "epochs": int(mlp.n_iter_), **dict(info or {})}
+    meta = {
+        "hyper_parameters": options.params(),
+        "epochs": int(mlp.n_iter_),
+        # the fit depends on them: at stop 29, v10's commands under scikit-learn 1.9.1 and numpy
+        # 2.4.6 gave other weights (54 epochs, not 108) from the same samples
+        "software": _software(),
+        **dict(info or {}),
+    }
     fitted = PixelModel(
         model_id=model_id,
         features=features,
@@ -194,6 +201,18 @@ def fit_pixel_model(
         info=meta,
     )
     return with_label_bias(fitted, options.label_bias)
+
+
+def _software() -> dict[str, str]:
+    """Versions of the libraries a fit's numbers depend on."""
+    import scipy
+    import sklearn
+
+    return {
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "scipy": scipy.__version__,
+    }
 
 
 def with_label_bias(model: PixelModel, label_bias: Iterable[tuple[str, float]]) -> PixelModel:
