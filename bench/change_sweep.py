@@ -63,17 +63,31 @@ def ndvi_max_as_ndvi(composite: Any) -> Any:
     return composite.assign(ndvi_max=ndvi.astype(composite["ndvi_max"].dtype))
 
 
+def routed_by_late_drop(first: Any, second: Any, composite: Any, drop: float) -> Any:
+    """``first``'s classes, with ``second``'s where the period's greatest NDVI exceeds that of
+    its second half (``ndvi_max - ndvi_max_late``) by more than ``drop``: ground green early in
+    the period and low late, as ground cleared before its middle is."""
+    late = (composite["ndvi_max"] - composite["ndvi_max_late"]).fillna(0) > drop
+    out = first.copy()
+    for name in first.data_vars:
+        if "time" in first[name].dims:
+            out[name] = first[name].where(~late, second[name]).astype(first[name].dtype)
+    return out
+
+
 def _classes(
     seeds: list[int],
     bands: Literal["full", "reduced"],
     period: str,
     model_paths: list[str],
     ndvi_max_from_median: bool = False,
+    route: tuple[float, ...] = (),
 ) -> list[tuple[str, list[tuple[Any, Any, Any, str]]]]:
     """Per model (the shipped one when ``model_paths`` is empty), the classes of every mine run:
     each mine's composites are computed once and classified by every model, as
     ``run_footprint`` does (the models must read the same bands); ``ndvi_max_from_median``:
-    through :func:`ndvi_max_as_ndvi` first."""
+    through :func:`ndvi_max_as_ndvi` first; ``route`` (two models): a further set of runs per
+    drop, the first model's classes with the second's where :func:`routed_by_late_drop` says so."""
     from geomon.classify import classify, load_model, select_model
     from geomon.classify.features import shipped_features
     from geomon.classify.recipes import demo_catalogs, validation_seed_error
@@ -90,8 +104,12 @@ def _classes(
         problem = validation_seed_error(seeds, model)
         if problem:
             raise SystemExit(problem)
+    if route and len(models) != 2:
+        raise SystemExit(
+            "--route-late-drop needs two models: the first, and the one for ground low late"
+        )
     registry = load_registry()
-    runs: list[list[tuple[Any, Any, Any, str]]] = [[] for _ in models]
+    runs: list[list[tuple[Any, Any, Any, str]]] = [[] for _ in range(len(models) + len(route))]
     for catalog in demo_catalogs(seeds):
         cfg = catalog.config
         start, end = dt.date(cfg.start_year, 1, 1), dt.date(cfg.start_year + cfg.years - 1, 12, 31)
@@ -103,12 +121,15 @@ def _classes(
             shape = (comp.sizes["y"], comp.sizes["x"])
             mask = aoi_mask(aoi.projected(crs), shape, comp.rio.transform())  # one grid, all models
             seen = ndvi_max_as_ndvi(comp) if ndvi_max_from_median else comp
-            for model, out in zip(models, runs, strict=True):
+            found = []
+            for model in models:
                 classes = classify(seen, model).compute()
-                if classes.rio.crs is None:
-                    classes = classes.rio.write_crs(crs)
+                found.append(classes if classes.rio.crs is not None else classes.rio.write_crs(crs))
+            found += [routed_by_late_drop(found[0], found[1], seen, drop) for drop in route]
+            for classes, out in zip(found, runs, strict=True):
                 out.append((catalog, classes, mask, f"{mine_id}@{cfg.seed}"))
     names = [p.split("/")[-1] for p in model_paths] or [models[0].model_id]
+    names += [f"{names[0]}, {names[1]} where ndvi_max - ndvi_max_late > {d}" for d in route]
     for name, out in zip(names, runs, strict=True):
         print(f"model {name}, seeds {seeds}, {len(out)} mine runs", flush=True)
     return list(zip(names, runs, strict=True))
@@ -338,6 +359,13 @@ def main(argv: list[str] | None = None) -> None:
         "greatest NDVI (what one observation gives them)",
     )
     parser.add_argument(
+        "--route-late-drop",
+        default="",
+        metavar="DROP[,DROP]",
+        help="with two models: also the first's classes with the second's where ndvi_max - "
+        "ndvi_max_late > DROP (ground green early in the period and low late), per DROP",
+    )
+    parser.add_argument(
         "--grid",
         default="",
         help="values to try instead of the built-in grid's, e.g. "
@@ -346,11 +374,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     combinations = _combinations(args.grid)
     paths = [p for p in args.model.split(",") if p]
+    drops = tuple(float(d) for d in args.route_late_drop.split(",") if d)
     seeds = [int(s) for s in args.seeds.split(",")]
     from geomon.footprint.assess import truth_disturbed
 
     truths: list[Any] = []
-    for name, runs in _classes(seeds, args.bands, args.period, paths, args.ndvi_max_as_ndvi):
+    for name, runs in _classes(seeds, args.bands, args.period, paths, args.ndvi_max_as_ndvi, drops):
         print(f"== {name}")
         # the truth of a run is read once: every model and combination shares its grid
         truths = truths or [truth_disturbed(cat, classes) for cat, classes, _, _ in runs]

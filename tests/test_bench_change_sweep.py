@@ -46,3 +46,26 @@ def test_ndvi_max_as_ndvi_feeds_the_composites_own_ndvi() -> None:
     assert change_sweep.ndvi_max_as_ndvi(comp.drop_vars("ndvi_max")).identical(
         comp.drop_vars("ndvi_max")
     )
+
+
+def test_routed_by_late_drop_takes_the_second_classes_where_ndvi_falls_late() -> None:
+    dims = ("time", "y", "x")
+    comp = xr.Dataset(
+        {
+            "ndvi_max": (dims, np.array([[[0.8, 0.8, 0.8, np.nan]]], np.float32)),
+            "ndvi_max_late": (dims, np.array([[[0.8, 0.2, 0.75, np.nan]]], np.float32)),
+        }
+    )
+
+    def classes(code: int, p: float) -> xr.Dataset:
+        return xr.Dataset(
+            {
+                "class": (dims, np.full((1, 1, 4), code, np.uint8)),
+                "probability": (dims, np.full((1, 1, 4), p, np.float32)),
+            }
+        )
+
+    out = change_sweep.routed_by_late_drop(classes(1, 0.9), classes(2, 0.6), comp, 0.1)
+    assert out["class"].values[0, 0].tolist() == [1, 2, 1, 1]  # only the 0.6 drop moves
+    assert out["probability"].values[0, 0].tolist() == pytest.approx([0.9, 0.6, 0.9, 0.9])
+    assert out["class"].dtype == np.uint8 and out["probability"].dtype == np.float32
