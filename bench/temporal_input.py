@@ -52,10 +52,13 @@ def measure(
     bands: Literal["full", "reduced"],
     model_paths: Sequence[str] = (),
     one_observation: bool = True,
+    route: Sequence[float] = (),
 ) -> dict[tuple[str, str], np.ndarray]:
     """Confusion counts ``[map, reference]`` per (column, group) over the mines of ``seeds``:
     a column per model (the shipped one without ``model_paths``; each mine's composites are
-    shared), as computed and, with ``one_observation``, with ``ndvi_max`` as one observation."""
+    shared), as computed and, with ``one_observation``, with ``ndvi_max`` as one observation;
+    with two models and ``route``, a column per drop: the first model's classes with the
+    second's where ``ndvi_max - ndvi_max_late`` exceeds it (``change_sweep --route-late-drop``)."""
     from bench.change_sweep import ndvi_max_as_ndvi
     from geomon.classify import load_model, select_model
     from geomon.classify.apply import classify_dataset
@@ -88,9 +91,19 @@ def measure(
             changed = (data.cover == NO_LABEL) & (data.middle != NO_LABEL)
             inputs = (data.imagery, ndvi_max_as_ndvi(data.imagery))
             for variant, composite in zip(variants, inputs, strict=False):
-                for name, model in models.items():
-                    column = variant if len(models) == 1 else f"{name}, {variant}"
-                    pred = classify_dataset(composite, model)["class"].values
+                preds = {
+                    (variant if len(models) == 1 else f"{name}, {variant}"): classify_dataset(
+                        composite, model
+                    )["class"].values
+                    for name, model in models.items()
+                }
+                if route:
+                    first, second = list(preds.values())[:2]
+                    late = data.imagery["ndvi_max"].values - data.imagery["ndvi_max_late"].values
+                    for drop in route:
+                        routed = np.where(np.nan_to_num(late) > drop, second, first)
+                        preds[f"routed at {drop}, {variant}"] = routed
+                for column, pred in preds.items():
                     stable = pixel_counts(pred, np.where(changed, NO_LABEL, ref))
                     moved = pixel_counts(pred, np.where(changed, ref, NO_LABEL))
                     for group, add in zip(GROUPS, (stable, moved, stable + moved), strict=True):
@@ -110,6 +123,13 @@ def main(argv: list[str] | None = None) -> None:
         "mine's composites",
     )
     parser.add_argument(
+        "--route-late-drop",
+        default="",
+        metavar="DROP[,DROP]",
+        help="with two models: also the first's classes with the second's where ndvi_max - "
+        "ndvi_max_late > DROP, per DROP",
+    )
+    parser.add_argument(
         "--as-computed",
         action="store_true",
         help="only the temporal input as computed (not also as one observation)",
@@ -117,7 +137,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     paths = [p for p in args.model.split(",") if p]
-    counts = measure(seeds, args.bands, paths, not args.as_computed)
+    drops = [float(d) for d in args.route_late_drop.split(",") if d]
+    if drops and len(paths) != 2:
+        raise SystemExit("--route-late-drop needs two models (--model FIRST,SECOND)")
+    counts = measure(seeds, args.bands, paths, not args.as_computed, drops)
     columns = list(dict.fromkeys(column for column, _ in counts))
     print(f"bare_disturbed F1 / IoU at the middle scene, annual composites, seeds {args.seeds}")
     for column in columns:
