@@ -62,7 +62,14 @@ from bench.imagery import (
 from geomon.classify import REDUCED_FEATURES, PixelModel, classify, load_model, select_model
 from geomon.footprint import FootprintOptions, trace_footprint
 from geomon.footprint.run import compute_classes
-from geomon.imagery import CompositeOptions, LoadOptions, Query, StaticCatalogSource, load_composite
+from geomon.imagery import (
+    TEMPORAL_VARIABLES,
+    CompositeOptions,
+    LoadOptions,
+    Query,
+    StaticCatalogSource,
+    load_composite,
+)
 from geomon.imagery._reader import close_datasets
 
 CORES = THREADS
@@ -85,9 +92,13 @@ def _timed_cpu(func: Callable[[], T]) -> tuple[T, float, float]:
 def _composite(
     query: Query, source: StaticCatalogSource, chunk: int, model: PixelModel
 ) -> xr.Dataset:
-    """Load only the bands the model reads (as ``run_footprint`` does), monthly composites."""
+    """Load only the bands the model reads (as ``run_footprint`` does), monthly composites,
+    without the temporal statistics it does not read (the chain's classification never asks
+    for them, so the timed composite stage must not compute them)."""
     opts = LoadOptions(chunk=chunk, bands=model.features.bands)
-    return load_composite(source, query, opts, CompositeOptions("month"))
+    comp = load_composite(source, query, opts, CompositeOptions("month"))
+    unread = [v for v in TEMPORAL_VARIABLES if v in comp and v not in model.features.temporal]
+    return comp.drop_vars(unread)
 
 
 def _trace(classes: xr.Dataset, aoi: BaseGeometry) -> Any:

@@ -23,7 +23,7 @@ and ~20,000 on the odc-stac path, well below where the scheduler struggles (~500
 
 from geomon.imagery._aoi import Aoi, target_geobox, utm_crs
 from geomon.imagery._bands import BANDS, Scaling, item_scaling
-from geomon.imagery._composite import composite, period_label, period_starts
+from geomon.imagery._composite import TEMPORAL_VARIABLES, composite, period_label, period_starts
 from geomon.imagery._facade import Plan, load, load_composite, plan, search
 from geomon.imagery._mask import mask_agreement, qa_pixel_clear, scl_clear, spectral_clear
 from geomon.imagery._sources import DEFAULT_SOURCE, SOURCE_SYNTAX, open_source
@@ -41,6 +41,7 @@ __all__ = [
     "BANDS",
     "DEFAULT_SOURCE",
     "SOURCE_SYNTAX",
+    "TEMPORAL_VARIABLES",
     "Aoi",
     "CompositeOptions",
     "ImagerySource",
