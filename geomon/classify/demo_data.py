@@ -74,7 +74,9 @@ class DemoSampling:
     (:attr:`MineData.middle`, the footprint check's rule), so that ground cleared, dug or flooded
     within the period is drawn too. Off: only pixels whose truth is the same in every scene of
     the period are drawn, and the model never sees ground that changed within a period. Single
-    scenes are labelled by their own truth either way."""
+    scenes are labelled by their own truth either way. Stop 29 (v10's recipe, reduced bands,
+    validation seeds 4-7, 11, 12; bare_disturbed F1 on stable / changed pixels): 0.9554 /
+    0.8378 off, 0.9471 / 0.8689 on, 0.9505 / 0.8933 on with ``ndvi_max_late`` too."""
 
 
 @dataclass(frozen=True)
