@@ -22,7 +22,8 @@ ground cleared within a period is then less often called vegetation (see the sto
 ``--route-late-drop DROP`` (two models) adds the first model's classes with the second's where
 ``ndvi_max - ndvi_max_late`` exceeds DROP. Stop 29, the 144 validation runs, default rules: v11
 with a cascade trained with ``--middle-labels --late-ndvi`` at 0.05: 116 of 144 within 5 %, worst
-false 0.47 % (v11 alone 108 and 0.50 %; that cascade alone 113 and 0.46 %).
+false 0.47 % (v11 alone 108 and 0.50 %; that cascade alone 113 and 0.46 %). Full bands, v8 with
+v8's command plus both flags at 0.05: 109 of 144 (v8 103, that model 106), worst false 0.47 %.
 
 ``--truth-classes`` runs the grid again with the truth in place of the classifier (each
 period's middle-scene truth class where the composite saw the ground): how far the change rules

@@ -18,7 +18,9 @@ stable 0.9472 / 0.9472, changed 0.8467 / 0.8756, all 0.9135 / 0.9229 (IoU 0.8407
 Stop 29, validation seeds 4-7, 11, 12, ``--as-computed`` (bare F1 stable / changed / all):
 v11 0.9588 / 0.8477 / 0.9248; v10's recipe retrained under today's libraries 0.9554 / 0.8378 /
 0.9195; the same with ``--middle-labels --late-ndvi`` on both stages 0.9505 / 0.8933 / 0.9327;
-``--route-late-drop 0.05`` of v11 and that model 0.9588 / 0.8871 / 0.9365.
+``--route-late-drop 0.05`` of v11 and that model 0.9588 / 0.8871 / 0.9365. Full bands: v8
+0.9676 / 0.8643 / 0.9356; v8's command with both flags 0.9561 / 0.9104 / 0.9417; routed at 0.05
+0.9673 / 0.9084 / 0.9487 (IoU at the middle scene 0.9024).
 
     python -m bench.temporal_input [--seeds 4,5] [--bands full|reduced] [--model FILE[,FILE]]
         [--as-computed]
