@@ -69,11 +69,16 @@ def ndvi_max_as_ndvi(composite: Any) -> Any:
     return composite.assign(ndvi_max=ndvi.astype(composite["ndvi_max"].dtype))
 
 
+def late_drop(composite: Any, drop: float) -> Any:
+    """Where the period's greatest NDVI exceeds that of its second half (``ndvi_max -
+    ndvi_max_late``) by more than ``drop``: ground green early in the period and low late, as
+    ground cleared before its middle is (False where either is NaN)."""
+    return (composite["ndvi_max"] - composite["ndvi_max_late"]).fillna(0) > drop
+
+
 def routed_by_late_drop(first: Any, second: Any, composite: Any, drop: float) -> Any:
-    """``first``'s classes, with ``second``'s where the period's greatest NDVI exceeds that of
-    its second half (``ndvi_max - ndvi_max_late``) by more than ``drop``: ground green early in
-    the period and low late, as ground cleared before its middle is."""
-    late = (composite["ndvi_max"] - composite["ndvi_max_late"]).fillna(0) > drop
+    """``first``'s classes, with ``second``'s where :func:`late_drop`."""
+    late = late_drop(composite, drop)
     out = first.copy()
     for name in first.data_vars:
         if "time" in first[name].dims:

@@ -66,7 +66,7 @@ def measure(
     shared), as computed and, with ``one_observation``, with ``ndvi_max`` as one observation;
     with two models and ``route``, a column per drop: the first model's classes with the
     second's where ``ndvi_max - ndvi_max_late`` exceeds it (``change_sweep --route-late-drop``)."""
-    from bench.change_sweep import ndvi_max_as_ndvi
+    from bench.change_sweep import late_drop, ndvi_max_as_ndvi
     from geomon.classify import load_model, select_model
     from geomon.classify.apply import classify_dataset
     from geomon.classify.demo_data import NO_LABEL, contract_lookup, load_mine
@@ -106,9 +106,8 @@ def measure(
                 }
                 if route:
                     first, second = list(preds.values())[:2]
-                    late = data.imagery["ndvi_max"].values - data.imagery["ndvi_max_late"].values
                     for drop in route:
-                        routed = np.where(np.nan_to_num(late) > drop, second, first)
+                        routed = np.where(late_drop(data.imagery, drop).values, second, first)
                         preds[f"routed at {drop}, {variant}"] = routed
                 for column, pred in preds.items():
                     stable = pixel_counts(pred, np.where(changed, NO_LABEL, ref))
