@@ -62,11 +62,13 @@ def ndvi_max_as_ndvi(composite: Any) -> Any:
     of its own median bands, where it had one: what a period of one observation gives a model
     (``single_observation``). The classifier then no longer hears that ground bare at the middle
     of the period was green earlier in it (``--ndvi-max-as-ndvi``)."""
+    from geomon.classify.features import ndvi
+
     if "ndvi_max" not in composite:
         return composite
-    nir, red = composite["nir"], composite["red"]
-    ndvi = ((nir - red) / (nir + red)).where(composite["ndvi_max"].notnull())
-    return composite.assign(ndvi_max=ndvi.astype(composite["ndvi_max"].dtype))
+    seen = composite["ndvi_max"]
+    own = ndvi(composite["nir"].values, composite["red"].values)
+    return composite.assign(ndvi_max=seen.copy(data=np.where(seen.notnull(), own, np.nan)))
 
 
 def late_drop(composite: Any, drop: float) -> Any:

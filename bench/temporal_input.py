@@ -96,8 +96,8 @@ def measure(
             data = load_mine(catalog, mine_id, "year")
             ref = reference_classes(data, lut, middle=True)
             changed = (data.cover == NO_LABEL) & (data.middle != NO_LABEL)
-            inputs = (data.imagery, ndvi_max_as_ndvi(data.imagery))
-            for variant, composite in zip(variants, inputs, strict=False):
+            inputs = [data.imagery, *([ndvi_max_as_ndvi(data.imagery)] if one_observation else [])]
+            for variant, composite in zip(variants, inputs, strict=True):
                 preds = {
                     (variant if len(models) == 1 else f"{name}, {variant}"): classify_dataset(
                         composite, model
