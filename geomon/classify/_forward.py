@@ -604,6 +604,11 @@ class KernelModel(NamedTuple):
     ``thresholds`` float32 ``(n_classes,)``; a pixel this model gives a probability below its
     class's threshold (infinite for a class that never stands) takes the second stage's results
     (:func:`classify_row`); no-data pixels stay no data."""
+    route: tuple = ()
+    """``()``, or for a model that routes pixels to another (since stop 30) ``(other
+    KernelModel, i, j, margin)``: a pixel whose features ``i`` minus ``j`` (float32, as read)
+    exceed ``margin`` (float32) takes the other model's results, its second stage included,
+    and is not sent to this model's second stage; no-data pixels stay no data."""
 
 
 def forward(
@@ -1009,16 +1014,21 @@ def classify_row(x, pl, y, x0, n, vrow, check_valid, model, code, prob, cover, t
     :func:`classify_flush` (call it after the last row: until then the queued pixels hold the
     first stage's results). ``scratch``: :func:`classify_scratch` of the model."""
     c, p, k = code[t, r], prob[t, r], cover[t, r]
+    nodata = model.nodata_code
     forward_row(x, pl, y, x0, n, vrow, check_valid, model, c, p, k, scratch[0])
-    _refine_row(
-        x, pl, y, x0, n, model.nodata_code, model.refine, code, prob, cover, t, r, scratch[1]
-    )
+    # the second stage's queue first: a full route queue runs mid-row, and the routed pixels'
+    # results must not be read as the first stage's (they are not queued for the second stage)
+    _refine_row(x, pl, y, x0, n, nodata, model.refine, model.route, code, prob, cover, t, r,
+                scratch[1])  # fmt: skip
+    _route_row(x, pl, y, x0, n, nodata, model.route, code, prob, cover, t, r, scratch[2])
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def classify_flush(model, code, prob, cover, scratch):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    """Run the second stage on the pixels :func:`classify_row` queued (nothing for one stage)."""
+    """Run the second stage and the routed model on the pixels :func:`classify_row` queued
+    (nothing for one stage without a route)."""
     _refine_flush(model.refine, code, prob, cover, scratch[1])
+    _route_flush(model.route, code, prob, cover, scratch[2])
 
 
 #: pixels the second stage of a two-stage model classifies at a time: the pixels each row sends
@@ -1035,7 +1045,11 @@ SPAN = 256
 @numba.njit(nogil=True, cache=True)
 def classify_scratch(n_feat, model):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """The scratch of :func:`classify_row` for a model of ``n_feat`` inputs."""
-    return forward_scratch(n_feat, model), _refine_scratch(n_feat, model.refine)
+    return (
+        forward_scratch(n_feat, model),
+        _refine_scratch(n_feat, model.refine),
+        _route_scratch(n_feat, model.route),
+    )
 
 
 def _refine_scratch(n_feat, refine):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
@@ -1046,10 +1060,28 @@ def _refine_scratch(n_feat, refine):  # type: ignore[no-untyped-def]  # pragma: 
     raise NotImplementedError("compiled only: see the overload")
 
 
-def _refine_row(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _refine_row(x, pl, y, x0, n, nodata, refine, route, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """The second stage of :func:`classify_row`: the pixels of row ``r`` of plane ``t`` whose
     first-stage probability is below its class's threshold (``refine[1][code]``; no-data pixels
-    excepted) are queued, with their features; a full queue runs."""
+    and pixels ``route`` sends elsewhere excepted) are queued, with their features; a full
+    queue runs."""
+    raise NotImplementedError("compiled only: see the overload")
+
+
+def _route_scratch(n_feat, route):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The routed model's scratch: its :func:`forward_scratch` and :func:`_refine_scratch`, then the queue as in
+    :func:`_refine_scratch` with outputs ``(1, 1, BATCH)`` (``()`` without a route)."""
+    raise NotImplementedError("compiled only: see the overload")
+
+
+def _route_row(x, pl, y, x0, n, nodata, route, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Queue the pixels of row ``r`` of plane ``t`` that ``route`` sends to its model (no-data
+    pixels excepted), with their features; a full queue runs."""
+    raise NotImplementedError("compiled only: see the overload")
+
+
+def _route_flush(route, code, prob, cover, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Run the routed model (both its stages) on the queued pixels and write its results."""
     raise NotImplementedError("compiled only: see the overload")
 
 
@@ -1106,52 +1138,156 @@ def _refine_flush_impl(refine, code, prob, cover, rs):  # type: ignore[no-untype
 
 
 @overload(_refine_row, jit_options={"nogil": True, "error_model": "numpy"})
-def _refine_row_impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]
+def _refine_row_impl(x, pl, y, x0, n, nodata, refine, route, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]
     if _one_stage(refine):
-        return lambda x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs: None
+        return lambda x, pl, y, x0, n, nodata, refine, route, code, prob, cover, t, r, rs: None
 
-    def impl(x, pl, y, x0, n, nodata, refine, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    def impl(x, pl, y, x0, n, nodata, refine, route, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         stands = refine[1]
         gx, where, queued, sent, words = rs[1], rs[2], rs[6], rs[7], rs[8]
         flags = words.view(np.uint8)
         crow, prow = code[t, r], prob[t, r]
-        n_feat = gx.shape[0]
         p = 0
         while p < n:
             if queued[0] == BATCH:  # the one place a full queue runs (and at the flush)
                 _refine_flush(refine, code, prob, cover, rs)
             # which of the next SPAN columns go on, in one vectorised pass (a NaN probability
-            # goes on, as before); then their columns, as many as the queue has room for,
-            # eight columns at a time where none of the eight goes on, else one by one
-            # without a branch per pixel: each column is written, and kept where it goes on
+            # goes on, as before)
             span = min(SPAN, n - p)
             cs, ps = crow[p : p + span], prow[p : p + span]
             for q in range(span):
                 c = cs[q]
                 flags[q] = (c != nodata) & (not ps[q] >= stands[c])
-            for q in range(span, (span + 7) // 8 * 8):
-                flags[q] = 0
-            j0 = queued[0]
-            room = BATCH - j0
-            k = 0
-            q = 0
-            while q < span and k < room:
-                if q % 8 == 0 and words[q >> 3] == 0:
-                    q += 8
-                    continue
-                sent[k] = p + q
-                k += flags[q]
-                q += 1
-            for i in range(n_feat):  # one feature row at a time: a gather along the row
-                src = x[i, pl, y, x0 : x0 + n]
-                dst = gx[i, 0, 0, j0 : j0 + k]
-                for j in range(k):
-                    dst[j] = src[sent[j]]
-            for j in range(k):
-                where[0, j0 + j] = t
-                where[1, j0 + j] = r
-                where[2, j0 + j] = sent[j]
-            queued[0] = j0 + k
-            p += min(q, span)
+            _unflag_routed(route, x, pl, y, x0 + p, span, flags)
+            p += _enqueue(x, pl, y, x0, n, p, span, t, r, gx, where, queued, sent, words)
+
+    return impl
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _enqueue(x, pl, y, x0, n, p, span, t, r, gx, where, queued, sent, words):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Queue the columns ``p + q`` (``q < span``) of row ``y`` of plane ``pl`` of ``x`` whose
+    flag (``words`` as bytes, one per column) is set, as many as the queue ``gx`` has room
+    for: their features and places (plane ``t``, row ``r``, column). Returns the columns
+    consumed. Eight columns at a time where none of the eight is flagged, else one by one
+    without a branch per pixel: each column is written, and kept where it is flagged."""
+    flags = words.view(np.uint8)
+    for q in range(span, (span + 7) // 8 * 8):
+        flags[q] = 0
+    j0 = queued[0]
+    room = BATCH - j0
+    k = 0
+    q = 0
+    while q < span and k < room:
+        if q % 8 == 0 and words[q >> 3] == 0:
+            q += 8
+            continue
+        sent[k] = p + q
+        k += flags[q]
+        q += 1
+    for i in range(gx.shape[0]):  # one feature row at a time: a gather along the row
+        src = x[i, pl, y, x0 : x0 + n]
+        dst = gx[i, 0, 0, j0 : j0 + k]
+        for j in range(k):
+            dst[j] = src[sent[j]]
+    for j in range(k):
+        where[0, j0 + j] = t
+        where[1, j0 + j] = r
+        where[2, j0 + j] = sent[j]
+    queued[0] = j0 + k
+    return min(q, span)
+
+
+def _unflag_routed(route, x, pl, y, at, span, flags):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Clear the flags of the columns ``at + q`` that ``route`` sends to its model."""
+    raise NotImplementedError("compiled only: see the overload")
+
+
+@overload(_unflag_routed, jit_options={"nogil": True, "error_model": "numpy"})
+def _unflag_routed_impl(route, x, pl, y, at, span, flags):  # type: ignore[no-untyped-def]
+    if _one_stage(route):
+        return lambda route, x, pl, y, at, span, flags: None
+
+    def impl(route, x, pl, y, at, span, flags):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        a, b, margin = (
+            x[route[1], pl, y, at : at + span],
+            x[route[2], pl, y, at : at + span],
+            route[3],
+        )
+        for q in range(span):
+            flags[q] &= not (a[q] - b[q] > margin)
+
+    return impl
+
+
+@overload(_route_scratch, jit_options={"nogil": True})
+def _route_scratch_impl(n_feat, route):  # type: ignore[no-untyped-def]
+    if _one_stage(route):
+        return lambda n_feat, route: ()
+
+    def impl(n_feat, route):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        return (
+            (forward_scratch(n_feat, route[0]), _refine_scratch(n_feat, route[0].refine)),
+            np.empty((n_feat, 1, 1, BATCH), np.float32),
+            np.empty((3, BATCH), np.int64),
+            np.empty((1, 1, BATCH), np.uint8),
+            np.empty((1, 1, BATCH), np.float32),
+            np.empty((1, 1, BATCH), np.uint8),
+            np.zeros(1, np.int64),
+            np.empty(BATCH, np.int64),
+            np.zeros(SPAN // 8, np.uint64),
+        )
+
+    return impl
+
+
+@overload(_route_flush, jit_options={"nogil": True, "error_model": "numpy"})
+def _route_flush_impl(route, code, prob, cover, rs):  # type: ignore[no-untyped-def]
+    if _one_stage(route):
+        return lambda route, code, prob, cover, rs: None
+
+    def impl(route, code, prob, cover, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        other = route[0]
+        sc, gx, where, gcode, gprob, gcov, queued = rs[:7]
+        m = queued[0]
+        if m == 0:
+            return
+        # classify_row and classify_flush of the other model, written out: numba does not
+        # link a function that calls itself for another model's type
+        c1, p1, k1 = gcode[0, 0], gprob[0, 0], gcov[0, 0]
+        forward_row(gx, 0, 0, 0, m, c1[:0] != 0, False, other, c1, p1, k1, sc[0])
+        nodata = other.nodata_code
+        _refine_row(gx, 0, 0, 0, m, nodata, other.refine, (), gcode, gprob, gcov, 0, 0, sc[1])
+        _refine_flush(other.refine, gcode, gprob, gcov, sc[1])
+        for j in range(m):
+            t, r, c = where[0, j], where[1, j], where[2, j]
+            code[t, r, c] = c1[j]
+            prob[t, r, c] = p1[j]
+            cover[t, r, c] = k1[j]
+        queued[0] = 0
+
+    return impl
+
+
+@overload(_route_row, jit_options={"nogil": True, "error_model": "numpy"})
+def _route_row_impl(x, pl, y, x0, n, nodata, route, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]
+    if _one_stage(route):
+        return lambda x, pl, y, x0, n, nodata, route, code, prob, cover, t, r, rs: None
+
+    def impl(x, pl, y, x0, n, nodata, route, code, prob, cover, t, r, rs):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        gx, where, queued, sent, words = rs[1], rs[2], rs[6], rs[7], rs[8]
+        flags = words.view(np.uint8)
+        crow = code[t, r]
+        i, j, margin = route[1], route[2], route[3]
+        p = 0
+        while p < n:
+            if queued[0] == BATCH:
+                _route_flush(route, code, prob, cover, rs)
+            span = min(SPAN, n - p)
+            cs = crow[p : p + span]
+            a, b = x[i, pl, y, x0 + p : x0 + p + span], x[j, pl, y, x0 + p : x0 + p + span]
+            for q in range(span):
+                flags[q] = (cs[q] != nodata) & (a[q] - b[q] > margin)
+            p += _enqueue(x, pl, y, x0, n, p, span, t, r, gx, where, queued, sent, words)
 
     return impl

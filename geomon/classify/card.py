@@ -73,10 +73,50 @@ def _stages(model: PixelModel) -> list[str]:
     ]
 
 
+def _route(model: PixelModel) -> list[str]:
+    """Which pixels a routing model hands to another, and that model's stages, or nothing."""
+    if model.route is None:
+        return []
+    other = model.route.model
+    info = dict(other.info)
+    data = info.get("training_data", {})
+    widths = [
+        f"({', '.join(str(w.shape[1]) for w in stage.weights[:-1])})" for stage in other.stages
+    ]
+    unless = (
+        f", unless its first stage's class is {other.refine.describe()}" if other.refine else ""
+    )
+    lines = [
+        "## Routing",
+        "",
+        f"The sections above describe the model for most pixels ("
+        f"{model.info.get('route', {}).get('first', model.model_id)}; its first layer widened to "
+        "these features with zero weights on those it did not read, so its answers are its "
+        f"own). Where {model.route.describe()} (features as read, float32), the pixel takes the "
+        f"answer of `{other.model_id}` instead: hidden layers {' then '.join(widths)}"
+        + f"{unless}.",
+        "",
+        f"- its training data: {json.dumps(data, sort_keys=True)}",
+    ]
+    for name, stage in zip(("first stage", "second stage"), other.stages, strict=False):
+        hyper = stage.info.get("hyper_parameters", {})
+        lines += [
+            f"- its {name}'s hyper-parameters: `{json.dumps(hyper, sort_keys=True)}`; "
+            + _epochs(stage.info.get("epochs"), hyper)
+            + " "
+            + _software(stage.info.get("software"))
+        ]
+    return [*lines, ""]
+
+
 def _eight_bit(model: PixelModel) -> list[str]:
     """How a model's stages run in 8 bits (``geomon quantize``), or nothing."""
     names = ("first stage", "second stage") if model.refine else ("the model",)
     stages = list(zip(names, model.stages, strict=True))
+    if model.route is not None:
+        other = model.route.model
+        routed = ("routed first stage", "routed second stage") if other.refine else ("routed",)
+        stages += list(zip(routed, other.stages, strict=True))
     rows = [("stage", "integer layers", "calibration pixels", "from", "rounding")]
     for name, stage in stages:
         e = stage.eight_bit
@@ -182,6 +222,7 @@ def model_card(
         _software(info.get("software")),
         "",
         *_stages(model),
+        *_route(model),
         *_eight_bit(model),
         "## Measured accuracy",
         "",

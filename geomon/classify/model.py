@@ -27,7 +27,14 @@ every first-stage ``bare_disturbed`` pixel on), validation F1 0.958 with 2.0 % o
 sent. Knowledge distillation into the small network did not help (0.87 regressing the wide
 one's logits, 0.930 from its soft labels). Since stop 24 the shipped shared-band model is
 ``geomon-shared-reduced-v11``: v10 with both stages' hidden layers in 8 bits
-(:attr:`PixelModel.eight_bit`, ``geomon quantize``)."""
+(:attr:`PixelModel.eight_bit`, ``geomon quantize``).
+
+Routing (:class:`Route`, since stop 30): a model may hand the pixels where one input exceeds
+another by a margin to another model. Stop 29 found the classifier misses ground cleared within
+a period; a model trained on middle-scene labels with ``ndvi_max_late`` finds it, but is worse on
+ground whose NDVI did not fall late in the period, so only the pixels where ``ndvi_max -
+ndvi_max_late > 0.05`` go to it. The first model is widened to the other's features with zero
+weights (:func:`widen`)."""
 
 from __future__ import annotations
 
@@ -50,7 +57,7 @@ if TYPE_CHECKING:
     from geomon.classify._fused import FusedPlan
     from geomon.classify._quant import EightBit, QuantLayers
 
-__all__ = ["PixelModel", "Prediction", "Refinement", "one_blas_thread"]
+__all__ = ["PixelModel", "Prediction", "Refinement", "Route", "one_blas_thread", "widen"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,11 @@ class PixelModel:
     """Calibrated 8-bit integer layers (:func:`geomon.classify._quant.calibrate8`; ``geomon
     quantize``): the compiled pass and :meth:`predict_numpy` run this stage's hidden layers in
     8 bits (:func:`~geomon.classify._quant.quantize_layers8`) instead of 16; None: 16 bits."""
+    route: Route | None = None
+    """Another model for some pixels (since stop 30): where one input exceeds another by more
+    than a margin (:class:`Route`), the pixel takes that model's class, probability and cover
+    (after its own second stage, if it has one), and this model's answer (and second stage) is
+    not used there."""
 
     def __post_init__(self) -> None:
         _check_model(self)
@@ -123,7 +135,8 @@ class PixelModel:
         for w, b in zip(self.weights, self.biases, strict=True):
             out += [w, b]
         out += self.eight_bit.arrays() if self.eight_bit else []
-        return out + (self.refine.model.arrays() if self.refine else [])
+        out += self.refine.model.arrays() if self.refine else []
+        return out + (self.route.model.arrays() if self.route else [])
 
     def header(self) -> dict[str, Any]:
         """The JSON part of the model (everything but the arrays)."""
@@ -141,19 +154,29 @@ class PixelModel:
             "info": dict(self.info),
             **({"refine": self.refine.header()} if self.refine else {}),
             **({"int8": self._eight_bit_header()} if self.eight_bit else {}),
+            **({"route": self.route.header()} if self.route else {}),
         }
 
     @property
     def stages(self) -> tuple[PixelModel, ...]:
-        """This model, then its second stage if it has one."""
+        """This model, then its second stage if it has one (not a routed model's other model:
+        :attr:`parts`)."""
         return (self, self.refine.model) if self.refine else (self,)
+
+    @property
+    def parts(self) -> tuple[PixelModel, ...]:
+        """Every single-stage network in the model: :attr:`stages`, then the routed model's."""
+        return self.stages + (self.route.model.stages if self.route else ())
 
     def without_eight_bit(self) -> PixelModel:
         """This model with every stage's hidden layers in 16 bits (its float numbers unchanged)."""
         refine = self.refine
         if refine is not None and refine.model.eight_bit is not None:
             refine = replace(refine, model=replace(refine.model, eight_bit=None))
-        return replace(self, eight_bit=None, refine=refine)
+        route = self.route
+        if route is not None:
+            route = replace(route, model=route.model.without_eight_bit())
+        return replace(self, eight_bit=None, refine=refine, route=route)
 
     def _eight_bit_header(self) -> dict[str, Any]:
         assert self.eight_bit is not None
@@ -222,6 +245,10 @@ class PixelModel:
             send = ~self.refine.accepts(code, classes.max(axis=1))
             if send.any():
                 proba[send] = self.refine.model.predict_proba(x[send])
+        if self.route is not None:
+            routed = self.route.sends(x.T)
+            if routed.any():
+                proba[routed] = self.route.model.predict_proba(x[routed])
         return proba
 
     @cached_property
@@ -241,6 +268,7 @@ class PixelModel:
             COVER_NAMES.index("unknown"),
             self._quant,
             self.refine.kernel_rule() if self.refine else (),
+            self.route.kernel_rule(self.features) if self.route else (),
         )
 
     @cached_property
@@ -320,11 +348,17 @@ class PixelModel:
             code[bad] = CLOUD_NODATA
             prob[bad] = 0
             cover[bad] = COVER_NAMES.index("unknown")
+        routed = np.zeros(n, bool)
+        if self.route is not None:
+            routed = (code != CLOUD_NODATA) & self.route.sends(xfm)
         if self.refine is not None:
-            send = (code != CLOUD_NODATA) & ~self.refine.accepts(code, prob)
+            send = (code != CLOUD_NODATA) & ~routed & ~self.refine.accepts(code, prob)
             if send.any():
                 second = self.refine.model.predict_numpy(xfm[:, send])
                 code[send], prob[send], cover[send] = second.code, second.probability, second.cover
+        if self.route is not None and routed.any():
+            other = self.route.model.predict_numpy(xfm[:, routed])
+            code[routed], prob[routed], cover[routed] = other.code, other.probability, other.cover
         return Prediction(code.reshape(shape), prob.reshape(shape), cover.reshape(shape))
 
     def _predict_slice(
@@ -443,6 +477,120 @@ class Refinement:
         return self.model._kernel_model, self.thresholds
 
 
+@dataclass(frozen=True, eq=False)
+class Route:
+    """Where a :class:`PixelModel` hands pixels to another model (since stop 30): pixels whose
+    input :attr:`minuend` exceeds input :attr:`subtrahend` by more than :attr:`margin` (both
+    as read, before clipping; float32; a NaN difference routes nothing) take :attr:`model`'s
+    answer. The shipped use: ``ndvi_max - ndvi_max_late > 0.05``, ground whose NDVI fell in
+    the second half of the period, goes to a model trained on middle-scene labels."""
+
+    model: PixelModel
+    """The model for routed pixels: the same features and labels; it may have a second stage,
+    not a route of its own."""
+    minuend: str
+    """The feature from which :attr:`subtrahend` is taken."""
+    subtrahend: str
+    margin: float
+    """Route where ``minuend - subtrahend > margin``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "margin", float(self.margin))
+        names = self.model.features.names
+        for name in (self.minuend, self.subtrahend):
+            if name not in names:
+                raise ModelError(
+                    f"a route reads {name!r}, which model {self.model.model_id!r} does not have "
+                    f"(its features: {', '.join(names)})"
+                )
+        if self.minuend == self.subtrahend or not np.isfinite(self.margin):
+            raise ModelError(
+                "a route needs two different features and a finite margin, not "
+                f"{self.minuend} - {self.subtrahend} > {self.margin}"
+            )
+        if self.model.route is not None:
+            raise ModelError(f"model {self.model.model_id!r} routes pixels of its own; join "
+                             "models without routes")  # fmt: skip
+
+    def header(self) -> dict[str, Any]:
+        """The JSON part: the rule, and the model's own header without the features and labels
+        (they are the routing model's)."""
+        own = {k: v for k, v in self.model.header().items() if k not in _SHARED_HEADER}
+        return {"minuend": self.minuend, "subtrahend": self.subtrahend,
+                "margin": self.margin, "model": own}  # fmt: skip
+
+    def describe(self) -> str:
+        """The rule in words: ``ndvi_max - ndvi_max_late > 0.05``."""
+        return f"{self.minuend} - {self.subtrahend} > {self.margin}"
+
+    def sends(self, xfm: np.ndarray) -> np.ndarray:
+        """Where feature-major ``xfm`` ``(n_features, n)`` float32 goes to :attr:`model`."""
+        names = self.model.features.names
+        a = np.asarray(xfm[names.index(self.minuend)], np.float32)
+        b = np.asarray(xfm[names.index(self.subtrahend)], np.float32)
+        with np.errstate(invalid="ignore"):
+            return np.asarray((a - b) > np.float32(self.margin))
+
+    def kernel_rule(self, features: FeatureSet) -> tuple[KernelModel, int, int, np.float32]:
+        """``KernelModel.route`` of the routing model (its features ``features``)."""
+        names = features.names
+        return (self.model._kernel_model, names.index(self.minuend),
+                names.index(self.subtrahend), np.float32(self.margin))  # fmt: skip
+
+
+#: header fields a second stage and a routed model take from the model they belong to
+_SHARED_HEADER = frozenset(
+    {"bands", "indices", "context", "temporal", "labels", "label_classes", "label_covers"}
+)
+
+
+def widen(model: PixelModel, features: FeatureSet, like: PixelModel) -> PixelModel:
+    """``model`` (and its second stage) reading ``features``, a superset of its own, with zero
+    weights on the features it did not read: the same answers, so that it can route pixels
+    to ``like`` (which reads ``features``; the new features' bounds and scaling are its)."""
+    if model.features == features:
+        return model
+    missing = [n for n in model.features.names if n not in features.names]
+    if missing or like.features != features:
+        raise ModelError(
+            f"model {model.model_id!r} reads {missing[0] if missing else 'features'} that "
+            f"{like.model_id!r} does not; route only to a model that reads all its features"
+        )
+    old, new = model.features.names, features.names
+    at = [new.index(n) for n in old]
+
+    def spread(values: np.ndarray, fill: np.ndarray, axis: int = 0) -> np.ndarray:
+        out = np.array(fill, np.float32, copy=True)
+        index: list[Any] = [slice(None)] * out.ndim
+        index[axis] = at
+        out[tuple(index)] = values
+        return out
+
+    def one(stage: PixelModel) -> PixelModel:
+        w0 = spread(stage.weights[0], np.zeros((len(new), stage.weights[0].shape[1])))
+        eight = stage.eight_bit
+        if eight is not None:
+            wide = np.zeros((eight.weights[0].shape[0], len(new)), np.float32)
+            eight = replace(eight, weights=(spread(eight.weights[0], wide, 1), *eight.weights[1:]))
+        return replace(
+            stage,
+            features=features,
+            lower=spread(stage.lower, like.lower),
+            upper=spread(stage.upper, like.upper),
+            mean=spread(stage.mean, like.mean),
+            scale=spread(stage.scale, like.scale),
+            weights=(w0, *stage.weights[1:]),
+            eight_bit=eight,
+            refine=None,
+        )
+
+    refine = model.refine
+    first = one(model)
+    if refine is not None:
+        refine = replace(refine, model=one(refine.model))
+    return replace(first, refine=refine)
+
+
 def _layer(w: np.ndarray, h: np.ndarray) -> np.ndarray:
     """``w @ h`` (callers hold :func:`one_blas_thread`)."""
     return w @ h
@@ -509,6 +657,16 @@ def _check_model(model: PixelModel) -> None:
         problems.append(
             f"second stage {second.model_id!r} reads other features or labels (train both "
             "stages with the same feature set and labels)"
+        )
+    other = model.route.model if model.route else None
+    if other is not None and (
+        other.features != model.features
+        or (other.labels, other.label_classes, other.label_covers)
+        != (model.labels, model.label_classes, model.label_covers)
+    ):
+        problems.append(
+            f"routed model {other.model_id!r} reads other features or labels (join models of "
+            "the same labels with 'geomon route', which widens the first to the second's features)"
         )
     if problems:
         raise ModelError(f"model {model.model_id!r} is inconsistent: {problems[0]}; retrain it")

@@ -25,13 +25,14 @@ import numpy as np
 
 from geomon.classify._quant import EightBit
 from geomon.classify.features import ContextFeature, FeatureSet
-from geomon.classify.model import PixelModel, Refinement
+from geomon.classify.model import PixelModel, Refinement, Route
 from geomon.errors import GeomonError, ModelError
 
 __all__ = [
     "FORMAT",
     "FORMAT_CONTEXT",
     "FORMAT_INT8",
+    "FORMAT_ROUTE",
     "FORMAT_STAGES",
     "FORMAT_TEMPORAL",
     "file_format",
@@ -56,7 +57,16 @@ FORMAT_STAGES = "geomon-pixel-model/4"
 #: ``arrays/refine/int8/``), with or without a second stage, context or temporal statistics;
 #: older geomon refuses them rather than run them in 16 bits
 FORMAT_INT8 = "geomon-pixel-model/5"
-_FORMATS = (FORMAT, FORMAT_CONTEXT, FORMAT_TEMPORAL, FORMAT_STAGES, FORMAT_INT8)
+#: format tag of models that route some pixels to another model (header field ``route``: the
+#: rule and the other model's header without features and labels, arrays under
+#: ``arrays/route/``; since stop 30); older geomon refuses them rather than run one model alone
+FORMAT_ROUTE = "geomon-pixel-model/6"
+_FORMATS = (FORMAT, FORMAT_CONTEXT, FORMAT_TEMPORAL, FORMAT_STAGES, FORMAT_INT8, FORMAT_ROUTE)
+#: the fields of a route's header
+_ROUTE_KEYS = {"minuend", "subtrahend", "margin", "model"}
+#: the fields of a routed model's header (its features and labels are the routing model's)
+_ROUTED_KEYS = {"model_id", "n_layers", "info"}
+_ROUTED_OPTIONAL = {"int8", "refine"}
 #: the fields of a second stage's header: its features and labels are the first stage's
 _REFINE_KEYS = {"model_id", "accept", "min_probability", "n_layers", "info"}
 #: optional in ``refine`` (since stop 20): accepted classes' own minimum probabilities
@@ -83,14 +93,17 @@ def _int8_names(n_layers: int, stage: str = "") -> list[str]:
     return [f"arrays/{stage}int8/{name}.npy" for name in (*layers, *inputs)]
 
 
-def _all_array_names(header: dict[str, Any]) -> list[str]:
-    names = _array_names(header["n_layers"])
+def _all_array_names(header: dict[str, Any], stage: str = "") -> list[str]:
+    """The array entries of a model's header, in :meth:`PixelModel.arrays` order."""
+    names = _array_names(header["n_layers"], stage)
     if "int8" in header:
-        names += _int8_names(header["int8"]["n_layers"])
+        names += _int8_names(header["int8"]["n_layers"], stage)
     if "refine" in header:
-        names += _array_names(header["refine"]["n_layers"], "refine/")
+        names += _array_names(header["refine"]["n_layers"], f"{stage}refine/")
         if "int8" in header["refine"]:
-            names += _int8_names(header["refine"]["int8"]["n_layers"], "refine/")
+            names += _int8_names(header["refine"]["int8"]["n_layers"], f"{stage}refine/")
+    if "route" in header and not stage:
+        names += _all_array_names(header["route"]["model"], "route/")
     return names
 
 
@@ -125,6 +138,8 @@ def save_model(model: PixelModel, path: str | Path) -> str:
 
 def file_format(model: PixelModel) -> str:
     """The format tag :func:`save_model` writes for ``model``."""
+    if model.route is not None:
+        return FORMAT_ROUTE
     if any(stage.eight_bit is not None for stage in model.stages):
         return FORMAT_INT8
     return FORMAT_STAGES if model.refine else format_of(model.features)
@@ -204,7 +219,15 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: format {FORMAT_CONTEXT} needs spatial context; retrain it")
     if fmt == FORMAT and header.get("context"):
         raise ModelError(f"{path}: only formats {FORMAT_CONTEXT}+ have spatial context; retrain it")
-    free = fmt in (FORMAT_STAGES, FORMAT_INT8)  # may hold any features
+    free = fmt in (FORMAT_STAGES, FORMAT_INT8, FORMAT_ROUTE)  # may hold any features
+    if (fmt == FORMAT_ROUTE) != ("route" in header):
+        raise ModelError(
+            f"{path}: format {FORMAT_ROUTE}, and only it, routes pixels to another model "
+            "(header field 'route'); rebuild it with 'geomon route'"
+        )
+    routed = header.get("route")
+    if routed is not None:
+        _check_route(routed, path)
     if not free and (fmt == FORMAT_TEMPORAL) != bool(header.get("temporal")):
         raise ModelError(
             f"{path}: only format {FORMAT_TEMPORAL} has temporal statistics; retrain it"
@@ -217,11 +240,14 @@ def _read_header(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     if not free and "refine" in header:
         raise ModelError(f"{path}: only format {FORMAT_STAGES}+ has a second stage; retrain it")
     _check_layer_count(header.get("n_layers"), path)
-    if "refine" in header:
-        _check_refine(header["refine"], path)
-    stages = [header, *([header["refine"]] if "refine" in header else [])]
+    models = [header, *([routed["model"]] if routed is not None else [])]
+    stages = []
+    for model in models:
+        if "refine" in model:
+            _check_refine(model["refine"], path)
+        stages += [model, *([model["refine"]] if "refine" in model else [])]
     tables = [stage["int8"] for stage in stages if "int8" in stage]
-    if (fmt == FORMAT_INT8) != bool(tables):
+    if fmt != FORMAT_ROUTE and (fmt == FORMAT_INT8) != bool(tables):
         raise ModelError(
             f"{path}: format {FORMAT_INT8}, and only it, has 8-bit tables (header field 'int8'); "
             "rebuild it with 'geomon quantize'"
@@ -286,6 +312,29 @@ def _check_refine(refine: object, path: Path) -> None:
     _check_layer_count(refine.get("n_layers"), path)
 
 
+def _check_route(route: object, path: Path) -> None:
+    model = route.get("model") if isinstance(route, dict) else None
+    ok = (
+        isinstance(route, dict)
+        and set(route) == _ROUTE_KEYS
+        and isinstance(route["minuend"], str)
+        and isinstance(route["subtrahend"], str)
+        and type(route["margin"]) in (int, float)
+        and isinstance(model, dict)
+        and _ROUTED_KEYS <= set(model) <= _ROUTED_KEYS | _ROUTED_OPTIONAL
+        and isinstance(model.get("model_id"), str)
+        and isinstance(model.get("info"), dict)
+    )
+    if not ok:
+        raise ModelError(
+            f"{path}: header field 'route' needs minuend, subtrahend, margin and model (with "
+            "model_id, n_layers and info, and maybe int8 and refine), and nothing else; "
+            "rebuild it with 'geomon route'"
+        )
+    assert isinstance(model, dict)
+    _check_layer_count(model.get("n_layers"), path)
+
+
 def _is_context_entry(entry: object) -> bool:
     return (
         isinstance(entry, list)
@@ -315,13 +364,13 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], stage: str = "
     def get(name: str) -> np.ndarray:
         return arrays[f"arrays/{stage}{name}.npy"].astype(np.float32, copy=False)
 
-    refine = header.get("refine") if not stage else None
+    refine = header.get("refine") if not stage.endswith("refine/") else None
+    shared = {k: v for k, v in header.items() if k not in ("int8", "refine", "route")}
     second = None
     if refine is not None:  # the first stage's features and labels; the second's own numbers
         own = {k: refine[k] for k in ("model_id", "n_layers", "info", "int8") if k in refine}
-        shared = {k: v for k, v in header.items() if k not in ("int8", "refine")}
         second = Refinement(
-            _build({**shared, **own}, arrays, "refine/"),
+            _build({**shared, **own}, arrays, f"{stage}refine/"),
             tuple(refine["accept"]),
             float(refine["min_probability"]),
             refine.get("class_min_probability", {}),
@@ -357,4 +406,15 @@ def _build(header: dict[str, Any], arrays: dict[str, np.ndarray], stage: str = "
         info=header["info"],
         refine=second,
         eight_bit=eight_bit,
+        route=_build_route(header.get("route") if not stage else None, shared, arrays),
     )
+
+
+def _build_route(
+    route: dict[str, Any] | None, shared: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> Route | None:
+    """The routed model of a header's ``route`` field (its features and labels: ``shared``)."""
+    if route is None:
+        return None
+    other = _build({**shared, **route["model"]}, arrays, "route/")
+    return Route(other, route["minuend"], route["subtrahend"], float(route["margin"]))

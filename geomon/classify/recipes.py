@@ -58,8 +58,8 @@ FIRST_TEST_SEED = 101
 
 
 def training_seeds(model: PixelModel) -> set[int]:
-    """The demo seeds any stage of ``model`` was trained on."""
-    return {s for m in model.stages for s in m.info.get("training_data", {}).get("seeds", [])}
+    """The demo seeds any stage of ``model`` (or of the model it routes to) was trained on."""
+    return {s for m in model.parts for s in m.info.get("training_data", {}).get("seeds", [])}
 
 
 def validation_seed_error(seeds: Sequence[int], model: PixelModel) -> str | None:

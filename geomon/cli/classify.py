@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from geomon.classify import PixelModel
 
-__all__ = ["COMMANDS", "cascade", "evaluate", "footprint", "quantize", "train"]
+__all__ = ["COMMANDS", "cascade", "evaluate", "footprint", "quantize", "route", "train"]
 
 _period = click.option(
     "--period",
@@ -596,6 +596,11 @@ def quantize(
     )
 
     model = load_model(model_file)
+    if model.route is not None:
+        raise ConfigError(
+            f"{model_file} routes pixels to another model; quantize each model before "
+            "joining them with 'geomon route'"
+        )
     if model.without_eight_bit().digest != model.digest:
         raise ConfigError(f"{model_file} is already in 8 bits; give the 16-bit model file")
     seeds = _seeds(demo_seeds)
@@ -629,6 +634,68 @@ def quantize(
                f"{'; second stage on '.join(done)}")  # fmt: skip
 
 
+@click.command("route")
+@click.argument("first", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("other", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--where",
+    "rule",
+    required=True,
+    metavar="'A - B > MARGIN'",
+    help="Pixels where feature A exceeds feature B by more than MARGIN (as read, before "
+    "clipping) take OTHER's answer, e.g. 'ndvi_max - ndvi_max_late > 0.05' (ground whose "
+    "NDVI fell in the second half of the period; the shipped shared-band model's rule).",
+)
+@click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def route(first: Path, other: Path, rule: str, model_id: str | None, out: Path) -> None:
+    """Join two models (each of one or two stages) into one that routes pixels: FIRST
+    classifies every pixel but those --where sends to OTHER. OTHER must read every feature
+    FIRST reads (FIRST is widened to OTHER's features with zero weights on the rest: the same
+    answers) and give the same labels."""
+    from geomon.classify import load_model
+    from geomon.classify.model import Route, widen
+    from geomon.classify.model_io import save_model
+
+    minuend, subtrahend, margin = route_rule(rule)
+    a, b = load_model(first), load_model(other)
+    if a.route is not None or b.route is not None:
+        raise ConfigError("give two models that route nothing of their own")
+    if (a.labels, a.label_classes) != (b.labels, b.label_classes):
+        raise ConfigError(f"{first} and {other} give other labels; train both on the same labels")
+    for name in (minuend, subtrahend):
+        if name not in b.features.names:
+            raise ConfigError(
+                f"--where reads {name!r}, which {other} does not; use two of "
+                f"{', '.join(b.features.names)}"
+            )
+    name = model_id or out.stem
+    info = {**a.info, "route": {"first": a.model_id, "other": b.model_id}}
+    wide = replace(widen(a, b.features, b), model_id=name, info=info)
+    model = replace(wide, route=Route(b, minuend, subtrahend, margin))
+    sha = save_model(model, out)
+    click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
+    click.echo(f"model {name}: {a.model_id}, and {b.model_id} where {minuend} - {subtrahend} "
+               f"> {margin}")  # fmt: skip
+
+
+def route_rule(text: str) -> tuple[str, str, float]:
+    """``--where``'s ``A - B > MARGIN`` as ``(A, B, MARGIN)``."""
+    import re
+
+    match = re.fullmatch(r"\s*(\w+)\s*-\s*(\w+)\s*>\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*", text)
+    try:
+        margin = float(match[3]) if match else float("nan")
+    except ValueError:
+        margin = float("nan")
+    if match is None or not math.isfinite(margin):
+        raise ConfigError(
+            f"--where {text!r}: give 'FEATURE - FEATURE > MARGIN', e.g. "
+            "'ndvi_max - ndvi_max_late > 0.05'"
+        )
+    return match[1], match[2], margin
+
+
 def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
     """``--accept``'s classes, and those given a minimum probability of their own (``CLASS=P``)."""
     classes: list[str] = []
@@ -653,4 +720,4 @@ def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
     return tuple(classes), own
 
 
-COMMANDS = (train, evaluate, footprint, cascade, quantize)
+COMMANDS = (train, evaluate, footprint, cascade, route, quantize)
