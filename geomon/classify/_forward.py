@@ -251,11 +251,6 @@ _I16 = ir.IntType(16)
 _V8I32 = ir.VectorType(_I32, _VEC)
 _V16I16 = ir.VectorType(_I16, 2 * _VEC)
 _V16I32 = ir.VectorType(_I32, 2 * _VEC)
-_I8 = ir.IntType(8)
-_V32I8 = ir.VectorType(_I8, 4 * _VEC)
-_V32I32 = ir.VectorType(_I32, 4 * _VEC)
-#: lanes ``4i + k`` of 32 products, for k = 0..3: the four products of each output lane
-_QUAD = [ir.Constant(_V8I32, [4 * i + k for i in range(_VEC)]) for k in range(4)]
 
 
 #: vectors of pixels per step of the integer kernel: 4 rows x 4 vectors = 16 accumulators. Against
@@ -299,8 +294,13 @@ def _rows_kernel_int(n_rows: int, out: str = "sum", unit: str = "pairs"):  # typ
     byte ``r`` of int32 row ``k`` for rows ``4k + r`` (``j`` a multiple of 4; missing rows 0).
     ``"quads_vnni"`` sums each quad with ``vpdpbusd`` (``llvm.x86.avx512.vpdpbusd.256``: only on
     CPUs with AVX-512 VNNI and VL, :data:`VNNI`; LLVM does not match plain IR to it); ``"quads"``
-    zero- and sign-extends the bytes, multiplies and adds each lane's four products in plain
-    IR (any CPU, 3-6x slower): the same integers."""
+    splits each lane's quad into two 16-bit pairs, bytes (0, 2) and (1, 3) (a mask and a
+    shift; the weights' signed bytes by two shifts), and sums each pair as ``"pairs"`` does,
+    which LLVM matches to two ``vpmaddwd`` (any CPU): the same integers, as a byte times a
+    signed byte fits in int16. Until stop 30 it widened every byte to int32 and multiplied
+    lane by lane: on an AVX2-only EPYC (no AVX-512) the 8-bit reduced model then took 431 ns
+    per pixel against 84 for its 16-bit layers; the pairs take 77 (1,000,000 random pixels,
+    one thread)."""
     quads = unit != "pairs"
     n_vec = _INT_VECS
     even = ir.Constant(ir.VectorType(_I32, _VEC), list(range(0, 2 * _VEC, 2)))
@@ -338,7 +338,9 @@ def _rows_kernel_int(n_rows: int, out: str = "sum", unit: str = "pairs"):  # typ
             zero = ir.Constant(_V8I32, [0] * _VEC)
             zero_f = ir.Constant(_V8, [0.0] * _VEC)
             zero16 = ir.Constant(v8i16, [0] * _VEC)
-            undef32 = ir.Constant(_V32I32, ir.Undefined)
+            low_bytes = ir.Constant(_V8I32, [0x00FF00FF] * _VEC)
+            eight32 = ir.Constant(_V8I32, [8] * _VEC)
+            eight16 = ir.Constant(_V16I16, [8] * 2 * _VEC)
             if unit == "quads_vnni":
                 dot = cgutils.get_or_insert_function(
                     builder.module,
@@ -400,21 +402,36 @@ def _rows_kernel_int(n_rows: int, out: str = "sum", unit: str = "pairs"):  # typ
                         for h in range(n_vec)
                     ]
                     xs = raw if quads else [wide(v) for v in raw]
+                    if unit == "quads":  # bytes (0, 2) and (1, 3) of each lane as int16 pairs
+                        xq = [
+                            (
+                                wide(builder.and_(v, low_bytes)),
+                                wide(builder.and_(builder.lshr(v, eight32), low_bytes)),
+                            )
+                            for v in raw
+                        ]
                     for r in range(n_rows):
                         wr = broadcast(builder.load(builder.gep(w_rows[r], [i])))
+                        if unit == "quads":  # the signed bytes (0, 2) and (1, 3) as int16 pairs
+                            w16 = builder.bitcast(wr, _V16I16)
+                            w_even = builder.sext(
+                                builder.ashr(builder.shl(w16, eight16), eight16), _V16I32
+                            )
+                            w_odd = builder.sext(builder.ashr(w16, eight16), _V16I32)
                         for h in range(n_vec):
                             total = builder.load(acc[r][h])
                             if unit == "quads_vnni":
                                 total = builder.call(dot, [total, xs[h], wr])
                             elif quads:
-                                a = builder.zext(builder.bitcast(xs[h], _V32I8), _V32I32)
-                                b = builder.sext(builder.bitcast(wr, _V32I8), _V32I32)
-                                prod = builder.mul(a, b)
-                                parts = [builder.shuffle_vector(prod, undef32, q) for q in _QUAD]
-                                four = builder.add(
-                                    builder.add(parts[0], parts[1]), builder.add(parts[2], parts[3])
-                                )
-                                total = builder.add(total, four)
+                                # two 16-bit pair products per lane (vpmaddwd on AVX2): exact,
+                                # as each product of a byte and a signed byte fits in int16
+                                for xv, wv in zip(xq[h], (w_even, w_odd), strict=True):
+                                    prod = builder.mul(xv, wv)
+                                    pair = builder.add(
+                                        builder.shuffle_vector(prod, undef16, even),
+                                        builder.shuffle_vector(prod, undef16, odd),
+                                    )
+                                    total = builder.add(total, pair)
                             else:
                                 prod = builder.mul(xs[h], wide(wr))
                                 pair = builder.add(
