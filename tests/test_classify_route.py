@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_classify_stages import _rewrite  # a model file with its header edited
 
 from geomon.classify import load_model, select_model
 from geomon.classify._fused import classify_fused
@@ -193,20 +194,6 @@ def test_float_probabilities_come_from_the_model_that_decides(
     )
 
 
-def _rewrite(src: Path, dst: Path, edit_header, drop: str = "") -> Path:  # type: ignore[no-untyped-def]
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
-        for name in zin.namelist():
-            if name == drop:
-                continue
-            data = zin.read(name)
-            if name == "model.json":
-                header = json.loads(data)
-                edit_header(header)
-                data = json.dumps(header).encode()
-            zout.writestr(name, data)
-    return dst
-
-
 def test_file_round_trip_and_refusals(
     models: tuple[PixelModel, PixelModel, PixelModel], tmp_path: Path
 ) -> None:
@@ -321,3 +308,16 @@ def test_route_command(
     assert main(["quantize", str(out), "--demo-seeds", "1", "--out", str(bad_out)]) == 2
     assert "quantize each model before" in capsys.readouterr().err
     assert not bad_out.exists()
+
+
+def test_card_describes_the_route(models: tuple[PixelModel, PixelModel, PixelModel]) -> None:
+    from geomon.classify.card import model_card
+    from geomon.report.model_card import parse_card
+
+    *_, routed = models
+    text = model_card(routed, "r.gmodel", "0" * 64, 1, {}, chosen=False)
+    assert "## Routing" in text and "Where ndvi_max - ndvi_max_late > 0.05" in text
+    assert "not chosen automatically" in text and "routed first stage" in text
+    summary = parse_card(text)["summary"]
+    assert "where ndvi_max - ndvi_max_late > 0.05, another model decides" in summary
+    assert "(32, 16) then (128, 64)" in summary

@@ -92,9 +92,9 @@ def _route(model: PixelModel) -> list[str]:
         f"The sections above describe the model for most pixels ("
         f"{model.info.get('route', {}).get('first', model.model_id)}; its first layer widened to "
         "these features with zero weights on those it did not read, so its answers are its "
-        f"own). Where {model.route.describe()} (features as read, float32), the pixel takes the "
-        f"answer of `{other.model_id}` instead: hidden layers {' then '.join(widths)}"
-        + f"{unless}.",
+        f"own up to float rounding). Where {model.route.describe()} (features as read, "
+        f"float32), the pixel takes the answer of `{other.model_id}` instead: hidden layers "
+        f"{' then '.join(widths)}" + f"{unless}.",
         "",
         f"- its training data: {json.dumps(data, sort_keys=True)}",
     ]
@@ -150,9 +150,10 @@ def model_card(
     measured: Mapping[str, str],
     notes: str = "",
     reproduce: str = "",
+    chosen: bool = True,
 ) -> str:
     """Markdown card of ``model``; ``measured`` maps a heading (with the command that printed it)
-    to verbatim output."""
+    to verbatim output; ``chosen``: whether ``select_model`` picks it for sources of its bands."""
     info = dict(model.info)
     data = info.get("training_data", {})
     hyper = info.get("hyper_parameters", {})
@@ -190,7 +191,12 @@ def model_card(
             if model.features.context
             else []
         ),
-        "- chosen automatically by `geomon.classify.select_model` when a source has these bands",
+        (
+            "- chosen automatically by `geomon.classify.select_model` when a source has these bands"
+            if chosen
+            else "- not chosen automatically: a model listed before it in `models/index.json` "
+            "reads no band it lacks; give this file with `--model`"
+        ),
         *([f"- reproduce: `{reproduce}`"] if reproduce else []),
         "",
         "## Labels",
@@ -255,7 +261,11 @@ def write_card(
     entry["bands"] = list(model.features.bands)
     index_path.write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
     card = folder / entry.get("card", f"{model_id}.md")
-    text = model_card(model, entry["file"], sha, path.stat().st_size, measured, notes, reproduce)
+    before = index["models"][: index["models"].index(entry)]
+    chosen = not any(set(e["bands"]) <= set(entry["bands"]) for e in before)
+    text = model_card(
+        model, entry["file"], sha, path.stat().st_size, measured, notes, reproduce, chosen
+    )
     card.write_text(text, encoding="utf-8")
     return card
 

@@ -649,27 +649,28 @@ def _check_model(model: PixelModel) -> None:
             model.eight_bit, model._folded[0], model._flat_biases, model.lower, model.upper
         )
     second = model.refine.model if model.refine else None
-    if second is not None and (
-        second.features != model.features
-        or (second.labels, second.label_classes, second.label_covers)
-        != (model.labels, model.label_classes, model.label_covers)
-    ):
+    if second is not None and not _same_inputs(second, model):
         problems.append(
             f"second stage {second.model_id!r} reads other features or labels (train both "
             "stages with the same feature set and labels)"
         )
     other = model.route.model if model.route else None
-    if other is not None and (
-        other.features != model.features
-        or (other.labels, other.label_classes, other.label_covers)
-        != (model.labels, model.label_classes, model.label_covers)
-    ):
+    if other is not None and not _same_inputs(other, model):
         problems.append(
             f"routed model {other.model_id!r} reads other features or labels (join models of "
             "the same labels with 'geomon route', which widens the first to the second's features)"
         )
     if problems:
         raise ModelError(f"model {model.model_id!r} is inconsistent: {problems[0]}; retrain it")
+
+
+def _same_inputs(a: PixelModel, b: PixelModel) -> bool:
+    """Whether ``a`` and ``b`` read the same features and give the same labels."""
+    return a.features == b.features and (a.labels, a.label_classes, a.label_covers) == (
+        b.labels,
+        b.label_classes,
+        b.label_covers,
+    )
 
 
 def _check_layers(

@@ -53,7 +53,9 @@ __all__ = [
 #: 117-126 (``geomon-s2-full-v8``, stop 16), 127-136 (v8 and the shared-band v7 under the tail rule
 #: of stop 17: ``ChangeOptions.tail_conversions``), 137-146 (the two-stage shared-band v8, stop
 #: 19, never shipped), 147-156 (its successor v9, stop 19), 157-166 (v10, stop 20), 167-176
-#: (``geomon-shared-reduced-v11``, v10 in 8 bits, stop 24). The next unused test seed is 177.
+#: (``geomon-shared-reduced-v11``, v10 in 8 bits, stop 24), 177-186 (``geomon-s2-full-v9``, v8
+#: routing ground whose NDVI fell late in the period to a model trained on middle-scene labels,
+#: stop 30; v8 measured on them beside it). The next unused test seed is 187.
 FIRST_TEST_SEED = 101
 
 

@@ -186,6 +186,14 @@ def parse_card(text: str) -> dict[str, Any]:
             f"two stages: hidden layers ({stages[0]}) on every pixel, ({stages[1]}) where the "
             "first is unsure"
         )
+    routing = _section(text, "Routing")
+    rule = re.search(r"Where (.+?) \(features as read", routing)
+    layers = re.search(r"hidden layers ((?:\([\d, ]+\)(?: then )?)+)", routing)
+    if rule:
+        parts.append(
+            f"where {rule.group(1)}, another model decides"
+            + (f" (hidden layers {layers.group(1).strip()})" if layers else "")
+        )
     source = _bullet(training, "source")
     samples = _bullet(training, "samples")
     if source:
