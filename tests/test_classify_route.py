@@ -21,7 +21,7 @@ from geomon.classify import load_model, select_model
 from geomon.classify._fused import classify_fused
 from geomon.classify.classes import CLOUD_NODATA
 from geomon.classify.features import REDUCED_FEATURES, FeatureSet, compute_features
-from geomon.classify.model import PixelModel, Route, widen
+from geomon.classify.model import PixelModel, Refinement, Route, widen
 from geomon.classify.model_io import FORMAT_INT8, FORMAT_ROUTE, save_model
 from geomon.classify.train import with_label_bias
 from geomon.cli import main
@@ -273,6 +273,11 @@ def test_a_route_must_fit(models: tuple[PixelModel, PixelModel, PixelModel]) -> 
     with pytest.raises(ModelError, match="routes pixels of its own"):
         Route(routed, "ndvi_max", "ndvi_max_late", MARGIN)
     assert {m.model_id for m in routed.parts} >= {"late", "routed"} and len(routed.parts) == 4
+    one = replace(routed, refine=None)
+    with pytest.raises(ModelError, match="a second stage cannot"):
+        Refinement(one, ("water",), 0.5)
+    with pytest.raises(ModelError, match="two stages or a route"):
+        with_label_bias(one, [("disturbed", 1.0)])
 
 
 def test_route_command(

@@ -428,6 +428,11 @@ class Refinement:
                 )
         if self.model.refine is not None:
             raise ModelError(f"model {self.model.model_id!r} has stages of its own; use one stage")
+        if self.model.route is not None:
+            raise ModelError(
+                f"model {self.model.model_id!r} routes pixels; a second stage cannot (join the "
+                "stages first, then route with 'geomon route')"
+            )
 
     def _own(self) -> dict[str, float]:
         """:attr:`class_min_probability` as a new dict (in the order of :attr:`accept`)."""

@@ -219,10 +219,10 @@ def with_label_bias(model: PixelModel, label_bias: Iterable[tuple[str, float]]) 
     """``model`` with each ``(label, shift)``'s shift added to that label's output logit (the
     prior correction of :attr:`TrainOptions.label_bias`). A two-stage model is refused: shift
     a stage before joining the stages (``geomon cascade --second-label-bias``)."""
-    if model.refine is not None:
+    if model.refine is not None or model.route is not None:
         raise ModelError(
-            f"model {model.model_id!r} has two stages; shift one stage's model file before "
-            "joining them (geomon cascade --second-label-bias for the second)"
+            f"model {model.model_id!r} has two stages or a route; shift one stage's model file "
+            "before joining them (geomon cascade --second-label-bias for the second)"
         )
     last = model.biases[-1].copy()
     for label, shift in label_bias:
