@@ -239,16 +239,15 @@ class PixelModel:
         with one_blas_thread():
             scores = self._scores(np.ascontiguousarray(x.T))
         proba = (scores / scores.sum(axis=0)).T
+        routed = self.route.sends(x.T) if self.route is not None else np.zeros(len(x), bool)
         if self.refine is not None:
             classes = proba @ self._class_matrix.T
             code = classes.argmax(axis=1)
-            send = ~self.refine.accepts(code, classes.max(axis=1))
+            send = ~routed & ~self.refine.accepts(code, classes.max(axis=1))
             if send.any():
                 proba[send] = self.refine.model.predict_proba(x[send])
-        if self.route is not None:
-            routed = self.route.sends(x.T)
-            if routed.any():
-                proba[routed] = self.route.model.predict_proba(x[routed])
+        if self.route is not None and routed.any():
+            proba[routed] = self.route.model.predict_proba(x[routed])
         return proba
 
     @cached_property

@@ -644,7 +644,7 @@ def quantize(
     metavar="'A - B > MARGIN'",
     help="Pixels where feature A exceeds feature B by more than MARGIN (as read, before "
     "clipping) take OTHER's answer, e.g. 'ndvi_max - ndvi_max_late > 0.05' (ground whose "
-    "NDVI fell in the second half of the period; the shipped shared-band model's rule).",
+    "NDVI fell in the second half of the period; geomon-s2-full-v9's rule).",
 )
 @click.option("--model-id", default=None, help="Name stored in the model (default: file stem).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -661,18 +661,11 @@ def route(first: Path, other: Path, rule: str, model_id: str | None, out: Path) 
     a, b = load_model(first), load_model(other)
     if a.route is not None or b.route is not None:
         raise ConfigError("give two models that route nothing of their own")
-    if (a.labels, a.label_classes) != (b.labels, b.label_classes):
-        raise ConfigError(f"{first} and {other} give other labels; train both on the same labels")
-    for name in (minuend, subtrahend):
-        if name not in b.features.names:
-            raise ConfigError(
-                f"--where reads {name!r}, which {other} does not; use two of "
-                f"{', '.join(b.features.names)}"
-            )
+    routing = Route(b, minuend, subtrahend, margin)  # refuses a feature OTHER does not read
     name = model_id or out.stem
     info = {**a.info, "route": {"first": a.model_id, "other": b.model_id}}
     wide = replace(widen(a, b.features, b), model_id=name, info=info)
-    model = replace(wide, route=Route(b, minuend, subtrahend, margin))
+    model = replace(wide, route=routing)  # refuses other labels
     sha = save_model(model, out)
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
     click.echo(f"model {name}: {a.model_id}, and {b.model_id} where {minuend} - {subtrahend} "
