@@ -54,6 +54,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "tail_conversions": (("water", "built_other"), ("water",), ()),
     "undisturbed_min_probability": (0.0,),
     "mine_water_share": (0.5,),
+    "built_reach_m": (0.0,),
 }
 
 
@@ -222,7 +223,7 @@ def _sweep(
     """Print the grid for one model's mine runs, then each mine under the default options
     (``truths``: each run's :func:`~geomon.footprint.assess.truth_disturbed`)."""
     default = ChangeOptions()
-    print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conversions':>18}{'undist p':>9}{'mine w':>7}{'total err':>11}"
+    print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conversions':>18}{'undist p':>9}{'mine w':>7}{'reach m':>8}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}")  # fmt: skip
     for opts in combinations:
         checks: list[FootprintCheck] = [
@@ -239,6 +240,7 @@ def _sweep(
         print(f"{opts.persistence:8d}{opts.min_probability:7.2f}{opts.tail_min_clear:8d}"
               f"{opts.tail_min_probability:8.2f}{_short(opts.tail_conversions):>18s}"
               f"{opts.undisturbed_min_probability:9.2f}{opts.mine_water_share:7.2f}"
+              f"{opts.built_reach_m:8.0f}"
               f"{100 * (new - truth_ha) / truth_ha:10.1f}%{100 * worst.new_error:11.1f}%"
               f"{100 * false:16.2f}%{n_false:15d}{n_within:9d} of {len(checks)}{mark}",
               flush=True)  # fmt: skip
@@ -287,8 +289,12 @@ def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
     false (marked new, never truly disturbed), over@base (marked new, truly disturbed at the
     baseline already), missed by the period the truth first shows it; then, over all runs, the
     over@base pixels by (truth cover at the baseline, the chain's baseline class) and the
-    missed pixels of the last period by (the chain's class there, its probability)."""
+    missed pixels of the last period by (the chain's class there, its probability), and the
+    false pixels by (the truth's cover in the period the chain first marks them new, the
+    chain's class there, whether they lie within 2 px of land the mine ever truly disturbs)."""
     import collections
+
+    from scipy import ndimage
 
     from geomon.classify.classes import CLASS_NAMES
     from geomon.classify.demo_data import cover_codes
@@ -296,6 +302,7 @@ def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
 
     over_by: collections.defaultdict[tuple[str, str], float] = collections.defaultdict(float)  # ha
     last_by: collections.defaultdict[tuple[str, str], float] = collections.defaultdict(float)
+    false_by: collections.defaultdict[tuple[str, str], float] = collections.defaultdict(float)
     total = np.zeros(3)
     print("error parts under the default options, ha: truly new / false / over@base / missed by "
           "the truth's onset period")  # fmt: skip
@@ -313,8 +320,17 @@ def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
         print(f"  {name:28s}{parts[0]:8.1f}{parts[1]:7.1f}{parts[2]:7.1f}   "
               + " ".join(f"t{t} {m:5.1f}" for t, m in enumerate(miss_by, start=1)))  # fmt: skip
         cover = cover_codes(cat)
-        codes0 = truth_codes(cat, classes)[0]
+        codes = truth_codes(cat, classes)
+        codes0 = codes[0]
         base = result.baseline_class
+        false = new & ~ever
+        first = new_t.argmax(axis=0)[false]
+        near = ndimage.binary_dilation(ever, iterations=2)[false]
+        yy, xx = np.nonzero(false)
+        chain = classes["class"].values[first, yy, xx]
+        for c, k, edge in zip(codes[first, yy, xx], chain, near, strict=True):
+            where = "edge" if edge else "away"
+            false_by[f"{cover.get(int(c), str(c))} ({where})", CLASS_NAMES[int(k)]] += px
         for c, b in zip(codes0[over], base[over], strict=True):
             over_by[cover.get(int(c), str(c)), CLASS_NAMES[int(b)]] += px
         last = missed & (onset == n - 1)
@@ -330,6 +346,10 @@ def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
     print("  missed in the last period by (chain's class there, its probability), ha:")
     for (c, band), ha in _largest(last_by):
         print(f"    {c:16s}{band:10s}{ha:8.1f}")
+    print("  false by (truth cover where first marked new, within 2 px of mine land or not; "
+          "chain's class there), ha:")  # fmt: skip
+    for (c, k), ha in _largest(false_by):
+        print(f"    {c:28s}{k:16s}{ha:8.1f}")
 
 
 def _largest(hectares: dict[tuple[str, str], float]) -> list[tuple[tuple[str, str], float]]:

@@ -451,3 +451,59 @@ def test_awaiting_confirmation_needs_an_earlier_undisturbed_view() -> None:
     assert not awaiting(V, B, B)  # confirmed: in the footprint
     assert not awaiting(V, B, V)
     assert awaiting(O, W) and not awaiting(W, W)  # a conversion counts; its own baseline not
+
+
+def test_built_other_counts_only_within_reach_of_bare_ground() -> None:
+    """A plant beside the pit is new disturbance; a field far from any bare_disturbed pixel
+    that comes out built_other for two periods is not (built_reach_m, stop 31), and its
+    baseline class is reported as it was."""
+    base = _grid(
+        """
+        vvvvvvvvvvvv
+        vbbvvvvvvvvv
+        vbbvvvvvvvvv
+        vvvvvvvvvvvv
+        """
+    )
+    codes = np.stack([base, base, base]).copy()
+    codes[1:, 1:3, 3] = O  # next to the pit (column 3: one pixel from it)
+    codes[1:, 1:3, 10] = O  # eight pixels away
+    codes[:, 3, 11] = O  # built_other from the baseline on, far: unchanged land as before
+    options = ChangeOptions(built_reach_m=30.0)
+    got = track_change(codes, options=options, pixel_m=10.0)
+    assert got.status[:, 1, 3].tolist() == [NONE, NEW, PERSISTING]
+    assert got.status[:, 1, 10].tolist() == [NONE] * 3
+    assert got.status[:, 3, 11].tolist() == [NONE] * 3 and got.baseline_class[3, 11] == O
+    off = track_change(codes, options=ChangeOptions(), pixel_m=10.0)
+    assert off.status[:, 1, 10].tolist() == [NONE, NEW, PERSISTING]
+    # within reach at 10 m pixels is beyond it at 1 m pixels (3 px) or 100 m pixels (0 px)
+    assert track_change(codes, options=options, pixel_m=1.0).status[1, 1, 10] == NEW
+    assert track_change(codes, options=options, pixel_m=100.0).status[1, 1, 3] == NONE
+    assert track_change(codes, options=options, pixel_m=100.0).status[1, 1, 10] == NONE
+    # awaiting confirmation reads the same rule: only the plant beside the pit waits
+    last = codes[:2].copy()
+    waiting = awaiting_confirmation(last, track_change(last, options=options), options)
+    assert sorted(waiting.tolist()) == [1 * 12 + 3, 2 * 12 + 3]
+    unchanged = ChangeOptions(built_reach_m=30.0, conversions=("water",))
+    np.testing.assert_array_equal(
+        track_change(codes, options=unchanged).status,
+        track_change(codes, options=ChangeOptions(conversions=("water",))).status,
+    )
+    for bad in (-1.0, float("nan"), "50", True):
+        with pytest.raises(ConfigError, match="built_reach_m"):
+            ChangeOptions(built_reach_m=bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="pixel size"):
+        track_change(codes, options=options, pixel_m=0.0)
+
+
+def test_pixel_metres_of_projected_and_geographic_grids() -> None:
+    from affine import Affine
+
+    from geomon.footprint import pixel_metres
+
+    assert pixel_metres("EPSG:32735", Affine(10, 0, 500_000, 0, -10, 8_800_000), (4, 4)) == 10
+    feet = pixel_metres("EPSG:2227", Affine(100, 0, 6e6, 0, -100, 2e6), (4, 4))  # US feet
+    assert feet == pytest.approx(30.48, rel=1e-5)
+    # 0.0001 degree near Kolwezi (10.7 S): about 11.06 m north, 10.93 m east
+    deg = pixel_metres("EPSG:4326", Affine(1e-4, 0, 25.4, 0, -1e-4, -10.7), (100, 100))
+    assert deg == pytest.approx(11.0, abs=0.1)

@@ -405,6 +405,13 @@ def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
     help="Consecutive clear periods a change must hold.",
 )
 @click.option(
+    "--built-reach-m",
+    type=click.FloatRange(0, 100_000, max_open=True),
+    default=None,
+    help="New built_other counts only within this many metres of ground some period shows "
+    "bare_disturbed; 0 counts it anywhere. [default: the rules' own]",
+)
+@click.option(
     "--mmu-ha",
     type=click.FloatRange(0),
     default=0.5,
@@ -430,6 +437,7 @@ def footprint(
     period: str,
     model_path: Path | None,
     persistence: int,
+    built_reach_m: float | None,
     mmu_ha: float,
     baseline: str | None,
     out: Path,
@@ -447,7 +455,10 @@ def footprint(
     from geomon.scheduler import dask_client
 
     aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
-    fp_opts = FootprintOptions(ChangeOptions(persistence=persistence), mmu_ha, baseline)
+    rules = ChangeOptions(persistence=persistence)
+    if built_reach_m is not None:
+        rules = replace(rules, built_reach_m=built_reach_m)
+    fp_opts = FootprintOptions(rules, mmu_ha, baseline)
     options = RunOptions(period=period, max_cloud=max_cloud, footprint=fp_opts)
     with dask_client(scheduler):
         run = run_footprint(

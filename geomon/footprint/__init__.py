@@ -109,6 +109,24 @@ def _grid(classes: xr.Dataset) -> tuple[str, Affine]:
     return crs.to_string(), Affine(dx, 0.0, float(x[0]) - dx / 2, 0.0, dy, float(y[0]) - dy / 2)
 
 
+def pixel_metres(crs: str, transform: Affine, shape: tuple[int, ...]) -> float:
+    """The side of a grid's pixels in metres (the mean of width and height): in the CRS's own
+    linear unit converted to metres, or for a geographic CRS along the geodesic at the grid's
+    centre."""
+    from pyproj import CRS, Geod
+
+    ref = CRS.from_user_input(crs)
+    dx, dy = math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e)
+    if not ref.is_geographic:
+        factor = ref.axis_info[0].unit_conversion_factor if ref.axis_info else 1.0
+        return float((dx + dy) / 2 * factor)
+    lon, lat = transform @ (shape[-1] / 2, shape[-2] / 2)
+    geod = Geod(ellps="WGS84")
+    _, _, east = geod.inv(lon, lat, lon + dx, lat)
+    _, _, north = geod.inv(lon, lat, lon, lat + dy)
+    return float((east + north) / 2)
+
+
 def _select_baseline(classes: xr.Dataset, baseline: str | None, kind: str) -> xr.Dataset:
     if baseline is None:
         return classes
@@ -184,7 +202,8 @@ def trace_footprint(
     codes = np.asarray(classes["class"].values)
     counts = np.asarray(classes["clear_count"].values) if "clear_count" in classes else None
     prob = np.asarray(classes["probability"].values) if "probability" in classes else None
-    change = track_change(codes, counts, options.change, prob)
+    pixel_m = pixel_metres(crs, transform, codes.shape[1:])
+    change = track_change(codes, counts, options.change, prob, pixel_m)
     aoi_local = None
     inside = np.ones(codes.shape[1:], bool)
     if aoi is not None:
@@ -206,7 +225,7 @@ def trace_footprint(
         else None
     )
     out = _to_frame(rows, crs, mine_id)
-    waiting = awaiting_confirmation(codes, change, options.change, prob, inside)
+    waiting = awaiting_confirmation(codes, change, options.change, prob, inside, pixel_m)
     waiting, _ = kept_patches(waiting, codes.shape[-1], min_px)
     area = _pixels_area_ha(waiting, codes.shape[1:], transform, aoi_local, crs)
     out.attrs[AWAITING] = {labels[-1]: area}

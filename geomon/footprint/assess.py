@@ -19,6 +19,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from geomon.evaluate import DISTURBED_SUMMARY
+from geomon.footprint import _grid, pixel_metres
 from geomon.footprint.change import NEW, PERSISTING, ChangeOptions, ChangeResult, track_change
 
 __all__ = [
@@ -195,7 +196,9 @@ def _against_truth(
     the AOI (disturbed after the baseline period and not at it) and the pixel area in hectares."""
     counts = classes["clear_count"].values if "clear_count" in classes else None
     prob = classes["probability"].values if "probability" in classes else None
-    result = track_change(classes["class"].values, counts, options, prob)
+    crs, transform = _grid(classes)
+    pixel_m = pixel_metres(crs, transform, classes["class"].shape[1:])
+    result = track_change(classes["class"].values, counts, options, prob, pixel_m)
     if truth is None:
         truth = truth_disturbed(catalog, classes)
     truth_new = truth[1:].any(axis=0) & ~truth[0] & aoi_mask
