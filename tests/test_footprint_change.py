@@ -121,18 +121,25 @@ def test_tail_run_needs_enough_clear_observations() -> None:
 
 
 def test_tail_rule_may_be_kept_to_bare_ground() -> None:
-    # a plant on cleared bush seen in the last period only waits for a second clear period
-    # (fallow cropland mapped built_other for a year looks the same), unless the tail rule may
-    # confirm built_other; a new pond and bare ground are confirmed at once
-    assert _status(V, V, O, counts=(5, 5, 4)) == [NONE, NONE, NONE]
-    assert _status(V, V, W, counts=(5, 5, 4)) == [NONE, NONE, NEW]
+    # a plant on cleared bush seen in the last period only: confirmed at once where the tail
+    # rule may confirm built_other (the default since stop 31), else it waits for a second
+    # clear period; a new pond and bare ground are confirmed at once (a lone pixel: no mine
+    # ground within built_reach_m, which is off here)
+    off = {"built_reach_m": 0.0}
+    assert _status(V, V, O, counts=(5, 5, 4), **off) == [NONE, NONE, NEW]
+    assert _status(V, V, W, counts=(5, 5, 4), **off) == [NONE, NONE, NEW]
     both = ("water", "built_other")
-    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=both) == [NONE, NONE, NEW]
-    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=()) == [NONE, NONE, NONE]
-    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=("water",)) == [NONE] * 3
-    assert _status(V, V, W, counts=(5, 5, 4), tail_conversions=("water",)) == [NONE, NONE, NEW]
-    assert _status(V, V, B, counts=(5, 5, 4), tail_conversions=()) == [NONE, NONE, NEW]
-    assert _status(V, O, O, counts=(5, 5, 4), tail_conversions=()) == [NONE, NEW, PERSISTING]
+    assert ChangeOptions().tail_conversions == both
+    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=both, **off) == [NONE, NONE, NEW]
+    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=(), **off) == [NONE, NONE, NONE]
+    assert _status(V, V, O, counts=(5, 5, 4), tail_conversions=("water",), **off) == [NONE] * 3
+    water = ("water",)
+    assert _status(V, V, W, counts=(5, 5, 4), tail_conversions=water, **off) == [NONE, NONE, NEW]
+    assert _status(V, V, B, counts=(5, 5, 4), tail_conversions=(), **off) == [NONE, NONE, NEW]
+    assert _status(V, O, O, counts=(5, 5, 4), tail_conversions=(), **off) == [NONE, NEW, PERSISTING]
+    # by default a built_other pixel with no bare_disturbed ground near it is undisturbed land
+    assert _status(V, V, O, counts=(5, 5, 4)) == [NONE] * 3
+    assert _status(V, O, O, counts=(5, 5, 4)) == [NONE] * 3
     with pytest.raises(ConfigError, match=r"tail_conversions: .*bare_disturbed always counts"):
         ChangeOptions(tail_conversions=("bare_disturbed",))
     with pytest.raises(ConfigError, match="tuple of class names"):
@@ -158,7 +165,8 @@ def test_bad_options() -> None:
 
 def test_ponds_and_plant_replacing_other_land_are_disturbance() -> None:
     assert _status(O, O, W, W) == [NONE, NONE, NEW, PERSISTING]  # evaporation pond on a salt flat
-    assert _status(V, O, O) == [NONE, NEW, PERSISTING]  # plant on cleared bush
+    # plant on cleared bush (with no mine ground near, only where built_reach_m is off)
+    assert _status(V, O, O, built_reach_m=0.0) == [NONE, NEW, PERSISTING]
     assert _status(W, W, W, W) == [NONE] * 4  # a natural lake stays a lake
     assert _status(O, O, O) == [NONE] * 3  # natural rock or a town at baseline
     assert _status(V, V, W, W, conversions=()) == [NONE] * 4
@@ -474,7 +482,10 @@ def test_built_other_counts_only_within_reach_of_bare_ground() -> None:
     assert got.status[:, 1, 3].tolist() == [NONE, NEW, PERSISTING]
     assert got.status[:, 1, 10].tolist() == [NONE] * 3
     assert got.status[:, 3, 11].tolist() == [NONE] * 3 and got.baseline_class[3, 11] == O
-    off = track_change(codes, options=ChangeOptions(), pixel_m=10.0)
+    assert ChangeOptions().built_reach_m == 30.0  # the default since stop 31
+    default = track_change(codes, pixel_m=10.0)
+    np.testing.assert_array_equal(default.status, got.status)
+    off = track_change(codes, options=ChangeOptions(built_reach_m=0.0), pixel_m=10.0)
     assert off.status[:, 1, 10].tolist() == [NONE, NEW, PERSISTING]
     # within reach at 10 m pixels is beyond it at 1 m pixels (3 px) or 100 m pixels (0 px)
     assert track_change(codes, options=options, pixel_m=1.0).status[1, 1, 10] == NEW
@@ -487,7 +498,7 @@ def test_built_other_counts_only_within_reach_of_bare_ground() -> None:
     unchanged = ChangeOptions(built_reach_m=30.0, conversions=("water",))
     np.testing.assert_array_equal(
         track_change(codes, options=unchanged).status,
-        track_change(codes, options=ChangeOptions(conversions=("water",))).status,
+        track_change(codes, options=replace(unchanged, built_reach_m=0.0)).status,
     )
     for bad in (-1.0, float("nan"), "50", True):
         with pytest.raises(ConfigError, match="built_reach_m"):

@@ -69,8 +69,11 @@ def test_chain_writes_footprint_and_class_rasters(
     summary = json.loads((tmp_path / "out" / "run.json").read_text())
     rules = summary["footprint_rules"]  # the rules behind the hectares, for an auditor
     assert rules["min_mapping_unit_ha"] == 0.5 and rules["change"]["persistence"] == 2
-    assert rules["change"]["tail_conversions"] == ["water"] and "aoi_crs" not in rules
-    assert rules["change"]["mine_water_share"] == 0.5
+    assert rules["change"]["tail_conversions"] == ["water", "built_other"]
+    assert "aoi_crs" not in rules and rules["change"]["mine_water_share"] == 0.5
+    assert (
+        rules["change"]["built_reach_m"] == 30.0 and rules["change"]["tail_min_probability"] == 0.8
+    )
     # land seen disturbed only in the latest clear view, reported apart (none here: the bare
     # land was there at baseline)
     assert summary["awaiting_confirmation_ha"] == {"2021": 0.0}

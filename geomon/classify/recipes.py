@@ -55,7 +55,9 @@ __all__ = [
 #: 19, never shipped), 147-156 (its successor v9, stop 19), 157-166 (v10, stop 20), 167-176
 #: (``geomon-shared-reduced-v11``, v10 in 8 bits, stop 24), 177-186 (``geomon-s2-full-v9``, v8
 #: routing ground whose NDVI fell late in the period to a model trained on middle-scene labels,
-#: stop 30; v8 measured on them beside it). The next unused test seed is 187.
+#: stop 30; v8 measured on them beside it), 187-196 (the change rules of stop 31,
+#: ``ChangeOptions.built_reach_m`` with the tail rule confirming ``built_other`` at 0.8, against
+#: the old rules, v8 and v11). The next unused test seed is 197.
 FIRST_TEST_SEED = 101
 
 

@@ -409,7 +409,7 @@ def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
     type=click.FloatRange(0, 100_000, max_open=True),
     default=None,
     help="New built_other counts only within this many metres of ground some period shows "
-    "bare_disturbed; 0 counts it anywhere. [default: the rules' own]",
+    "bare_disturbed; 0 counts it anywhere. [default: 30]",
 )
 @click.option(
     "--mmu-ha",
