@@ -518,3 +518,23 @@ def test_pixel_metres_of_projected_and_geographic_grids() -> None:
     # 0.0001 degree near Kolwezi (10.7 S): about 11.06 m north, 10.93 m east
     deg = pixel_metres("EPSG:4326", Affine(1e-4, 0, 25.4, 0, -1e-4, -10.7), (100, 100))
     assert deg == pytest.approx(11.0, abs=0.1)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_reach_codes_match_a_square_dilation(seed: int) -> None:
+    """The compiled running-count passes against scipy's maximum filter (zero beyond the
+    edges), on random grids, reaches and pixel sizes."""
+    from scipy import ndimage
+
+    from geomon.footprint.change import FAR_BUILT, reach_codes
+
+    rng = np.random.default_rng(seed)
+    for shape, reach_m, pixel_m in (((3, 40, 37), 30.0, 10.0), ((1, 9, 64), 95.0, 30.0),
+                                    ((2, 5, 3), 0.5, 10.0), ((2, 50, 50), 500.0, 10.0)):  # fmt: skip
+        codes = rng.choice(np.array([C, V, B, W, O], np.uint8), size=shape,
+                           p=[0.1, 0.6, 0.03, 0.07, 0.2])  # fmt: skip
+        got = reach_codes(codes, ChangeOptions(built_reach_m=reach_m), pixel_m)
+        r = int(reach_m // pixel_m)
+        near = ndimage.maximum_filter((codes == B).any(axis=0), size=2 * r + 1, mode="constant")
+        want = np.where((codes == O) & ~near, FAR_BUILT, codes)
+        np.testing.assert_array_equal(got, want)

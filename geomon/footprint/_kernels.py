@@ -20,6 +20,7 @@ __all__ = [
     "REHABILITATED",
     "baseline_codes",
     "enclosed_pixels",
+    "far_pixels",
     "masked_pixels",
     "track_pixels",
 ]
@@ -448,4 +449,45 @@ def enclosed_pixels(base, code, edge_code, cloud, share):  # type: ignore[no-unt
         if keep[labels[c]]:
             out[k] = pixels[c]
             k += 1
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def far_pixels(codes, near_code, far_code, reach):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """bool ``(y, x)``: the pixels some period of ``codes`` ``(t, y, x)`` shows as ``far_code``
+    that lie farther than ``reach`` pixels along rows and columns (outside the ``2 * reach + 1``
+    square) from every pixel some period shows as ``near_code``. Two running-count passes (rows,
+    then columns) over the pixels that are ``near_code`` in some period: linear in the grid,
+    whatever the reach."""
+    n_t, h, w = codes.shape
+    ever = np.zeros((h, w), np.int32)
+    has_far = np.zeros((h, w), np.bool_)
+    for t in range(n_t):
+        for y in range(h):
+            for x in range(w):
+                c = codes[t, y, x]
+                ever[y, x] |= c == near_code
+                has_far[y, x] |= c == far_code
+    across = np.zeros((h, w), np.int32)  # near_code within reach along the row
+    for y in range(h):
+        count = 0
+        for x in range(min(reach, w - 1) + 1):
+            count += ever[y, x]
+        for x in range(w):
+            across[y, x] = count > 0
+            if x + reach + 1 < w:
+                count += ever[y, x + reach + 1]
+            if x - reach >= 0:
+                count -= ever[y, x - reach]
+    count_row = np.zeros(w, np.int32)
+    for y in range(min(reach, h - 1) + 1):
+        count_row += across[y]
+    out = np.zeros((h, w), np.bool_)
+    for y in range(h):
+        for x in range(w):
+            out[y, x] = has_far[y, x] and count_row[x] == 0
+        if y + reach + 1 < h:
+            count_row += across[y + reach + 1]
+        if y - reach >= 0:
+            count_row -= across[y - reach]
     return out

@@ -426,19 +426,15 @@ def reach_codes(codes: np.ndarray, options: ChangeOptions, pixel_m: float) -> np
         return codes
     if not (np.isfinite(pixel_m) and pixel_m > 0):
         raise ConfigError(f"pixel size {pixel_m!r} m must be a positive number")
-    built = codes == BUILT_OTHER
-    if not built.any():
-        return codes
-    from scipy import ndimage
+    from geomon.footprint._kernels import far_pixels
 
     reach = int(options.built_reach_m // pixel_m)
-    bare = (codes == BARE_DISTURBED).any(axis=0)
-    near = ndimage.maximum_filter(bare, size=2 * reach + 1) if reach else bare
-    far = built & ~near
+    codes = np.ascontiguousarray(codes, np.uint8)
+    far = far_pixels(codes, np.uint8(BARE_DISTURBED), np.uint8(BUILT_OTHER), reach)
     if not far.any():
         return codes
     out = codes.copy()
-    out[far] = FAR_BUILT
+    np.putmask(out, (out == BUILT_OTHER) & far, FAR_BUILT)
     return out
 
 
