@@ -22,6 +22,7 @@ __all__ = [
     "enclosed_pixels",
     "far_pixels",
     "masked_pixels",
+    "recode_pixels",
     "track_pixels",
 ]
 
@@ -456,38 +457,59 @@ def enclosed_pixels(base, code, edge_code, cloud, share):  # type: ignore[no-unt
 def far_pixels(codes, near_code, far_code, reach):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """bool ``(y, x)``: the pixels some period of ``codes`` ``(t, y, x)`` shows as ``far_code``
     that lie farther than ``reach`` pixels along rows and columns (outside the ``2 * reach + 1``
-    square) from every pixel some period shows as ``near_code``. Two running-count passes (rows,
-    then columns) over the pixels that are ``near_code`` in some period: linear in the grid,
-    whatever the reach."""
+    square) from every pixel some period shows as ``near_code``; and their count. Two
+    running-count passes (along each row, then down the columns) over the pixels that are
+    ``near_code`` in some period: linear in the grid, whatever the reach."""
     n_t, h, w = codes.shape
-    ever = np.zeros((h, w), np.int32)
+    ever = np.zeros(w, np.int32)
+    across = np.empty((h, w), np.int32)  # near_code within reach along the row
     has_far = np.zeros((h, w), np.bool_)
-    for t in range(n_t):
-        for y in range(h):
-            for x in range(w):
-                c = codes[t, y, x]
-                ever[y, x] |= c == near_code
-                has_far[y, x] |= c == far_code
-    across = np.zeros((h, w), np.int32)  # near_code within reach along the row
     for y in range(h):
+        ever[:] = 0
+        for t in range(n_t):
+            row = codes[t, y]
+            far_row = has_far[y]
+            for x in range(w):
+                c = row[x]
+                ever[x] |= c == near_code
+                far_row[x] |= c == far_code
         count = 0
         for x in range(min(reach, w - 1) + 1):
-            count += ever[y, x]
+            count += ever[x]
         for x in range(w):
-            across[y, x] = count > 0
+            across[y, x] = count
             if x + reach + 1 < w:
-                count += ever[y, x + reach + 1]
+                count += ever[x + reach + 1]
             if x - reach >= 0:
-                count -= ever[y, x - reach]
+                count -= ever[x - reach]
     count_row = np.zeros(w, np.int32)
     for y in range(min(reach, h - 1) + 1):
         count_row += across[y]
     out = np.zeros((h, w), np.bool_)
+    n_far = 0
     for y in range(h):
+        far_row, out_row = has_far[y], out[y]
         for x in range(w):
-            out[y, x] = has_far[y, x] and count_row[x] == 0
+            f = far_row[x] and count_row[x] == 0
+            out_row[x] = f
+            n_far += f
         if y + reach + 1 < h:
             count_row += across[y + reach + 1]
         if y - reach >= 0:
             count_row -= across[y - reach]
+    return out, n_far
+
+
+@numba.njit(nogil=True, cache=True)
+def recode_pixels(codes, where, code, new_code):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """A copy of ``codes`` ``(t, y, x)`` with ``code`` replaced by ``new_code`` where ``where``
+    ``(y, x)`` holds."""
+    out = codes.copy()
+    n_t, h, w = codes.shape
+    for t in range(n_t):
+        for y in range(h):
+            src, dst, mask = codes[t, y], out[t, y], where[y]
+            for x in range(w):
+                if mask[x] and src[x] == code:
+                    dst[x] = new_code
     return out

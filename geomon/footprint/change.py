@@ -426,16 +426,14 @@ def reach_codes(codes: np.ndarray, options: ChangeOptions, pixel_m: float) -> np
         return codes
     if not (np.isfinite(pixel_m) and pixel_m > 0):
         raise ConfigError(f"pixel size {pixel_m!r} m must be a positive number")
-    from geomon.footprint._kernels import far_pixels
+    from geomon.footprint._kernels import far_pixels, recode_pixels
 
     reach = int(options.built_reach_m // pixel_m)
     codes = np.ascontiguousarray(codes, np.uint8)
-    far = far_pixels(codes, np.uint8(BARE_DISTURBED), np.uint8(BUILT_OTHER), reach)
-    if not far.any():
+    far, n_far = far_pixels(codes, np.uint8(BARE_DISTURBED), np.uint8(BUILT_OTHER), reach)
+    if not n_far:
         return codes
-    out = codes.copy()
-    np.putmask(out, (out == BUILT_OTHER) & far, FAR_BUILT)
-    return out
+    return recode_pixels(codes, far, np.uint8(BUILT_OTHER), np.uint8(FAR_BUILT))
 
 
 def mine_water(base: np.ndarray, share: float) -> np.ndarray:
