@@ -57,7 +57,8 @@ __all__ = [
 #: routing ground whose NDVI fell late in the period to a model trained on middle-scene labels,
 #: stop 30; v8 measured on them beside it), 187-196 (the change rules of stop 31,
 #: ``ChangeOptions.built_reach_m`` with the tail rule confirming ``built_other`` at 0.8, against
-#: the old rules, v8 and v11). The next unused test seed is 197.
+#: the old rules, v8 and v11), 197-206 (``geomon-s2-full-v9`` under those rules, v8 beside it,
+#: stop 31). The next unused test seed is 207.
 FIRST_TEST_SEED = 101
 
 
