@@ -225,7 +225,7 @@ def trace_footprint(
         else None
     )
     out = _to_frame(rows, crs, mine_id)
-    waiting = awaiting_confirmation(codes, change, options.change, prob, inside, pixel_m)
+    waiting = awaiting_confirmation(codes, change, options.change, prob, inside)
     waiting, _ = kept_patches(waiting, codes.shape[-1], min_px)
     area = _pixels_area_ha(waiting, codes.shape[1:], transform, aoi_local, crs)
     out.attrs[AWAITING] = {labels[-1]: area}

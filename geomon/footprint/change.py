@@ -58,6 +58,7 @@ __all__ = [
     "ChangeResult",
     "awaiting_confirmation",
     "confirmed_runs",
+    "far_built",
     "mine_water",
     "reach_codes",
     "track_change",
@@ -279,6 +280,9 @@ class ChangeResult:
     """int16 ``(y, x)``: index of the first clear period (the pixel's baseline), -1 if none."""
     baseline_class: np.ndarray
     """uint8 ``(y, x)``: class code at the baseline period, 0 if never clear."""
+    far_built: np.ndarray | None = None
+    """bool ``(y, x)``: the pixels whose ``built_other`` the rules read as undisturbed land
+    (:attr:`ChangeOptions.built_reach_m`, :func:`far_built`); None where there is none."""
 
 
 def confirmed_runs(
@@ -336,7 +340,9 @@ def track_change(
     codes = np.asarray(codes)
     if codes.ndim != 3 or codes.shape[0] < 1:
         raise ConfigError("codes must be (time, y, x) with at least one period")
-    codes = reach_codes(codes, options, pixel_m)
+    far = far_built(codes, options, pixel_m)
+    if far is not None:
+        codes = _recoded(codes, far)
     shape = codes.shape[1:]
     status = np.empty(codes.shape, np.uint8)
     first = np.empty(shape, np.int16)
@@ -407,7 +413,7 @@ def track_change(
         with ThreadPoolExecutor(len(bands)) as pool:
             list(pool.map(rows, bands))
     np.putmask(base_cls, base_cls == FAR_BUILT, BUILT_OTHER)
-    return ChangeResult(status, first, base_idx, base_cls)
+    return ChangeResult(status, first, base_idx, base_cls, far)
 
 
 #: the code :func:`reach_codes` gives ``built_other`` beyond ``built_reach_m``: a class of its
@@ -415,25 +421,39 @@ def track_change(
 FAR_BUILT = 255
 
 
-def reach_codes(codes: np.ndarray, options: ChangeOptions, pixel_m: float) -> np.ndarray:
-    """``codes`` ``(time, y, x)`` with ``built_other`` recoded :data:`FAR_BUILT` on the pixels
-    farther than ``options.built_reach_m`` (along rows and columns, in whole pixels of
-    ``pixel_m`` metres) from every pixel that is ``bare_disturbed`` in some period, so that the
-    change rules read it as undisturbed land there (``codes`` itself where nothing changes).
-    The same code in every period: a far pixel's ``built_other`` baseline stays unchanged
-    land when it is ``built_other`` again, as before."""
+def far_built(codes: np.ndarray, options: ChangeOptions, pixel_m: float) -> np.ndarray | None:
+    """bool ``(y, x)``: the pixels some period of ``codes`` ``(time, y, x)`` shows
+    ``built_other`` that lie farther than ``options.built_reach_m`` (along rows and columns, in
+    whole pixels of ``pixel_m`` metres) from every pixel that is ``bare_disturbed`` in some
+    period; None where there is none, or the rule is off."""
     if options.built_reach_m <= 0 or "built_other" not in options.conversions:
-        return codes
+        return None
     if not (np.isfinite(pixel_m) and pixel_m > 0):
         raise ConfigError(f"pixel size {pixel_m!r} m must be a positive number")
-    from geomon.footprint._kernels import far_pixels, recode_pixels
+    from geomon.footprint._kernels import far_pixels
 
     reach = int(options.built_reach_m // pixel_m)
     codes = np.ascontiguousarray(codes, np.uint8)
     far, n_far = far_pixels(codes, np.uint8(BARE_DISTURBED), np.uint8(BUILT_OTHER), reach)
-    if not n_far:
-        return codes
+    return far if n_far else None
+
+
+def _recoded(codes: np.ndarray, far: np.ndarray) -> np.ndarray:
+    """A copy of ``codes`` with ``built_other`` :data:`FAR_BUILT` on the pixels of ``far``: the
+    same code in every period, so a far pixel's ``built_other`` baseline stays unchanged land
+    when it is ``built_other`` again, as before."""
+    from geomon.footprint._kernels import recode_pixels
+
+    codes = np.ascontiguousarray(codes, np.uint8)
     return recode_pixels(codes, far, np.uint8(BUILT_OTHER), np.uint8(FAR_BUILT))
+
+
+def reach_codes(codes: np.ndarray, options: ChangeOptions, pixel_m: float) -> np.ndarray:
+    """``codes`` ``(time, y, x)`` as the change rules read them: ``built_other`` recoded
+    :data:`FAR_BUILT` on the pixels of :func:`far_built` (undisturbed land there; ``codes``
+    itself where there is none)."""
+    far = far_built(codes, options, pixel_m)
+    return codes if far is None else _recoded(codes, far)
 
 
 def mine_water(base: np.ndarray, share: float) -> np.ndarray:
@@ -471,7 +491,6 @@ def awaiting_confirmation(
     options: ChangeOptions | None = None,
     probability: np.ndarray | None = None,
     inside: np.ndarray | None = None,
-    pixel_m: float = 10.0,
 ) -> np.ndarray:
     """Flat indices (ascending) of the pixels (within ``inside`` (y, x), when given) outside the
     footprint at the last period whose latest clear view shows disturbance the rules would count
@@ -480,11 +499,14 @@ def awaiting_confirmation(
     or more): ground that becomes ``new`` if the next period confirms it; the persistence rules
     wait for that. A one-off cloud shadow is among them, so this is reported apart from the
     footprint, never in it. Ground disturbed at its first clear view is not (it would be
-    ``persisting``). ``pixel_m``: as :func:`track_change`'s."""
+    ``persisting``). ``built_other`` counts where ``change`` counted it (its
+    :attr:`~ChangeResult.far_built`, from the ``options`` given to :func:`track_change`)."""
     from geomon.footprint._kernels import awaiting_pixels
 
     options = options or ChangeOptions()
-    codes = reach_codes(np.asarray(codes), options, pixel_m)
+    codes = np.asarray(codes)
+    if change.far_built is not None:
+        codes = _recoded(codes, change.far_built)
     shape = codes.shape[1:]
     prob = np.asarray(probability) if probability is not None else np.zeros((1, 1, 1), np.float32)
     # the thresholds in the probabilities' own type; 0 (not used) without probabilities
