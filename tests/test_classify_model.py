@@ -349,7 +349,11 @@ def test_shipped_features_are_the_bundled_models_features() -> None:
         shipped_features,
     )
 
-    assert select_model(FULL_BANDS).features == shipped_features("full")
+    # the default full model (geomon-s2-full-v9) routes ground whose NDVI fell late in the
+    # period to a model that also reads the period's late greatest NDVI
+    full = select_model(FULL_BANDS).features
+    assert full.temporal == ("ndvi_max", "ndvi_max_late")
+    assert full.with_temporal(("ndvi_max",)) == shipped_features("full")
     assert select_model(REDUCED_BANDS).features == shipped_features("reduced")
     assert len(shipped_features("full")) == len(FULL_FEATURES) + 15
     with pytest.raises(GeomonError, match="'full' or 'reduced'"):

@@ -58,7 +58,8 @@ __all__ = [
 #: stop 30; v8 measured on them beside it), 187-196 (the change rules of stop 31,
 #: ``ChangeOptions.built_reach_m`` with the tail rule confirming ``built_other`` at 0.8, against
 #: the old rules, v8 and v11), 197-206 (``geomon-s2-full-v9`` under those rules, v8 beside it,
-#: stop 31). The next unused test seed is 207.
+#: stop 31), 207-216 (v9 against v8 by the rule in v9's card, written before: v9 became the
+#: default full-band model, stop 32). The next unused test seed is 217.
 FIRST_TEST_SEED = 101
 
 
