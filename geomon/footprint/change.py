@@ -93,6 +93,15 @@ class ChangeOptions:
     0.8 since stop 31 (see ``tail_conversions``: chosen with ``built_reach_m``); the history
     below is of 0.9.
 
+    Stop 32, written before its grid was read: on the 144 validation runs the default
+    ``geomon-s2-full-v9`` misses 355 ha of ground truly disturbed only in the last period, the
+    truth's own classes 90 ha (``bench.change_sweep --truth-classes``: 129 of 144 within 5 %,
+    v9 115). Grid: ``tail_min_probability`` 0.5 / 0.6 / 0.7 / 0.8 x ``tail_min_clear`` 2 / 3,
+    the other defaults, for v9 (full bands) and ``geomon-shared-reduced-v11``. A combination is
+    taken only if, for both models, no more mines above 0.5 % false than the defaults and
+    strictly more within 5 %; among those, the most within 5 % over both; then test seeds
+    217-226 once, old and new rules.
+
     Stop 15 chose 0.9 (was 0.95) on 144 validation mine runs (demo seeds 4-7, 11, 12 and 16-45,
     ``geomon-s2-full-v7``, ``python -m bench.change_sweep --seeds ...``), after the demo truth's
     swath gaps were fixed (:func:`geomon.footprint.assess.truth_codes`). The rule, fixed before
