@@ -236,6 +236,22 @@ def _floor_cpu(query: Query, source: StaticCatalogSource, chunk: int) -> tuple[f
     return t_floor, time.process_time() - cpu0, nbytes
 
 
+def compile_target() -> str:
+    """The CPU numba compiles the kernels for (``NUMBA_CPU_NAME`` where set, else the host's)
+    and whether it has AVX2 and AVX-512 VNNI: the classifier's 8-bit layers use ``vpdpbusd``
+    only with VNNI (:data:`geomon.classify._forward.VNNI`), so the figures depend on it."""
+    from llvmlite import binding
+    from numba.core import config
+
+    name = getattr(config, "CPU_NAME", None)
+    if name is not None:
+        named = set((getattr(config, "CPU_FEATURES", None) or "").split(","))
+        return f"{name} (NUMBA_CPU_NAME; VNNI {'yes' if '+avx512vnni' in named else 'no'})"
+    host = binding.get_host_cpu_features()
+    return (f"{binding.get_host_cpu_name()} (host; AVX2 {'yes' if host.get('avx2') else 'no'}, "
+            f"AVX-512 VNNI {'yes' if host.get('avx512vnni') else 'no'})")  # fmt: skip
+
+
 def run_cases(
     title: str,
     module: str,
@@ -254,6 +270,7 @@ def run_cases(
     print(f"{title}: {os.cpu_count()} cores, {THREADS} threads, chunk {chunk} px, "
           f"{items} {scene} scenes of {size_px} px over {span_days} days, fastest of {reps} reps; "
           f"load avg at start {load0[0]:.2f} (5 min {load0[1]:.2f})")  # fmt: skip
+    print(f"  compiled for {compile_target()}")
     for case in CASES:
         args = [sys.executable, "-m", module, "--case", case, "--items", str(items),
                 "--size", str(size_px), "--chunk", str(chunk), "--reps", str(reps), *extra]  # fmt: skip
