@@ -120,6 +120,30 @@ def test_tail_run_needs_enough_clear_observations() -> None:
     assert _status(V, V, B) == [NONE, NONE, NONE]  # no clear_count: always wait
 
 
+def test_tail_threshold_below_min_probability_confirms_only_at_the_end() -> None:
+    def status(*probs: float, **kw: Any) -> list[int]:
+        p = np.asarray(probs, np.float32)[:, None, None]
+        cc = np.full((len(probs), 1, 1), 5)
+        series = _series(V, V, B, B)
+        return track_change(series, cc, ChangeOptions(**kw), p).status[:, 0, 0].tolist()
+
+    # two bare periods at 0.6, the last one and the one before: the persistence rule (0.8)
+    # counts neither; a tail threshold of 0.5 confirms the run that reaches the end
+    assert status(0.9, 0.9, 0.6, 0.6) == [NONE] * 4
+    assert status(0.9, 0.9, 0.6, 0.6, tail_min_probability=0.5) == [NONE, NONE, NEW, PERSISTING]
+    assert status(0.9, 0.9, 0.6, 0.4, tail_min_probability=0.5) == [NONE] * 4  # all of the run
+    # a sure period then an unsure one at the end: the tail run is both (the first alone is
+    # not persistent); at or above min_probability the threshold only adds a condition
+    assert status(0.9, 0.9, 0.9, 0.6) == [NONE] * 4
+    assert status(0.9, 0.9, 0.9, 0.6, tail_min_probability=0.5) == [NONE, NONE, NEW, PERSISTING]
+    assert status(0.9, 0.9, 0.9, 0.9, tail_min_probability=0.95) == [NONE, NONE, NEW, PERSISTING]
+    # an unsure period inside the series is never confirmed by the tail threshold
+    inner = track_change(_series(V, B, B, V), np.full((4, 1, 1), 5),
+                         ChangeOptions(tail_min_probability=0.5),
+                         np.asarray([0.9, 0.6, 0.6, 0.9], np.float32)[:, None, None])  # fmt: skip
+    assert inner.status[:, 0, 0].tolist() == [NONE] * 4
+
+
 def test_tail_rule_may_be_kept_to_bare_ground() -> None:
     # a plant on cleared bush seen in the last period only: confirmed at once where the tail
     # rule may confirm built_other (the default since stop 31), else it waits for a second
@@ -282,13 +306,13 @@ def _reference(
     sure = hit
     if probability is not None and options.min_probability > 0:
         sure = hit & (probability >= options.min_probability)
-    tail = None
+    tail = sure
     if probability is not None and options.tail_min_probability > 0:
         tail = hit & (probability >= options.tail_min_probability)
     early = codes == B
     for name in options.tail_conversions:
         early |= codes == CLASS_NAMES.index(name)
-    tail = (hit if tail is None else tail) & early
+    tail = tail & early
     bare_ok = confirmed_runs(sure, clear, clear_count, options, tail)
     veg_ok = confirmed_runs(codes == V, clear, clear_count, options)
     mine = mine_water(base_cls, options.mine_water_share)

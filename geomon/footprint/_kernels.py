@@ -34,7 +34,8 @@ _BIG = np.iinfo(np.int32).max
 @numba.njit(nogil=True, cache=True, inline="always")
 def _runs(hit, tail_hit, clear, cc, has_cc, persistence, tail_min_clear, ok):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     """One pixel of ``confirmed_runs``: ``ok[t]`` when ``hit[t]`` starts or continues a run of
-    ``persistence`` clear hits, or a shorter run reaching the end that the tail rule accepts."""
+    ``persistence`` clear hits, or when ``t`` is in the run of clear ``hit`` or ``tail_hit``
+    periods that reaches the end, every one of them ``tail_hit``, and the tail rule accepts it."""
     run = 0
     to_end = True
     min_cc = _BIG
@@ -44,16 +45,17 @@ def _runs(hit, tail_hit, clear, cc, has_cc, persistence, tail_min_clear, ok):  #
         x = hit[t] and c
         if x:
             run += 1
+        elif c:
+            run = 0
+        y = (hit[t] or tail_hit[t]) and c  # in the run that reaches the end, while to_end
+        if y:
             tail_all = tail_all and tail_hit[t]
             if has_cc:
                 min_cc = min(min_cc, cc[t])
         elif c:
-            run = 0
             to_end = False
-            tail_all = True
-            min_cc = _BIG
         tail_ok = has_cc and to_end and tail_all and min_cc >= tail_min_clear and tail_min_clear > 0
-        ok[t] = x and (run >= persistence or tail_ok)
+        ok[t] = (x and run >= persistence) or (y and tail_ok)
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -141,13 +143,12 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
                     early = early or code == tail_conversions[k]
                 veg[t] = code == vegetation
                 sure[t] = h and (not use_probability or probability[t, y, x] >= min_probability)
-                tail[t] = (
-                    sure[t]
-                    and early
-                    and (
-                        not use_tail_probability
-                        or (h and probability[t, y, x] >= tail_min_probability)
-                    )
+                # the tail rule's own threshold where it has one (below min_probability it
+                # confirms a run at the end that the persistence rule would not count)
+                tail[t] = early and (
+                    (h and probability[t, y, x] >= tail_min_probability)
+                    if use_tail_probability
+                    else sure[t]
                 )
                 if has_cc:
                     cc[t] = clear_count[t, y, x]

@@ -90,8 +90,9 @@ class ChangeOptions:
     tail_min_probability: float = 0.8
     """Like ``min_probability``, for the shorter run the tail rule accepts at the series end:
     a detection in the last periods is confirmed early only when the classifier is sure.
-    At or below ``min_probability`` it adds no condition: every period of a run passes
-    ``min_probability`` already.
+    Below ``min_probability`` (since stop 32) the run that reaches the series end may hold
+    periods at this probability or more that the persistence rule does not count (0: the
+    periods ``min_probability`` counts).
     0.8 since stop 31 (see ``tail_conversions``: chosen with ``built_reach_m``); the history
     below is of 0.9.
 
@@ -113,7 +114,8 @@ class ChangeOptions:
     ``bare_disturbed`` (115.6 of them at probability 0.3-0.8, 71.9 at 0.8 or more with fewer
     than ``tail_min_clear`` clear views), 98.1 ``vegetation``, 55.5 ``built_other`` and 13.8
     ``water``: a tail threshold below ``min_probability`` would need the kernel to accept a
-    last-period run under it (not tried).
+    last-period run under it. So the kernel now does (see the first paragraph), and the same
+    grid runs again under the same rule, written here before that run.
 
     Stop 15 chose 0.9 (was 0.95) on 144 validation mine runs (demo seeds 4-7, 11, 12 and 16-45,
     ``geomon-s2-full-v7``, ``python -m bench.change_sweep --seeds ...``), after the demo truth's
@@ -317,31 +319,35 @@ def confirmed_runs(
     """bool ``(time, ...)``: ``hit`` at ``t`` starts (or continues) a confirmed run of clear hits.
 
     A run is the clear periods from ``t`` on where ``hit`` holds, skipping periods not ``clear``.
-    ``tail_hit`` (default ``hit``) is what a run shorter than ``persistence`` at the end must hold.
+    ``tail_hit`` (default ``hit``) is what the run reaching the series end must hold for the
+    tail rule: that run is the clear periods from ``t`` to the end where ``hit`` or ``tail_hit``
+    holds, so a ``tail_hit`` that is not a ``hit`` (a threshold below ``min_probability``) is
+    confirmed there and nowhere else.
     """
-    tail_hit = hit if tail_hit is None else tail_hit & hit
+    tail_hit = hit if tail_hit is None else tail_hit
     n = hit.shape[0]
     shape = hit.shape[1:]
     big = np.iinfo(np.int32).max
     run = np.zeros(shape, np.int32)  # run length from t+1
-    to_end = np.ones(shape, bool)  # that run reaches the series end
-    min_cc = np.full(shape, big, np.int32)  # fewest clear observations along it
-    tail_all = np.ones(shape, bool)  # every hit of that run also passes tail_hit
+    to_end = np.ones(shape, bool)  # the clear hits or tail hits from t+1 reach the series end
+    min_cc = np.full(shape, big, np.int32)  # fewest clear observations along them
+    tail_all = np.ones(shape, bool)  # every one of them passes tail_hit
     out = np.zeros(hit.shape, bool)
     for t in range(n - 1, -1, -1):
         c, x = clear[t], hit[t] & clear[t]
+        y = (hit[t] | tail_hit[t]) & c
         run = np.where(x, run + 1, np.where(c, 0, run))
-        to_end = np.where(c & ~x, False, to_end)
-        tail_all = np.where(x, tail_all & tail_hit[t], np.where(c, True, tail_all))
+        to_end = np.where(c & ~y, False, to_end)
+        tail_all = np.where(y, tail_all & tail_hit[t], tail_all)
         if clear_count is not None:
             cc = clear_count[t].astype(np.int32)
-            min_cc = np.where(x, np.minimum(min_cc, cc), np.where(c, big, min_cc))
+            min_cc = np.where(y, np.minimum(min_cc, cc), min_cc)
         tail_ok = (
             to_end & tail_all & (min_cc >= options.tail_min_clear) & (options.tail_min_clear > 0)
         )
         if clear_count is None:
             tail_ok = np.zeros(shape, bool)
-        out[t] = x & ((run >= options.persistence) | tail_ok)
+        out[t] = (x & (run >= options.persistence)) | (y & tail_ok)
     return out
 
 
