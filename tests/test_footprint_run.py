@@ -160,17 +160,21 @@ def test_footprint_command_end_to_end(
     code = main(["footprint", "test_mine", "--start", "2020-01-01", "--end", "2021-12-31",
                  "--source", f"stac:{made.catalog_path}", "--registry", str(tmp_path / "reg"),
                  "--model", str(tmp_path / "tiny.gmodel"), "--built-reach-m", "80",
-                 "--out", str(out)])  # fmt: skip
+                 "--tail-min-probability", "0.7", "--out", str(out)])  # fmt: skip
     printed = capsys.readouterr()
     assert code == 0, printed.err
     assert "model tiny-s2" in printed.out and "persisting" in printed.out
     assert (out / "footprint_2021.parquet").exists() and (out / "classes_2020.tif").exists()
     rules = json.loads((out / "run.json").read_text())["footprint_rules"]["change"]
-    assert rules["built_reach_m"] == 80.0
+    assert rules["built_reach_m"] == 80.0 and rules["tail_min_probability"] == 0.7
     args = ["footprint", "test_mine", "--start", "2020-01-01", "--end", "2021-12-31",
             "--built-reach-m", "-5", "--out", str(tmp_path / "bad")]  # fmt: skip
     assert main(args) != 0
     assert "built-reach-m" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    args[args.index("--built-reach-m") : args.index("--built-reach-m") + 2] = [
+        "--tail-min-probability", "1.5"]  # fmt: skip
+    assert main(args) != 0
+    assert "tail-min-probability" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 
 
 def test_footprint_command_reports_ground_awaiting_confirmation(

@@ -412,6 +412,13 @@ def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
     "bare_disturbed; 0 counts it anywhere. [default: 30]",
 )
 @click.option(
+    "--tail-min-probability",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Probability a detection in the last periods needs to be confirmed before it persists; "
+    "below 0.8 (the persistence rule's) it confirms runs that reach the series end. [default: 0.8]",
+)
+@click.option(
     "--mmu-ha",
     type=click.FloatRange(0),
     default=0.5,
@@ -438,6 +445,7 @@ def footprint(
     model_path: Path | None,
     persistence: int,
     built_reach_m: float | None,
+    tail_min_probability: float | None,
     mmu_ha: float,
     baseline: str | None,
     out: Path,
@@ -458,6 +466,8 @@ def footprint(
     rules = ChangeOptions(persistence=persistence)
     if built_reach_m is not None:
         rules = replace(rules, built_reach_m=built_reach_m)
+    if tail_min_probability is not None:
+        rules = replace(rules, tail_min_probability=tail_min_probability)
     fp_opts = FootprintOptions(rules, mmu_ha, baseline)
     options = RunOptions(period=period, max_cloud=max_cloud, footprint=fp_opts)
     with dask_client(scheduler):
