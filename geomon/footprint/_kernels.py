@@ -158,10 +158,7 @@ def track_pixels(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
             rehab = False
             seen_undisturbed = False
             first = -1
-            base_idx = -1
-            for t in range(n):
-                if clear[t] and base_idx < 0:
-                    base_idx = t
+            for t in range(n):  # base_idx: the first clear period, found above
                 onset = (bare_ok[t] or (mine and t == base_idx)) and not disturbed
                 is_new = onset and first < 0 and seen_undisturbed
                 if onset and first < 0:
