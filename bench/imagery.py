@@ -238,18 +238,21 @@ def _floor_cpu(query: Query, source: StaticCatalogSource, chunk: int) -> tuple[f
 
 def compile_target() -> str:
     """The CPU numba compiles the kernels for (``NUMBA_CPU_NAME`` where set, else the host's)
-    and whether it has AVX2 and AVX-512 VNNI: the classifier's 8-bit layers use ``vpdpbusd``
-    only with VNNI (:data:`geomon.classify._forward.VNNI`), so the figures depend on it."""
+    and whether the classifier's 8-bit layers use ``vpdpbusd`` there
+    (:data:`geomon.classify._forward.VNNI`, which reads ``NUMBA_CPU_FEATURES`` too): the
+    figures depend on it."""
     from llvmlite import binding
     from numba.core import config
 
+    from geomon.classify._forward import VNNI
+
     name = getattr(config, "CPU_NAME", None)
-    if name is not None:
-        named = set((getattr(config, "CPU_FEATURES", None) or "").split(","))
-        return f"{name} (NUMBA_CPU_NAME; VNNI {'yes' if '+avx512vnni' in named else 'no'})"
-    host = binding.get_host_cpu_features()
-    return (f"{binding.get_host_cpu_name()} (host; AVX2 {'yes' if host.get('avx2') else 'no'}, "
-            f"AVX-512 VNNI {'yes' if host.get('avx512vnni') else 'no'})")  # fmt: skip
+    where = "NUMBA_CPU_NAME" if name is not None else "host"
+    avx2 = ""
+    if name is None:
+        avx2 = f"AVX2 {'yes' if binding.get_host_cpu_features().get('avx2') else 'no'}, "
+        name = binding.get_host_cpu_name()
+    return f"{name} ({where}; {avx2}AVX-512 VNNI {'yes' if VNNI else 'no'})"
 
 
 def run_cases(

@@ -137,6 +137,12 @@ def test_tail_threshold_below_min_probability_confirms_only_at_the_end() -> None
     assert status(0.9, 0.9, 0.9, 0.6) == [NONE] * 4
     assert status(0.9, 0.9, 0.9, 0.6, tail_min_probability=0.5) == [NONE, NONE, NEW, PERSISTING]
     assert status(0.9, 0.9, 0.9, 0.9, tail_min_probability=0.95) == [NONE, NONE, NEW, PERSISTING]
+    # above min_probability the threshold is a further condition on a lone last period
+    last = track_change(_series(V, V, V, B), np.full((4, 1, 1), 5),
+                        ChangeOptions(tail_min_probability=0.95),
+                        np.full((4, 1, 1), 0.9, np.float32))  # fmt: skip
+    assert last.status[:, 0, 0].tolist() == [NONE] * 4
+    assert status(0.9, 0.9, 0.9, 0.9) == [NONE, NONE, NEW, PERSISTING]
     # an unsure period inside the series is never confirmed by the tail threshold
     inner = track_change(_series(V, B, B, V), np.full((4, 1, 1), 5),
                          ChangeOptions(tail_min_probability=0.5),

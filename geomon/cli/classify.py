@@ -415,8 +415,9 @@ def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
     "--tail-min-probability",
     type=click.FloatRange(0, 1),
     default=None,
-    help="Probability a detection in the last periods needs to be confirmed before it persists; "
-    "below 0.8 (the persistence rule's) it confirms runs that reach the series end. [default: 0.8]",
+    help="Probability a detection at the series end needs to be confirmed before it persists; "
+    "below the persistence rule's (0.8) it confirms the run that reaches the end at that "
+    "probability; 0 uses the persistence rule's. [default: 0.8]",
 )
 @click.option(
     "--mmu-ha",

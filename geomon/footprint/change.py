@@ -12,7 +12,10 @@ Rules (all per pixel, periods in time order, the first one the baseline):
   ``tail_min_clear`` clear observations (the median of three or more observations already rejects
   a one-off artefact) and the classifier is sure of it (``tail_min_probability``), and only for
   ``bare_disturbed`` and the conversions in ``tail_conversions`` (by default both); otherwise it
-  waits for the next period.
+  waits for the next period. A ``tail_min_probability`` below ``min_probability`` (off by
+  default) also lets the run that reaches the end, of any length, hold periods at that lower
+  probability; like every tail confirmation it is provisional: a later clear period that is not
+  a hit ends the run and with it the confirmation.
 - Rehabilitation is confirmed the same way: a disturbed pixel that is ``vegetation`` for
   ``persistence`` clear periods in a row becomes ``rehabilitated`` from the first of them.
 - Once disturbed, a pixel stays in the footprint (``persisting``) whatever its class (a pit that
@@ -88,7 +91,7 @@ class ChangeOptions:
     """A period only counts towards new disturbance where the class probability is at least
     this (when the classes carry ``probability``); ambiguous pixels wait for a clearer period."""
     tail_min_probability: float = 0.8
-    """Like ``min_probability``, for the shorter run the tail rule accepts at the series end:
+    """Like ``min_probability``, for the run the tail rule accepts at the series end:
     a detection in the last periods is confirmed early only when the classifier is sure.
     Below ``min_probability`` (since stop 32) the run that reaches the series end may hold
     periods at this probability or more that the persistence rule does not count (0: the
