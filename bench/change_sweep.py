@@ -33,8 +33,8 @@ classifier; the rest is rehabilitated land dug again (vegetation at the baseline
 the truth) and ground disturbed in the last period that one clear period cannot confirm.
 Stop 32, the rules of stop 31 and ``geomon-s2-full-v9`` (the default since): 129 of 144 with the
 truth's classes (worst -20.4 %, weda_bay@21; 11 of the 15 misses are the cloudiest mine, Weda
-Bay, 3 Kamoto), 115 with the classifier. Counting re-dug rehabilitated land as new in the truth (it is
-vegetation at the baseline) would move these to 130 and 118: not the cause.
+Bay, 3 Kamoto), 115 with the classifier. Counting re-dug rehabilitated land as new in the truth
+(it is vegetation at the baseline) would move these to 130 and 118: not the cause.
 """
 
 from __future__ import annotations
