@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from geomon.classify import PixelModel
+    from geomon.footprint import ChangeOptions
 
 __all__ = ["COMMANDS", "cascade", "evaluate", "footprint", "quantize", "route", "train"]
 
@@ -315,6 +316,12 @@ def _reference(comp: xr.Dataset, path: Path) -> np.ndarray:
     default=False,
     help="With --demo-seeds: also compare new disturbance inside each mine AOI with the truth.",
 )
+@click.option(
+    "--tail-min-probability",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="With --footprint: the change rules' tail threshold, as geomon footprint's flag.",
+)
 def evaluate(
     mine_id: str | None,
     aoi_file: Path | None,
@@ -330,6 +337,7 @@ def evaluate(
     demo_seeds: str | None,
     bands: Literal["full", "reduced"] | None,
     check_footprint: bool,
+    tail_min_probability: float | None,
 ) -> None:
     """Confusion matrix, per-class precision/recall/F1/IoU, overall accuracy and error-adjusted
     areas with 95 % intervals (Olofsson et al. 2014) of a model against a reference. With
@@ -347,6 +355,8 @@ def evaluate(
 
     model = _load_model(model_path)
     seeds = _seeds(demo_seeds)
+    if tail_min_probability is not None and not (seeds and check_footprint):
+        raise ConfigError("--tail-min-probability needs --demo-seeds and --footprint")
     if seeds:
         imagery_only("--demo-seeds", "source", "start", "end", "max_cloud")
     checks = ""
@@ -360,9 +370,12 @@ def evaluate(
                 evaluate_on_demo(chosen, seeds, period, progress=True), title
             )
             if check_footprint:
+                from geomon.footprint import ChangeOptions
                 from geomon.footprint.assess import demo_footprint_checks, format_checks
 
-                checks = format_checks(demo_footprint_checks(chosen, seeds, period, progress=True))
+                rules = _change_rules(ChangeOptions(), None, tail_min_probability)
+                found = demo_footprint_checks(chosen, seeds, period, progress=True, rules=rules)
+                checks = format_checks(found)
         elif reference_path is not None:
             comp = _composite(
                 mine_id, aoi_file, registry_dir, start, end, source, period, None, max_cloud
@@ -380,6 +393,17 @@ def evaluate(
     if checks:
         click.echo("")
         click.echo(checks)
+
+
+def _change_rules(
+    rules: ChangeOptions, built_reach_m: float | None, tail_min_probability: float | None
+) -> ChangeOptions:
+    """``rules`` with the flags given (None: not given) in place of their defaults."""
+    if built_reach_m is not None:
+        rules = replace(rules, built_reach_m=built_reach_m)
+    if tail_min_probability is not None:
+        rules = replace(rules, tail_min_probability=tail_min_probability)
+    return rules
 
 
 def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
@@ -464,11 +488,9 @@ def footprint(
     from geomon.scheduler import dask_client
 
     aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
-    rules = ChangeOptions(persistence=persistence)
-    if built_reach_m is not None:
-        rules = replace(rules, built_reach_m=built_reach_m)
-    if tail_min_probability is not None:
-        rules = replace(rules, tail_min_probability=tail_min_probability)
+    rules = _change_rules(
+        ChangeOptions(persistence=persistence), built_reach_m, tail_min_probability
+    )
     fp_opts = FootprintOptions(rules, mmu_ha, baseline)
     options = RunOptions(period=period, max_cloud=max_cloud, footprint=fp_opts)
     with dask_client(scheduler):

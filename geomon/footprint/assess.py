@@ -373,18 +373,22 @@ def demo_footprint_checks(
     period: str = "year",
     years: int = 5,
     progress: bool = False,
+    rules: ChangeOptions | None = None,
 ) -> list[FootprintCheck]:
     """Run the chain over every mine of the demo catalogs of ``seeds`` and check it
-    (``progress``: a bar of the mines done, on stderr)."""
+    (``progress``: a bar of the mines done, on stderr), under the change ``rules`` (default:
+    :class:`ChangeOptions`); the footprint and the check use the same rules."""
     import datetime as dt
 
     from geomon.classify.recipes import demo_mines
+    from geomon.footprint import FootprintOptions
     from geomon.footprint.polygons import aoi_mask
     from geomon.footprint.run import RunOptions, run_footprint
     from geomon.imagery import Aoi, StaticCatalogSource
     from geomon.registry import load_registry
 
     registry = load_registry()
+    options = RunOptions(period=period, footprint=FootprintOptions(rules or ChangeOptions()))
     checks = []
     for catalog, mine_ids in demo_mines(seeds, years, progress, "footprint check"):
         cfg = catalog.config
@@ -392,12 +396,15 @@ def demo_footprint_checks(
         source = StaticCatalogSource(catalog.catalog_path, name="demo")
         for mine_id in mine_ids:
             aoi = Aoi.from_registry(registry, mine_id)
-            run = run_footprint(aoi, start, end, source, RunOptions(period=period), model)  # type: ignore[arg-type]
+            run = run_footprint(aoi, start, end, source, options, model)  # type: ignore[arg-type]
             crs = str(run.classes.rio.crs)
             mask = aoi_mask(
                 aoi.projected(crs),
                 (run.classes.sizes["y"], run.classes.sizes["x"]),
                 run.classes.rio.transform(recalc=True),
             )
-            checks.append(check_demo_footprint(catalog, run.classes, mask, f"{mine_id}@{cfg.seed}"))
+            used = run.footprint_options.change if run.footprint_options else None
+            checks.append(
+                check_demo_footprint(catalog, run.classes, mask, f"{mine_id}@{cfg.seed}", used)
+            )
     return checks
