@@ -48,7 +48,7 @@ import numpy as np
 
 from geomon.errors import ConfigError
 from geomon.footprint.assess import FootprintCheck, check_demo_footprint
-from geomon.footprint.change import ChangeOptions
+from geomon.footprint.change import ChangeOptions, rules_of
 
 GRID: dict[str, tuple[Any, ...]] = {
     "persistence": (2, 3),
@@ -225,8 +225,9 @@ def _sweep(
     runs: list[tuple[Any, Any, Any, str]], truths: list[Any], combinations: list[ChangeOptions]
 ) -> None:
     """Print the grid for one model's mine runs, then each mine under the default options
-    (``truths``: each run's :func:`~geomon.footprint.assess.truth_disturbed`)."""
-    default = ChangeOptions()
+    (``truths``: each run's :func:`~geomon.footprint.assess.truth_disturbed`); the defaults
+    are the model's where it carries change rules of its own."""
+    default = ChangeOptions().resolved(rules_of(runs[0][1]) if runs else None)
     print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conversions':>18}{'undist p':>9}{'mine w':>7}{'reach m':>8}{'total err':>11}"
           f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}")  # fmt: skip
     for opts in combinations:

@@ -360,3 +360,52 @@ def test_shipped_features_are_the_bundled_models_features() -> None:
         shipped_features("landsat")  # type: ignore[arg-type]
     with pytest.raises(GeomonError, match=r"1\.\.4096"):
         TrainOptions(hidden=(64, 0))
+
+
+def test_change_rules_round_trip_and_crafted_rules_are_refused(
+    model: PixelModel, tmp_path: Path
+) -> None:
+    """A model's own change rules (``info["change_rules"]``) survive a save and load; rules
+    no footprint reads, or out of range, are refused when the file loads, in one line."""
+    from dataclasses import replace
+
+    assert model.change_rules == {}
+    carried = replace(model, info={**model.info, "change_rules": {"tail_min_probability": 0.7}})
+    assert carried.digest != model.digest  # the rules are part of what the digest vouches for
+    path = tmp_path / "rules.gmodel"
+    save_model(carried, path)
+    assert load_model(path).change_rules == {"tail_min_probability": 0.7}
+    for rules, match in (
+        ({"min_mapping_unit_ha": 5}, "not one a model carries"),
+        ({"tail_min_probability": 1.5}, "from 0 to 1"),
+        ({"tail_min_probability": "0.7"}, "from 0 to 1"),
+        ([0.7], "must be an object"),
+    ):
+        bad = tmp_path / "bad.gmodel"
+        with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, "w") as dst:
+            for name in src.namelist():
+                data = src.read(name)
+                if name == "model.json":
+                    header = json.loads(data)
+                    header["info"]["change_rules"] = rules
+                    data = json.dumps(header).encode()
+                dst.writestr(name, data)
+        with pytest.raises(ModelError, match=match) as caught:
+            load_model(bad)
+        assert "\n" not in str(caught.value) and "geomon change-rules" in str(caught.value)
+
+
+def test_card_and_report_name_the_change_rules_a_model_carries(model: PixelModel) -> None:
+    from dataclasses import replace
+
+    from geomon.classify.card import model_card
+    from geomon.report.model_card import parse_card
+
+    plain = model_card(model, "m.gmodel", "0" * 64, 1, {})
+    assert "change rules" not in plain and "change rules" not in parse_card(plain)["summary"]
+    carried = replace(model, info={**model.info, "change_rules": {"tail_min_probability": 0.7}})
+    text = model_card(carried, "m.gmodel", "0" * 64, 1, {})
+    assert '`{"tail_min_probability": 0.7}`' in text
+    assert "own change rules (tail_min_probability 0.7)" in parse_card(text)["summary"]
+    broken = text.replace('{"tail_min_probability": 0.7}', "{not json}")
+    assert "change rules" not in parse_card(broken)["summary"]  # a hand-edited card: no crash

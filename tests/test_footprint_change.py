@@ -313,8 +313,8 @@ def _reference(
     if probability is not None and options.min_probability > 0:
         sure = hit & (probability >= options.min_probability)
     tail = sure
-    if probability is not None and options.tail_min_probability > 0:
-        tail = hit & (probability >= options.tail_min_probability)
+    if probability is not None and options.tail_p > 0:
+        tail = hit & (probability >= options.tail_p)
     early = codes == B
     for name in options.tail_conversions:
         early |= codes == CLASS_NAMES.index(name)
@@ -568,3 +568,28 @@ def test_reach_codes_match_a_square_dilation(seed: int) -> None:
         near = ndimage.maximum_filter((codes == B).any(axis=0), size=2 * r + 1, mode="constant")
         want = np.where((codes == O) & ~near, FAR_BUILT, codes)
         np.testing.assert_array_equal(got, want)
+
+
+def test_rules_left_to_the_model_take_its_own_else_the_default() -> None:
+    from geomon.footprint.change import TAIL_MIN_PROBABILITY
+
+    left = ChangeOptions()
+    assert left.tail_min_probability is None
+    assert left.resolved().tail_min_probability == TAIL_MIN_PROBABILITY == 0.8
+    assert left.resolved({"tail_min_probability": 0.7}).tail_min_probability == 0.7
+    given = ChangeOptions(tail_min_probability=0.9)  # a rule given is kept
+    assert given.resolved({"tail_min_probability": 0.7}) == given
+    with pytest.raises(ConfigError, match="not one a model may carry"):
+        left.resolved({"min_mapping_unit_ha": 1.0})
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        left.resolved({"tail_min_probability": 2.0})
+    # left to a model without one, the kernels use the default: the same statuses as 0.8
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 5, (5, 40, 40)).astype(np.uint8)
+    counts = rng.integers(0, 6, codes.shape).astype(np.int16)
+    prob = rng.uniform(0.3, 1.0, codes.shape).astype(np.float32)
+    a = track_change(codes, counts, left, prob).status
+    b = track_change(codes, counts, ChangeOptions(tail_min_probability=0.8), prob).status
+    c = track_change(codes, counts, ChangeOptions(tail_min_probability=0.5), prob).status
+    np.testing.assert_array_equal(a, b)
+    assert (a != c).any()  # the random series do reach the tail rule

@@ -228,3 +228,56 @@ def test_footprint_command_reports_ground_awaiting_confirmation(
     fp = gpd.read_parquet(whole / "footprint.parquet")
     new_whole = fp[(fp.period == str(last)) & (fp.status == "new")].area_ha.sum()
     assert new_whole >= new_early + 0.5 * waiting  # the year's later scenes confirm most of it
+
+
+def test_a_model_carries_its_own_change_rules(
+    model: PixelModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``geomon change-rules`` writes a model whose footprints use its tail threshold where a
+    run gives none (recorded in run.json and the classes' attrs); a threshold the run gives
+    wins; taking the rules out again gives the original file, byte for byte."""
+    from dataclasses import replace
+
+    from geomon.classify.model_io import file_sha256, load_model, save_model
+    from geomon.cli import main
+    from geomon.footprint import ChangeOptions, FootprintOptions
+
+    plain = tmp_path / "plain.gmodel"
+    save_model(model, plain)
+    own = tmp_path / "own.gmodel"
+    assert main(["change-rules", str(plain), "--tail-min-probability", "0.65",
+                 "--out", str(own)]) == 0  # fmt: skip
+    assert "0.65" in capsys.readouterr().out
+    carried = load_model(own)
+    assert carried.change_rules == {"tail_min_probability": 0.65}
+    back = tmp_path / "back.gmodel"
+    assert main(["change-rules", str(own), "--out", str(back)]) == 0
+    assert file_sha256(back) == file_sha256(plain)
+
+    made = write_s2_catalog(
+        tmp_path / "cat", DATES, size_px=64, cloud=[0.0, 0.3, 0.0, 0.0, 0.2, 0.0]
+    )
+    aoi = Aoi("test_mine", made.aoi_lonlat)
+    source = StaticCatalogSource(made.catalog_path, name="test")
+    end = dt.date(2021, 12, 31)
+    run = run_footprint(aoi, DATES[0], end, source, RunOptions(period="year"), carried)
+    assert run.footprint_options is not None
+    assert run.footprint_options.change.tail_min_probability == 0.65
+    assert json.loads(run.classes.attrs["change_rules"]) == {"tail_min_probability": 0.65}
+    write_outputs(run, tmp_path / "out")
+    rules = json.loads((tmp_path / "out" / "run.json").read_text())["footprint_rules"]["change"]
+    assert rules["tail_min_probability"] == 0.65
+    # the same footprint as the plain model with the threshold given (the classes are equal)
+    given = RunOptions(
+        period="year", footprint=FootprintOptions(ChangeOptions(tail_min_probability=0.65))
+    )
+    same = run_footprint(aoi, DATES[0], end, source, given, model)
+    assert same.footprint.drop(columns="geometry").equals(run.footprint.drop(columns="geometry"))
+    # a threshold the run gives wins over the model's
+    mine = RunOptions(
+        period="year", footprint=FootprintOptions(ChangeOptions(tail_min_probability=0.9))
+    )
+    over = run_footprint(aoi, DATES[0], end, source, mine, carried)
+    assert over.footprint_options is not None
+    assert over.footprint_options.change.tail_min_probability == 0.9
+    assert replace(carried, info=model.info).digest == model.digest

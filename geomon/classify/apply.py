@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import math
 import operator
 import threading
@@ -268,4 +269,6 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
         "model_digest": model.digest,
         "classes": "0 cloud_nodata, 1 vegetation, 2 bare_disturbed, 3 water, 4 built_other",
     }
+    if model.change_rules:  # read back by geomon.footprint.change.rules_of
+        out.attrs["change_rules"] = json.dumps(model.change_rules, sort_keys=True)
     return out

@@ -198,6 +198,14 @@ def model_card(
             "reads no band it lacks; give this file with `--model`"
         ),
         *([f"- reproduce: `{reproduce}`"] if reproduce else []),
+        *(
+            [
+                "- change rules it carries (footprints with it use them where a run sets none; "
+                f"`geomon change-rules`): `{json.dumps(model.change_rules, sort_keys=True)}`"
+            ]
+            if model.change_rules
+            else []
+        ),
         "",
         "## Labels",
         "",

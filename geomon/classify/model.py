@@ -120,6 +120,14 @@ class PixelModel:
         _check_model(self)
 
     @property
+    def change_rules(self) -> dict[str, float]:
+        """Change rules fitted to this model's probabilities (``info["change_rules"]``, e.g.
+        ``{"tail_min_probability": 0.7}``): :class:`geomon.footprint.ChangeOptions` takes
+        them where a rule is not given (:meth:`~geomon.footprint.ChangeOptions.resolved`);
+        {} when the model carries none. ``geomon change-rules`` sets them."""
+        return {str(k): float(v) for k, v in dict(self.info.get("change_rules") or {}).items()}
+
+    @property
     def digest(self) -> str:
         """SHA-256 of the model's numbers and metadata (independent of the file container)."""
         h = hashlib.sha256()
@@ -666,6 +674,28 @@ def _check_model(model: PixelModel) -> None:
         )
     if problems:
         raise ModelError(f"model {model.model_id!r} is inconsistent: {problems[0]}; retrain it")
+    for problem in _check_change_rules(model.info.get("change_rules")):
+        raise ModelError(
+            f"model {model.model_id!r}: {problem}; set them with 'geomon change-rules'"
+        )
+
+
+def _check_change_rules(rules: object) -> list[str]:
+    """Why ``rules`` (a model's ``info["change_rules"]``) cannot be read: [] when absent or fit
+    (names of :data:`geomon.footprint.change.MODEL_RULES`, each a number from 0 to 1)."""
+    from geomon.footprint.change import MODEL_RULES
+
+    if rules is None:
+        return []
+    if not isinstance(rules, Mapping):
+        return ["change_rules must be an object such as {'tail_min_probability': 0.7}"]
+    for name, value in rules.items():
+        if name not in MODEL_RULES:
+            return [f"change rule {name!r} is not one a model carries ({', '.join(MODEL_RULES)})"]
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not 0 <= value <= 1:
+            return [f"change rule {name} {value!r} must be a number from 0 to 1"]
+    return []
 
 
 def _same_inputs(a: PixelModel, b: PixelModel) -> bool:

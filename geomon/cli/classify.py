@@ -29,7 +29,16 @@ if TYPE_CHECKING:
     from geomon.classify import PixelModel
     from geomon.footprint import ChangeOptions
 
-__all__ = ["COMMANDS", "cascade", "evaluate", "footprint", "quantize", "route", "train"]
+__all__ = [
+    "COMMANDS",
+    "cascade",
+    "change_rules",
+    "evaluate",
+    "footprint",
+    "quantize",
+    "route",
+    "train",
+]
 
 _period = click.option(
     "--period",
@@ -320,7 +329,8 @@ def _reference(comp: xr.Dataset, path: Path) -> np.ndarray:
     "--tail-min-probability",
     type=click.FloatRange(0, 1),
     default=None,
-    help="With --footprint: the change rules' tail threshold, as geomon footprint's flag.",
+    help="With --footprint: the change rules' tail threshold, as geomon footprint's flag "
+    "[default: the model's own, else 0.8].",
 )
 def evaluate(
     mine_id: str | None,
@@ -441,7 +451,8 @@ def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
     default=None,
     help="Probability a detection at the series end needs to be confirmed before it persists; "
     "below the persistence rule's (0.8) it confirms the run that reaches the end at that "
-    "probability; 0 uses the persistence rule's. [default: 0.8]",
+    "probability; 0 uses the persistence rule's. [default: the model's own (geomon "
+    "change-rules), else 0.8]",
 )
 @click.option(
     "--mmu-ha",
@@ -757,4 +768,31 @@ def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
     return tuple(classes), own
 
 
-COMMANDS = (train, evaluate, footprint, cascade, route, quantize)
+@click.command("change-rules")
+@click.argument("model_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--tail-min-probability",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="The tail threshold this model's footprints use where no run sets one (see geomon "
+    "footprint's flag); omitted: the model carries none (0.8 applies).",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def change_rules(model_file: Path, tail_min_probability: float | None, out: Path) -> None:
+    """Write MODEL_FILE with the change rules it carries set: thresholds on its own
+    probabilities, chosen on validation data, which footprints with this model use unless
+    a run gives its own. Its classes are unchanged; its file hash and digest change."""
+    from geomon.classify import load_model
+    from geomon.classify.model_io import save_model
+
+    model = load_model(model_file)
+    rules = {} if tail_min_probability is None else {"tail_min_probability": tail_min_probability}
+    info = {k: v for k, v in model.info.items() if k != "change_rules"}
+    sha = save_model(
+        replace(model, info={**info, **({"change_rules": rules} if rules else {})}), out
+    )
+    click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
+    click.echo(f"model {model.model_id}: change rules {rules or 'none (the defaults)'}")
+
+
+COMMANDS = (train, evaluate, footprint, cascade, route, quantize, change_rules)

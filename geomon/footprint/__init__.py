@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +29,7 @@ from geomon.footprint.change import (
     ChangeOptions,
     ChangeResult,
     awaiting_confirmation,
+    rules_of,
     track_change,
 )
 from geomon.footprint.periods import period_bounds, period_label
@@ -196,6 +197,7 @@ def trace_footprint(
 ) -> gpd.GeoDataFrame:
     """The footprint GeoDataFrame (docs/contracts.md) of one mine over all its periods."""
     options = options or FootprintOptions()
+    options = replace(options, change=options.change.resolved(rules_of(classes)))
     kind = str(classes.attrs.get("period", "year"))
     classes = _select_baseline(classes, options.baseline, kind)
     crs, transform = _grid(classes)

@@ -20,7 +20,14 @@ import xarray as xr
 
 from geomon.evaluate import DISTURBED_SUMMARY
 from geomon.footprint import _grid, pixel_metres
-from geomon.footprint.change import NEW, PERSISTING, ChangeOptions, ChangeResult, track_change
+from geomon.footprint.change import (
+    NEW,
+    PERSISTING,
+    ChangeOptions,
+    ChangeResult,
+    rules_of,
+    track_change,
+)
 
 __all__ = [
     "FootprintCheck",
@@ -198,7 +205,8 @@ def _against_truth(
     prob = classes["probability"].values if "probability" in classes else None
     crs, transform = _grid(classes)
     pixel_m = pixel_metres(crs, transform, classes["class"].shape[1:])
-    result = track_change(classes["class"].values, counts, options, prob, pixel_m)
+    rules = (options or ChangeOptions()).resolved(rules_of(classes))
+    result = track_change(classes["class"].values, counts, rules, prob, pixel_m)
     if truth is None:
         truth = truth_disturbed(catalog, classes)
     truth_new = truth[1:].any(axis=0) & ~truth[0] & aoi_mask

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,7 +133,10 @@ def run_footprint(
     crs = str(classes.rio.crs) if classes.rio.crs is not None else str(comp.attrs["crs"])
     if classes.rio.crs is None:
         classes = classes.rio.write_crs(crs)
-    fp_options = options.footprint
+    # the rules left to the model take its own (recorded so in run.json)
+    fp_options = replace(
+        options.footprint, change=options.footprint.change.resolved(chosen.change_rules)
+    )
     with _timed(seconds, "footprint"):
         fp = trace_footprint(classes, aoi.projected(crs), aoi.name, _in_crs(fp_options, crs))
     return FootprintRun(
@@ -142,8 +145,6 @@ def run_footprint(
 
 
 def _in_crs(options: FootprintOptions, crs: str) -> FootprintOptions:
-    from dataclasses import replace
-
     return replace(options, aoi_crs=crs)
 
 

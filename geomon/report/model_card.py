@@ -8,6 +8,7 @@ evaluation's overall accuracy, per-class F1/precision/recall and the new-disturb
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from collections.abc import Mapping
@@ -154,6 +155,15 @@ def _middle_scene(report: str) -> dict[str, float]:
     }
 
 
+def _json_object(text: str) -> dict[str, Any]:
+    """``text`` as a JSON object; {} when it is not one."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def parse_card(text: str) -> dict[str, Any]:
     """``{"summary": str, "accuracy": {metric: value}, "evaluated_on": str}`` from a model card."""
     if not text.strip():
@@ -194,6 +204,12 @@ def parse_card(text: str) -> dict[str, Any]:
             f"where {rule.group(1)}, another model decides"
             + (f" (hidden layers {layers.group(1).strip()})" if layers else "")
         )
+    rules = re.search(r"^- change rules it carries.*`(\{[^`\n]*\})`\s*$", text, re.M)
+    carried = (
+        ", ".join(f"{k} {v}" for k, v in _json_object(rules.group(1)).items()) if rules else ""
+    )
+    if carried:
+        parts.append(f"its footprints use its own change rules ({carried}) where a run sets none")
     source = _bullet(training, "source")
     samples = _bullet(training, "samples")
     if source:
