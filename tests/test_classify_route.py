@@ -287,13 +287,17 @@ def test_route_command(
 ) -> None:
     first, other, routed = models
     a, b, out = tmp_path / "a.gmodel", tmp_path / "b.gmodel", tmp_path / "ab.gmodel"
-    save_model(first, a)
+    # rules fitted to the first model's probabilities do not pass to the joined model's
+    save_model(
+        replace(first, info={**first.info, "change_rules": {"tail_min_probability": 0.6}}), a
+    )
     save_model(other, b)
     rule = "ndvi_max - ndvi_max_late > 0.05"
     assert main(["route", str(a), str(b), "--where", rule, "--out", str(out)]) == 0
     assert "where ndvi_max - ndvi_max_late > 0.05" in capsys.readouterr().out
     made = load_model(out)
     assert made.route is not None and made.route.model.digest == other.digest
+    assert made.change_rules == {}
     assert made.info["route"] == {"first": first.model_id, "other": "late"}
     x, valid = _features(2000, seed=5)
     np.testing.assert_array_equal(made.predict(x, valid).code, routed.predict(x, valid).code)

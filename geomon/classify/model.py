@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -691,10 +692,13 @@ def _check_change_rules(rules: object) -> list[str]:
         return ["change_rules must be an object such as {'tail_min_probability': 0.7}"]
     for name, value in rules.items():
         if name not in MODEL_RULES:
-            return [f"change rule {name!r} is not one a model carries ({', '.join(MODEL_RULES)})"]
+            return [
+                f"change rule {reprlib.repr(name)} is not one a model carries "
+                f"({', '.join(MODEL_RULES)})"
+            ]
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or not 0 <= value <= 1:
-            return [f"change rule {name} {value!r} must be a number from 0 to 1"]
+            return [f"change rule {name} {reprlib.repr(value)} must be a number from 0 to 1"]
     return []
 
 

@@ -175,7 +175,8 @@ def load_model(path: str | Path, *, sha256: str | None = None) -> PixelModel:
     except GeomonError:
         raise
     except (
-        zipfile.BadZipFile, ValueError, KeyError, TypeError, OSError, EOFError, OverflowError
+        zipfile.BadZipFile, ValueError, KeyError, TypeError, OSError, EOFError, OverflowError,
+        RecursionError,  # a header nested past the JSON parser's depth
     ) as exc:  # fmt: skip
         raise ModelError(f"{path} is not a valid geomon model file ({exc}); retrain it") from exc
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -405,6 +406,13 @@ def evaluate(
         click.echo(checks)
 
 
+def _without_rules(info: Mapping[str, Any]) -> dict[str, Any]:
+    """A model's ``info`` without the rules fitted to its own probabilities (``change_rules``):
+    a joined model's probabilities are not its parts', so it carries none until set anew
+    ('geomon change-rules')."""
+    return {k: v for k, v in info.items() if k != "change_rules"}
+
+
 def _change_rules(
     rules: ChangeOptions, built_reach_m: float | None, tail_min_probability: float | None
 ) -> ChangeOptions:
@@ -590,7 +598,7 @@ def cascade(
         b = replace(with_label_bias(b, shifts), info={**b.info, "hyper_parameters": params})
     classes, own = accepted_classes(accept)
     name = model_id or out.stem
-    info = {**a.info, "stages": {"first": a.model_id, "second": b.model_id}}
+    info = {**_without_rules(a.info), "stages": {"first": a.model_id, "second": b.model_id}}
     rule = Refinement(b, classes, min_probability, own)
     model = replace(a, model_id=name, info=info, refine=rule)
     sha = save_model(model, out)
@@ -718,7 +726,7 @@ def route(first: Path, other: Path, rule: str, model_id: str | None, out: Path) 
         raise ConfigError("give two models that route nothing of their own")
     routing = Route(b, minuend, subtrahend, margin)  # refuses a feature OTHER does not read
     name = model_id or out.stem
-    info = {**a.info, "route": {"first": a.model_id, "other": b.model_id}}
+    info = {**_without_rules(a.info), "route": {"first": a.model_id, "other": b.model_id}}
     wide = replace(widen(a, b.features, b), model_id=name, info=info)
     model = replace(wide, route=routing)  # refuses other labels
     sha = save_model(model, out)

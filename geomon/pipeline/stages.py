@@ -71,7 +71,7 @@ def model_info(model: Any) -> dict[str, Any]:
     """Id, hash, summary and accuracy of a classifier, for the report: from its model card
     (``models/<id>.md``, read by :mod:`geomon.report.model_card`, the one card parser), else
     from what the model file records."""
-    from geomon.report.model_card import card_text, parse_card
+    from geomon.report.model_card import card_text, parse_card, rules_phrase
 
     info = dict(getattr(model, "info", {}) or {})
     card = parse_card(card_text({"id": model.model_id}))
@@ -80,6 +80,8 @@ def model_info(model: Any) -> dict[str, Any]:
         or str(info.get("summary", ""))
         or _training_summary(info.get("training_data"))
     )
+    rules = rules_phrase(getattr(model, "change_rules", {}) or {})
+    summary = "; ".join(p for p in (summary, rules) if p)
     out: dict[str, Any] = {"id": model.model_id, "hash": model.digest, "summary": summary}
     if card["accuracy"]:
         out.update(

@@ -8,7 +8,6 @@ evaluation's overall accuracy, per-class F1/precision/recall and the new-disturb
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from collections.abc import Mapping
@@ -155,13 +154,14 @@ def _middle_scene(report: str) -> dict[str, float]:
     }
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    """``text`` as a JSON object; {} when it is not one."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+def rules_phrase(rules: Mapping[str, float]) -> str:
+    """The change rules a model file carries (:attr:`geomon.classify.PixelModel.change_rules`),
+    in words for a report's model summary; "" when it carries none. Read from the file, never
+    from its card: a copy with other rules keeps the model id."""
+    if not rules:
+        return ""
+    carried = ", ".join(f"{k} {v:g}" for k, v in sorted(rules.items()))
+    return f"its footprints use its own change rules ({carried}) where a run sets none"
 
 
 def parse_card(text: str) -> dict[str, Any]:
@@ -204,12 +204,6 @@ def parse_card(text: str) -> dict[str, Any]:
             f"where {rule.group(1)}, another model decides"
             + (f" (hidden layers {layers.group(1).strip()})" if layers else "")
         )
-    rules = re.search(r"^- change rules it carries.*`(\{[^`\n]*\})`\s*$", text, re.M)
-    carried = (
-        ", ".join(f"{k} {v}" for k, v in _json_object(rules.group(1)).items()) if rules else ""
-    )
-    if carried:
-        parts.append(f"its footprints use its own change rules ({carried}) where a run sets none")
     source = _bullet(training, "source")
     samples = _bullet(training, "samples")
     if source:
