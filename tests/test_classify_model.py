@@ -392,7 +392,7 @@ def test_change_rules_round_trip_and_crafted_rules_are_refused(
                 dst.writestr(name, data)
         with pytest.raises(ModelError, match=match) as caught:
             load_model(bad)
-        assert "\n" not in str(caught.value) and "geomon change-rules" in str(caught.value)
+        assert "\n" not in str(caught.value) and "geomon model-rules" in str(caught.value)
 
 
 def test_card_and_report_name_the_change_rules_the_model_file_carries(

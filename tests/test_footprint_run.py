@@ -233,7 +233,7 @@ def test_footprint_command_reports_ground_awaiting_confirmation(
 def test_a_model_carries_its_own_change_rules(
     model: PixelModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``geomon change-rules`` writes a model whose footprints use its tail threshold where a
+    """``geomon model-rules`` writes a model whose footprints use its tail threshold where a
     run gives none (recorded in run.json and the classes' attrs); a threshold the run gives
     wins; taking the rules out again gives the original file, byte for byte."""
     from dataclasses import replace
@@ -245,13 +245,13 @@ def test_a_model_carries_its_own_change_rules(
     plain = tmp_path / "plain.gmodel"
     save_model(model, plain)
     own = tmp_path / "own.gmodel"
-    assert main(["change-rules", str(plain), "--tail-min-probability", "0.65",
+    assert main(["model-rules", str(plain), "--tail-min-probability", "0.65",
                  "--out", str(own)]) == 0  # fmt: skip
     assert "0.65" in capsys.readouterr().out
     carried = load_model(own)
     assert carried.change_rules == {"tail_min_probability": 0.65}
     back = tmp_path / "back.gmodel"
-    assert main(["change-rules", str(own), "--out", str(back)]) == 0
+    assert main(["model-rules", str(own), "--out", str(back)]) == 0
     assert file_sha256(back) == file_sha256(plain)
 
     made = write_s2_catalog(

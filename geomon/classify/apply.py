@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from geomon.classify.classes import BARE_DISTURBED, CLOUD_NODATA
 from geomon.classify.features import compute_features
 from geomon.classify.model import PixelModel
 from geomon.errors import MissingBandsError
@@ -253,12 +254,19 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
             f"model {model.model_id} needs the period statistic(s) {', '.join(missing)}; "
             "classify composites made by geomon.imagery.composite or load_composite"
         )
-    bands = [composite[b] for b in model.features.inputs]
-    valid = composite["valid"] if "valid" in composite else bands[0].notnull()
-    if model.features.halo:
-        code, prob, cover = _classify_with_halo(bands, valid, model)
-    else:
-        code, prob, cover = _apply_per_pixel(bands, valid, model)
+    code, prob, cover = _classes(composite, model)
+    view = _date_view(composite, model)
+    if view is not None and model.date_view is not None:
+        v_code, v_prob, v_cover = _classes(view, model)
+        take = (
+            (v_code == BARE_DISTURBED)
+            & (v_prob >= np.float32(model.date_view))
+            & (code != BARE_DISTURBED)
+            & (code != CLOUD_NODATA)
+        )
+        code = xr.where(take, v_code, code).astype(np.uint8)
+        prob = xr.where(take, v_prob, prob).astype(np.float32)
+        cover = xr.where(take, v_cover, cover).astype(np.uint8)
     out = xr.Dataset({"class": code, "probability": prob, "cover": cover})
     for name in _PASS_THROUGH:
         if name in composite:
@@ -271,4 +279,56 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
     }
     if model.change_rules:  # read back by geomon.footprint.change.rules_of
         out.attrs["change_rules"] = json.dumps(model.change_rules, sort_keys=True)
+    if model.date_view is not None:
+        out.attrs["date_view"] = json.dumps({"min_probability": model.date_view})
     return out
+
+
+def _classes(composite: xr.Dataset, model: PixelModel) -> tuple[Any, Any, Any]:
+    """Class code, probability and cover of every pixel of ``composite`` (lazy when it is)."""
+    bands = [composite[b] for b in model.features.inputs]
+    valid = composite["valid"] if "valid" in composite else bands[0].notnull()
+    if model.features.halo:
+        return _classify_with_halo(bands, valid, model)
+    return _apply_per_pixel(bands, valid, model)
+
+
+def _date_view(composite: xr.Dataset, model: PixelModel) -> xr.Dataset | None:
+    """The period's date view as a composite of one observation (``view_<band>`` as the bands,
+    its period statistics those of that one observation, as for a single scene:
+    :func:`~geomon.classify.features.single_observation`); None for a model without one."""
+    if model.date_view is None:
+        return None
+    from geomon.classify.features import single_observation
+    from geomon.imagery._composite import VIEW_PREFIX
+
+    missing = [VIEW_PREFIX + b for b in model.features.bands if VIEW_PREFIX + b not in composite]
+    if missing:
+        raise MissingBandsError(
+            f"model {model.model_id} also classifies each period's date view ({missing[0]} is "
+            "missing); composite with CompositeOptions(date_view=True), as geomon footprint does"
+        )
+    bands = {b: composite[VIEW_PREFIX + b] for b in model.features.bands}
+    names = list(model.features.temporal)
+
+    def statistics(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+        got = single_observation(
+            dict(zip(model.features.bands, arrays, strict=True)), model.features
+        )
+        return tuple(np.asarray(got[n], np.float32) for n in names)
+
+    view = xr.Dataset(bands)
+    if names:
+        stats = xr.apply_ufunc(
+            statistics,
+            *bands.values(),
+            output_core_dims=[[]] * len(names),
+            dask="parallelized",
+            output_dtypes=[np.float32] * len(names),
+        )
+        stats = stats if isinstance(stats, tuple) else (stats,)
+        for n, st in zip(names, stats, strict=True):
+            view[n] = st
+    if "valid" in composite:
+        view["valid"] = composite["valid"]
+    return view

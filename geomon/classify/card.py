@@ -201,7 +201,7 @@ def model_card(
         *(
             [
                 "- change rules it carries (footprints with it use them where a run sets none; "
-                f"`geomon change-rules`): `{json.dumps(model.change_rules, sort_keys=True)}`"
+                f"`geomon model-rules`): `{json.dumps(model.change_rules, sort_keys=True)}`"
             ]
             if model.change_rules
             else []

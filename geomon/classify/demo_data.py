@@ -159,8 +159,12 @@ def _query(catalog: DemoCatalog, mine_id: str) -> object:
     return Query(_scene_aoi(catalog, mine_id), start, end, max_cloud=100.0)
 
 
-def load_mine(catalog: DemoCatalog, mine_id: str, period: str | None = None) -> MineData:
-    """Scenes (``period`` None) or composites of one demo mine, with truth on the same grid."""
+def load_mine(
+    catalog: DemoCatalog, mine_id: str, period: str | None = None, date_view: bool = False
+) -> MineData:
+    """Scenes (``period`` None) or composites of one demo mine, with truth on the same grid
+    (``date_view``: the composites with each band's date view too, for a model that reads it:
+    :attr:`~geomon.imagery.CompositeOptions.date_view`)."""
     from geomon.imagery import CompositeOptions, StaticCatalogSource, load, load_composite, plan
 
     source = StaticCatalogSource(catalog.catalog_path, name="demo")
@@ -169,7 +173,7 @@ def load_mine(catalog: DemoCatalog, mine_id: str, period: str | None = None) -> 
     if period is None:
         ds = load(source, query).compute()  # type: ignore[arg-type]
     else:
-        opts = CompositeOptions(period)  # type: ignore[arg-type]
+        opts = CompositeOptions(period, date_view=date_view)  # type: ignore[arg-type]
         ds = load_composite(source, query, None, opts).compute()  # type: ignore[arg-type]
     ids = [str(v).split(",") if str(v) else [] for v in ds["item_ids"].values]
     truths = {

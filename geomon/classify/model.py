@@ -125,8 +125,18 @@ class PixelModel:
         """Change rules fitted to this model's probabilities (``info["change_rules"]``, e.g.
         ``{"tail_min_probability": 0.7}``): :class:`geomon.footprint.ChangeOptions` takes
         them where a rule is not given (:meth:`~geomon.footprint.ChangeOptions.resolved`);
-        {} when the model carries none. ``geomon change-rules`` sets them."""
+        {} when the model carries none. ``geomon model-rules`` sets them."""
         return {str(k): float(v) for k, v in dict(self.info.get("change_rules") or {}).items()}
+
+    @property
+    def date_view(self) -> float | None:
+        """The probability from which this model's class of a period's *date view* (the clear
+        observation nearest the period's middle, ``view_<band>`` of a composite made with
+        ``CompositeOptions(date_view=True)``) replaces a clear composite class with
+        ``bare_disturbed`` (``info["date_view"]["min_probability"]``); None: the model does
+        not read a date view. ``geomon model-rules --date-view`` sets it."""
+        view = self.info.get("date_view")
+        return None if not view else float(view["min_probability"])
 
     @property
     def digest(self) -> str:
@@ -675,10 +685,25 @@ def _check_model(model: PixelModel) -> None:
         )
     if problems:
         raise ModelError(f"model {model.model_id!r} is inconsistent: {problems[0]}; retrain it")
-    for problem in _check_change_rules(model.info.get("change_rules")):
-        raise ModelError(
-            f"model {model.model_id!r}: {problem}; set them with 'geomon change-rules'"
-        )
+    for problem in [
+        *_check_change_rules(model.info.get("change_rules")),
+        *_check_date_view(model.info.get("date_view")),
+    ]:
+        raise ModelError(f"model {model.model_id!r}: {problem}; set them with 'geomon model-rules'")
+
+
+def _check_date_view(view: object) -> list[str]:
+    """Why ``view`` (a model's ``info["date_view"]``) cannot be read: [] when absent or an
+    object of one ``min_probability`` from 0 to 1."""
+    if view is None:
+        return []
+    if not isinstance(view, Mapping) or set(view) != {"min_probability"}:
+        return ["date_view must be an object such as {'min_probability': 0.9}"]
+    value = view["min_probability"]
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not 0 <= value <= 1:
+        return [f"date_view min_probability {reprlib.repr(value)} must be a number from 0 to 1"]
+    return []
 
 
 def _check_change_rules(rules: object) -> list[str]:

@@ -218,7 +218,7 @@ def evaluate_on_demo(
     for catalog, mine_ids in demo_mines(seeds, years, progress, "evaluate"):
         lut = contract_lookup(catalog)
         for mine_id in mine_ids:
-            data = load_mine(catalog, mine_id, period)
+            data = load_mine(catalog, mine_id, period, model.date_view is not None)
             pred = classify_dataset(data.imagery, model)["class"].values
             res = float(abs(data.imagery["x"].values[1] - data.imagery["x"].values[0]))
             mapped += np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000

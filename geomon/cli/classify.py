@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMANDS",
     "cascade",
-    "change_rules",
     "evaluate",
     "footprint",
+    "model_rules",
     "quantize",
     "route",
     "train",
@@ -407,10 +407,10 @@ def evaluate(
 
 
 def _without_rules(info: Mapping[str, Any]) -> dict[str, Any]:
-    """A model's ``info`` without the rules fitted to its own probabilities (``change_rules``):
-    a joined model's probabilities are not its parts', so it carries none until set anew
-    ('geomon change-rules')."""
-    return {k: v for k, v in info.items() if k != "change_rules"}
+    """A model's ``info`` without the rules fitted to its own probabilities (``change_rules``,
+    ``date_view``): a joined model's probabilities are not its parts', so it carries none until
+    set anew ('geomon model-rules')."""
+    return {k: v for k, v in info.items() if k not in ("change_rules", "date_view")}
 
 
 def _change_rules(
@@ -460,7 +460,7 @@ def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
     help="Probability a detection at the series end needs to be confirmed before it persists; "
     "below the persistence rule's (0.8) it confirms the run that reaches the end at that "
     "probability; 0 uses the persistence rule's. [default: the model's own (geomon "
-    "change-rules), else 0.8]",
+    "model-rules), else 0.8]",
 )
 @click.option(
     "--mmu-ha",
@@ -776,31 +776,46 @@ def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
     return tuple(classes), own
 
 
-@click.command("change-rules")
+@click.command("model-rules")
 @click.argument("model_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--tail-min-probability",
     type=click.FloatRange(0, 1),
     default=None,
     help="The tail threshold this model's footprints use where no run sets one (see geomon "
-    "footprint's flag); omitted: the model carries none (0.8 applies).",
+    "footprint's flag); omitted: none (0.8 applies).",
+)
+@click.option(
+    "--date-view",
+    "date_view",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="P",
+    help="Also classify each period's date view (the clear observation nearest its middle) and "
+    "take bare_disturbed from it at probability P or more where the composite says another "
+    "clear class; omitted: no date view.",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def change_rules(model_file: Path, tail_min_probability: float | None, out: Path) -> None:
-    """Write MODEL_FILE with the change rules it carries set: thresholds on its own
-    probabilities, chosen on validation data, which footprints with this model use unless
-    a run gives its own. Its classes are unchanged; its file hash and digest change."""
+def model_rules(
+    model_file: Path, tail_min_probability: float | None, date_view: float | None, out: Path
+) -> None:
+    """Write MODEL_FILE with the rules it carries set to those given (the others removed):
+    settings fitted to its own probabilities on validation data, which the chain uses with
+    this model unless a run gives its own. Its weights are unchanged; its file hash and
+    digest change."""
     from geomon.classify import load_model
     from geomon.classify.model_io import save_model
 
     model = load_model(model_file)
     rules = {} if tail_min_probability is None else {"tail_min_probability": tail_min_probability}
-    info = {k: v for k, v in model.info.items() if k != "change_rules"}
-    sha = save_model(
-        replace(model, info={**info, **({"change_rules": rules} if rules else {})}), out
-    )
+    view = {} if date_view is None else {"min_probability": date_view}
+    info = {k: v for k, v in model.info.items() if k not in ("change_rules", "date_view")}
+    info.update({"change_rules": rules} if rules else {})
+    info.update({"date_view": view} if view else {})
+    sha = save_model(replace(model, info=info), out)
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
-    click.echo(f"model {model.model_id}: change rules {rules or 'none (the defaults)'}")
+    click.echo(f"model {model.model_id}: change rules {rules or 'none (the defaults)'}; "
+               f"date view {view or 'none'}")  # fmt: skip
 
 
-COMMANDS = (train, evaluate, footprint, cascade, route, quantize, change_rules)
+COMMANDS = (train, evaluate, footprint, cascade, route, quantize, model_rules)

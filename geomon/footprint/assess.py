@@ -28,6 +28,7 @@ from geomon.footprint.change import (
     rules_of,
     track_change,
 )
+from geomon.imagery._kernels import nearest_first
 
 __all__ = [
     "FootprintCheck",
@@ -139,16 +140,6 @@ def middle_scene(
     footprint check's truth (:func:`truth_codes`) and the middle-scene pixel accuracy of
     :func:`geomon.classify.recipes.evaluate_on_demo` both count a period by this rule."""
     return first_known((read(group[k]) for k in nearest_first(len(group))), gap)
-
-
-def nearest_first(n: int) -> list[int]:
-    """Indices ``0 .. n - 1`` from the middle one (``n // 2``) outwards, the earlier first at
-    equal distance: ``nearest_first(5) == [2, 1, 3, 0, 4]``."""
-    middle = n // 2
-    order = [middle]
-    for d in range(1, n):
-        order += [k for k in (middle - d, middle + d) if 0 <= k < n]
-    return order
 
 
 def first_known(scenes: Iterable[np.ndarray], gap: np.ndarray) -> np.ndarray:

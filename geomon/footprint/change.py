@@ -144,7 +144,7 @@ class ChangeOptions:
     0.05 point; 3. strictly more mines within 5 % of the true new area than at 0.8; 4. the total
     new area within 5 % of the truth. v11 keeps 0.8 (98 of 144 at 0.7 against 109). If any
     fails, every model keeps 0.8 and the next test seed is 227. **All held; v9's file carries
-    0.7 (``geomon change-rules``).** At 0.8 / 0.7: 32 / 33 of 40 within 5 %, total -2.6 % /
+    0.7 (``geomon model-rules``).** At 0.8 / 0.7: 32 / 33 of 40 within 5 %, total -2.6 % /
     -1.4 %, median |error| 2.6 % / 1.5 %, largest false 0.14 % / 0.18 % of an AOI (the block
     heads v9's card). The next test seed is 227.
 

@@ -28,7 +28,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from geomon.errors import ConfigError
 from geomon.imagery._bands import BANDS
-from geomon.imagery._kernels import median_clear, ndvi_max_clear
+from geomon.imagery._kernels import median_clear, ndvi_max_clear, nearest_clear, nearest_first
 from geomon.imagery._reader import stacked_read
 from geomon.imagery._types import CompositeOptions, Period
 
@@ -77,6 +77,21 @@ def _median_task(
     x = _stack(xs)
     valid = _stack(valids)
     return median_clear(x, valid, scale=scale, offset=offset, nodata=nodata, valid_factor=factor)
+
+
+def _view_task(
+    xs: np.ndarray | list[np.ndarray],
+    valids: np.ndarray | list[np.ndarray],
+    scale: np.ndarray,
+    offset: np.ndarray,
+    nodata: Any,
+    factor: int,
+) -> np.ndarray:
+    x = _stack(xs)
+    order = np.asarray(nearest_first(x.shape[0]), np.int64)
+    return nearest_clear(
+        x, _stack(valids), order, scale=scale, offset=offset, nodata=nodata, valid_factor=factor
+    )
 
 
 def _ndvi_max_task(
@@ -232,10 +247,17 @@ def _scaling(ds: xr.Dataset, t0: int, size: int) -> tuple[np.ndarray, np.ndarray
 
 
 def _band_median(
-    ds: xr.Dataset, band: str, valid: da.Array, factor: int, sizes: list[int], shared: bool
+    ds: xr.Dataset,
+    band: str,
+    valid: da.Array,
+    factor: int,
+    sizes: list[int],
+    shared: bool,
+    task: Callable[..., np.ndarray] = _median_task,
 ) -> da.Array:
-    """The band's per-period median; ``shared``: other tasks read the band too (its steps read
-    once per block by a task they share, not inlined into each, which would read it twice)."""
+    """The band's per-period median (``task``: or its date view, :func:`_view_task`);
+    ``shared``: other tasks read the band too (its steps read once per block by a task they
+    share, not inlined into each, which would read it twice)."""
     nodata = ds[band].attrs.get("nodata") if "scale" in ds.coords else None
 
     def args(t0: int, size: int, h: int, w: int) -> tuple[Any, ...]:
@@ -244,10 +266,12 @@ def _band_median(
     data = ds[band].data
     mode = "shared" if shared else "inline" if _inlinable(data) else "keys"
     modes = [mode, "shared"]
-    return _per_period(_median_task, [data, valid], sizes, data, np.float32, np.nan, args, modes)
+    return _per_period(task, [data, valid], sizes, data, np.float32, np.nan, args, modes)
 
 
 _NDVI_BANDS = ("nir", "red")
+#: prefix of a band's date view (:attr:`~geomon.imagery.CompositeOptions.date_view`)
+VIEW_PREFIX = "view_"
 NDVI_MAX = "ndvi_max"
 NDVI_MAX_LATE = "ndvi_max_late"
 #: composite variables that are temporal statistics of the period (beside the band medians)
@@ -317,8 +341,11 @@ def composite_raw(
     bands = [b for b in ds.data_vars if b in BANDS]
     like = ds[bands[0]].data
     greenest = all(b in bands for b in _NDVI_BANDS)
-    shared = _NDVI_BANDS if greenest else ()
+    shared = tuple(bands) if options.date_view else _NDVI_BANDS if greenest else ()
     out = {b: _band_median(ds, b, mask, valid_factor, sizes, b in shared) for b in bands}
+    if options.date_view:
+        for b in bands:
+            out[VIEW_PREFIX + b] = _band_median(ds, b, mask, valid_factor, sizes, True, _view_task)
     if greenest:
         out[NDVI_MAX] = _ndvi_max(ds, mask, valid_factor, sizes)
         late = _late_steps(ds["time"].values, starts, sizes, options.period)

@@ -14,7 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from geomon.errors import ConfigError, MissingBandsError, NoImageryError
 from geomon.imagery._aoi import project_lonlat, target_geobox
 from geomon.imagery._bands import BANDS
-from geomon.imagery._composite import TEMPORAL_VARIABLES, composite_raw
+from geomon.imagery._composite import TEMPORAL_VARIABLES, VIEW_PREFIX, composite_raw
 from geomon.imagery._mask import FALLBACK_BANDS, qa_pixel_clear, scl_clear, spectral_clear
 from geomon.imagery._resample import downsample_all, upsample
 from geomon.imagery._stac import to_reflectance
@@ -320,8 +320,12 @@ def _merge_composites(
     for factor, comp in parts.items():
         for band in (b for b in p.bands if b in comp and factor != finest):
             out[band] = upsample(comp[band], factor // finest, p.grid(finest))
+            if VIEW_PREFIX + band in comp:  # its date view, like the band
+                view = comp[VIEW_PREFIX + band]
+                out[VIEW_PREFIX + band] = upsample(view, factor // finest, p.grid(finest))
     extra = ["clear_count", "valid", "low_coverage", "clear_fraction"]
     temporal = [v for v in TEMPORAL_VARIABLES if v in out]
-    out = out[[*(b for b in p.bands if b in out), *temporal, *extra]]
+    views = [VIEW_PREFIX + b for b in p.bands if VIEW_PREFIX + b in out]
+    out = out[[*(b for b in p.bands if b in out), *temporal, *views, *extra]]
     out.attrs = {**out.attrs, **attrs}
     return out

@@ -16,7 +16,7 @@ import functools
 import numba
 import numpy as np
 
-__all__ = ["median_clear", "ndvi_max_clear", "sorting_pairs"]
+__all__ = ["median_clear", "ndvi_max_clear", "nearest_clear", "nearest_first", "sorting_pairs"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -273,3 +273,60 @@ def ndvi_max_clear(
         nir, red, valid, valid_factor, scale, offset, fill, nodata is not None, tail, out[0]
     )
     return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _nearest_rows(x, valid, vf, scale, offset, nodata, has_nodata, order, out):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """Per pixel, the first usable value in step ``order``; NaN if none."""
+    height, width = out.shape
+    for i in range(height):
+        for j in range(width):
+            value = np.float32(np.nan)
+            for t in order:
+                if not valid[t, i // vf, j // vf]:
+                    continue
+                raw = x[t, i, j]
+                if has_nodata and raw == nodata:
+                    continue
+                v = np.float32(raw) * np.float32(scale[t]) + np.float32(offset[t])
+                if np.isfinite(v):
+                    value = v
+                    break
+            out[i, j] = value
+
+
+def nearest_clear(
+    x: np.ndarray,
+    valid: np.ndarray,
+    order: np.ndarray,
+    *,
+    scale: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
+    nodata: float | None = None,
+    valid_factor: int = 1,
+) -> np.ndarray:
+    """Per pixel, ``x[t] * scale[t] + offset[t]`` at the first step ``t`` of ``order`` where
+    ``valid`` (coarser by ``valid_factor``), finite and not ``nodata``; NaN where none: one
+    clear observation, the one nearest the period's middle when ``order`` is
+    :func:`nearest_first`. Returns float32 of shape (1, y, x)."""
+    t_len = x.shape[0]
+    x = np.ascontiguousarray(x)
+    valid = np.ascontiguousarray(valid, dtype=np.bool_)
+    scale = np.ones(t_len, np.float64) if scale is None else np.asarray(scale, np.float64)
+    offset = np.zeros(t_len, np.float64) if offset is None else np.asarray(offset, np.float64)
+    out = np.empty((1, *x.shape[1:]), np.float32)
+    fill = 0.0 if nodata is None else float(nodata)
+    steps = np.asarray(order, np.int64)
+    _nearest_rows(x, valid, valid_factor, scale, offset, fill, nodata is not None, steps, out[0])
+    return out
+
+
+def nearest_first(n: int) -> list[int]:
+    """Indices ``0 .. n - 1`` from the middle one (``n // 2``) outwards, the earlier first at
+    equal distance: ``nearest_first(5) == [2, 1, 3, 0, 4]`` (the order in which the demo truth
+    of a period, its middle scene, is filled: :func:`geomon.footprint.assess.middle_scene`)."""
+    middle = n // 2
+    order = [middle]
+    for d in range(1, n):
+        order += [k for k in (middle - d, middle + d) if 0 <= k < n]
+    return order

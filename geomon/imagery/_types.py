@@ -167,6 +167,12 @@ class CompositeOptions:
     """``month``, ``quarter`` or ``year``; each period's label is its first day."""
     min_coverage: float = 0.5
     """A period is flagged ``low_coverage`` when fewer than this fraction of pixels have a clear view."""
+    date_view: bool = False
+    """Also give each band's *date view* ``view_<band>``: per pixel, its value in the clear
+    observation nearest the period's middle (the period's middle step, then outwards, the
+    earlier first at equal distance). A model that carries a date view
+    (:attr:`geomon.classify.PixelModel.date_view`) classifies it too; the band reads are shared
+    with the medians'."""
 
     def __post_init__(self) -> None:
         if self.period not in ("month", "quarter", "year"):

@@ -1,0 +1,157 @@
+"""The date view: each band's clear observation nearest the period's middle, and the model that
+takes ``bare_disturbed`` from it where its composite class is another clear one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from geomon.classify import classify
+from geomon.classify.classes import BARE_DISTURBED, VEGETATION
+from geomon.classify.features import FULL_FEATURES, compute_features
+from geomon.classify.model import PixelModel
+from geomon.classify.train import LabelScheme, TrainOptions, fit_pixel_model
+from geomon.errors import MissingBandsError, ModelError
+from geomon.imagery import BANDS, CompositeOptions, composite
+from geomon.imagery._kernels import nearest_clear, nearest_first
+from geomon.imagery.testing import surface_reflectance
+
+SCHEME = LabelScheme(
+    ("vegetation", "bare", "water"),
+    ("vegetation", "bare_disturbed", "water"),
+    ("unknown", "bare", "water"),
+)
+
+
+def _reference(
+    x: np.ndarray, valid: np.ndarray, order: list[int], nodata: float | None
+) -> np.ndarray:
+    out = np.full(x.shape[1:], np.nan, np.float32)
+    done = np.zeros(x.shape[1:], bool)
+    for t in order:
+        usable = valid[t] & np.isfinite(x[t]) & ~done
+        if nodata is not None:
+            usable &= x[t] != nodata
+        out[usable] = x[t][usable]
+        done |= usable
+    return out
+
+
+@pytest.mark.parametrize("factor", [1, 2])
+def test_nearest_clear_takes_the_first_usable_step_from_the_middle_outwards(factor: int) -> None:
+    rng = np.random.default_rng(factor)
+    x = rng.integers(0, 50, (6, 8, 10)).astype(np.float32)
+    x[rng.uniform(size=x.shape) < 0.1] = np.nan
+    coarse = rng.uniform(size=(6, 4, 5) if factor == 2 else (6, 8, 10)) < 0.6
+    coarse[:, 0, 0] = False  # never clear: NaN
+    valid = coarse.repeat(factor, 1).repeat(factor, 2) if factor == 2 else coarse
+    order = nearest_first(6)
+    assert order == [3, 2, 4, 1, 5, 0]
+    got = nearest_clear(x, coarse, np.array(order), nodata=7.0, valid_factor=factor)[0]
+    np.testing.assert_array_equal(got, _reference(x, valid, order, 7.0))
+    assert np.isnan(got).any() and np.isfinite(got).any()  # both cases are exercised
+
+
+def _series(spectra: list[np.ndarray], shape: tuple[int, int]) -> xr.Dataset:
+    """A contract Dataset of one year: one spectrum (all pixels alike) per date, all clear."""
+    times = [np.datetime64(f"2021-{m:02d}-15") for m in range(1, 13, 12 // len(spectra))]
+    data = {
+        b: (("time", "y", "x"), np.stack([np.full(shape, s[i], np.float32) for s in spectra]))
+        for i, b in enumerate(BANDS)
+    }
+    ds = xr.Dataset(
+        data, coords={"time": times, "y": np.arange(shape[0]), "x": np.arange(shape[1])}
+    )
+    ds["valid"] = (("time", "y", "x"), np.ones((len(spectra), *shape), bool))
+    return ds
+
+
+@pytest.fixture(scope="module")
+def model() -> PixelModel:
+    landcover, cube = surface_reflectance((64, 64), seed=5)
+    bands = {b: cube[i] for i, b in enumerate(BANDS)}
+    x = compute_features(bands, FULL_FEATURES).reshape(len(FULL_FEATURES), -1).T
+    opts = TrainOptions(hidden=(8,), max_iter=40)
+    return fit_pixel_model(x, landcover.ravel(), FULL_FEATURES, SCHEME, "tiny-dv", opts)
+
+
+def test_ground_bare_at_the_middle_is_bare_with_the_date_view(model: PixelModel) -> None:
+    from geomon.imagery.testing import _SPECTRA
+
+    veg, bare = _SPECTRA[0], _SPECTRA[1]
+    # bare at the middle date only: the median says vegetation, the date view bare
+    middle = _series([veg, veg, veg, bare, veg, veg], (4, 4))
+    # bare at the first date only: the date view (the middle date) says vegetation too
+    early = _series([bare, veg, veg, veg, veg, veg], (4, 4))
+    viewed = replace(model, info={**model.info, "date_view": {"min_probability": 0.5}})
+    options = CompositeOptions("year", date_view=True)
+    for series, want in ((middle, BARE_DISTURBED), (early, VEGETATION)):
+        comp = composite(series, options).compute()
+        np.testing.assert_array_equal(comp["view_red"].values[0], series["red"].values[3])
+        assert (classify(comp, model)["class"].values == VEGETATION).all()
+        out = classify(comp, viewed)
+        assert (out["class"].values == want).all()
+        assert out.attrs["date_view"] == '{"min_probability": 0.5}'
+    # above the view's probability the composite's class stands
+    comp = composite(middle, options).compute()
+    taken = float(classify(comp, viewed)["probability"].values.max())  # the view's
+    above = float(np.nextafter(np.float32(taken), np.float32(2)))
+    assert taken < 1.0
+    strict = replace(model, info={**model.info, "date_view": {"min_probability": above}})
+    assert (classify(comp, strict)["class"].values == VEGETATION).all()
+    # without the view bands, a model that reads them says so in one line
+    with pytest.raises(MissingBandsError, match="date view") as caught:
+        classify(composite(middle, CompositeOptions("year")), viewed)
+    assert "\n" not in str(caught.value)
+
+
+def test_model_rules_sets_and_crafted_date_views_are_refused(
+    model: PixelModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from geomon.classify.model_io import file_sha256, load_model, save_model
+    from geomon.cli import main
+
+    plain = tmp_path / "plain.gmodel"
+    save_model(model, plain)
+    viewed = tmp_path / "viewed.gmodel"
+    args = ["model-rules", str(plain), "--date-view", "0.9", "--tail-min-probability", "0.7"]
+    assert main([*args, "--out", str(viewed)]) == 0
+    assert "date view {'min_probability': 0.9}" in capsys.readouterr().out
+    back = load_model(viewed)
+    assert back.date_view == 0.9 and back.change_rules == {"tail_min_probability": 0.7}
+    again = tmp_path / "again.gmodel"
+    assert main(["model-rules", str(viewed), "--out", str(again)]) == 0
+    assert file_sha256(again) == file_sha256(plain)
+    for view in ({"min_probability": 2}, {"min_probability": "x"}, {"p": 0.9}, [0.9]):
+        with pytest.raises(ModelError, match="date_view") as caught:
+            replace(model, info={**model.info, "date_view": view})
+        assert "geomon model-rules" in str(caught.value)
+
+
+def test_load_composite_gives_every_band_its_date_view(tmp_path: Path) -> None:
+    """From a real COG catalog (10 and 20 m bands, SCL mask): with one scene a month, each
+    band's date view is that scene's clear value, its monthly median."""
+    import datetime as dt
+
+    from geomon.imagery import LoadOptions, Query, StaticCatalogSource, load_composite
+    from geomon.imagery._aoi import Aoi
+    from geomon.imagery.testing import write_s2_catalog
+
+    dates = [dt.date(2021, m, 10) for m in (3, 4, 5)]
+    made = write_s2_catalog(tmp_path / "cat", dates, size_px=48, cloud=[0.0, 0.4, 0.0])
+    source = StaticCatalogSource(made.catalog_path, name="test")
+    query = Query(Aoi("t", made.aoi_lonlat), dates[0], dates[-1])
+    bands = ("red", "nir", "swir16")
+    comp = load_composite(
+        source, query, LoadOptions(bands=bands), CompositeOptions("month", date_view=True)
+    ).compute()
+    for b in bands:
+        view, median = comp[f"view_{b}"].values, comp[b].values
+        np.testing.assert_allclose(view, median, rtol=1e-6, equal_nan=True)
+        assert np.isnan(view[1]).any() and np.isfinite(view).any()
+    plain = load_composite(source, query, LoadOptions(bands=bands), CompositeOptions("month"))
+    assert not [v for v in plain.data_vars if str(v).startswith("view_")]
