@@ -94,9 +94,11 @@ def _composite(
 ) -> xr.Dataset:
     """Load only the bands the model reads (as ``run_footprint`` does), monthly composites,
     without the temporal statistics it does not read (the chain's classification never asks
-    for them, so the timed composite stage must not compute them)."""
+    for them, so the timed composite stage must not compute them); each band's date view too
+    for a model that reads it."""
     opts = LoadOptions(chunk=chunk, bands=model.features.bands)
-    comp = load_composite(source, query, opts, CompositeOptions("month"))
+    view = model.date_view is not None
+    comp = load_composite(source, query, opts, CompositeOptions("month", date_view=view))
     unread = [v for v in TEMPORAL_VARIABLES if v in comp and v not in model.features.temporal]
     return comp.drop_vars(unread)
 

@@ -410,3 +410,6 @@ def test_card_and_report_name_the_change_rules_the_model_file_carries(
     carried = replace(model, info={**model.info, "change_rules": {"tail_min_probability": 0.7}})
     assert '`{"tail_min_probability": 0.7}`' in model_card(carried, "m.gmodel", "0" * 64, 1, {})
     assert "own change rules (tail_min_probability 0.7)" in model_info(carried)["summary"]
+    viewed = replace(carried, info={**carried.info, "date_view": {"min_probability": 0.9}})
+    assert "- date view: " in model_card(viewed, "m.gmodel", "0" * 64, 1, {})
+    assert "bare_disturbed where it says so at probability 0.9" in model_info(viewed)["summary"]

@@ -206,6 +206,16 @@ def model_card(
             if model.change_rules
             else []
         ),
+        *(
+            [
+                "- date view: each period's clear observation nearest its middle is classified "
+                f"too; where it says bare_disturbed at probability {model.date_view:g} or more "
+                "and the composite another clear class, the period takes bare_disturbed "
+                "(`geomon model-rules --date-view`)"
+            ]
+            if model.date_view is not None
+            else []
+        ),
         "",
         "## Labels",
         "",

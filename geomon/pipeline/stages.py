@@ -80,7 +80,9 @@ def model_info(model: Any) -> dict[str, Any]:
         or str(info.get("summary", ""))
         or _training_summary(info.get("training_data"))
     )
-    rules = rules_phrase(getattr(model, "change_rules", {}) or {})
+    rules = rules_phrase(
+        getattr(model, "change_rules", {}) or {}, getattr(model, "date_view", None)
+    )
     summary = "; ".join(p for p in (summary, rules) if p)
     out: dict[str, Any] = {"id": model.model_id, "hash": model.digest, "summary": summary}
     if card["accuracy"]:

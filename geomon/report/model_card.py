@@ -154,14 +154,21 @@ def _middle_scene(report: str) -> dict[str, float]:
     }
 
 
-def rules_phrase(rules: Mapping[str, float]) -> str:
-    """The change rules a model file carries (:attr:`geomon.classify.PixelModel.change_rules`),
-    in words for a report's model summary; "" when it carries none. Read from the file, never
-    from its card: a copy with other rules keeps the model id."""
-    if not rules:
-        return ""
-    carried = ", ".join(f"{k} {v:g}" for k, v in sorted(rules.items()))
-    return f"its footprints use its own change rules ({carried}) where a run sets none"
+def rules_phrase(rules: Mapping[str, float], date_view: float | None = None) -> str:
+    """The change rules and date view a model file carries
+    (:attr:`geomon.classify.PixelModel.change_rules`, ``date_view``), in words for a report's
+    model summary; "" when it carries neither. Read from the file, never from its card: a copy
+    with other rules keeps the model id."""
+    parts = []
+    if date_view is not None:
+        parts.append(
+            "each period's clear observation nearest its middle is classified too, and gives "
+            f"bare_disturbed where it says so at probability {date_view:g} or more"
+        )
+    if rules:
+        carried = ", ".join(f"{k} {v:g}" for k, v in sorted(rules.items()))
+        parts.append(f"its footprints use its own change rules ({carried}) where a run sets none")
+    return "; ".join(parts)
 
 
 def parse_card(text: str) -> dict[str, Any]:
