@@ -39,6 +39,19 @@ then, on test seeds 227-236, each measured once (``geomon evaluate --model <v9 w
 4. at least as many mines within 5 % as without, and the total within 5 %. The real-pixel gate
 cannot move: each eo-learn scene is a period of one observation, whose date view is itself.
 
+Validation, measured once (144 runs; v9 as shipped, tail threshold 0.7, against the same with the
+date view at 0.9): middle-scene ``bare_disturbed`` F1 / IoU 0.9458 / 0.8972 -> **0.9519 /
+0.9082**; stable pixels 0.9649 / 0.9322 -> 0.9650 / 0.9324; mines within 5 % **124 -> 121**;
+total -0.2 % -> -0.3 %; largest false 0.26 % -> 0.29 % of an AOI. The precondition fails on the
+mine count, so 0.9 is not adopted and test seeds 227-236 were not read for it. The per-mine
+changes go both ways (weda_bay@33 +10.5 % -> +4.7 %, weda_bay@28 -4.8 % -> -12.5 %): the view
+also turns ground bare at the baseline, which then counts as ``persisting``, not ``new``.
+
+A second try, written before it runs: the same precondition for ``--date-view`` 0.8 and 0.95
+(each measured once on the 144 validation runs); among those that pass, the highest
+middle-scene F1 goes to test seeds 227-236 under the test rule above; if neither passes, no
+model carries a date view.
+
 Stop 26, ``geomon-shared-reduced-v11``, the 144 validation runs (seeds 4-7, 11, 12 and 16-45),
 ``--k 1``, min probability 0.9 (middle-scene F1 / IoU here is over the AOIs, not the wider scene
 ``geomon evaluate`` scores):
