@@ -155,3 +155,34 @@ def test_load_composite_gives_every_band_its_date_view(tmp_path: Path) -> None:
         assert np.isnan(view[1]).any() and np.isfinite(view).any()
     plain = load_composite(source, query, LoadOptions(bands=bands), CompositeOptions("month"))
     assert not [v for v in plain.data_vars if str(v).startswith("view_")]
+
+
+def test_the_chain_gives_an_automatically_chosen_model_its_date_view(
+    model: PixelModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_footprint without a model picks one by the source's bands; when that one reads a
+    date view, the composites are made again with it (nothing was read yet)."""
+    import datetime as dt
+    import json
+
+    from geomon.classify.model_io import save_model
+    from geomon.footprint.run import RunOptions, run_footprint
+    from geomon.imagery import Aoi, StaticCatalogSource
+    from geomon.imagery.testing import write_s2_catalog
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    viewed = replace(model, info={**model.info, "date_view": {"min_probability": 0.9}})
+    sha = save_model(viewed, folder / "dv.gmodel")
+    entry = {"model_id": viewed.model_id, "file": "dv.gmodel", "sha256": sha,
+             "bands": list(viewed.features.bands)}  # fmt: skip
+    (folder / "index.json").write_text(json.dumps({"models": [entry]}))
+    monkeypatch.setenv("GEOMON_MODELS_DIR", str(folder))
+    dates = [dt.date(2020, m, 10) for m in (3, 6, 9)] + [dt.date(2021, m, 10) for m in (3, 6, 9)]
+    made = write_s2_catalog(tmp_path / "cat", dates, size_px=48)
+    source = StaticCatalogSource(made.catalog_path, name="test")
+    run = run_footprint(
+        Aoi("m", made.aoi_lonlat), dates[0], dt.date(2021, 12, 31), source, RunOptions("year")
+    )
+    assert run.model_id == viewed.model_id and run.classes.attrs["date_view"]
+    assert run.composite is not None and "view_swir22" in run.composite
