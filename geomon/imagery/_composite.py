@@ -79,18 +79,15 @@ def _median_task(
     return median_clear(x, valid, scale=scale, offset=offset, nodata=nodata, valid_factor=factor)
 
 
-def _view_task(
-    xs: np.ndarray | list[np.ndarray],
-    valids: np.ndarray | list[np.ndarray],
-    scale: np.ndarray,
-    offset: np.ndarray,
-    nodata: Any,
-    factor: int,
-) -> np.ndarray:
+def _view_task(xs: np.ndarray | list[np.ndarray], valids: Any, *scaling: Any) -> np.ndarray:
+    """The period's date view of a band (:func:`nearest_clear` from the middle step outwards);
+    ``scaling``: scale, offset, nodata and mask factor, as :func:`_median_task` takes them."""
     x = _stack(xs)
+    scale, offset, nodata, factor = scaling
     order = np.asarray(nearest_first(x.shape[0]), np.int64)
+    valid = _stack(valids)
     return nearest_clear(
-        x, _stack(valids), order, scale=scale, offset=offset, nodata=nodata, valid_factor=factor
+        x, valid, order, scale=scale, offset=offset, nodata=nodata, valid_factor=factor
     )
 
 

@@ -177,6 +177,24 @@ def _integer_shifts(x: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.
     return np.round(steps).astype(np.int32)
 
 
+def _prepared(
+    x: np.ndarray, valid: np.ndarray, scale: np.ndarray | None, offset: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A reduction's inputs as its kernel takes them (C-contiguous values, a bool mask, float64
+    scale and offset per step, 1 and 0 by default) and its float32 output, shaped (1, y, x)."""
+    t_len = x.shape[0]
+    scale = np.ones(t_len, np.float64) if scale is None else np.asarray(scale, np.float64)
+    offset = np.zeros(t_len, np.float64) if offset is None else np.asarray(offset, np.float64)
+    out = np.empty((1, *x.shape[1:]), np.float32)
+    return (
+        np.ascontiguousarray(x),
+        np.ascontiguousarray(valid, dtype=np.bool_),
+        scale,
+        offset,
+        out,
+    )
+
+
 def median_clear(
     x: np.ndarray,
     valid: np.ndarray,
@@ -190,14 +208,9 @@ def median_clear(
     ``nodata``; NaN where none. ``valid`` may be coarser than ``x`` by ``valid_factor``
     (a 20 m mask for 10 m bands). Returns float32 of shape (1, y, x). uint16 DN sharing a
     scale take an integer path (same result up to float rounding, about twice as fast)."""
-    t_len = x.shape[0]
-    x = np.ascontiguousarray(x)
-    valid = np.ascontiguousarray(valid, dtype=np.bool_)
-    scale = np.ones(t_len, np.float64) if scale is None else np.asarray(scale, np.float64)
-    offset = np.zeros(t_len, np.float64) if offset is None else np.asarray(offset, np.float64)
-    out = np.empty((1, *x.shape[1:]), np.float32)
+    x, valid, scale, offset, out = _prepared(x, valid, scale, offset)
     fill = 0.0 if nodata is None else float(nodata)
-    pairs = sorting_pairs(t_len)
+    pairs = sorting_pairs(x.shape[0])
     shifts = _integer_shifts(x, scale, offset)
     if shifts is not None:
         base = float(offset.min())
@@ -309,12 +322,7 @@ def nearest_clear(
     ``valid`` (coarser by ``valid_factor``), finite and not ``nodata``; NaN where none: one
     clear observation, the one nearest the period's middle when ``order`` is
     :func:`nearest_first`. Returns float32 of shape (1, y, x)."""
-    t_len = x.shape[0]
-    x = np.ascontiguousarray(x)
-    valid = np.ascontiguousarray(valid, dtype=np.bool_)
-    scale = np.ones(t_len, np.float64) if scale is None else np.asarray(scale, np.float64)
-    offset = np.zeros(t_len, np.float64) if offset is None else np.asarray(offset, np.float64)
-    out = np.empty((1, *x.shape[1:]), np.float32)
+    x, valid, scale, offset, out = _prepared(x, valid, scale, offset)
     fill = 0.0 if nodata is None else float(nodata)
     steps = np.asarray(order, np.int64)
     _nearest_rows(x, valid, valid_factor, scale, offset, fill, nodata is not None, steps, out[0])
