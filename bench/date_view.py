@@ -52,6 +52,24 @@ A second try, written before it runs: the same precondition for ``--date-view`` 
 middle-scene F1 goes to test seeds 227-236 under the test rule above; if neither passes, no
 model carries a date view.
 
+**Neither passed** (144 validation runs, each measured once; v9 without the view: F1 / IoU
+0.9458 / 0.8972, 124 within 5 %, largest false 0.26 %):
+
+========  ===============  ============  ==========  ======  ===========
+view p    middle F1 / IoU  stable F1     within 5 %  total   worst false
+========  ===============  ============  ==========  ======  ===========
+none      0.9458 / 0.8972  0.9649        124 of 144  -0.2 %  0.26 %
+0.8       0.9522 / 0.9087  0.9641        117 of 144  -0.0 %  0.39 %
+0.9       0.9519 / 0.9082  0.9650        121 of 144  -0.3 %  0.29 %
+0.95      0.9513 / 0.9071  0.9652        120 of 144  -0.3 %  0.27 %
+========  ===============  ============  ==========  ======  ===========
+
+Every view clears the issue's middle-scene F1 / IoU (0.95 / 0.90) on validation and costs 3 to 7
+mines within 5 %. No model carries a date view; the test seeds 227-236 stay unread (their
+catalogs are built) and the next test seed is 227. A lead: the view at the baseline period is
+what moves ground from ``new`` to ``persisting``; a view for the later periods only keeps more
+of the gain for the class maps without that (not built, not measured).
+
 Stop 26, ``geomon-shared-reduced-v11``, the 144 validation runs (seeds 4-7, 11, 12 and 16-45),
 ``--k 1``, min probability 0.9 (middle-scene F1 / IoU here is over the AOIs, not the wider scene
 ``geomon evaluate`` scores):
