@@ -44,8 +44,9 @@ date view at 0.9): middle-scene ``bare_disturbed`` F1 / IoU 0.9458 / 0.8972 -> *
 0.9082**; stable pixels 0.9649 / 0.9322 -> 0.9650 / 0.9324; mines within 5 % **124 -> 121**;
 total -0.2 % -> -0.3 %; largest false 0.26 % -> 0.29 % of an AOI. The precondition fails on the
 mine count, so 0.9 is not adopted and test seeds 227-236 were not read for it. The per-mine
-changes go both ways (weda_bay@33 +10.5 % -> +4.7 %, weda_bay@28 -4.8 % -> -12.5 %): the view
-also turns ground bare at the baseline, which then counts as ``persisting``, not ``new``.
+changes go both ways (weda_bay@33 +10.5 % -> +4.7 %, weda_bay@28 -4.8 % -> -12.5 %), probably
+because the view also turns ground bare at the baseline, which then counts as ``persisting``, not
+``new`` (not measured apart).
 
 A second try, written before it runs: the same precondition for ``--date-view`` 0.8 and 0.95
 (each measured once on the 144 validation runs); among those that pass, the highest
@@ -66,9 +67,9 @@ none      0.9458 / 0.8972  0.9649        124 of 144  -0.2 %  0.26 %
 
 Every view clears the issue's middle-scene F1 / IoU (0.95 / 0.90) on validation and costs 3 to 7
 mines within 5 %. No model carries a date view; the test seeds 227-236 stay unread (their
-catalogs are built) and the next test seed is 227. A lead: the view at the baseline period is
-what moves ground from ``new`` to ``persisting``; a view for the later periods only keeps more
-of the gain for the class maps without that (not built, not measured).
+catalogs are built) and the next test seed is 227. A lead: if the view's bare ground at the
+baseline is what moves ground from ``new`` to ``persisting``, a view the change rules read for
+the later periods only would keep the class maps' gain without that (not built, not measured).
 
 Stop 26, ``geomon-shared-reduced-v11``, the 144 validation runs (seeds 4-7, 11, 12 and 16-45),
 ``--k 1``, min probability 0.9 (middle-scene F1 / IoU here is over the AOIs, not the wider scene
