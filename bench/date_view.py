@@ -44,9 +44,7 @@ date view at 0.9): middle-scene ``bare_disturbed`` F1 / IoU 0.9458 / 0.8972 -> *
 0.9082**; stable pixels 0.9649 / 0.9322 -> 0.9650 / 0.9324; mines within 5 % **124 -> 121**;
 total -0.2 % -> -0.3 %; largest false 0.26 % -> 0.29 % of an AOI. The precondition fails on the
 mine count, so 0.9 is not adopted and test seeds 227-236 were not read for it. The per-mine
-changes go both ways (weda_bay@33 +10.5 % -> +4.7 %, weda_bay@28 -4.8 % -> -12.5 %), probably
-because the view also turns ground bare at the baseline, which then counts as ``persisting``, not
-``new`` (not measured apart).
+changes go both ways (weda_bay@33 +10.5 % -> +4.7 %, weda_bay@28 -4.8 % -> -12.5 %).
 
 A second try, written before it runs: the same precondition for ``--date-view`` 0.8 and 0.95
 (each measured once on the 144 validation runs); among those that pass, the highest
@@ -67,9 +65,11 @@ none      0.9458 / 0.8972  0.9649        124 of 144  -0.2 %  0.26 %
 
 Every view clears the issue's middle-scene F1 / IoU (0.95 / 0.90) on validation and costs 3 to 7
 mines within 5 %. No model carries a date view; the test seeds 227-236 stay unread (their
-catalogs are built) and the next test seed is 227. A lead: if the view's bare ground at the
-baseline is what moves ground from ``new`` to ``persisting``, a view the change rules read for
-the later periods only would keep the class maps' gain without that (not built, not measured).
+catalogs are built) and the next test seed is 227. Not the cause: the view at the baseline
+period (ground it calls bare there counts as ``persisting``, not ``new``). With the baseline
+period's classes taken without the view and the later ones with it (validation only, a
+``/tmp`` script over the same 144 runs), 116 of 144 are within 5 %, total +0.5 %, worst false
+0.29 %: worse than the view in every period (121).
 
 Its cost (one run each of ``python -m bench.bench_footprint --scene realistic --reps 3 --model
 FILE``, v9 without and with the 0.9 view, Zen 5, 2 cores): classification 0.55 -> 2.16 s of the
