@@ -65,11 +65,14 @@ none      0.9458 / 0.8972  0.9649        124 of 144  -0.2 %  0.26 %
 
 Every view clears the issue's middle-scene F1 / IoU (0.95 / 0.90) on validation and costs 3 to 7
 mines within 5 %. No model carries a date view; the test seeds 227-236 stay unread (their
-catalogs are built) and the next test seed is 227. Not the cause: the view at the baseline
-period (ground it calls bare there counts as ``persisting``, not ``new``). With the baseline
+catalogs are built) and the next test seed is 227. The view pulls the new area two ways. At
+the baseline, ground it calls bare counts as ``persisting``, not ``new``: with the baseline
 period's classes taken without the view and the later ones with it (validation only, a
-``/tmp`` script over the same 144 runs), 116 of 144 are within 5 %, total +0.5 %, worst false
-0.29 %: worse than the view in every period (121).
+``/tmp`` script over the same 144 runs), the mines it loses most come back (murrin_murrin@22
+-8.1 % -> -0.7 %, weda_bay@25 -8.0 -> -1.6, weda_bay@28 -12.5 -> -3.9) but those it gains go
+back too (weda_bay@11 +1.4 -> +6.1, weda_bay@33 +4.7 -> +10.7), and the later periods' view
+adds new area: 116 of 144 within 5 %, total +0.5 %, worst false 0.29 %, worse than the view in
+every period (121).
 
 Its cost (one run each of ``python -m bench.bench_footprint --scene realistic --reps 3 --model
 FILE``, v9 without and with the 0.9 view, Zen 5, 2 cores): classification 0.55 -> 2.16 s of the
