@@ -75,13 +75,12 @@ adds new area: 116 of 144 within 5 %, total +0.5 %, worst false 0.29 %, worse th
 every period (121).
 
 Its cost (one run each of ``python -m bench.bench_footprint --scene realistic --reps 3 --model
-FILE``, v9 without and with the 0.9 view, Zen 5, 2 cores): classification 0.55 -> 2.16 s of the
-full AOI's staged chain (131 -> 518 ns per output pixel per core; median share 17.2 % -> 33.3 %),
-fused chain 1.54 -> 1.20 Mpx/s/core, peak +58 -> +211 MB. The second pass costs about three
-times the first, not once (not profiled; suspects: the view's period statistics, an
-``apply_ufunc`` over all ten bands, and the merge, ``xr.where``, holding both passes' outputs).
-Classifying the view only where the composite says another clear class, and in the fused pass,
-is the work left before any model carries it.
+FILE``, v9 without and with the 0.9 view, Zen 5, 2 cores, full AOI): composite 1.72 -> 2.43 s
+(the views), classification 0.50 -> 0.99 s (119 -> 238 ns per output pixel per core; median
+share 19.3 % -> 25.8 %), fused chain 1.72 -> 1.28 Mpx/s/core, peak +43 -> +312 MB. (A first
+run gave classification 2.16 s: the benchmark's staged chain left the view bands unchunked, so
+the view was classified in one block; it chunks them now.) Classifying the view only where
+the composite says another clear class would save most of the second pass.
 
 Stop 26, ``geomon-shared-reduced-v11``, the 144 validation runs (seeds 4-7, 11, 12 and 16-45),
 ``--k 1``, min probability 0.9 (middle-scene F1 / IoU here is over the AOIs, not the wider scene
