@@ -65,6 +65,17 @@ def test_evaluate_without_reference_says_what_to_give(capsys: pytest.CaptureFixt
     assert "give --reference FILE" in capsys.readouterr().err
 
 
+def test_evaluate_tail_threshold_needs_the_footprint_check(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The tail threshold changes only the footprint check: alone it would do nothing."""
+    for extra in ([], ["--demo-seeds", "101"]):
+        assert main(["evaluate", *extra, "--tail-min-probability", "0.7"]) == 2
+        err = capsys.readouterr().err
+        assert "--tail-min-probability needs --demo-seeds and --footprint" in err
+        assert len(err.strip().splitlines()) == 1
+
+
 def test_max_cloud_with_demo_seeds_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     """Demo seeds read every scene: an imagery option beside them would be silently ignored."""
     for command in (["evaluate"], ["train", "--out", "x.gmodel"]):
