@@ -58,6 +58,12 @@ def test_train_then_evaluate_on_another_scene(
     assert "confusion matrix" in out and "error-adjusted area" in out
     line = next(row for row in out.splitlines() if row.startswith("bare_disturbed") and "." in row)
     assert float(line.split()[3]) > 0.95  # F1 of bare ground on the unseen scene
+    # the same model with a date view: evaluate makes the view it reads
+    viewed = tmp_path / "viewed.gmodel"
+    assert main(["model-rules", str(model), "--date-view", "0.9", "--out", str(viewed)]) == 0
+    assert main(["evaluate", "--aoi", str(aoi_b), *common, "--source", f"stac:{cat_b}",
+                 "--model", str(viewed), "--reference", str(labels_b)]) == 0  # fmt: skip
+    assert "confusion matrix" in capsys.readouterr().out
 
 
 def test_evaluate_without_reference_says_what_to_give(capsys: pytest.CaptureFixture[str]) -> None:

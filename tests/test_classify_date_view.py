@@ -186,3 +186,25 @@ def test_the_chain_gives_an_automatically_chosen_model_its_date_view(
     )
     assert run.model_id == viewed.model_id and run.classes.attrs["date_view"]
     assert run.composite is not None and "view_swir22" in run.composite
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_model_of_one_period_statistic_classifies_its_date_view(chunked: bool) -> None:
+    """The view's period statistics are computed as for one observation; with exactly one
+    (``ndvi_max``, as every shipped model but v9 reads) that is one output, not a tuple."""
+    from geomon.classify.features import single_observation
+    from geomon.imagery.testing import _SPECTRA
+
+    fset = FULL_FEATURES.with_temporal(("ndvi_max",))
+    landcover, cube = surface_reflectance((64, 64), seed=5)
+    bands = single_observation({b: cube[i] for i, b in enumerate(BANDS)}, fset)
+    x = compute_features(bands, fset).reshape(len(fset), -1).T
+    opts = TrainOptions(hidden=(8,), max_iter=40)
+    fitted = fit_pixel_model(x, landcover.ravel(), fset, SCHEME, "tiny-ndvi", opts)
+    viewed = replace(fitted, info={**fitted.info, "date_view": {"min_probability": 0.5}})
+    veg, bare = _SPECTRA[0], _SPECTRA[1]
+    comp = composite(_series([veg, veg, veg, bare, veg, veg], (8, 8)), CompositeOptions(
+        "year", date_view=True))  # fmt: skip
+    comp = comp.chunk({"y": 4, "x": 4}) if chunked else comp.compute()
+    assert (classify(comp, fitted)["class"].values == VEGETATION).all()
+    assert (classify(comp, viewed)["class"].values == BARE_DISTURBED).all()

@@ -311,11 +311,12 @@ def _date_view(composite: xr.Dataset, model: PixelModel) -> xr.Dataset | None:
     bands = {b: composite[VIEW_PREFIX + b] for b in model.features.bands}
     names = list(model.features.temporal)
 
-    def statistics(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    def statistics(*arrays: np.ndarray) -> Any:
         got = single_observation(
             dict(zip(model.features.bands, arrays, strict=True)), model.features
         )
-        return tuple(np.asarray(got[n], np.float32) for n in names)
+        out = tuple(np.asarray(got[n], np.float32) for n in names)
+        return out if len(out) > 1 else out[0]  # apply_ufunc takes one output bare
 
     view = xr.Dataset(bands)
     if names:

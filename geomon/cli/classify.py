@@ -86,6 +86,7 @@ def _composite(
     period: str,
     bands: tuple[str, ...] | None = None,
     max_cloud: float = 80.0,
+    date_view: bool = False,
 ) -> xr.Dataset:
     from geomon.imagery import CompositeOptions, LoadOptions, Query, load_composite, open_source
 
@@ -93,7 +94,7 @@ def _composite(
         raise ConfigError("give --start and --end (YYYY-MM-DD) with MINE_ID or --aoi")
     aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
     query = Query(aoi, as_date(start), as_date(end), max_cloud=max_cloud)
-    opts = CompositeOptions(period)  # type: ignore[arg-type]  # click.Choice checked it
+    opts = CompositeOptions(period, date_view=date_view)  # type: ignore[arg-type]  # click.Choice checked it
     return load_composite(open_source(source), query, LoadOptions(bands=bands), opts)
 
 
@@ -354,7 +355,7 @@ def evaluate(
     areas with 95 % intervals (Olofsson et al. 2014) of a model against a reference. With
     --demo-seeds, two such reports: on the pixels whose truth stays the same through their
     period, then on every pixel at its period's middle scene (as --footprint counts it)."""
-    from geomon.classify import classify
+    from geomon.classify import classify, select_model
     from geomon.classify.recipes import (
         evaluate_on_demo,
         evaluate_on_reference,
@@ -388,11 +389,13 @@ def evaluate(
                 found = demo_footprint_checks(chosen, seeds, period, progress=True, rules=rules)
                 checks = format_checks(found)
         elif reference_path is not None:
-            comp = _composite(
-                mine_id, aoi_file, registry_dir, start, end, source, period, None, max_cloud
-            )
+            where = (mine_id, aoi_file, registry_dir, start, end, source, period)
+            comp = _composite(*where, None, max_cloud)
             reference = _reference(comp, reference_path)  # a bad file fails before the work
-            classes = compute_classes(classify(comp, model), progress=True)
+            chosen = model or select_model(str(v) for v in comp.data_vars)
+            if chosen.date_view is not None:  # (lazy: nothing was read yet)
+                comp = _composite(*where, None, max_cloud, date_view=True)
+            classes = compute_classes(classify(comp, chosen), progress=True)
             report = evaluate_on_reference(classes, reference)
             title = f"{classes.attrs['model_id']} against {reference_path}, {period} composites"
             text = format_report(report, title)
