@@ -96,6 +96,10 @@ def test_ground_bare_at_the_middle_is_bare_with_the_date_view(model: PixelModel)
         out = classify(comp, viewed)
         assert (out["class"].values == want).all()
         assert out.attrs["date_view"] == '{"min_probability": 0.5}'
+        # the composite's own classes stay beside the map's, for the change rules
+        plain = classify(comp, model)
+        for name in ("class", "probability", "cover"):
+            np.testing.assert_array_equal(out[f"composite_{name}"].values, plain[name].values)
     # above the view's probability the composite's class stands
     comp = composite(middle, options).compute()
     taken = float(classify(comp, viewed)["probability"].values.max())  # the view's
@@ -186,6 +190,12 @@ def test_the_chain_gives_an_automatically_chosen_model_its_date_view(
     )
     assert run.model_id == viewed.model_id and run.classes.attrs["date_view"]
     assert run.composite is not None and "view_swir22" in run.composite
+    # the footprint is the plain model's: the change rules read the composite's classes
+    same = run_footprint(
+        Aoi("m", made.aoi_lonlat), dates[0], dt.date(2021, 12, 31), source, RunOptions("year"),
+        model,
+    )  # fmt: skip
+    assert len(same.footprint) and same.footprint.equals(run.footprint)
 
 
 @pytest.mark.parametrize("chunked", [False, True])

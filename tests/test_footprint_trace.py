@@ -270,3 +270,17 @@ def test_pixel_paths_equal_the_raster_helpers() -> None:
                 )
                 assert vals == want_values
                 assert [g.wkb for g in geoms] == [g.wkb for g in want_geoms]
+
+
+def test_the_change_rules_read_the_composites_classes_beside_a_date_view() -> None:
+    """Where a date view amended the map (``class``), the footprint reads the composite's own
+    classes (``composite_class``): the view changes the class rasters, not the footprint."""
+    plain = _scene()
+    viewed = plain.assign(composite_class=plain["class"].copy())
+    codes = viewed["class"].values.copy()
+    codes[1:, 40:55, 5:20] = B  # the view's bare ground: 2.25 ha the composite calls vegetation
+    viewed["class"] = (viewed["class"].dims, codes)
+    fp, base = trace_footprint(viewed, None, "m"), trace_footprint(plain, None, "m")
+    assert fp.drop(columns="geometry").equals(base.drop(columns="geometry"))
+    alone = trace_footprint(viewed.drop_vars("composite_class"), None, "m")
+    assert disturbed_area(alone).loc["2020", "new"] > disturbed_area(base).loc["2020", "new"] == 0

@@ -27,6 +27,10 @@ from geomon.errors import MissingBandsError
 __all__ = ["classify_dataset"]
 
 _PASS_THROUGH = ("clear_count", "low_coverage", "clear_fraction")
+#: prefix of the composite's own ``class``, ``probability`` and ``cover`` where a date view
+#: amended them (the class maps take the view; the change rules read these:
+#: :func:`geomon.footprint.rule_inputs`)
+COMPOSITE_PREFIX = "composite_"
 
 
 _SCRATCH = threading.local()
@@ -255,6 +259,7 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
             "classify composites made by geomon.imagery.composite or load_composite"
         )
     code, prob, cover = _classes(composite, model)
+    out = xr.Dataset({"class": code, "probability": prob, "cover": cover})
     view = _date_view(composite, model)
     if view is not None and model.date_view is not None:
         v_code, v_prob, v_cover = _classes(view, model)
@@ -264,10 +269,11 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
             & (code != BARE_DISTURBED)
             & (code != CLOUD_NODATA)
         )
-        code = xr.where(take, v_code, code).astype(np.uint8)
-        prob = xr.where(take, v_prob, prob).astype(np.float32)
-        cover = xr.where(take, v_cover, cover).astype(np.uint8)
-    out = xr.Dataset({"class": code, "probability": prob, "cover": cover})
+        # the composite's own classes stay beside the map's: the change rules read them
+        out = out.rename({k: COMPOSITE_PREFIX + k for k in ("class", "probability", "cover")})
+        out["class"] = xr.where(take, v_code, code).astype(np.uint8)
+        out["probability"] = xr.where(take, v_prob, prob).astype(np.float32)
+        out["cover"] = xr.where(take, v_cover, cover).astype(np.uint8)
     for name in _PASS_THROUGH:
         if name in composite:
             out[name] = composite[name]

@@ -52,6 +52,7 @@ __all__ = [
     "awaiting_hectares",
     "check_baseline",
     "disturbed_area",
+    "rule_inputs",
     "trace_footprint",
 ]
 
@@ -189,6 +190,19 @@ def _cover_at_baseline(classes: xr.Dataset, change: ChangeResult, pixels: np.nda
     return np.where(index >= 0, lut[base], unknown).astype(np.uint8)
 
 
+def rule_inputs(classes: xr.Dataset) -> xr.Dataset:
+    """``classes`` as the change rules read them: where a date view amended ``class``,
+    ``probability`` and ``cover`` (:attr:`geomon.classify.PixelModel.date_view`), the
+    composite's own (``composite_class`` ...) in their place; else ``classes`` itself. The class
+    maps show the view; the rules, chosen on composites, read what they were chosen on."""
+    from geomon.classify.apply import COMPOSITE_PREFIX
+
+    names = [n for n in ("class", "probability", "cover") if COMPOSITE_PREFIX + n in classes]
+    if not names:
+        return classes
+    return classes.assign({n: classes[COMPOSITE_PREFIX + n] for n in names})
+
+
 def trace_footprint(
     classes: xr.Dataset,
     aoi: BaseGeometry | None,
@@ -198,6 +212,7 @@ def trace_footprint(
     """The footprint GeoDataFrame (docs/contracts.md) of one mine over all its periods."""
     options = options or FootprintOptions()
     options = replace(options, change=options.change.resolved(rules_of(classes)))
+    classes = rule_inputs(classes)
     kind = str(classes.attrs.get("period", "year"))
     classes = _select_baseline(classes, options.baseline, kind)
     crs, transform = _grid(classes)

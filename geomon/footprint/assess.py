@@ -19,7 +19,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from geomon.evaluate import DISTURBED_SUMMARY
-from geomon.footprint import _grid, pixel_metres
+from geomon.footprint import _grid, pixel_metres, rule_inputs
 from geomon.footprint.change import (
     NEW,
     PERSISTING,
@@ -192,6 +192,7 @@ def _against_truth(
     """The change the chain finds in ``classes`` and the demo truth: the change result, ``new``
     per period inside the AOI ``(time, y, x)``, the truth per period, the truly new pixels inside
     the AOI (disturbed after the baseline period and not at it) and the pixel area in hectares."""
+    classes = rule_inputs(classes)  # what trace_footprint's rules read
     counts = classes["clear_count"].values if "clear_count" in classes else None
     prob = classes["probability"].values if "probability" in classes else None
     crs, transform = _grid(classes)
