@@ -93,7 +93,8 @@ def measure(
     for catalog, mine_ids in demo_mines(seeds, 5, True, "mines"):
         lut = contract_lookup(catalog)
         for mine_id in mine_ids:
-            data = load_mine(catalog, mine_id, "year")
+            view = any(m.date_view is not None for m in models.values())
+            data = load_mine(catalog, mine_id, "year", view)
             ref = reference_classes(data, lut, middle=True)
             changed = (data.cover == NO_LABEL) & (data.middle != NO_LABEL)
             inputs = [data.imagery, *([ndvi_max_as_ndvi(data.imagery)] if one_observation else [])]

@@ -412,4 +412,6 @@ def test_card_and_report_name_the_change_rules_the_model_file_carries(
     assert "own change rules (tail_min_probability 0.7)" in model_info(carried)["summary"]
     viewed = replace(carried, info={**carried.info, "date_view": {"min_probability": 0.9}})
     assert "- date view: " in model_card(viewed, "m.gmodel", "0" * 64, 1, {})
-    assert "bare_disturbed where it says so at probability 0.9" in model_info(viewed)["summary"]
+    assert (
+        "maps bare_disturbed where it says so at probability 0.9" in model_info(viewed)["summary"]
+    )

@@ -59,7 +59,9 @@ __all__ = [
 #: ``ChangeOptions.built_reach_m`` with the tail rule confirming ``built_other`` at 0.8, against
 #: the old rules, v8 and v11), 197-206 (``geomon-s2-full-v9`` under those rules, v8 beside it,
 #: stop 31), 207-216 (v9 against v8 by the rule in v9's card, written before: v9 became the
-#: default full-band model, stop 32). The next unused test seed is 217.
+#: default full-band model, stop 32), 217-226 (v9's own tail threshold, 0.7 against 0.8, stop
+#: 33), 227-236 (v9's date view for its class maps, with against without, stop 33). The next
+#: unused test seed is 237.
 FIRST_TEST_SEED = 101
 
 

@@ -163,7 +163,8 @@ def rules_phrase(rules: Mapping[str, float], date_view: float | None = None) -> 
     if date_view is not None:
         parts.append(
             "each period's clear observation nearest its middle is classified too, and gives "
-            f"bare_disturbed where it says so at probability {date_view:g} or more"
+            f"the class maps bare_disturbed where it says so at probability {date_view:g} or "
+            "more (footprints read the composite's own classes)"
         )
     if rules:
         carried = ", ".join(f"{k} {v:g}" for k, v in sorted(rules.items()))
