@@ -196,6 +196,11 @@ def test_the_chain_gives_an_automatically_chosen_model_its_date_view(
         model,
     )  # fmt: skip
     assert len(same.footprint) and same.footprint.equals(run.footprint)
+    from geomon.footprint.run import write_outputs
+
+    write_outputs(run, tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert summary["date_view"] == {"min_probability": 0.9}
 
 
 @pytest.mark.parametrize("chunked", [False, True])

@@ -265,8 +265,9 @@ def test_a_model_carries_its_own_change_rules(
     assert run.footprint_options.change.tail_min_probability == 0.65
     assert json.loads(run.classes.attrs["change_rules"]) == {"tail_min_probability": 0.65}
     write_outputs(run, tmp_path / "out")
-    rules = json.loads((tmp_path / "out" / "run.json").read_text())["footprint_rules"]["change"]
-    assert rules["tail_min_probability"] == 0.65
+    summary = json.loads((tmp_path / "out" / "run.json").read_text())
+    rules = summary["footprint_rules"]["change"]
+    assert rules["tail_min_probability"] == 0.65 and summary["date_view"] is None
     # the same footprint as the plain model with the threshold given (the classes are equal)
     given = RunOptions(
         period="year", footprint=FootprintOptions(ChangeOptions(tail_min_probability=0.65))

@@ -264,6 +264,8 @@ def _write_summary(run: FootprintRun, path: Path) -> Path:
         "source": run.classes.attrs.get("source", ""),
         "seconds": run.seconds,
         "footprint_rules": _rules(run.footprint_options),
+        # the class COGs take the model's date view (if any); the footprint reads the composite's
+        "date_view": json.loads(run.classes.attrs.get("date_view", "null")),
         "hectares": {} if table is None else table.round(4).to_dict(orient="index"),
         "awaiting_confirmation_ha": {
             k: round(v, 4) for k, v in run.footprint.attrs.get(AWAITING, {}).items()
