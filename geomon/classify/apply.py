@@ -260,9 +260,8 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
         )
     code, prob, cover = _classes(composite, model)
     out = xr.Dataset({"class": code, "probability": prob, "cover": cover})
-    view = _date_view(composite, model)
-    if view is not None and model.date_view is not None:
-        v_code, v_prob, v_cover = _classes(view, model)
+    if model.date_view is not None:
+        v_code, v_prob, v_cover = _classes(_date_view(composite, model), model)
         take = (
             (v_code == BARE_DISTURBED)
             & (v_prob >= np.float32(model.date_view))
@@ -299,12 +298,10 @@ def _classes(composite: xr.Dataset, model: PixelModel) -> tuple[Any, Any, Any]:
     return _apply_per_pixel(bands, valid, model)
 
 
-def _date_view(composite: xr.Dataset, model: PixelModel) -> xr.Dataset | None:
+def _date_view(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
     """The period's date view as a composite of one observation (``view_<band>`` as the bands,
     its period statistics those of that one observation, as for a single scene:
-    :func:`~geomon.classify.features.single_observation`); None for a model without one."""
-    if model.date_view is None:
-        return None
+    :func:`~geomon.classify.features.single_observation`), for a model that reads it."""
     from geomon.classify.features import single_observation
     from geomon.imagery._composite import VIEW_PREFIX
 

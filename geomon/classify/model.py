@@ -699,11 +699,14 @@ def _check_date_view(view: object) -> list[str]:
         return []
     if not isinstance(view, Mapping) or set(view) != {"min_probability"}:
         return ["date_view must be an object such as {'min_probability': 0.9}"]
-    value = view["min_probability"]
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not number or not 0 <= value <= 1:
-        return [f"date_view min_probability {reprlib.repr(value)} must be a number from 0 to 1"]
-    return []
+    return _probability_problems("date_view min_probability", view["min_probability"])
+
+
+def _probability_problems(name: str, value: object) -> list[str]:
+    """[] when ``value`` is a number from 0 to 1 (not a bool), else why not."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+        return []
+    return [f"{name} {reprlib.repr(value)} must be a number from 0 to 1"]
 
 
 def _check_change_rules(rules: object) -> list[str]:
@@ -721,9 +724,9 @@ def _check_change_rules(rules: object) -> list[str]:
                 f"change rule {reprlib.repr(name)} is not one a model carries "
                 f"({', '.join(MODEL_RULES)})"
             ]
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not 0 <= value <= 1:
-            return [f"change rule {name} {reprlib.repr(value)} must be a number from 0 to 1"]
+        problems = _probability_problems(f"change rule {name}", value)
+        if problems:
+            return problems
     return []
 
 

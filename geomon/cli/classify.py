@@ -812,7 +812,7 @@ def model_rules(
     model = load_model(model_file)
     rules = {} if tail_min_probability is None else {"tail_min_probability": tail_min_probability}
     view = {} if date_view is None else {"min_probability": date_view}
-    info = {k: v for k, v in model.info.items() if k not in ("change_rules", "date_view")}
+    info = _without_rules(model.info)
     info.update({"change_rules": rules} if rules else {})
     info.update({"date_view": view} if view else {})
     sha = save_model(replace(model, info=info), out)
