@@ -113,6 +113,32 @@ def test_ground_bare_at_the_middle_is_bare_with_the_date_view(model: PixelModel)
     assert "\n" not in str(caught.value)
 
 
+def test_the_date_view_takes_a_map_pixel_back_from_bare_only_with_a_release(
+    model: PixelModel,
+) -> None:
+    from geomon.imagery.testing import _SPECTRA
+
+    veg, bare = _SPECTRA[0], _SPECTRA[1]
+    # vegetation at the middle date only: the median says bare_disturbed, the date view not
+    series = _series([bare, bare, bare, veg, bare, bare], (4, 4))
+    comp = composite(series, CompositeOptions("year", date_view=True)).compute()
+    assert (classify(comp, model)["class"].values == BARE_DISTURBED).all()
+    adds = replace(model, info={**model.info, "date_view": {"min_probability": 0.5}})
+    assert (classify(comp, adds)["class"].values == BARE_DISTURBED).all()
+    view = {"min_probability": 0.5, "release_probability": 0.5}
+    out = classify(comp, replace(model, info={**model.info, "date_view": view}))
+    assert (out["class"].values == VEGETATION).all()
+    assert (out["composite_class"].values == BARE_DISTURBED).all()  # what footprints read
+    assert out.attrs["date_view"] == '{"min_probability": 0.5, "release_probability": 0.5}'
+    # above the view's probability the composite's bare_disturbed stands
+    taken = float(out["probability"].values.max())
+    above = float(np.nextafter(np.float32(taken), np.float32(2)))
+    assert taken < 1.0
+    strict = {"min_probability": 0.5, "release_probability": above}
+    out = classify(comp, replace(model, info={**model.info, "date_view": strict}))
+    assert (out["class"].values == BARE_DISTURBED).all()
+
+
 def test_model_rules_sets_and_crafted_date_views_are_refused(
     model: PixelModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -130,7 +156,22 @@ def test_model_rules_sets_and_crafted_date_views_are_refused(
     again = tmp_path / "again.gmodel"
     assert main(["model-rules", str(viewed), "--out", str(again)]) == 0
     assert file_sha256(again) == file_sha256(plain)
-    for view in ({"min_probability": 2}, {"min_probability": "x"}, {"p": 0.9}, [0.9]):
+    released = tmp_path / "released.gmodel"
+    assert main([*args, "--date-view-release", "0.95", "--out", str(released)]) == 0
+    assert load_model(released).date_view_release == 0.95
+    assert load_model(viewed).date_view_release is None
+    assert main(["model-rules", str(plain), "--date-view-release", "0.9", "--out", "x"]) != 0
+    assert "needs --date-view" in capsys.readouterr().err
+    crafted = (
+        {"min_probability": 2},
+        {"min_probability": "x"},
+        {"p": 0.9},
+        [0.9],
+        {"release_probability": 0.9},
+        {"min_probability": 0.9, "release_probability": 1.5},
+        {"min_probability": 0.9, "release_probability": None},
+    )
+    for view in crafted:
         with pytest.raises(ModelError, match="date_view") as caught:
             replace(model, info={**model.info, "date_view": view})
         assert "geomon model-rules" in str(caught.value)
@@ -223,3 +264,14 @@ def test_a_model_of_one_period_statistic_classifies_its_date_view(chunked: bool)
     comp = comp.chunk({"y": 4, "x": 4}) if chunked else comp.compute()
     assert (classify(comp, fitted)["class"].values == VEGETATION).all()
     assert (classify(comp, viewed)["class"].values == BARE_DISTURBED).all()
+
+
+def test_a_report_names_the_date_view_and_release_the_model_file_carries() -> None:
+    from geomon.report.model_card import rules_phrase
+
+    assert rules_phrase({}) == ""
+    adds = rules_phrase({"tail_min_probability": 0.7}, 0.9)
+    assert "probability 0.9 or more" in adds and "tail_min_probability 0.7" in adds
+    assert "other clear class" not in adds
+    both = rules_phrase({}, 0.9, 0.95)
+    assert "other clear class where it says so at 0.95 or more" in both

@@ -268,6 +268,13 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
             & (code != BARE_DISTURBED)
             & (code != CLOUD_NODATA)
         )
+        if model.date_view_release is not None:  # and back from bare_disturbed
+            take = take | (
+                (code == BARE_DISTURBED)
+                & (v_code != BARE_DISTURBED)
+                & (v_code != CLOUD_NODATA)
+                & (v_prob >= np.float32(model.date_view_release))
+            )
         # the composite's own classes stay beside the map's: the change rules read them
         out = out.rename({k: COMPOSITE_PREFIX + k for k in ("class", "probability", "cover")})
         out["class"] = xr.where(take, v_code, code).astype(np.uint8)
@@ -285,7 +292,7 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
     if model.change_rules:  # read back by geomon.footprint.change.rules_of
         out.attrs["change_rules"] = json.dumps(model.change_rules, sort_keys=True)
     if model.date_view is not None:
-        out.attrs["date_view"] = json.dumps({"min_probability": model.date_view})
+        out.attrs["date_view"] = json.dumps(model.info["date_view"], sort_keys=True)
     return out
 
 

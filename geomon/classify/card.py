@@ -210,8 +210,16 @@ def model_card(
             [
                 "- date view: each period's clear observation nearest its middle is classified "
                 f"too; where it says bare_disturbed at probability {model.date_view:g} or more "
-                "and the composite another clear class, the period takes bare_disturbed "
-                "(`geomon model-rules --date-view`)"
+                "and the composite another clear class, the period takes bare_disturbed"
+                + (
+                    f"; where it says another clear class at {model.date_view_release:g} or more "
+                    "and the composite bare_disturbed, the period takes the view's class"
+                    if model.date_view_release is not None
+                    else ""
+                )
+                + " (`geomon model-rules --date-view`"
+                + (", `--date-view-release`" if model.date_view_release is not None else "")
+                + ")"
             ]
             if model.date_view is not None
             else []

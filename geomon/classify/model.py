@@ -139,6 +139,16 @@ class PixelModel:
         return None if not view else float(view["min_probability"])
 
     @property
+    def date_view_release(self) -> float | None:
+        """The probability from which this model's class of a period's date view replaces a
+        composite ``bare_disturbed`` with the view's other clear class
+        (``info["date_view"]["release_probability"]``); None: the view only adds
+        ``bare_disturbed``. ``geomon model-rules --date-view-release`` sets it."""
+        view = self.info.get("date_view") or {}
+        release = view.get("release_probability")
+        return None if release is None else float(release)
+
+    @property
     def digest(self) -> str:
         """SHA-256 of the model's numbers and metadata (independent of the file container)."""
         h = hashlib.sha256()
@@ -694,12 +704,24 @@ def _check_model(model: PixelModel) -> None:
 
 def _check_date_view(view: object) -> list[str]:
     """Why ``view`` (a model's ``info["date_view"]``) cannot be read: [] when absent or an
-    object of one ``min_probability`` from 0 to 1."""
+    object of a ``min_probability`` and an optional ``release_probability``, each from 0 to 1."""
     if view is None:
         return []
-    if not isinstance(view, Mapping) or set(view) != {"min_probability"}:
-        return ["date_view must be an object such as {'min_probability': 0.9}"]
-    return _probability_problems("date_view min_probability", view["min_probability"])
+    if (
+        not isinstance(view, Mapping)
+        or "min_probability" not in view
+        or not set(view) <= {"min_probability", "release_probability"}
+    ):
+        return [
+            "date_view must be an object such as {'min_probability': 0.9} or "
+            "{'min_probability': 0.9, 'release_probability': 0.95}"
+        ]
+    return [
+        problem
+        for name in ("min_probability", "release_probability")
+        if name in view
+        for problem in _probability_problems(f"date_view {name}", view[name])
+    ]
 
 
 def _probability_problems(name: str, value: object) -> list[str]:

@@ -798,9 +798,23 @@ def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
     "take bare_disturbed from it at probability P or more where the composite says another "
     "clear class; omitted: no date view.",
 )
+@click.option(
+    "--date-view-release",
+    "release",
+    type=click.FloatRange(0, 1),
+    default=None,
+    metavar="Q",
+    help="With --date-view: also take the view's other clear class at probability Q or more "
+    "where the composite says bare_disturbed (the class maps only); omitted: the view only adds "
+    "bare_disturbed.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def model_rules(
-    model_file: Path, tail_min_probability: float | None, date_view: float | None, out: Path
+    model_file: Path,
+    tail_min_probability: float | None,
+    date_view: float | None,
+    release: float | None,
+    out: Path,
 ) -> None:
     """Write MODEL_FILE with the rules it carries set to those given (the others removed):
     settings fitted to its own probabilities on validation data, which the chain uses with
@@ -809,9 +823,12 @@ def model_rules(
     from geomon.classify import load_model
     from geomon.classify.model_io import save_model
 
+    if release is not None and date_view is None:
+        raise click.UsageError("--date-view-release needs --date-view (the view it reads)")
     model = load_model(model_file)
     rules = {} if tail_min_probability is None else {"tail_min_probability": tail_min_probability}
-    view = {} if date_view is None else {"min_probability": date_view}
+    view: dict[str, float] = {} if date_view is None else {"min_probability": date_view}
+    view.update({} if release is None else {"release_probability": release})
     info = _without_rules(model.info)
     info.update({"change_rules": rules} if rules else {})
     info.update({"date_view": view} if view else {})

@@ -81,7 +81,9 @@ def model_info(model: Any) -> dict[str, Any]:
         or _training_summary(info.get("training_data"))
     )
     rules = rules_phrase(
-        getattr(model, "change_rules", {}) or {}, getattr(model, "date_view", None)
+        getattr(model, "change_rules", {}) or {},
+        getattr(model, "date_view", None),
+        getattr(model, "date_view_release", None),
     )
     summary = "; ".join(p for p in (summary, rules) if p)
     out: dict[str, Any] = {"id": model.model_id, "hash": model.digest, "summary": summary}

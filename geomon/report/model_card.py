@@ -154,17 +154,26 @@ def _middle_scene(report: str) -> dict[str, float]:
     }
 
 
-def rules_phrase(rules: Mapping[str, float], date_view: float | None = None) -> str:
+def rules_phrase(
+    rules: Mapping[str, float], date_view: float | None = None, release: float | None = None
+) -> str:
     """The change rules and date view a model file carries
-    (:attr:`geomon.classify.PixelModel.change_rules`, ``date_view``), in words for a report's
-    model summary; "" when it carries neither. Read from the file, never from its card: a copy
-    with other rules keeps the model id."""
+    (:attr:`geomon.classify.PixelModel.change_rules`, ``date_view``, ``date_view_release``),
+    in words for a report's model summary; "" when it carries neither. Read from the file,
+    never from its card: a copy with other rules keeps the model id."""
     parts = []
     if date_view is not None:
         parts.append(
             "each period's clear observation nearest its middle is classified too, and gives "
             f"the class maps bare_disturbed where it says so at probability {date_view:g} or "
-            "more (footprints read the composite's own classes)"
+            "more"
+            + (
+                f", and its other clear class where it says so at {release:g} or more and the "
+                "composite says bare_disturbed"
+                if release is not None
+                else ""
+            )
+            + " (footprints read the composite's own classes)"
         )
     if rules:
         carried = ", ".join(f"{k} {v:g}" for k, v in sorted(rules.items()))
