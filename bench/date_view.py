@@ -97,7 +97,7 @@ read once, v9 as shipped against v9 with the view for its maps (``geomon evaluat
 <file> --demo-seeds 227,...,236 --period year --footprint``), under the test rule above: 1.
 middle-scene F1 higher; 2. stable-pixel F1 at least without's minus 0.002; 3 and 4 (false
 area, mines within 5 %, total) hold when the footprint tables are identical, which is checked.
-**All held; v9 carries the date view at 0.9 from stop 33** (its card's first section). Without /
+**All held; v9 carries the date view at 0.9 from stop 33** (its card's section of stop 33). Without /
 with: middle-scene F1 / IoU 0.9426 / 0.8914 -> 0.9494 / 0.9037, stable 0.9613 / 0.9255 ->
 0.9613 / 0.9256, the footprint tables identical (31 of 40 within 5 %, total +0.6 %, largest
 false 0.23 %). The next test seed is 237.
@@ -142,6 +142,13 @@ none (v9)      0.9519 / 0.9082  0.9650 / 0.9324
 The release raises middle-scene precision (0.9577 -> 0.9649 at 0.95) and lowers its recall
 (0.9461 -> 0.9425): where the composite says ``bare_disturbed`` the view is sometimes wrong,
 more often at lower ``q``. 0.95 goes to test seeds 237-246.
+
+Test seeds 237-246, measured once, v9 as it was (the view at 0.9) against v9 with the release
+at 0.95: middle-scene F1 / IoU 0.9498 / 0.9045 -> **0.9516 / 0.9076** (1. higher: holds);
+stable pixels 0.9680 / 0.9380 -> 0.9681 / 0.9382 (2. holds); the footprint tables identical, 32
+of 40 within 5 %, total +0.2 %, largest false 0.30 % (3. holds). **All held; v9 carries the
+release at 0.95 from stop 34** (``geomon model-rules ... --date-view 0.9 --date-view-release
+0.95``; its card's first section). The next test seed is 247.
 
 Stop 26, ``geomon-shared-reduced-v11``, the 144 validation runs (seeds 4-7, 11, 12 and 16-45),
 ``--k 1``, min probability 0.9 (middle-scene F1 / IoU here is over the AOIs, not the wider scene

@@ -60,8 +60,9 @@ __all__ = [
 #: the old rules, v8 and v11), 197-206 (``geomon-s2-full-v9`` under those rules, v8 beside it,
 #: stop 31), 207-216 (v9 against v8 by the rule in v9's card, written before: v9 became the
 #: default full-band model, stop 32), 217-226 (v9's own tail threshold, 0.7 against 0.8, stop
-#: 33), 227-236 (v9's date view for its class maps, with against without, stop 33). The next
-#: unused test seed is 237.
+#: 33), 227-236 (v9's date view for its class maps, with against without, stop 33), 237-246
+#: (that view's release at 0.95, with against without, stop 34). The next unused test seed is
+#: 247.
 FIRST_TEST_SEED = 101
 
 

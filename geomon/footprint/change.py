@@ -147,7 +147,7 @@ class ChangeOptions:
     0.7 (``geomon model-rules``).** At 0.8 / 0.7: 32 / 33 of 40 within 5 %, total -2.6 % /
     -1.4 %, median |error| 2.6 % / 1.5 %, largest false 0.14 % / 0.18 % of an AOI (the block
     follows the date view's in v9's card). Test seeds 227-236 were then used for the date view
-    (``bench/date_view.py``); the next test seed is 237.
+    (``bench/date_view.py``), and 237-246 for its release (stop 34); the next test seed is 247.
 
     Stop 15 chose 0.9 (was 0.95) on 144 validation mine runs (demo seeds 4-7, 11, 12 and 16-45,
     ``geomon-s2-full-v7``, ``python -m bench.change_sweep --seeds ...``), after the demo truth's
