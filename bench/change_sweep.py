@@ -303,6 +303,7 @@ def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
 
     from geomon.classify.classes import CLASS_NAMES
     from geomon.classify.demo_data import cover_codes
+    from geomon.footprint import rule_inputs
     from geomon.footprint.assess import _against_truth, truth_codes
 
     over_by: collections.defaultdict[tuple[str, str], float] = collections.defaultdict(float)  # ha
@@ -312,6 +313,7 @@ def _decompose(runs: list[tuple[Any, Any, Any, str]], truths: list[Any]) -> None
     print("error parts under the default options, ha: truly new / false / over@base / missed by "
           "the truth's onset period")  # fmt: skip
     for (cat, classes, mask, name), truth in zip(runs, truths, strict=True):
+        classes = rule_inputs(classes)  # the classes the rules read (not a date view's map)
         result, new_t, truth, truth_new, px = _against_truth(cat, classes, mask, None, truth)
         new = new_t.any(axis=0)
         ever = truth.any(axis=0)
