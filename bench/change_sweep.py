@@ -76,6 +76,22 @@ def ndvi_max_as_ndvi(composite: Any) -> Any:
     return composite.assign(ndvi_max=seen.copy(data=np.where(seen.notnull(), own, np.nan)))
 
 
+def baseline_view(classes: Any) -> Any:
+    """``classes`` whose change rules read the map's classes (a date view's amendments
+    included) in the baseline period and the composite's own (``composite_*``) later: the rules
+    then take ground the baseline's view calls bare as disturbed at the baseline
+    (``--baseline-view``; ``classes`` unchanged when no date view amended them)."""
+    from geomon.classify.apply import COMPOSITE_PREFIX
+
+    out = classes.copy()
+    for name in ("class", "probability", "cover"):
+        if COMPOSITE_PREFIX + name in classes:
+            kept = classes[COMPOSITE_PREFIX + name].copy(deep=True)
+            kept[0] = classes[name][0]
+            out[COMPOSITE_PREFIX + name] = kept
+    return out
+
+
 def late_drop(composite: Any, drop: float) -> Any:
     """Where the period's greatest NDVI exceeds that of its second half (``ndvi_max -
     ndvi_max_late``) by more than ``drop``: ground green early in the period and low late, as
@@ -406,6 +422,12 @@ def main(argv: list[str] | None = None) -> None:
         "ndvi_max_late > DROP (ground green early in the period and low late), per DROP",
     )
     parser.add_argument(
+        "--baseline-view",
+        action="store_true",
+        help="the change rules read a date-view model's map classes in the baseline period "
+        "and the composite's own later (bench/date_view.py, stop 34's sixth try)",
+    )
+    parser.add_argument(
         "--grid",
         default="",
         help="values to try instead of the built-in grid's, e.g. "
@@ -421,6 +443,8 @@ def main(argv: list[str] | None = None) -> None:
     truths: list[Any] = []
     for name, runs in _classes(seeds, args.bands, args.period, paths, args.ndvi_max_as_ndvi, drops):
         print(f"== {name}")
+        if args.baseline_view:
+            runs = [(cat, baseline_view(cl), mask, mine) for cat, cl, mask, mine in runs]
         # the truth of a run is read once: every model and combination shares its grid
         truths = truths or [truth_disturbed(cat, classes) for cat, classes, _, _ in runs]
         _sweep(runs, truths, combinations)
