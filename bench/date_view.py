@@ -172,9 +172,10 @@ v9's 124, total -0.5 % (-0.2 %), worst false 0.26 % (the same), worst mine weda_
 (-26.3 %). Test seeds 247-256 were not read. It did not even take Weda Bay's over-counts away
 (weda_bay@5 +6.4 -> +8.6 %, @6 +8.0 -> +8.5 %), and it lost kamoto@30 (-19.1 %), kamoto@38 and
 Weda Bay runs that were within 5 % (@28, @30, @35: -9 to -13 %): ground the baseline's view calls
-bare counts as persisting, and there it was not yet bare at the truth's middle scene. At a cloudy
-mine the clear view nearest the middle can be months from it, so a view speaks for the middle
-scene only where the period has clear observations near its middle.
+bare counts as persisting, so truly new ground was taken as disturbed at the baseline. Not
+decomposed further; a likely cause is that at a cloudy mine the clear view nearest the middle can
+be months from it, so the view speaks for the middle scene only where the period has clear
+observations near its middle.
 
 Stop 26, ``geomon-shared-reduced-v11``, the 144 validation runs (seeds 4-7, 11, 12 and 16-45),
 ``--k 1``, min probability 0.9 (middle-scene F1 / IoU here is over the AOIs, not the wider scene

@@ -69,3 +69,26 @@ def test_routed_by_late_drop_takes_the_second_classes_where_ndvi_falls_late() ->
     assert out["class"].values[0, 0].tolist() == [1, 2, 1, 1]  # only the 0.6 drop moves
     assert out["probability"].values[0, 0].tolist() == pytest.approx([0.9, 0.6, 0.9, 0.9])
     assert out["class"].dtype == np.uint8 and out["probability"].dtype == np.float32
+
+
+def test_baseline_view_gives_the_rules_the_map_in_the_baseline_period_only() -> None:
+    from geomon.footprint import rule_inputs
+
+    code = np.array([[[2, 1]], [[1, 2]], [[2, 2]]], np.uint8)  # the map (view-amended)
+    own = np.array([[[1, 1]], [[1, 1]], [[1, 1]]], np.uint8)  # the composite's own
+    classes = xr.Dataset(
+        {
+            "class": (("time", "y", "x"), code),
+            "composite_class": (("time", "y", "x"), own),
+            "probability": (("time", "y", "x"), np.full(code.shape, 0.9, np.float32)),
+            "composite_probability": (("time", "y", "x"), np.full(code.shape, 0.6, np.float32)),
+        }
+    )
+    read = rule_inputs(change_sweep.baseline_view(classes))
+    np.testing.assert_array_equal(read["class"].values[0], code[0])
+    np.testing.assert_array_equal(read["class"].values[1:], own[1:])
+    np.testing.assert_array_equal(read["probability"].values[0], np.float32(0.9))
+    np.testing.assert_array_equal(read["probability"].values[1:], np.float32(0.6))
+    np.testing.assert_array_equal(classes["composite_class"].values, own)  # not changed
+    plain = xr.Dataset({"class": (("time", "y", "x"), code)})
+    np.testing.assert_array_equal(change_sweep.baseline_view(plain)["class"].values, code)
