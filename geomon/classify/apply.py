@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from geomon.classify.classes import BARE_DISTURBED, CLOUD_NODATA
+from geomon.classify.classes import BARE_DISTURBED, CLOUD_NODATA, RULES_ATTR, VIEW_ATTR
 from geomon.classify.features import compute_features
 from geomon.classify.model import PixelModel
 from geomon.errors import MissingBandsError
@@ -290,9 +290,9 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
         "classes": "0 cloud_nodata, 1 vegetation, 2 bare_disturbed, 3 water, 4 built_other",
     }
     if model.change_rules:  # read back by geomon.footprint.change.rules_of
-        out.attrs["change_rules"] = json.dumps(model.change_rules, sort_keys=True)
+        out.attrs[RULES_ATTR] = json.dumps(model.change_rules, sort_keys=True)
     if model.date_view is not None:
-        out.attrs["date_view"] = json.dumps(model.info["date_view"], sort_keys=True)
+        out.attrs[VIEW_ATTR] = json.dumps(model.info["date_view"], sort_keys=True)
     return out
 
 

@@ -9,7 +9,9 @@ __all__ = [
     "CLASS_NAMES",
     "CLOUD_NODATA",
     "COVER_NAMES",
+    "RULES_ATTR",
     "VEGETATION",
+    "VIEW_ATTR",
     "WATER",
     "class_name",
 ]
@@ -19,6 +21,13 @@ VEGETATION = 1
 BARE_DISTURBED = 2
 WATER = 3
 BUILT_OTHER = 4
+
+#: attribute of a classes Dataset holding its model's change rules (JSON; read by
+#: :func:`geomon.footprint.change.rules_of`)
+RULES_ATTR = "change_rules"
+#: attribute of a classes Dataset whose class maps took its model's date view (JSON, the
+#: model's ``info["date_view"]``; ``run.json`` records it)
+VIEW_ATTR = "date_view"
 
 #: code -> name, in code order
 CLASS_NAMES: tuple[str, ...] = (

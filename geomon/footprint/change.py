@@ -48,6 +48,7 @@ from geomon.classify.classes import (
     BUILT_OTHER,
     CLASS_NAMES,
     CLOUD_NODATA,
+    RULES_ATTR,
     VEGETATION,
     WATER,
 )
@@ -360,9 +361,6 @@ TAIL_MIN_PROBABILITY = 0.8
 #: differs between models (stop 32: ``tail_min_probability`` 0.7 gains v9 9 validation mines
 #: within 5 % and loses v11 11)
 MODEL_RULES: dict[str, float] = {"tail_min_probability": TAIL_MIN_PROBABILITY}
-
-#: attribute of a classes Dataset holding its model's change rules (JSON; see :func:`rules_of`)
-RULES_ATTR = "change_rules"
 
 
 def rules_of(classes: object) -> dict[str, float]:
