@@ -5,6 +5,17 @@ about that state); where that scene has no data (outside its swath), the cover o
 scene nearest to it in time that has. A pixel is truly disturbed when the generator marks its
 cover as made by the mine (``truth/codes.json`` ``disturbed``). Only pixels inside the mine's AOI
 count.
+
+Stop 34 (written and committed before it is built or run): the new-area check counts *mine
+ground*, the disturbed covers that are not vegetated (:func:`_mine_ground_codes`, what the
+disturbed-land table already counts), in place of every disturbed cover. Mine land revegetated
+by the baseline (``rehab_vegetated``, contract class ``vegetation``) is then not disturbed at the
+baseline: where it is dug again it is truly new, as the chain maps it (the footprint holds no
+revegetated land, and clearing it again is new disturbance for the emissions and habitat an
+auditor reports); land that is only ever revegetated mine land is not disturbed, so new area
+marked there is false. No model, rule or threshold is chosen with this: the figures under both
+definitions are reported (the 144 validation runs; test seeds 237-246, already read, v9 as
+shipped) and the notes say which one each figure uses.
 """
 
 from __future__ import annotations
