@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from geomon.footprint.assess import (
+    _mine_ground_codes,
     check_demo_footprint,
     format_checks,
     new_by_period,
+    truth_codes,
     truth_disturbed,
 )
 
@@ -70,6 +72,30 @@ def test_new_area_by_period_adds_up_to_the_series_check(tmp_path: Path) -> None:
     truth = truth_disturbed(catalog, classes)
     given = check_demo_footprint(catalog, classes, mask, "kamoto", truth=truth)
     assert given.new_ha == check.new_ha and given.disturbed_ha == ()
+    # the new-area check counts mine ground: revegetated mine land is not disturbed for it
+    ground = _mine_ground_codes(str(catalog.root))
+    names = {e["name"]: int(e["code"]) for e in _codes_doc(catalog)["land_cover"]}
+    assert not ground[names["rehab_vegetated"]] and not ground[names["forest"]]
+    assert ground[names["rehab_bare"]] and ground[names["pit"]] and ground[names["cleared"]]
+    np.testing.assert_array_equal(truth, ground[truth_codes(catalog, classes)])
+
+
+def _codes_doc(catalog: object) -> dict[str, list[dict[str, object]]]:
+    import json
+
+    root = Path(str(catalog.root))  # type: ignore[attr-defined]
+    return json.loads((root / "truth" / "codes.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def test_revegetated_mine_land_dug_again_is_new_and_left_alone_is_not_disturbed() -> None:
+    """The new-area check's rule on mine ground per period (index 0 the baseline): land
+    revegetated by the baseline and dug later is truly new; land only ever revegetated is not
+    disturbed, so new area marked there is false."""
+    from geomon.footprint.assess import truly_new
+
+    # one pixel each: pit throughout; revegetated then dug; revegetated throughout; forest dug
+    ground = np.array([[[True, False, False, False]], [[True, True, False, True]]])
+    np.testing.assert_array_equal(truly_new(ground), [[False, True, False, True]])
 
 
 def test_truth_gaps_come_from_the_nearest_scene_with_data() -> None:

@@ -3,8 +3,8 @@
 Truth per period is the land cover of the period's middle scene (the median composite shows
 about that state); where that scene has no data (outside its swath), the cover of the period's
 scene nearest to it in time that has. A pixel is truly disturbed when the generator marks its
-cover as made by the mine (``truth/codes.json`` ``disturbed``). Only pixels inside the mine's AOI
-count.
+cover as made by the mine (``truth/codes.json`` ``disturbed``) and, for the new-area check, not
+vegetated (mine ground, below). Only pixels inside the mine's AOI count.
 
 Stop 34 (written and committed before it is built or run): the new-area check counts *mine
 ground*, the disturbed covers that are not vegetated (:func:`_mine_ground_codes`, what the
@@ -51,6 +51,7 @@ __all__ = [
     "middle_scene",
     "nearest_first",
     "new_by_period",
+    "truly_new",
     "truth_codes",
     "truth_disturbed",
 ]
@@ -67,9 +68,11 @@ class FootprintCheck:
     new_ha: float
     """Area the chain marks ``new`` in some period after the baseline."""
     truth_new_ha: float
-    """Area truly disturbed after the baseline period and not at it."""
+    """Area of mine ground after the baseline period that was not mine ground at it (land
+    revegetated by the baseline and dug again is new)."""
     false_new_ha: float
-    """Area marked new that was never truly disturbed (clouds, shadows, misclassification)."""
+    """Area marked new that was never mine ground (clouds, shadows, misclassification, or
+    revegetated mine land that stayed so)."""
     missed_new_ha: float
     """Truly new area the chain did not mark new."""
     disturbed_ha: tuple[float, ...] = ()
@@ -180,10 +183,12 @@ def gap_codes(root: str) -> np.ndarray:
 
 
 def truth_disturbed(catalog: object, classes: xr.Dataset) -> np.ndarray:
-    """bool ``(time, y, x)``: truly disturbed at the middle scene of each period (gaps filled:
-    :func:`truth_codes`). Pass it to :func:`check_demo_footprint` to check several change
-    options against one run without reading the truth again."""
-    return _disturbed_codes(str(catalog.root))[truth_codes(catalog, classes)]  # type: ignore[attr-defined]
+    """bool ``(time, y, x)``: mine ground (a disturbed cover not vegetated:
+    :func:`_mine_ground_codes`) at the middle scene of each period (gaps filled:
+    :func:`truth_codes`), what the new-area check counts (since stop 34; before, every disturbed
+    cover, revegetated mine land too). Pass it to :func:`check_demo_footprint` to check several
+    change options against one run without reading the truth again."""
+    return _mine_ground_codes(str(catalog.root))[truth_codes(catalog, classes)]  # type: ignore[attr-defined]
 
 
 def _mine_ground_codes(root: str) -> np.ndarray:
@@ -212,10 +217,16 @@ def _against_truth(
     result = track_change(classes["class"].values, counts, rules, prob, pixel_m)
     if truth is None:
         truth = truth_disturbed(catalog, classes)
-    truth_new = truth[1:].any(axis=0) & ~truth[0] & aoi_mask
+    truth_new = truly_new(truth) & aoi_mask
     xs = classes["x"].values
     px_ha = float(abs(xs[1] - xs[0])) ** 2 / 10_000
     return result, (result.status == NEW) & aoi_mask, truth, truth_new, px_ha
+
+
+def truly_new(ground: np.ndarray) -> np.ndarray:
+    """bool ``(y, x)``: mine ground in some period after the baseline that was not at it
+    (``ground``: :func:`truth_disturbed`, ``(time, y, x)``, index 0 the baseline)."""
+    return ground[1:].any(axis=0) & ~ground[0]
 
 
 def check_demo_footprint(
@@ -229,12 +240,13 @@ def check_demo_footprint(
     """Compare the change the chain finds in ``classes`` with the demo truth, inside ``aoi_mask``
     (``truth``: :func:`truth_disturbed` of this run, read when not given). When the truth is
     read here, the footprint itself (new + persisting, the reports' "disturbed ha") is also
-    compared with the unvegetated disturbed land, per period (``disturbed_ha`` ...)."""
-    ground = None
+    compared with the unvegetated disturbed land, per period (``disturbed_ha`` ...), and its
+    precision with all the land the mine disturbed, revegetated or not."""
+    disturbed = None
     if truth is None:
         root = str(catalog.root)  # type: ignore[attr-defined]
         codes = truth_codes(catalog, classes)
-        truth, ground = _disturbed_codes(root)[codes], _mine_ground_codes(root)[codes]
+        disturbed, truth = _disturbed_codes(root)[codes], _mine_ground_codes(root)[codes]
     result, new_t, truth, truth_new, px_ha = _against_truth(
         catalog, classes, aoi_mask, options, truth
     )
@@ -246,13 +258,13 @@ def check_demo_footprint(
         return tuple(float(n) * px_ha for n in (a & counted).sum(axis=(1, 2)))
 
     land: dict[str, tuple[float, ...]] = {}
-    if ground is not None:
+    if disturbed is not None:
         footprint = np.isin(result.status, (NEW, PERSISTING))
         land = {
             "disturbed_ha": per_period(footprint),
-            "truth_disturbed_ha": per_period(ground),
-            "found_ha": per_period(footprint & ground),
-            "true_footprint_ha": per_period(footprint & truth),
+            "truth_disturbed_ha": per_period(truth),
+            "found_ha": per_period(footprint & truth),
+            "true_footprint_ha": per_period(footprint & disturbed),
         }
     return FootprintCheck(
         mine_id=mine_id,
