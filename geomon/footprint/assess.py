@@ -15,7 +15,10 @@ revegetated land, and clearing it again is new disturbance for the emissions and
 auditor reports); land that is only ever revegetated mine land is not disturbed, so new area
 marked there is false. No model, rule or threshold is chosen with this: the figures under both
 definitions are reported (the 144 validation runs; test seeds 237-246, already read, v9 as
-shipped) and the notes say which one each figure uses.
+shipped) and the notes say which one each figure uses. Measured, old count -> mine ground:
+validation 124 -> 128 of 144 mines within 5 %, total -0.2 -> -0.7 %, largest false 0.26 ->
+0.27 % of an AOI; test seeds 237-246 32 -> 35 of 40, +0.2 -> -0.4 %, 0.30 -> 0.31 %
+(``geomon-s2-full-v9``'s card).
 """
 
 from __future__ import annotations
