@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from geomon.footprint import rule_inputs
+
 change_sweep = pytest.importorskip("bench.change_sweep")
 
 
@@ -27,6 +29,16 @@ def test_truth_as_classes_keeps_the_composites_clear_pixels() -> None:
     assert (out["probability"].values == 1).all() and out["probability"].dtype == np.float32
     assert (out["clear_count"].values == 3).all()
     assert classes["class"].values[0, 0].tolist() == [1, 4, 0, 2]  # the input is left as it was
+    # a date-view model's classes: the rules read the truth, not the composite's own classes,
+    # and "seen" is the composite's (the view's map may say clear where the composite did not)
+    viewed = classes.assign(
+        composite_class=classes["class"],
+        composite_probability=classes["probability"],
+        **{"class": classes["class"].where(classes["class"] > 0, 1).astype(np.uint8)},
+    )
+    out = change_sweep.truth_as_classes(viewed, codes, lut)
+    assert "composite_class" not in out and "composite_probability" not in out
+    assert rule_inputs(out)["class"].values.tolist() == [[[2, 3, 0, 0]], [[1, 2, 3, 0]]]
 
 
 def test_ndvi_max_as_ndvi_feeds_the_composites_own_ndvi() -> None:
