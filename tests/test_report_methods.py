@@ -82,6 +82,11 @@ def test_model_card_gives_summary_and_accuracy() -> None:
     spread = {k: card["accuracy"][k] for k in PER_MINE}
     assert spread == {"mines_evaluated": 3, "mines_within_5pct": 2,
                       "mine_error_median_abs_pct": 3.0, "mine_error_max_abs_pct": 8.0}  # fmt: skip
+    # the block's own summary line (from unrounded errors) wins over the rounded rows
+    summary = "mines within 5 % of the truth: 1 of 3; median |error| 3.1 %; largest false/AOI"
+    lined = parse_card(CARD.replace("murrin_murrin@7", f"{summary} 0.06 %\nmurrin_murrin@7"))
+    assert lined["accuracy"]["mines_within_5pct"] == 1
+    assert lined["accuracy"]["mine_error_median_abs_pct"] == 3.1
     text = accuracy_text(classifier_info({"id": "m1", "card": CARD}))
     assert "per mine: 2 of 3 within 5 %, median |error| 3.0 %, largest 8.0 %" in text
     from geomon.report.methods import _accuracy_limits

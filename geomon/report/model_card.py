@@ -93,17 +93,28 @@ def per_mine_text(accuracy: Mapping[str, Any]) -> str:
 def _per_mine(body: str) -> dict[str, float]:
     """The spread of the per-mine new-disturbance errors of an evaluation block (its rows
     ``mine@seed ... error%``): how many mines, how many within 5 %, the median and largest
-    absolute error; nothing when the block has no mine rows."""
+    absolute error; nothing when the block has no mine rows. The count within 5 % and the
+    median are the block's own summary line where it has one (``geomon evaluate`` computes them
+    from unrounded errors; the rows are rounded to 0.1 %)."""
     rows = re.findall(r"^\S+@\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(-?[\d.]+)%", body, re.M)
     errors = sorted(abs(float(e)) for e in rows)
     if not errors:
         return {}
-    return {
+    out = {
         "mines_evaluated": len(errors),
         "mines_within_5pct": sum(e <= 5.0 for e in errors),
         "mine_error_median_abs_pct": round(statistics.median(errors), 2),
         "mine_error_max_abs_pct": errors[-1],
     }
+    line = re.search(
+        rf"^mines within 5 % of the truth: (\d+) of (\d+); median \|error\| {_FLOAT} %",
+        body,
+        re.M,
+    )
+    if line and int(line.group(2)) == len(errors):
+        out["mines_within_5pct"] = int(line.group(1))
+        out["mine_error_median_abs_pct"] = float(line.group(3))
+    return out
 
 
 #: what :func:`_disturbed_land` reads from a card's evaluation block
