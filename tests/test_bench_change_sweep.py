@@ -84,8 +84,6 @@ def test_routed_by_late_drop_takes_the_second_classes_where_ndvi_falls_late() ->
 
 
 def test_baseline_view_gives_the_rules_the_map_in_the_baseline_period_only() -> None:
-    from geomon.footprint import rule_inputs
-
     code = np.array([[[2, 1]], [[1, 2]], [[2, 2]]], np.uint8)  # the map (view-amended)
     own = np.array([[[1, 1]], [[1, 1]], [[1, 1]]], np.uint8)  # the composite's own
     classes = xr.Dataset(

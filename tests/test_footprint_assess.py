@@ -73,18 +73,13 @@ def test_new_area_by_period_adds_up_to_the_series_check(tmp_path: Path) -> None:
     given = check_demo_footprint(catalog, classes, mask, "kamoto", truth=truth)
     assert given.new_ha == check.new_ha and given.disturbed_ha == ()
     # the new-area check counts mine ground: revegetated mine land is not disturbed for it
+    from geomon.classify.demo_data import cover_codes
+
     ground = _mine_ground_codes(str(catalog.root))
-    names = {e["name"]: int(e["code"]) for e in _codes_doc(catalog)["land_cover"]}
+    names = {name: code for code, name in cover_codes(catalog).items()}
     assert not ground[names["rehab_vegetated"]] and not ground[names["forest"]]
     assert ground[names["rehab_bare"]] and ground[names["pit"]] and ground[names["cleared"]]
     np.testing.assert_array_equal(truth, ground[truth_codes(catalog, classes)])
-
-
-def _codes_doc(catalog: object) -> dict[str, list[dict[str, object]]]:
-    import json
-
-    root = Path(str(catalog.root))  # type: ignore[attr-defined]
-    return json.loads((root / "truth" / "codes.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def test_revegetated_mine_land_dug_again_is_new_and_left_alone_is_not_disturbed() -> None:
