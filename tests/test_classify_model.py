@@ -370,15 +370,21 @@ def test_change_rules_round_trip_and_crafted_rules_are_refused(
     from dataclasses import replace
 
     assert model.change_rules == {}
-    carried = replace(model, info={**model.info, "change_rules": {"tail_min_probability": 0.7}})
+    rules = {"tail_min_probability": 0.7, "tail_min_clear": 2}
+    carried = replace(model, info={**model.info, "change_rules": rules})
     assert carried.digest != model.digest  # the rules are part of what the digest vouches for
     path = tmp_path / "rules.gmodel"
     save_model(carried, path)
-    assert load_model(path).change_rules == {"tail_min_probability": 0.7}
+    back = load_model(path).change_rules
+    assert back == rules and isinstance(back["tail_min_clear"], int)
     for rules, match in (
         ({"min_mapping_unit_ha": 5}, "not one a model carries"),
         ({"tail_min_probability": 1.5}, "from 0 to 1"),
         ({"tail_min_probability": "0.7"}, "from 0 to 1"),
+        ({"tail_min_clear": 2.5}, "whole number from 0"),
+        ({"tail_min_clear": True}, "whole number from 0"),
+        ({"tail_min_clear": -1}, "whole number from 0"),
+        ({"tail_min_clear": 10**6}, "whole number from 0"),
         ([0.7], "must be an object"),
     ):
         bad = tmp_path / "bad.gmodel"

@@ -120,6 +120,23 @@ def test_tail_run_needs_enough_clear_observations() -> None:
     assert _status(V, V, B) == [NONE, NONE, NONE]  # no clear_count: always wait
 
 
+def test_tail_min_clear_comes_from_the_model_where_a_run_sets_none() -> None:
+    """``tail_min_clear`` left to the model (None) is 3 unless the model's rules carry one; a
+    number the run gives wins; a count that is not whole is refused in one line."""
+    assert ChangeOptions().tail_clear == 3
+    assert ChangeOptions().resolved({"tail_min_clear": 2}).tail_min_clear == 2
+    assert ChangeOptions(tail_min_clear=3).resolved({"tail_min_clear": 2}).tail_min_clear == 3
+    assert _status(V, V, B, counts=(5, 5, 2)) == [NONE, NONE, NONE]
+    two = ChangeOptions().resolved({"tail_min_clear": 2, "tail_min_probability": 0.8})
+    codes = _series(V, V, B)
+    counts = np.asarray((5, 5, 2), np.int16)[:, None, None]
+    assert track_change(codes, counts, two).status[:, 0, 0].tolist() == [NONE, NONE, NEW]
+    for bad in (2.5, True, -1, "2"):
+        with pytest.raises(ConfigError, match=r"tail_min_clear .* whole number") as caught:
+            ChangeOptions(tail_min_clear=bad)  # type: ignore[arg-type]
+        assert "\n" not in str(caught.value)
+
+
 def test_tail_threshold_below_min_probability_confirms_only_at_the_end() -> None:
     def status(*probs: float, **kw: Any) -> list[int]:
         p = np.asarray(probs, np.float32)[:, None, None]
@@ -578,7 +595,7 @@ def test_rules_left_to_the_model_take_its_own_else_the_default() -> None:
     assert left.resolved().tail_min_probability == TAIL_MIN_PROBABILITY == 0.8
     assert left.resolved({"tail_min_probability": 0.7}).tail_min_probability == 0.7
     given = ChangeOptions(tail_min_probability=0.9)  # a rule given is kept
-    assert given.resolved({"tail_min_probability": 0.7}) == given
+    assert given.resolved({"tail_min_probability": 0.7}) == replace(given, tail_min_clear=3)
     with pytest.raises(ConfigError, match="not one a model may carry"):
         left.resolved({"min_mapping_unit_ha": 1.0})
     with pytest.raises(ConfigError, match="between 0 and 1"):

@@ -250,6 +250,11 @@ def test_a_model_carries_its_own_change_rules(
     assert "0.65" in capsys.readouterr().out
     carried = load_model(own)
     assert carried.change_rules == {"tail_min_probability": 0.65}
+    counted = tmp_path / "counted.gmodel"
+    assert main(["model-rules", str(own), "--tail-min-probability", "0.65", "--tail-min-clear",
+                 "2", "--out", str(counted)]) == 0  # fmt: skip
+    assert "'tail_min_clear': 2" in capsys.readouterr().out
+    assert load_model(counted).change_rules == {"tail_min_probability": 0.65, "tail_min_clear": 2}
     back = tmp_path / "back.gmodel"
     assert main(["model-rules", str(own), "--out", str(back)]) == 0
     assert file_sha256(back) == file_sha256(plain)
@@ -263,6 +268,11 @@ def test_a_model_carries_its_own_change_rules(
     run = run_footprint(aoi, DATES[0], end, source, RunOptions(period="year"), carried)
     assert run.footprint_options is not None
     assert run.footprint_options.change.tail_min_probability == 0.65
+    assert run.footprint_options.change.tail_min_clear == 3  # the default, resolved
+    two = run_footprint(aoi, DATES[0], end, source, RunOptions(period="year"),
+                        load_model(counted))  # fmt: skip
+    assert two.footprint_options is not None
+    assert two.footprint_options.change.tail_min_clear == 2
     assert json.loads(run.classes.attrs["change_rules"]) == {"tail_min_probability": 0.65}
     write_outputs(run, tmp_path / "out")
     summary = json.loads((tmp_path / "out" / "run.json").read_text())

@@ -123,10 +123,14 @@ class PixelModel:
     @property
     def change_rules(self) -> dict[str, float]:
         """Change rules fitted to this model's probabilities (``info["change_rules"]``, e.g.
-        ``{"tail_min_probability": 0.7}``): :class:`geomon.footprint.ChangeOptions` takes
+        ``{"tail_min_probability": 0.7, "tail_min_clear": 2}``):
+        :class:`geomon.footprint.ChangeOptions` takes
         them where a rule is not given (:meth:`~geomon.footprint.ChangeOptions.resolved`);
         {} when the model carries none. ``geomon model-rules`` sets them."""
-        return {str(k): float(v) for k, v in dict(self.info.get("change_rules") or {}).items()}
+        return {
+            str(k): v if isinstance(v, int) else float(v)  # a count of observations stays whole
+            for k, v in dict(self.info.get("change_rules") or {}).items()
+        }
 
     @property
     def date_view(self) -> float | None:
@@ -733,7 +737,8 @@ def _probability_problems(name: str, value: object) -> list[str]:
 
 def _check_change_rules(rules: object) -> list[str]:
     """Why ``rules`` (a model's ``info["change_rules"]``) cannot be read: [] when absent or fit
-    (names of :data:`geomon.footprint.change.MODEL_RULES`, each a number from 0 to 1)."""
+    (names of :data:`geomon.footprint.change.MODEL_RULES`: ``tail_min_clear`` a whole number
+    from 0, the others numbers from 0 to 1)."""
     from geomon.footprint.change import MODEL_RULES
 
     if rules is None:
@@ -746,10 +751,23 @@ def _check_change_rules(rules: object) -> list[str]:
                 f"change rule {reprlib.repr(name)} is not one a model carries "
                 f"({', '.join(MODEL_RULES)})"
             ]
+        if name == "tail_min_clear":  # a count of clear observations, not a probability
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            if not (whole and 0 <= value <= _MAX_TAIL_CLEAR):
+                return [
+                    f"change rule tail_min_clear {reprlib.repr(value)} must be a whole number "
+                    f"from 0 to {_MAX_TAIL_CLEAR}"
+                ]
+            continue
         problems = _probability_problems(f"change rule {name}", value)
         if problems:
             return problems
     return []
+
+
+#: the most clear observations per period a model's tail rule may ask for (a period of daily
+#: scenes for a year has 366)
+_MAX_TAIL_CLEAR = 366
 
 
 def _same_inputs(a: PixelModel, b: PixelModel) -> bool:

@@ -789,6 +789,14 @@ def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
     "footprint's flag); omitted: none (0.8 applies).",
 )
 @click.option(
+    "--tail-min-clear",
+    type=click.IntRange(0, 366),
+    default=None,
+    metavar="N",
+    help="The clear observations each period of a run at the series end needs for the tail "
+    "rule to confirm it early; 0 never confirms early; omitted: none (3 applies).",
+)
+@click.option(
     "--date-view",
     "date_view",
     type=click.FloatRange(0, 1),
@@ -812,6 +820,7 @@ def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
 def model_rules(
     model_file: Path,
     tail_min_probability: float | None,
+    tail_min_clear: int | None,
     date_view: float | None,
     release: float | None,
     out: Path,
@@ -826,7 +835,12 @@ def model_rules(
     if release is not None and date_view is None:
         raise click.UsageError("--date-view-release needs --date-view (the view it reads)")
     model = load_model(model_file)
-    rules = {} if tail_min_probability is None else {"tail_min_probability": tail_min_probability}
+    rules: dict[str, float] = {
+        k: v
+        for k, v in (("tail_min_probability", tail_min_probability),
+                     ("tail_min_clear", tail_min_clear))
+        if v is not None
+    }  # fmt: skip
     view: dict[str, float] = {} if date_view is None else {"min_probability": date_view}
     view.update({} if release is None else {"release_probability": release})
     info = _without_rules(model.info)

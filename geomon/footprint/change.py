@@ -63,6 +63,7 @@ __all__ = [
     "REHABILITATED",
     "RULES_ATTR",
     "STATUS_NAMES",
+    "TAIL_MIN_CLEAR",
     "TAIL_MIN_PROBABILITY",
     "ChangeOptions",
     "ChangeResult",
@@ -85,9 +86,12 @@ class ChangeOptions:
 
     persistence: int = 2
     """Consecutive clear periods a new class must hold to count (disturbance and rehabilitation)."""
-    tail_min_clear: int = 3
+    tail_min_clear: int | None = None
     """At the end of the series, accept a shorter run if each of its periods had at least this
-    many clear observations (``clear_count``); 0 never accepts a shorter run.
+    many clear observations (``clear_count``); 0 never accepts a shorter run. None (the
+    default, since stop 35): the model's own, carried in its file (:data:`MODEL_RULES`,
+    :meth:`resolved`), else :data:`TAIL_MIN_CLEAR` (3); a number given here is used whatever
+    the model carries.
 
     Stop 17 tried 1 and 2 on the 144 validation runs (``geomon-s2-full-v8``, tail rule on water
     only; ``min_probability`` 0.8/0.9 x ``tail_min_probability`` 0.9/0.95/0.98): the worst mine
@@ -318,8 +322,11 @@ class ChangeOptions:
             raise ConfigError(
                 f"built_reach_m {reach!r} must be a distance in metres from 0 (off) to 100 km"
             )
-        if self.tail_min_clear < 0:
-            raise ConfigError(f"tail_min_clear {self.tail_min_clear} must be 0 or more")
+        clear = self.tail_min_clear
+        if clear is not None and (
+            not isinstance(clear, numbers.Integral) or isinstance(clear, bool) or clear < 0
+        ):
+            raise ConfigError(f"tail_min_clear {clear!r} must be a whole number, 0 or more")
         for name in ("conversions", "tail_conversions"):
             value = getattr(self, name)
             if isinstance(value, str) or not isinstance(value, tuple | list):
@@ -360,15 +367,30 @@ class ChangeOptions:
         value = self.tail_min_probability
         return TAIL_MIN_PROBABILITY if value is None else float(value)
 
+    @property
+    def tail_clear(self) -> int:
+        """``tail_min_clear`` as the kernels use it: the default where left to a model
+        (callers with a model resolve it first: :meth:`resolved`)."""
+        value = self.tail_min_clear
+        return TAIL_MIN_CLEAR if value is None else int(value)
+
 
 #: the tail threshold where neither the options nor the model set one
 TAIL_MIN_PROBABILITY = 0.8
 
+#: the clear observations per period the tail rule needs where neither the options nor the
+#: model set it
+TAIL_MIN_CLEAR = 3
+
 #: the change rules a model file may carry (its header's ``change_rules``), with the default
 #: used where it carries none: thresholds on the model's own probabilities, whose calibration
 #: differs between models (stop 32: ``tail_min_probability`` 0.7 gains v9 9 validation mines
-#: within 5 % and loses v11 11)
-MODEL_RULES: dict[str, float] = {"tail_min_probability": TAIL_MIN_PROBABILITY}
+#: within 5 % and loses v11 11), and the tail rule's clear observations, which go with that
+#: threshold (stop 35)
+MODEL_RULES: dict[str, float] = {
+    "tail_min_probability": TAIL_MIN_PROBABILITY,
+    "tail_min_clear": TAIL_MIN_CLEAR,
+}
 
 
 def rules_of(classes: object) -> dict[str, float]:
@@ -430,9 +452,7 @@ def confirmed_runs(
         if clear_count is not None:
             cc = clear_count[t].astype(np.int32)
             min_cc = np.where(y, np.minimum(min_cc, cc), min_cc)
-        tail_ok = (
-            to_end & tail_all & (min_cc >= options.tail_min_clear) & (options.tail_min_clear > 0)
-        )
+        tail_ok = to_end & tail_all & (min_cc >= options.tail_clear) & (options.tail_clear > 0)
         if clear_count is None:
             tail_ok = np.zeros(shape, bool)
         out[t] = (x & (run >= options.persistence)) | (y & tail_ok)
@@ -491,7 +511,7 @@ def track_change(
         _class_codes(options.conversions),
         _class_codes(options.tail_conversions),
         options.persistence,
-        options.tail_min_clear,
+        options.tail_clear,
     )
 
     def rows(part: slice) -> None:
