@@ -81,3 +81,36 @@ def test_demo_runs_footprints_impacts_and_reports(
     company = out / "companies" / "company_glencore_plc.pdf"
     assert company.is_file() and f"company Glencore plc: {company.resolve()}" in text
     assert (out / "footprint_trends.csv").is_file()
+
+
+def test_sigterm_mid_build_leaves_no_partial_catalog(registry_dir: Path, tmp_path: Path) -> None:
+    """A ``geomon`` process stopped with SIGTERM (a scheduler's stop, ``kill``) while it builds a
+    demo catalog exits 143 with a one-line message and removes its temporary folder: the
+    signal's default had ended it at once and left the folder behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "cat"
+    args = ["demo", "--registry", str(registry_dir), "--mines", "kamoto,weda_bay", "--years", "5"]
+    args += ["--catalog-only", "--no-progress", "--root", str(root)]
+    env = {**os.environ, "GEOMON_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geomon", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".cat.tmp-*/**/*.tif")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the build never started writing scenes"
+        time.sleep(0.05)
+    assert proc.poll() is None, "the build ended before it could be stopped"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.strip().splitlines()[-1].startswith("terminated (SIGTERM)")
+    assert not list(tmp_path.glob(".cat.tmp-*")) and not root.exists()

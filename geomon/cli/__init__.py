@@ -6,7 +6,11 @@ Each topic registers its commands from its own module. Any :class:`GeomonError` 
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -58,13 +62,45 @@ def _register() -> None:
 _register()
 
 
+class Terminated(BaseException):
+    """SIGTERM (a scheduler's stop, ``kill``), raised in the main thread as Ctrl-C raises
+    KeyboardInterrupt, so that the writers' clean-up runs and no partial output is left (the
+    signal's default ends the process at once: a demo catalog's temporary folder stayed)."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`Terminated`, where the process still has
+    the signal's default (an embedding program's own handler is kept) and this is its main
+    thread (only that one may set a handler)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns the exit code."""
     try:
-        cli.main(args=argv, prog_name="geomon", standalone_mode=False)
+        with _sigterm_raises():
+            cli.main(args=argv, prog_name="geomon", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except Terminated:
+        click.echo("terminated (SIGTERM); partial outputs were removed", err=True)
+        return 128 + signal.SIGTERM
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
         return 2 if not isinstance(exc, click.UsageError) else exc.exit_code
