@@ -160,13 +160,15 @@ def test_footprint_command_end_to_end(
     code = main(["footprint", "test_mine", "--start", "2020-01-01", "--end", "2021-12-31",
                  "--source", f"stac:{made.catalog_path}", "--registry", str(tmp_path / "reg"),
                  "--model", str(tmp_path / "tiny.gmodel"), "--built-reach-m", "80",
-                 "--tail-min-probability", "0.7", "--out", str(out)])  # fmt: skip
+                 "--tail-min-probability", "0.7", "--tail-min-clear", "2",
+                 "--out", str(out)])  # fmt: skip
     printed = capsys.readouterr()
     assert code == 0, printed.err
     assert "model tiny-s2" in printed.out and "persisting" in printed.out
     assert (out / "footprint_2021.parquet").exists() and (out / "classes_2020.tif").exists()
     rules = json.loads((out / "run.json").read_text())["footprint_rules"]["change"]
     assert rules["built_reach_m"] == 80.0 and rules["tail_min_probability"] == 0.7
+    assert rules["tail_min_clear"] == 2
     args = ["footprint", "test_mine", "--start", "2020-01-01", "--end", "2021-12-31",
             "--built-reach-m", "-5", "--out", str(tmp_path / "bad")]  # fmt: skip
     assert main(args) != 0
@@ -175,6 +177,10 @@ def test_footprint_command_end_to_end(
         "--tail-min-probability", "1.5"]  # fmt: skip
     assert main(args) != 0
     assert "tail-min-probability" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    args[args.index("--tail-min-probability") : args.index("--tail-min-probability") + 2] = [
+        "--tail-min-clear", "1.5"]  # fmt: skip
+    assert main(args) != 0
+    assert "tail-min-clear" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 
 
 def test_footprint_command_reports_ground_awaiting_confirmation(
@@ -199,11 +205,12 @@ def test_footprint_command_reports_ground_awaiting_confirmation(
     source = ["--source", f"stac:{catalog.catalog_path}", "--start", f"{cfg.start_year}-01-01"]
     early, whole = tmp_path / "early", tmp_path / "whole"
     assert (
-        main(["footprint", "weda_bay", *source, "--end", f"{last}-03-31", "--out", str(early)]) == 0
+        main(["footprint", "weda_bay", *source, "--end", f"{last}-02-28", "--out", str(early)]) == 0
     )
     printed = capsys.readouterr().out
     waiting = json.loads((early / "run.json").read_text())["awaiting_confirmation_ha"][str(last)]
-    assert waiting > 1.0  # 5.1 ha when written (stop 25)
+    assert waiting > 1.0  # 5.1 ha to March when written (stop 25); 2.9 ha to February since the
+    # shipped models confirm at the series end on two clear observations (stop 35)
     assert f"awaiting confirmation in {last}: {waiting:.2f} ha" in printed
     # the same window through a pipeline: its log line and the site report's JSON say it too
     from geomon.pipeline import parse_pipeline, run_pipeline
@@ -211,7 +218,7 @@ def test_footprint_command_reports_ground_awaiting_confirmation(
     spec = {
         "source": f"stac:{catalog.catalog_path}",
         "mines": {"ids": ["weda_bay"]},
-        "periods": {"start": f"{cfg.start_year}-01-01", "end": f"{last}-03-31"},
+        "periods": {"start": f"{cfg.start_year}-01-01", "end": f"{last}-02-28"},
         "outputs": {"formats": ["json"]},
     }
     lines: list[str] = []

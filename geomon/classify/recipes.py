@@ -61,8 +61,8 @@ __all__ = [
 #: stop 31), 207-216 (v9 against v8 by the rule in v9's card, written before: v9 became the
 #: default full-band model, stop 32), 217-226 (v9's own tail threshold, 0.7 against 0.8, stop
 #: 33), 227-236 (v9's date view for its class maps, with against without, stop 33), 237-246
-#: (that view's release at 0.95, with against without, stop 34). The next unused test seed is
-#: 247.
+#: (that view's release at 0.95, with against without, stop 34), 247-256 (``tail_min_clear`` 2
+#: against 3 carried by v9 and v11, stop 35). The next unused test seed is 257.
 FIRST_TEST_SEED = 101
 
 

@@ -466,6 +466,15 @@ def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
     "model-rules), else 0.8]",
 )
 @click.option(
+    "--tail-min-clear",
+    type=click.IntRange(0, 366),
+    default=None,
+    metavar="N",
+    help="Clear observations each period of a detection at the series end needs for it to be "
+    "confirmed early; 0 always waits for the next period. [default: the model's own (geomon "
+    "model-rules), else 3]",
+)
+@click.option(
     "--mmu-ha",
     type=click.FloatRange(0),
     default=0.5,
@@ -493,6 +502,7 @@ def footprint(
     persistence: int,
     built_reach_m: float | None,
     tail_min_probability: float | None,
+    tail_min_clear: int | None,
     mmu_ha: float,
     baseline: str | None,
     out: Path,
@@ -511,7 +521,9 @@ def footprint(
 
     aoi = resolve_aoi(mine_id, aoi_file, registry_dir)
     rules = _change_rules(
-        ChangeOptions(persistence=persistence), built_reach_m, tail_min_probability
+        ChangeOptions(persistence=persistence, tail_min_clear=tail_min_clear),
+        built_reach_m,
+        tail_min_probability,
     )
     fp_opts = FootprintOptions(rules, mmu_ha, baseline)
     options = RunOptions(period=period, max_cloud=max_cloud, footprint=fp_opts)
