@@ -162,6 +162,17 @@ def test_model_rules_sets_and_crafted_date_views_are_refused(
     assert load_model(viewed).date_view_release is None
     assert main(["model-rules", str(plain), "--date-view-release", "0.9", "--out", "x"]) != 0
     assert "needs --date-view" in capsys.readouterr().err
+    assert not load_model(released).date_view_baseline
+    based = tmp_path / "based.gmodel"
+    assert main([*args, "--date-view-baseline", "--out", str(based)]) == 0
+    assert "'baseline': True" in capsys.readouterr().out
+    assert load_model(based).date_view_baseline and load_model(based).date_view == 0.9
+    from geomon.classify.card import model_card
+
+    card = model_card(load_model(based), "based.gmodel", "0" * 64, 1, {})
+    assert "the change rules read these amended classes in the baseline period" in card
+    assert main(["model-rules", str(plain), "--date-view-baseline", "--out", "x"]) != 0
+    assert "--date-view-baseline needs --date-view" in capsys.readouterr().err
     crafted = (
         {"min_probability": 2},
         {"min_probability": "x"},
@@ -170,6 +181,8 @@ def test_model_rules_sets_and_crafted_date_views_are_refused(
         {"release_probability": 0.9},
         {"min_probability": 0.9, "release_probability": 1.5},
         {"min_probability": 0.9, "release_probability": None},
+        {"min_probability": 0.9, "baseline": "yes"},
+        {"min_probability": 0.9, "baseline": 1},
     )
     for view in crafted:
         with pytest.raises(ModelError, match="date_view") as caught:
@@ -275,3 +288,6 @@ def test_a_report_names_the_date_view_and_release_the_model_file_carries() -> No
     assert "other clear class" not in adds
     both = rules_phrase({}, 0.9, 0.95)
     assert "other clear class where it says so at 0.95 or more" in both
+    assert "baseline" not in both
+    based = rules_phrase({"tail_min_clear": 2}, 0.9, 0.95, baseline=True)
+    assert "and these in the baseline period" in based and "tail_min_clear 2" in based

@@ -284,3 +284,38 @@ def test_the_change_rules_read_the_composites_classes_beside_a_date_view() -> No
     assert fp.drop(columns="geometry").equals(base.drop(columns="geometry"))
     alone = trace_footprint(viewed.drop_vars("composite_class"), None, "m")
     assert disturbed_area(alone).loc["2020", "new"] > disturbed_area(base).loc["2020", "new"] == 0
+
+
+def test_a_date_view_that_speaks_for_the_baseline_makes_its_bare_ground_old() -> None:
+    """With ``date_view.baseline`` (``geomon model-rules --date-view-baseline``) the rules read
+    the map's classes in the baseline period and the composite's own later: ground the
+    baseline's view calls bare, and the composite bare only from the next period, is disturbed
+    at the baseline (persisting), not new; with a later baseline the map is read there."""
+    import json
+
+    from geomon.classify.classes import VIEW_ATTR
+
+    plain = _scene()
+    comp = plain["class"].values.copy()
+    comp[1:, 40:55, 10:25] = B  # the composite: bare from 2020, 2.25 ha
+    mapped = comp.copy()
+    mapped[:2, 40:55, 10:25] = B  # the view: bare in 2019 already
+    dims = plain["class"].dims
+    viewed = plain.assign(composite_class=(dims, comp), **{"class": (dims, mapped)})
+    viewed.attrs[VIEW_ATTR] = json.dumps({"min_probability": 0.9})
+    composite_only = disturbed_area(trace_footprint(viewed, None, "m"))
+    assert composite_only.loc["2020", "new"] == pytest.approx(2.25, rel=1.5e-3)
+    viewed.attrs[VIEW_ATTR] = json.dumps({"min_probability": 0.9, "baseline": True})
+    fp = trace_footprint(viewed, None, "m")
+    areas = disturbed_area(fp)
+    assert areas.loc["2020", "new"] == 0.0
+    assert areas.loc["2019", "persisting"] == pytest.approx(1.0 + 2.25, rel=1.5e-3)
+    # a later baseline: the map is read in 2020 (bare there in both), nothing new either
+    later = trace_footprint(viewed, None, "m", FootprintOptions(baseline="2020"))
+    assert disturbed_area(later).loc["2020", "persisting"] == pytest.approx(1.0 + 2.25, rel=1.5e-3)
+    # where the view calls 2020 vegetation, the composite's bare 2020 is not read: new in 2021
+    mapped[1, 40:55, 10:25] = V
+    viewed["class"] = (dims, mapped)
+    again = disturbed_area(trace_footprint(viewed, None, "m", FootprintOptions(baseline="2020")))
+    assert again.loc["2020", "persisting"] == pytest.approx(1.0, rel=1.5e-3)
+    assert again.loc["2021", "new"] == pytest.approx(4.0 + 2.25, rel=1.5e-3)

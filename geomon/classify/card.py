@@ -217,8 +217,14 @@ def model_card(
                     if model.date_view_release is not None
                     else ""
                 )
+                + (
+                    "; the change rules read these amended classes in the baseline period"
+                    if model.date_view_baseline
+                    else ""
+                )
                 + " (`geomon model-rules --date-view`"
                 + (", `--date-view-release`" if model.date_view_release is not None else "")
+                + (", `--date-view-baseline`" if model.date_view_baseline else "")
                 + ")"
             ]
             if model.date_view is not None

@@ -153,6 +153,14 @@ class PixelModel:
         return None if release is None else float(release)
 
     @property
+    def date_view_baseline(self) -> bool:
+        """Whether the change rules read this model's view-amended classes in the baseline
+        period (``info["date_view"]["baseline"]``; later periods, the composite's own):
+        ground the baseline's view calls bare is disturbed at the baseline, not new later.
+        ``geomon model-rules --date-view-baseline`` sets it."""
+        return bool((self.info.get("date_view") or {}).get("baseline", False))
+
+    @property
     def digest(self) -> str:
         """SHA-256 of the model's numbers and metadata (independent of the file container)."""
         h = hashlib.sha256()
@@ -708,18 +716,21 @@ def _check_model(model: PixelModel) -> None:
 
 def _check_date_view(view: object) -> list[str]:
     """Why ``view`` (a model's ``info["date_view"]``) cannot be read: [] when absent or an
-    object of a ``min_probability`` and an optional ``release_probability``, each from 0 to 1."""
+    object of a ``min_probability`` and an optional ``release_probability``, each from 0 to 1,
+    and an optional ``baseline`` (true or false)."""
     if view is None:
         return []
     if (
         not isinstance(view, Mapping)
         or "min_probability" not in view
-        or not set(view) <= {"min_probability", "release_probability"}
+        or not set(view) <= {"min_probability", "release_probability", "baseline"}
     ):
         return [
             "date_view must be an object such as {'min_probability': 0.9} or "
-            "{'min_probability': 0.9, 'release_probability': 0.95}"
+            "{'min_probability': 0.9, 'release_probability': 0.95, 'baseline': true}"
         ]
+    if not isinstance(view.get("baseline", False), bool):
+        return [f"date_view baseline {reprlib.repr(view['baseline'])} must be true or false"]
     return [
         problem
         for name in ("min_probability", "release_probability")

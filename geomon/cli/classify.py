@@ -828,6 +828,15 @@ def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
     "where the composite says bare_disturbed (the class maps only); omitted: the view only adds "
     "bare_disturbed.",
 )
+@click.option(
+    "--date-view-baseline",
+    "view_baseline",
+    is_flag=True,
+    default=False,
+    help="With --date-view: the change rules read the view-amended classes in the baseline "
+    "period (later periods, the composite's own), so ground the baseline's view calls bare is "
+    "disturbed at the baseline, not new later; omitted: they read the composite's throughout.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def model_rules(
     model_file: Path,
@@ -835,6 +844,7 @@ def model_rules(
     tail_min_clear: int | None,
     date_view: float | None,
     release: float | None,
+    view_baseline: bool,
     out: Path,
 ) -> None:
     """Write MODEL_FILE with the rules it carries set to those given (the others removed):
@@ -846,6 +856,8 @@ def model_rules(
 
     if release is not None and date_view is None:
         raise click.UsageError("--date-view-release needs --date-view (the view it reads)")
+    if view_baseline and date_view is None:
+        raise click.UsageError("--date-view-baseline needs --date-view (the view it reads)")
     model = load_model(model_file)
     rules: dict[str, float] = {
         k: v
@@ -853,8 +865,9 @@ def model_rules(
                      ("tail_min_clear", tail_min_clear))
         if v is not None
     }  # fmt: skip
-    view: dict[str, float] = {} if date_view is None else {"min_probability": date_view}
+    view: dict[str, float | bool] = {} if date_view is None else {"min_probability": date_view}
     view.update({} if release is None else {"release_probability": release})
+    view.update({"baseline": True} if view_baseline else {})
     info = _without_rules(model.info)
     info.update({"change_rules": rules} if rules else {})
     info.update({"date_view": view} if view else {})

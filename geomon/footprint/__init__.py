@@ -194,13 +194,29 @@ def rule_inputs(classes: xr.Dataset) -> xr.Dataset:
     """``classes`` as the change rules read them: where a date view amended ``class``,
     ``probability`` and ``cover`` (:attr:`geomon.classify.PixelModel.date_view`), the
     composite's own (``composite_class`` ...) in their place; else ``classes`` itself. The class
-    maps show the view; the rules, chosen on composites, read what they were chosen on."""
+    maps show the view; the rules, chosen on composites, read what they were chosen on. A model
+    whose view speaks for the baseline too (:attr:`~geomon.classify.PixelModel.date_view_baseline`)
+    has the rules read the map's classes in the first period (the baseline, once periods before
+    it are dropped): ground its view calls bare there is disturbed at the baseline, not new
+    later."""
+    import json
+
     from geomon.classify.apply import COMPOSITE_PREFIX
+    from geomon.classify.classes import VIEW_ATTR
 
     names = [n for n in ("class", "probability", "cover") if COMPOSITE_PREFIX + n in classes]
     if not names:
         return classes
-    return classes.assign({n: classes[COMPOSITE_PREFIX + n] for n in names})
+    view = json.loads(classes.attrs.get(VIEW_ATTR) or "{}")
+    later = classes["time"] != classes["time"][0]  # every period but the baseline
+    return classes.assign(
+        {
+            n: classes[COMPOSITE_PREFIX + n]
+            if not view.get("baseline")
+            else classes[COMPOSITE_PREFIX + n].where(later, classes[n]).astype(classes[n].dtype)
+            for n in names
+        }
+    )
 
 
 def trace_footprint(
@@ -212,9 +228,8 @@ def trace_footprint(
     """The footprint GeoDataFrame (docs/contracts.md) of one mine over all its periods."""
     options = options or FootprintOptions()
     options = replace(options, change=options.change.resolved(rules_of(classes)))
-    classes = rule_inputs(classes)
     kind = str(classes.attrs.get("period", "year"))
-    classes = _select_baseline(classes, options.baseline, kind)
+    classes = rule_inputs(_select_baseline(classes, options.baseline, kind))
     crs, transform = _grid(classes)
     codes = np.asarray(classes["class"].values)
     counts = np.asarray(classes["clear_count"].values) if "clear_count" in classes else None

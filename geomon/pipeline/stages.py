@@ -84,6 +84,7 @@ def model_info(model: Any) -> dict[str, Any]:
         getattr(model, "change_rules", {}) or {},
         getattr(model, "date_view", None),
         getattr(model, "date_view_release", None),
+        bool(getattr(model, "date_view_baseline", False)),
     )
     summary = "; ".join(p for p in (summary, rules) if p)
     out: dict[str, Any] = {"id": model.model_id, "hash": model.digest, "summary": summary}

@@ -166,10 +166,14 @@ def _middle_scene(report: str) -> dict[str, float]:
 
 
 def rules_phrase(
-    rules: Mapping[str, float], date_view: float | None = None, release: float | None = None
+    rules: Mapping[str, float],
+    date_view: float | None = None,
+    release: float | None = None,
+    baseline: bool = False,
 ) -> str:
     """The change rules and date view a model file carries
-    (:attr:`geomon.classify.PixelModel.change_rules`, ``date_view``, ``date_view_release``),
+    (:attr:`geomon.classify.PixelModel.change_rules`, ``date_view``, ``date_view_release``,
+    ``date_view_baseline``),
     in words for a report's model summary; "" when it carries neither. Read from the file,
     never from its card: a copy with other rules keeps the model id."""
     parts = []
@@ -184,7 +188,11 @@ def rules_phrase(
                 if release is not None
                 else ""
             )
-            + " (footprints read the composite's own classes)"
+            + (
+                " (footprints read the composite's own classes, and these in the baseline period)"
+                if baseline
+                else " (footprints read the composite's own classes)"
+            )
         )
     if rules:
         carried = ", ".join(f"{k} {v:g}" for k, v in sorted(rules.items()))
