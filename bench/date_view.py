@@ -193,6 +193,13 @@ mines within 5 % as without; 3. the total within 5 %; 4. the median |error| no l
 without's. The class maps do not change (the rules read them only at the baseline), so the
 pixel reports must be identical. The next test seed is 267 either way.
 
+**It failed on the test seeds** (257-266, each measured once; the pixel reports identical): with
+the baseline view 37 of 40 within 5 % against **39 of 40** without (point 2 fails), total -0.2 %
+(-0.0 %), median |error| 1.2 % (1.3 %), largest false 0.21 % (0.20 %). It took weda_bay@261
+from -12.8 % to -9.1 % and put weda_bay@263 (+4.3 -> +6.8 %) and @266 (+4.9 -> +7.7 %) above
+5 %. v9 does not carry it; ``geomon model-rules --date-view-baseline`` stays an option no shipped
+model uses. v9 as shipped heads its card with this block.
+
 Stop 26, ``geomon-shared-reduced-v11``, the 144 validation runs (seeds 4-7, 11, 12 and 16-45),
 ``--k 1``, min probability 0.9 (middle-scene F1 / IoU here is over the AOIs, not the wider scene
 ``geomon evaluate`` scores):

@@ -62,7 +62,9 @@ __all__ = [
 #: default full-band model, stop 32), 217-226 (v9's own tail threshold, 0.7 against 0.8, stop
 #: 33), 227-236 (v9's date view for its class maps, with against without, stop 33), 237-246
 #: (that view's release at 0.95, with against without, stop 34), 247-256 (``tail_min_clear`` 2
-#: against 3 carried by v9 and v11, stop 35). The next unused test seed is 257.
+#: against 3 carried by v9 and v11, stop 35), 257-266 (v9's date view read by the change rules
+#: at the baseline, with against without, stop 35: not adopted). The next unused test seed is
+#: 267.
 FIRST_TEST_SEED = 101
 
 
