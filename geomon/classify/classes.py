@@ -9,6 +9,7 @@ __all__ = [
     "CLASS_NAMES",
     "CLOUD_NODATA",
     "COVER_NAMES",
+    "MAX_TAIL_CLEAR",
     "RULES_ATTR",
     "VEGETATION",
     "VIEW_ATTR",
@@ -57,3 +58,8 @@ COVER_NAMES: tuple[str, ...] = (
 def class_name(code: int) -> str:
     """The contract name of a class code (``cloud_nodata`` for unknown codes)."""
     return CLASS_NAMES[code] if 0 <= code < len(CLASS_NAMES) else CLASS_NAMES[CLOUD_NODATA]
+
+
+#: the most clear observations per period the change rules' tail rule may ask for, in a model
+#: file or a command (``tail_min_clear``; a year of daily scenes has 366)
+MAX_TAIL_CLEAR = 366

@@ -750,6 +750,7 @@ def _check_change_rules(rules: object) -> list[str]:
     """Why ``rules`` (a model's ``info["change_rules"]``) cannot be read: [] when absent or fit
     (names of :data:`geomon.footprint.change.MODEL_RULES`: ``tail_min_clear`` a whole number
     from 0, the others numbers from 0 to 1)."""
+    from geomon.classify.classes import MAX_TAIL_CLEAR
     from geomon.footprint.change import MODEL_RULES
 
     if rules is None:
@@ -764,21 +765,16 @@ def _check_change_rules(rules: object) -> list[str]:
             ]
         if name == "tail_min_clear":  # a count of clear observations, not a probability
             whole = isinstance(value, int) and not isinstance(value, bool)
-            if not (whole and 0 <= value <= _MAX_TAIL_CLEAR):
+            if not (whole and 0 <= value <= MAX_TAIL_CLEAR):
                 return [
                     f"change rule tail_min_clear {reprlib.repr(value)} must be a whole number "
-                    f"from 0 to {_MAX_TAIL_CLEAR}"
+                    f"from 0 to {MAX_TAIL_CLEAR}"
                 ]
             continue
         problems = _probability_problems(f"change rule {name}", value)
         if problems:
             return problems
     return []
-
-
-#: the most clear observations per period a model's tail rule may ask for (a period of daily
-#: scenes for a year has 366)
-_MAX_TAIL_CLEAR = 366
 
 
 def _same_inputs(a: PixelModel, b: PixelModel) -> bool:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
+from geomon.classify.classes import MAX_TAIL_CLEAR
 from geomon.cli.options import (
     area_options,
     as_date,
@@ -467,7 +468,7 @@ def _shipped(bands: Literal["full", "reduced"]) -> PixelModel:
 )
 @click.option(
     "--tail-min-clear",
-    type=click.IntRange(0, 366),
+    type=click.IntRange(0, MAX_TAIL_CLEAR),
     default=None,
     metavar="N",
     help="Clear observations each period of a detection at the series end needs for it to be "
@@ -802,7 +803,7 @@ def accepted_classes(text: str) -> tuple[tuple[str, ...], dict[str, float]]:
 )
 @click.option(
     "--tail-min-clear",
-    type=click.IntRange(0, 366),
+    type=click.IntRange(0, MAX_TAIL_CLEAR),
     default=None,
     metavar="N",
     help="The clear observations each period of a run at the series end needs for the tail "

@@ -401,7 +401,6 @@ TAIL_MIN_PROBABILITY = 0.8
 #: the clear observations per period the tail rule needs where neither the options nor the
 #: model set it
 TAIL_MIN_CLEAR = 3
-
 #: the change rules a model file may carry (its header's ``change_rules``), with the default
 #: used where it carries none: thresholds on the model's own probabilities, whose calibration
 #: differs between models (stop 32: ``tail_min_probability`` 0.7 gains v9 9 validation mines
