@@ -169,6 +169,20 @@ class ChangeOptions:
     a model carries (:data:`MODEL_RULES`) and a test block (247 onwards) under a rule written
     first: done at stop 35 (``tail_min_clear``).
 
+    Stop 35, written and committed before its grid is read: with ``tail_min_clear`` 2 (both
+    shipped models carry it since stop 35) each model's tail threshold is chosen again on the
+    144 validation runs (``bench.change_sweep --grid '...;tail_min_clear=2;
+    tail_min_probability=0.6,...,0.9;...'``; v9 0.6 / 0.65 / 0.7 / 0.75 / 0.8 / 0.9, v11
+    0.6 / 0.7 / 0.75 / 0.8 / 0.85 / 0.9). A value other than the one the model uses now (v9
+    0.7, v11 0.8) is a candidate only if no mine is above 0.5 % false new area and at least 3
+    more mines are within 5 % than with the current value (the +1 / +2 of ``tail_min_clear``
+    are within the noise of one block); the candidate with the most within 5 % (ties: nearer
+    the current value) then goes to test seeds 267-276, measured once with the current and the
+    candidate value (``geomon evaluate ... --demo-seeds 267,...,276 --period year --footprint
+    --tail-min-probability P``), and the file carries it only if all hold: 1. no mine above
+    0.5 % false new area, the largest at most the current value's plus 0.05 point; 2. at least
+    as many mines within 5 %; 3. the total within 5 %. Otherwise the model keeps its value.
+
     Stop 33, written and committed before test seeds 217-226 are read: v9 takes 0.7 as its own
     tail threshold (carried in its file) only if, measured once on those seeds (40 mine runs;
     ``geomon evaluate --model models/geomon-s2-full-v9.gmodel --demo-seeds 217,...,226 --period
