@@ -182,6 +182,10 @@ class ChangeOptions:
     --tail-min-probability P``), and the file carries it only if all hold: 1. no mine above
     0.5 % false new area, the largest at most the current value's plus 0.05 point; 2. at least
     as many mines within 5 %; 3. the total within 5 %. Otherwise the model keeps its value.
+    **No candidate; both keep theirs** (within 5 % of 144; worst false): v9 0.6 110 (0.36 %),
+    0.65 122, **0.7 130** (0.29 %), 0.75 128, 0.8 125, 0.9 105 (0.16 %); v11 0.6 89 (0.52 %, one
+    mine above 0.5 %), 0.7 99, 0.75 109, **0.8 115** (0.32 %), 0.85 107, 0.9 108 (0.23 %). Test
+    seeds 267-276 were built and not read.
 
     Stop 33, written and committed before test seeds 217-226 are read: v9 takes 0.7 as its own
     tail threshold (carried in its file) only if, measured once on those seeds (40 mine runs;
