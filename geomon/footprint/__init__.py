@@ -207,16 +207,11 @@ def rule_inputs(classes: xr.Dataset) -> xr.Dataset:
     names = [n for n in ("class", "probability", "cover") if COMPOSITE_PREFIX + n in classes]
     if not names:
         return classes
-    view = json.loads(classes.attrs.get(VIEW_ATTR) or "{}")
-    later = classes["time"] != classes["time"][0]  # every period but the baseline
-    return classes.assign(
-        {
-            n: classes[COMPOSITE_PREFIX + n]
-            if not view.get("baseline")
-            else classes[COMPOSITE_PREFIX + n].where(later, classes[n]).astype(classes[n].dtype)
-            for n in names
-        }
-    )
+    own = {n: classes[COMPOSITE_PREFIX + n] for n in names}
+    if json.loads(classes.attrs.get(VIEW_ATTR) or "{}").get("baseline"):
+        later = classes["time"] != classes["time"][0]  # every period but the baseline
+        own = {n: v.where(later, classes[n]).astype(v.dtype) for n, v in own.items()}
+    return classes.assign(own)
 
 
 def trace_footprint(
