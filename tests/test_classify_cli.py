@@ -227,4 +227,8 @@ def test_train_flags_leave_out_context_or_period_statistics(
         assert main(["train", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
                      "--period", "year", "--source", f"stac:{cat}", "--labels", str(labels),
                      "--middle-labels", "--out", str(bad)]) == 2  # fmt: skip
+        assert main(["train", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
+                     "--period", "year", "--source", f"stac:{cat}", "--labels", str(labels),
+                     "--per-label", "10", "--out", str(bad)]) == 2  # fmt: skip
+        assert main(["train", "--demo-seeds", "1", "--per-label", "0", "--out", str(bad)]) == 2
         assert not bad.exists()

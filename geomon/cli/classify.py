@@ -155,6 +155,13 @@ def _computed(comp: xr.Dataset) -> xr.Dataset:
     "is the same in every scene).",
 )
 @click.option(
+    "--per-label",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="With --demo-seeds: pixels drawn per label, per mine and per kind of image (single "
+    "scenes, each composite period; default: DemoSampling.per_label, 1200).",
+)
+@click.option(
     "--label-bias",
     "label_bias",
     multiple=True,
@@ -199,6 +206,7 @@ def train(
     temporal: bool,
     late_ndvi: bool,
     middle_labels: bool,
+    per_label: int | None,
     label_bias: tuple[str, ...],
     max_iter: int | None,
     hidden: str | None,
@@ -235,10 +243,16 @@ def train(
         raise ConfigError("give either --labels or --demo-seeds, not both")
     if middle_labels and not seeds:
         raise ConfigError("--middle-labels labels demo composites: give --demo-seeds too")
+    if per_label is not None and not seeds:
+        raise ConfigError("--per-label draws demo pixels: give --demo-seeds too")
     with dask_client(scheduler):
         if seeds:
             recipe = DemoRecipe(
-                seeds=seeds, sampling=DemoSampling(middle_labels=middle_labels), train=options
+                seeds=seeds,
+                sampling=DemoSampling(
+                    middle_labels=middle_labels, per_label=per_label or DemoSampling.per_label
+                ),
+                train=options,
             )
             model = train_on_demo(fset, name, recipe, progress=True)
         elif labels_path is not None:
