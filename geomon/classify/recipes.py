@@ -63,8 +63,9 @@ __all__ = [
 #: 33), 227-236 (v9's date view for its class maps, with against without, stop 33), 237-246
 #: (that view's release at 0.95, with against without, stop 34), 247-256 (``tail_min_clear`` 2
 #: against 3 carried by v9 and v11, stop 35), 257-266 (v9's date view read by the change rules
-#: at the baseline, with against without, stop 35: not adopted). The next unused test seed is
-#: 267.
+#: at the baseline, with against without, stop 35: not adopted), 267-276 (a wider, more-sampled
+#: full-band model against v9 by the rule in ``DemoSampling.per_label``, stop 36: not adopted).
+#: The next unused test seed is 277.
 FIRST_TEST_SEED = 101
 
 
