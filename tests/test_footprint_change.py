@@ -131,8 +131,10 @@ def test_tail_min_clear_comes_from_the_model_where_a_run_sets_none() -> None:
     codes = _series(V, V, B)
     counts = np.asarray((5, 5, 2), np.int16)[:, None, None]
     assert track_change(codes, counts, two).status[:, 0, 0].tolist() == [NONE, NONE, NEW]
-    for bad in (2.5, True, -1, "2"):
-        with pytest.raises(ConfigError, match=r"tail_min_clear .* whole number") as caught:
+    for bad in (2.5, True, -1, "2", 367, 10**6):
+        with pytest.raises(
+            ConfigError, match=r"tail_min_clear .* whole number from 0 to 366"
+        ) as caught:
             ChangeOptions(tail_min_clear=bad)  # type: ignore[arg-type]
         assert "\n" not in str(caught.value)
 

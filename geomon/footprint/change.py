@@ -48,6 +48,7 @@ from geomon.classify.classes import (
     BUILT_OTHER,
     CLASS_NAMES,
     CLOUD_NODATA,
+    MAX_TAIL_CLEAR,
     RULES_ATTR,
     VEGETATION,
     WATER,
@@ -91,7 +92,8 @@ class ChangeOptions:
     many clear observations (``clear_count``); 0 never accepts a shorter run. None (the
     default, since stop 35): the model's own, carried in its file (:data:`MODEL_RULES`,
     :meth:`resolved`), else :data:`TAIL_MIN_CLEAR` (3); a number given here is used whatever
-    the model carries.
+    the model carries. At most :data:`~geomon.classify.classes.MAX_TAIL_CLEAR` (366), as a model
+    file and the commands allow.
 
     Stop 35, written and committed before test seeds 247-256 are built or read. On the 144
     validation runs under the new-area check's mine ground, measured before this rule was
@@ -362,9 +364,14 @@ class ChangeOptions:
             )
         clear = self.tail_min_clear
         if clear is not None and (
-            not isinstance(clear, numbers.Integral) or isinstance(clear, bool) or clear < 0
+            not isinstance(clear, numbers.Integral)
+            or isinstance(clear, bool)
+            or not 0 <= clear <= MAX_TAIL_CLEAR
         ):
-            raise ConfigError(f"tail_min_clear {clear!r} must be a whole number, 0 or more")
+            # the bound a model file and the commands keep too (the kernels count in int16)
+            raise ConfigError(
+                f"tail_min_clear {clear!r} must be a whole number from 0 to {MAX_TAIL_CLEAR}"
+            )
         for name in ("conversions", "tail_conversions"):
             value = getattr(self, name)
             if isinstance(value, str) or not isinstance(value, tuple | list):
