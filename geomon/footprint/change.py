@@ -368,7 +368,8 @@ class ChangeOptions:
             or isinstance(clear, bool)
             or not 0 <= clear <= MAX_TAIL_CLEAR
         ):
-            # the bound a model file and the commands keep too (the kernels count in int16)
+            # the bound a model file and the commands keep too: a period has at most 366 daily
+            # observations, and a number past int64 would reach the compiled kernel as an error
             raise ConfigError(
                 f"tail_min_clear {clear!r} must be a whole number from 0 to {MAX_TAIL_CLEAR}"
             )
