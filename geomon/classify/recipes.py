@@ -64,7 +64,8 @@ __all__ = [
 #: (that view's release at 0.95, with against without, stop 34), 247-256 (``tail_min_clear`` 2
 #: against 3 carried by v9 and v11, stop 35), 257-266 (v9's date view read by the change rules
 #: at the baseline, with against without, stop 35: not adopted), 267-276 (a wider, more-sampled
-#: full-band model against v9 by the rule in ``DemoSampling.per_label``, stop 36: not adopted).
+#: full-band model against v9 by the rule in ``DemoSampling.per_label``, stop 36: not the default,
+#: shipped opt-in as ``geomon-s2-full-v12``).
 #: The next unused test seed is 277.
 FIRST_TEST_SEED = 101
 
