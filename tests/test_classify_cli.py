@@ -209,7 +209,7 @@ def test_train_hidden_sets_the_layers(tmp_path: Path, capsys: pytest.CaptureFixt
     ("flag", "n_features"), [("--no-context", 18), ("--no-temporal", 31), ("--late-ndvi", 33)]
 )
 def test_train_flags_leave_out_context_or_period_statistics(
-    tmp_path: Path, flag: str, n_features: int
+    tmp_path: Path, flag: str, n_features: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from geomon.classify import load_model
 
@@ -227,8 +227,13 @@ def test_train_flags_leave_out_context_or_period_statistics(
         assert main(["train", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
                      "--period", "year", "--source", f"stac:{cat}", "--labels", str(labels),
                      "--middle-labels", "--out", str(bad)]) == 2  # fmt: skip
+        capsys.readouterr()
         assert main(["train", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
                      "--period", "year", "--source", f"stac:{cat}", "--labels", str(labels),
                      "--per-label", "10", "--out", str(bad)]) == 2  # fmt: skip
+        err = capsys.readouterr().err
+        assert "--per-label draws demo pixels: give --demo-seeds too" in err
+        assert len(err.strip().splitlines()) == 1
         assert main(["train", "--demo-seeds", "1", "--per-label", "0", "--out", str(bad)]) == 2
+        assert "--per-label" in capsys.readouterr().err
         assert not bad.exists()
