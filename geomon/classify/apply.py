@@ -291,7 +291,7 @@ def classify_dataset(composite: xr.Dataset, model: PixelModel) -> xr.Dataset:
     }
     if model.change_rules:  # read back by geomon.footprint.change.rules_of
         out.attrs[RULES_ATTR] = json.dumps(model.change_rules, sort_keys=True)
-    if model.date_view is not None:
+    if model.date_view is not None:  # read back by geomon.footprint.change.view_of
         out.attrs[VIEW_ATTR] = json.dumps(model.info["date_view"], sort_keys=True)
     return out
 

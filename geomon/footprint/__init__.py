@@ -31,6 +31,7 @@ from geomon.footprint.change import (
     awaiting_confirmation,
     rules_of,
     track_change,
+    view_of,
 )
 from geomon.footprint.periods import period_bounds, period_label
 from geomon.footprint.polygons import (
@@ -199,16 +200,13 @@ def rule_inputs(classes: xr.Dataset) -> xr.Dataset:
     has the rules read the map's classes in the first period (the baseline, once periods before
     it are dropped): ground its view calls bare there is disturbed at the baseline, not new
     later."""
-    import json
-
     from geomon.classify.apply import COMPOSITE_PREFIX
-    from geomon.classify.classes import VIEW_ATTR
 
     names = [n for n in ("class", "probability", "cover") if COMPOSITE_PREFIX + n in classes]
     if not names:
         return classes
     own = {n: classes[COMPOSITE_PREFIX + n] for n in names}
-    if json.loads(classes.attrs.get(VIEW_ATTR) or "{}").get("baseline"):
+    if (view_of(classes) or {}).get("baseline"):
         later = classes["time"] != classes["time"][0]  # every period but the baseline
         own = {n: v.where(later, classes[n]).astype(v.dtype) for n, v in own.items()}
     return classes.assign(own)

@@ -51,6 +51,7 @@ from geomon.classify.classes import (
     MAX_TAIL_CLEAR,
     RULES_ATTR,
     VEGETATION,
+    VIEW_ATTR,
     WATER,
 )
 from geomon.errors import ConfigError
@@ -75,6 +76,7 @@ __all__ = [
     "reach_codes",
     "rules_of",
     "track_change",
+    "view_of",
 ]
 
 #: status code -> contract name (code 0 is "not in the footprint")
@@ -427,6 +429,7 @@ TAIL_MIN_PROBABILITY = 0.8
 #: the clear observations per period the tail rule needs where neither the options nor the
 #: model set it
 TAIL_MIN_CLEAR = 3
+
 #: the change rules a model file may carry (its header's ``change_rules``), with the default
 #: used where it carries none: thresholds on the model's own probabilities, whose calibration
 #: differs between models (stop 32: ``tail_min_probability`` 0.7 gains v9 9 validation mines
@@ -445,6 +448,16 @@ def rules_of(classes: object) -> dict[str, float]:
 
     text = getattr(classes, "attrs", {}).get(RULES_ATTR)
     return dict(json.loads(text)) if text else {}
+
+
+def view_of(classes: object) -> dict[str, Any] | None:
+    """The date view the model of ``classes`` (a Dataset from :func:`geomon.classify.classify`)
+    carries (its ``info["date_view"]``: ``min_probability``, ``release_probability``,
+    ``baseline``); None when it carries none."""
+    import json
+
+    text = getattr(classes, "attrs", {}).get(VIEW_ATTR)
+    return dict(json.loads(text)) if text else None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from geomon.classify import PixelModel, classify, select_model
-from geomon.classify.classes import CLASS_NAMES, VIEW_ATTR
+from geomon.classify.classes import CLASS_NAMES
 from geomon.footprint import (
     AWAITING,
     FootprintOptions,
@@ -25,6 +25,7 @@ from geomon.footprint import (
     disturbed_area,
     trace_footprint,
 )
+from geomon.footprint.change import view_of
 from geomon.footprint.periods import period_label
 
 if TYPE_CHECKING:
@@ -265,7 +266,7 @@ def _write_summary(run: FootprintRun, path: Path) -> Path:
         "seconds": run.seconds,
         "footprint_rules": _rules(run.footprint_options),
         # the class COGs take the model's date view (if any); the footprint reads the composite's
-        "date_view": json.loads(run.classes.attrs.get(VIEW_ATTR, "null")),
+        "date_view": view_of(run.classes),
         "hectares": {} if table is None else table.round(4).to_dict(orient="index"),
         "awaiting_confirmation_ha": {
             k: round(v, 4) for k, v in run.footprint.attrs.get(AWAITING, {}).items()
