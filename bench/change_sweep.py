@@ -264,7 +264,8 @@ def _sweep(
     are the model's where it carries change rules of its own."""
     default = ChangeOptions().resolved(rules_of(runs[0][1]) if runs else None)
     print(f"{'persist':>8}{'min p':>7}{'tail cc':>8}{'tail p':>8}{'tail conversions':>18}{'undist p':>9}{'mine w':>7}{'reach m':>8}{'total err':>11}"
-          f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}")  # fmt: skip
+          f"{'worst mine':>12}{'worst false/AOI':>17}{'false > 0.5 %':>15}{'within 5 %':>16}"
+          f"{'mean |err|':>11}{'gross ha':>10}")  # fmt: skip
     for opts in combinations:
         checks: list[FootprintCheck] = [
             check_demo_footprint(cat, classes, mask, name, opts, truth)
@@ -276,13 +277,16 @@ def _sweep(
         false = max(c.false_share_of_aoi for c in checks)
         n_false = sum(c.false_share_of_aoi > 0.005 for c in checks)
         n_within = sum(abs(c.new_error) <= 0.05 for c in checks)
+        mean_abs = float(np.mean([abs(c.new_error) for c in checks if c.truth_new_ha]))
+        gross = sum(c.gross_error_ha for c in checks)
         mark = "  (default)" if opts == default else ""
         print(f"{opts.persistence:8d}{opts.min_probability:7.2f}{opts.tail_min_clear:8d}"
               f"{opts.tail_min_probability:8.2f}{_short(opts.tail_conversions):>18s}"
               f"{opts.undisturbed_min_probability:9.2f}{opts.mine_water_share:7.2f}"
               f"{opts.built_reach_m:8.0f}"
               f"{100 * (new - truth_ha) / truth_ha:10.1f}%{100 * worst.new_error:11.1f}%"
-              f"{100 * false:16.2f}%{n_false:15d}{n_within:9d} of {len(checks)}{mark}",
+              f"{100 * false:16.2f}%{n_false:15d}{n_within:9d} of {len(checks)}"
+              f"{100 * mean_abs:10.2f}%{gross:10.1f}{mark}",
               flush=True)  # fmt: skip
     checks = [
         check_demo_footprint(cat, classes, mask, name, default, truth)

@@ -135,12 +135,18 @@ def test_check_table_counts_the_mines_within_five_percent() -> None:
 
     checks = [
         FootprintCheck("a", 100.0, 10.4, 10.0, 0.1, 0.0),  # +4 %
-        FootprintCheck("b", 100.0, 8.0, 10.0, 0.3, 2.0),  # -20 %
+        FootprintCheck("b", 100.0, 8.0, 10.0, 0.3, 2.3),  # -20 %
         FootprintCheck("c", 200.0, 10.5, 10.0, 0.2, 0.0),  # +5 %: within
     ]
-    last = format_checks(checks).splitlines()[-1]
-    assert last == (
+    summary, parts = format_checks(checks).splitlines()[-2:]
+    assert summary == (
         "mines within 5 % of the truth: 2 of 3; median |error| 5.0 %; largest false/AOI 0.30 %"
+    )
+    # over-counted = new - (truth - missed) - false: a 0.3, b 0.0, c 0.3; the gross error adds
+    # the parts that cancel in the net error: 0.6 + 0.6 + 2.3 = 3.5 ha of 30 truly new
+    assert parts == (
+        "error parts: false 0.6 ha, over-counted at the baseline 0.6 ha, missed 2.3 ha; "
+        "gross 3.5 ha (11.7 % of the truly new area); mean |error| 9.67 %"
     )
 
 

@@ -100,6 +100,18 @@ class FootprintCheck:
         )
 
     @property
+    def over_new_ha(self) -> float:
+        """Area marked new that was mine ground at the baseline already (over-counted): neither
+        false nor truly new."""
+        return self.new_ha - (self.truth_new_ha - self.missed_new_ha) - self.false_new_ha
+
+    @property
+    def gross_error_ha(self) -> float:
+        """False + over-counted + missed area: the error before over- and under-counts cancel
+        in :attr:`new_error`."""
+        return self.false_new_ha + self.over_new_ha + self.missed_new_ha
+
+    @property
     def false_share_of_aoi(self) -> float:
         return self.false_new_ha / self.aoi_ha if self.aoi_ha else float("nan")
 
@@ -350,6 +362,12 @@ def format_checks(checks: list[FootprintCheck]) -> str:
             f"mines within 5 % of the truth: {within} of {len(errors)}; median |error| "
             f"{100 * float(np.median(errors)):.1f} %; largest false/AOI "
             f"{100 * max(c.false_share_of_aoi for c in checks):.2f} %"
+        )
+        lines.append(
+            f"error parts: false {tot.false_new_ha:.1f} ha, over-counted at the baseline "
+            f"{tot.over_new_ha:.1f} ha, missed {tot.missed_new_ha:.1f} ha; gross "
+            f"{tot.gross_error_ha:.1f} ha ({100 * tot.gross_error_ha / tot.truth_new_ha:.1f} % "
+            f"of the truly new area); mean |error| {100 * float(np.mean(errors)):.2f} %"
         )
     return "\n".join(lines + _disturbed_lines(checks))
 
