@@ -66,8 +66,9 @@ __all__ = [
 #: at the baseline, with against without, stop 35: not adopted), 267-276 (a wider, more-sampled
 #: full-band model against v9 by the rule in ``DemoSampling.per_label``, stop 36: not the default,
 #: shipped opt-in as ``geomon-s2-full-v12``), 277-296 (v12 against v9 again, by gross and
-#: per-mine error: the rule in ``docs/model-choice.md``, stop 37).
-#: The next unused test seed is 297.
+#: per-mine error: the rule in ``docs/model-choice.md``, stop 37), 297-316 (a routed shared-band
+#: model against v11 by the rule there, stop 37).
+#: The next unused test seed is 317.
 FIRST_TEST_SEED = 101
 
 
