@@ -286,7 +286,7 @@ def _sweep(
               f"{opts.built_reach_m:8.0f}"
               f"{100 * (new - truth_ha) / truth_ha:10.1f}%{100 * worst.new_error:11.1f}%"
               f"{100 * false:16.2f}%{n_false:15d}{n_within:9d} of {len(checks)}"
-              f"{100 * mean_abs:10.2f}%{gross:10.1f}{mark}",
+              f"{100 * mean_abs:10.2f}%{gross:10.2f}{mark}",
               flush=True)  # fmt: skip
     checks = [
         check_demo_footprint(cat, classes, mask, name, default, truth)
