@@ -349,7 +349,7 @@ def test_shipped_features_are_the_bundled_models_features() -> None:
         shipped_features,
     )
 
-    # the default full model (geomon-s2-full-v9) routes ground whose NDVI fell late in the
+    # the default full model (geomon-s2-full-v12) routes ground whose NDVI fell late in the
     # period to a model that also reads the period's late greatest NDVI
     full = select_model(FULL_BANDS).features
     assert full.temporal == ("ndvi_max", "ndvi_max_late")

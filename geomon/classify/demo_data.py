@@ -79,7 +79,9 @@ class DemoSampling:
     **Result (test seeds 267-276, each file measured once): it fails point 3 and v9 stays the
     default.** The candidate is shipped opt-in as ``models/geomon-s2-full-v12.gmodel`` (the
     same weights, retrained by ``geomon train --per-label``; listed after v9, so never chosen
-    automatically). Its card has the error parts that explain the mine count.
+    automatically). Its card has the error parts that explain the mine count. **Stop 37: it
+    became the default** (with tail threshold 0.7) by a second rule, on test seeds 277-296
+    (``docs/model-choice.md``).
 
     | | v9 | v12 candidate |
     |---|---|---|

@@ -55,9 +55,9 @@ class TrainOptions:
 
     hidden: tuple[int, ...] = (32, 16)
     """Hidden layer widths; prediction costs about ``2 * sum(w_i * w_{i+1})`` flops per pixel.
-    The full model ``geomon-s2-full-v8`` (shipped; the default until stop 32, now the first
-    model of the default ``geomon-s2-full-v9``'s route) is trained with ``(64, 32)`` (``geomon train
-    --hidden 64,32``): on validation seeds 4-7, 11, 12 (its 32 features, best prior correction)
+    The full model ``geomon-s2-full-v8`` (shipped; the default until stop 32, then the first
+    model of ``geomon-s2-full-v9``'s route, the default until stop 37) is trained with
+    ``(64, 32)`` (``geomon train --hidden 64,32``): on validation seeds 4-7, 11, 12 (its 32 features, best prior correction)
     bare_disturbed F1 was 0.955 with (32, 16), 0.960 with (64, 16), 0.962 with (48, 24), and
     0.968 / 0.969 with (64, 32) (MLP seeds 0 / 1); classifying a composite cost 116, 172, 154
     and 206 ns per pixel (one thread). The shared-band model's features on the same seeds (stop
