@@ -37,13 +37,14 @@ SIDE = 1024
 
 def _inputs(model: PixelModel, seed: int) -> np.ndarray:
     """The model's inputs ``(n_inputs, 1, y, x)`` of a realistic block with its halo (a single
-    scene: its ``ndvi_max`` is its NDVI)."""
+    scene: its ``ndvi_max`` and ``ndvi_max_late`` are its NDVI)."""
     n = SIDE + 2 * model.features.halo
     _, cube = realistic_reflectance((n, n), seed=seed)
     values = {b: cube[i] for i, b in enumerate(BANDS)}
     values["ndvi_max"] = ((values["nir"] - values["red"]) / (values["nir"] + values["red"])).astype(
         np.float32
     )
+    values["ndvi_max_late"] = values["ndvi_max"]
     return np.ascontiguousarray(np.stack([values[k] for k in model.features.inputs])[:, None])
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from geomon.classify import classify, select_model
+from geomon.classify import bundled_model, classify, select_model
 from geomon.classify.classes import CLOUD_NODATA
 from geomon.classify.features import (
     REDUCED_FEATURES,
@@ -22,7 +22,7 @@ from geomon.classify.model import PixelModel
 from geomon.classify.model_io import save_model
 from geomon.classify.samples import Augment, sample_pixels
 from geomon.classify.train import CONTRACT_SCHEME, TrainOptions, fit_pixel_model
-from geomon.errors import MissingBandsError
+from geomon.errors import MissingBandsError, ModelError
 
 MEANS = {  # blue, red, nir, swir16, swir22 per contract class 1..4
     1: (0.03, 0.03, 0.35, 0.17, 0.08),
@@ -137,6 +137,12 @@ def test_select_model_prefers_full_band_set(model: PixelModel, tmp_path: Path) -
     assert chosen.model_id == "tiny"
     with pytest.raises(MissingBandsError, match="missing swir16, swir22"):
         select_model(["blue", "red", "nir"], tmp_path)
+    # a listed model by its id (a former default kept for comparison), verified like the rest
+    assert bundled_model("tiny", tmp_path).model_id == model.model_id
+    with pytest.raises(ModelError, match="no bundled model 'v1'; the bundled ones: full, tiny"):
+        bundled_model("v1", tmp_path)
+    with pytest.raises(ModelError, match=r"full\.gmodel not found"):
+        bundled_model("full", tmp_path)  # listed, but its file is not there
 
 
 @pytest.fixture(scope="module")

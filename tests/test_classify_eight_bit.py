@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geomon.classify import bundled_models, load_model, save_model
+from geomon.classify import bundled_model, load_model, save_model
 from geomon.classify._quant import (
     EightBit,
     _quads,
@@ -29,9 +29,9 @@ from geomon.errors import ConfigError, ModelError
 
 
 def _reduced() -> PixelModel:
-    """The shipped shared-band model in 16 bits."""
-    entry = next(e for e in bundled_models() if e.model_id.startswith("geomon-shared-reduced"))
-    model = entry.load().without_eight_bit()  # the shipped one (v11) is in 8 bits already
+    """A two-stage shared-band model without a route (v11, the default until stop 37) in 16
+    bits."""
+    model = bundled_model("geomon-shared-reduced-v11").without_eight_bit()  # shipped in 8 bits
     assert model.refine is not None and model._quant.bits == 16  # two stages
     return model
 

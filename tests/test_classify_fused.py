@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from geomon.classify import apply, classify, select_model
+from geomon.classify import apply, bundled_model, classify
 from geomon.classify._fused import classify_fused, fused_plan
 from geomon.classify.features import (
     FULL_FEATURES,
@@ -35,8 +35,9 @@ COVERS = np.array(
 
 @pytest.fixture(scope="module")
 def reduced() -> PixelModel:
-    """The shipped reduced model (windows up to 101 px, a temporal statistic)."""
-    return select_model(REDUCED_FEATURES.bands)
+    """A shipped reduced model (windows up to 101 px, a temporal statistic, two stages in 8
+    bits; v11, the default until stop 37: routing has its own tests, test_classify_route)."""
+    return bundled_model("geomon-shared-reduced-v11")
 
 
 def _inputs(

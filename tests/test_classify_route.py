@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from test_classify_stages import _rewrite  # a model file with its header edited
 
-from geomon.classify import load_model, select_model
+from geomon.classify import bundled_model, load_model
 from geomon.classify._fused import classify_fused
 from geomon.classify.classes import CLOUD_NODATA
 from geomon.classify.features import REDUCED_FEATURES, FeatureSet, compute_features
@@ -27,8 +27,11 @@ from geomon.classify.train import with_label_bias
 from geomon.cli import main
 from geomon.errors import ModelError
 
-SHIPPED = select_model(REDUCED_FEATURES.bands).features
-#: the shipped reduced model's features and ``ndvi_max_late``
+#: a two-stage 8-bit model without a route (the default shared-band model until stop 37; its
+#: successor routes already)
+TWO_STAGE = "geomon-shared-reduced-v11"
+SHIPPED = bundled_model(TWO_STAGE).features
+#: that model's features and ``ndvi_max_late``
 LATE = FeatureSet(
     SHIPPED.bands, SHIPPED.indices, SHIPPED.context, (*SHIPPED.temporal, "ndvi_max_late")
 )
@@ -62,7 +65,7 @@ def models() -> tuple[PixelModel, PixelModel, PixelModel]:
     """``(first, other, routed)``: the shipped reduced model (two stages, 8 bits), a two-stage
     model reading ``ndvi_max_late`` that calls more ground disturbed, and the first routing
     pixels to the other where ``ndvi_max - ndvi_max_late > 0.05``."""
-    first = select_model(REDUCED_FEATURES.bands)
+    first = bundled_model(TWO_STAGE)
     assert first.refine is not None and first.eight_bit is not None
     plain = first.without_eight_bit()
     assert plain.refine is not None
@@ -81,7 +84,7 @@ def models() -> tuple[PixelModel, PixelModel, PixelModel]:
 def _features(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """:data:`LATE` features over the model's range, ``ndvi_max_late`` around ``ndvi_max``
     (about half of the pixels 0.05 lower or more), a few NaN, a few pixels not valid."""
-    first = select_model(REDUCED_FEATURES.bands)
+    first = bundled_model(TWO_STAGE)
     rng = np.random.default_rng(seed)
     lo, hi = first.lower[:, None], first.upper[:, None]
     base = (lo + (hi - lo) * rng.uniform(-0.05, 1.05, (len(lo), n))).astype(np.float32)

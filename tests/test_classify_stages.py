@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geomon.classify import load_model, select_model
+from geomon.classify import bundled_model, load_model
 from geomon.classify._forward import KernelModel, forward_window
 from geomon.classify._fused import classify_fused
 from geomon.classify._quant import quantize_layers
@@ -32,9 +32,10 @@ ACCEPT = ("vegetation", "water", "built_other")
 
 @pytest.fixture(scope="module")
 def stages() -> tuple[PixelModel, PixelModel, PixelModel]:
-    """``(first, second, two-stage)``: the shipped reduced model's first stage, and a second
-    stage that calls more ground disturbed (its output shifted), so that the stages disagree."""
-    shipped = select_model(REDUCED_FEATURES.bands)
+    """``(first, second, two-stage)``: a shipped reduced model's first stage (v11's: the default
+    until stop 37, not routed), and a second stage that calls more ground disturbed (its output
+    shifted), so that the stages disagree."""
+    shipped = bundled_model("geomon-shared-reduced-v11")
     first = replace(shipped, refine=None)
     second = replace(with_label_bias(first, [("disturbed", 2.5), ("water", -1.0)]), model_id="b")
     both = replace(first, model_id="two", refine=Refinement(second, ACCEPT, 0.9))

@@ -9,7 +9,13 @@ from __future__ import annotations
 import xarray as xr
 
 from geomon.classify.apply import classify_dataset
-from geomon.classify.bundled import BundledModel, bundled_models, models_dir, select_model
+from geomon.classify.bundled import (
+    BundledModel,
+    bundled_model,
+    bundled_models,
+    models_dir,
+    select_model,
+)
 from geomon.classify.classes import CLASS_CODES, CLASS_NAMES, COVER_NAMES
 from geomon.classify.features import FULL_FEATURES, REDUCED_FEATURES, FeatureSet, feature_set_for
 from geomon.classify.model import PixelModel, Prediction
@@ -25,6 +31,7 @@ __all__ = [
     "FeatureSet",
     "PixelModel",
     "Prediction",
+    "bundled_model",
     "bundled_models",
     "classify",
     "feature_set_for",

@@ -13,7 +13,7 @@ from geomon.classify.model_io import load_model
 from geomon.config import bundled_dir
 from geomon.errors import MissingBandsError, ModelError
 
-__all__ = ["BundledModel", "bundled_models", "models_dir", "select_model"]
+__all__ = ["BundledModel", "bundled_model", "bundled_models", "models_dir", "select_model"]
 
 INDEX = "index.json"
 
@@ -50,6 +50,17 @@ def bundled_models(folder: Path | None = None) -> list[BundledModel]:
         )
     entries = json.loads(path.read_text())["models"]
     return [BundledModel(e["model_id"], e["file"], e["sha256"], tuple(e["bands"])) for e in entries]
+
+
+def bundled_model(model_id: str, folder: Path | None = None) -> PixelModel:
+    """The listed model ``model_id`` (e.g. a former default kept for comparison), verified."""
+    entries = bundled_models(folder)
+    for entry in entries:
+        if entry.model_id == model_id:
+            return entry.load(folder)
+    raise ModelError(
+        f"no bundled model {model_id!r}; the bundled ones: {', '.join(e.model_id for e in entries)}"
+    )
 
 
 def select_model(available: Iterable[str], folder: Path | None = None) -> PixelModel:

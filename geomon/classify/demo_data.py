@@ -109,7 +109,10 @@ class DemoSampling:
     0.9238): a (128, 64) second stage at 4800 0.9583 / 0.9238 (its first stage settles 98 % of
     the pixels); a (32, 16) first stage at 4800 (shift -1.0) with v10's second 0.9609 / 0.9284;
     that, routed as v9 to a (32, 16) late model at 4800 (``--middle-labels --late-ndvi``, shift
-    -1.0) 0.9587 / **0.9387**. Not swept for mines, not in 8 bits, not timed: nothing shipped."""
+    -1.0) 0.9587 / **0.9387**. Not swept for mines, not in 8 bits, not timed: nothing shipped.
+    Stop 37: the same recipe by commands only (a second stage retrained), both routed parts in 8
+    bits, is ``geomon-shared-reduced-v14``, the default shared-band model by the rule in
+    ``docs/model-choice.md`` (validation 0.9580 / 0.9375; test seeds 297-316 0.9557 / 0.9354)."""
     periods: tuple[str, ...] = ("year", "quarter")
     """Composite periods sampled besides single scenes (the chain classifies composites)."""
     augment: Augment = field(default_factory=Augment)
