@@ -68,8 +68,9 @@ __all__ = [
 #: shipped opt-in as ``geomon-s2-full-v12``), 277-296 (v12 against v9 again, by gross and
 #: per-mine error: the rule in ``docs/model-choice.md``, stop 37), 297-316 (a routed shared-band
 #: model against v11 by the rule there, stop 37), 317-336 (the 8-bit v12 and the tail thresholds
-#: by mean per-mine error, the second rule there, stop 37).
-#: The next unused test seed is 337.
+#: by mean per-mine error, the second rule there, stop 37), 337-356 (v14 with a first stage less
+#: shifted against bare, the third rule there, stop 37).
+#: The next unused test seed is 357.
 FIRST_TEST_SEED = 101
 
 
