@@ -112,7 +112,9 @@ class DemoSampling:
     -1.0) 0.9587 / **0.9387**. Not swept for mines, not in 8 bits, not timed: nothing shipped.
     Stop 37: the same recipe by commands only (a second stage retrained), both routed parts in 8
     bits, is ``geomon-shared-reduced-v14``, the default shared-band model by the rule in
-    ``docs/model-choice.md`` (validation 0.9580 / 0.9375; test seeds 297-316 0.9557 / 0.9354)."""
+    ``docs/model-choice.md`` (validation 0.9580 / 0.9375; test seeds 297-316 0.9557 / 0.9354),
+    then with its first stage's shift at +0.5 ``geomon-shared-reduced-v15`` (0.9646 / 0.9447;
+    test seeds 337-356 0.9613 / 0.9415)."""
     periods: tuple[str, ...] = ("year", "quarter")
     """Composite periods sampled besides single scenes (the chain classifies composites)."""
     augment: Augment = field(default_factory=Augment)
