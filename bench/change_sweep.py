@@ -5,7 +5,9 @@ The chain runs once per mine (composites, the shipped classifier); then each com
 and the conversions it confirms, mine water) is applied to the same classes and compared with the truth, as ``geomon evaluate --footprint``
 does (the truth of each run is read once). Prints, per combination, the total new-disturbance
 error, the worst mine's error, the worst false new disturbance as a share of the AOI, at how
-many mines it exceeds 0.5 % and how many mines are within 5 % of the truth; then, for the
+many mines it exceeds 0.5 %, how many mines are within 5 % of the truth, the mean per-mine
+|error| and the gross error (false + over-counted + missed, ha: the parts that cancel in the
+net error; since stop 37); then, for the
 default options, each mine's error. Use seeds apart from training (1-3, 8-10, 13-15) and test
 (101 and up) seeds, e.g. 4 and 5.
 
