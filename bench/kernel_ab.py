@@ -30,6 +30,7 @@ import numpy as np
 from bench.landscape import BANDS, realistic_reflectance
 from geomon.classify import load_model
 from geomon.classify._fused import classify_fused
+from geomon.classify.features import single_observation
 from geomon.classify.model import PixelModel
 
 SIDE = 1024
@@ -40,11 +41,7 @@ def _inputs(model: PixelModel, seed: int) -> np.ndarray:
     scene: its ``ndvi_max`` and ``ndvi_max_late`` are its NDVI)."""
     n = SIDE + 2 * model.features.halo
     _, cube = realistic_reflectance((n, n), seed=seed)
-    values = {b: cube[i] for i, b in enumerate(BANDS)}
-    values["ndvi_max"] = ((values["nir"] - values["red"]) / (values["nir"] + values["red"])).astype(
-        np.float32
-    )
-    values["ndvi_max_late"] = values["ndvi_max"]
+    values = single_observation({b: cube[i] for i, b in enumerate(BANDS)}, model.features)
     return np.ascontiguousarray(np.stack([values[k] for k in model.features.inputs])[:, None])
 
 
