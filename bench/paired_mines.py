@@ -13,20 +13,19 @@ error column. The rule in ``docs/model-choice.md`` (stop 37) reads its points 4 
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import binomtest
 
-ROW = re.compile(r"^(\S+@\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+-?[\d.]+%", re.M)
+from geomon.report.model_card import MINE_ROW
 
 
 def per_mine_errors(text: str) -> dict[str, float]:
     """``{mine@seed: (new - truth) / truth}`` from an evaluate output's per-mine rows (runs
     without truly new area left out)."""
     out: dict[str, float] = {}
-    for run, _aoi, new, truth in ROW.findall(text):
+    for run, _aoi, new, truth, _rounded in MINE_ROW.findall(text):
         if float(truth) > 0:
             out[run] = (float(new) - float(truth)) / float(truth)
     return out

@@ -18,6 +18,7 @@ from geomon.evaluate import DISTURBED_SUMMARY, MIDDLE_SCENE_TITLE
 
 __all__ = [
     "DISTURBED_LAND",
+    "MINE_ROW",
     "PER_MINE",
     "card_text",
     "classifier_info",
@@ -90,14 +91,19 @@ def per_mine_text(accuracy: Mapping[str, Any]) -> str:
     )
 
 
+#: a per-mine row of ``geomon evaluate --footprint``'s new-disturbance table
+#: (:func:`geomon.footprint.assess.format_checks`): ``mine@seed``, AOI ha, new ha, truth ha and
+#: the error in % (rounded to 0.1 %); rows without truly new area (``nan%``) do not match
+MINE_ROW = re.compile(r"^(\S+@\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(-?[\d.]+)%", re.M)
+
+
 def _per_mine(body: str) -> dict[str, float]:
     """The spread of the per-mine new-disturbance errors of an evaluation block (its rows
     ``mine@seed ... error%``): how many mines, how many within 5 %, the median and largest
     absolute error; nothing when the block has no mine rows. The count within 5 % and the
     median are the block's own summary line where it has one (``geomon evaluate`` computes them
     from unrounded errors; the rows are rounded to 0.1 %)."""
-    rows = re.findall(r"^\S+@\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+(-?[\d.]+)%", body, re.M)
-    errors = sorted(abs(float(e)) for e in rows)
+    errors = sorted(abs(float(row[4])) for row in MINE_ROW.findall(body))
     if not errors:
         return {}
     out = {
