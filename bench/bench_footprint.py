@@ -97,7 +97,7 @@ def _composite(
     for them, so the timed composite stage must not compute them); each band's date view too
     for a model that reads it."""
     opts = LoadOptions(chunk=chunk, bands=model.features.bands)
-    view = model.date_view is not None
+    view = model.reads_date_view
     comp = load_composite(source, query, opts, CompositeOptions("month", date_view=view))
     unread = [v for v in TEMPORAL_VARIABLES if v in comp and v not in model.features.temporal]
     return comp.drop_vars(unread)

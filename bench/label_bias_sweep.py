@@ -67,7 +67,7 @@ def main() -> None:
         lut = contract_lookup(catalog)
         names = cover_codes(catalog)
         for mine_id in catalog.mine_ids:
-            data = load_mine(catalog, mine_id, args.period, base.date_view is not None)
+            data = load_mine(catalog, mine_id, args.period, base.reads_date_view)
             ref = reference_classes(data, lut)
             for i, (model, count) in enumerate(zip(models, counts, strict=True)):
                 pred = classify_dataset(data.imagery, model)["class"].values

@@ -89,7 +89,7 @@ def main() -> None:
     for catalog in demo_catalogs(seeds):
         lut = contract_lookup(catalog)
         for mine_id in catalog.mine_ids:
-            data = load_mine(catalog, mine_id, "year", first.date_view is not None)
+            data = load_mine(catalog, mine_id, "year", first.reads_date_view)
             ref = reference_classes(data, lut)
             one = classify_dataset(data.imagery, first)
             code, prob = one["class"].values, one["probability"].values

@@ -93,7 +93,7 @@ def measure(
     for catalog, mine_ids in demo_mines(seeds, 5, True, "mines"):
         lut = contract_lookup(catalog)
         for mine_id in mine_ids:
-            view = any(m.date_view is not None for m in models.values())
+            view = any(m.reads_date_view for m in models.values())
             data = load_mine(catalog, mine_id, "year", view)
             ref = reference_classes(data, lut, middle=True)
             changed = (data.cover == NO_LABEL) & (data.middle != NO_LABEL)

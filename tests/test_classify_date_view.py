@@ -279,6 +279,49 @@ def test_a_model_of_one_period_statistic_classifies_its_date_view(chunked: bool)
     assert (classify(comp, viewed)["class"].values == BARE_DISTURBED).all()
 
 
+def test_ndvi_mid_is_the_date_views_ndvi_and_a_model_that_reads_it_gets_the_view(
+    tmp_path: Path,
+) -> None:
+    """``ndvi_mid``, a period statistic of composites with their date view: the NDVI of the
+    clear observation nearest the period's middle. A model that reads it has its composites
+    made with the view by the chain, and is refused a composite without it in one line."""
+    import datetime as dt
+
+    from geomon.classify.features import ndvi, single_observation
+    from geomon.footprint.run import RunOptions, run_composite
+    from geomon.imagery import Aoi, StaticCatalogSource
+    from geomon.imagery.testing import _SPECTRA, write_s2_catalog
+
+    veg, bare = _SPECTRA[0], _SPECTRA[1]
+    series = _series([veg, veg, veg, bare, veg, veg], (4, 4))
+    comp = composite(series, CompositeOptions("year", date_view=True)).compute()
+    mid = comp["ndvi_mid"].values
+    np.testing.assert_array_equal(mid, ndvi(comp["view_nir"].values, comp["view_red"].values))
+    np.testing.assert_allclose(mid[0], ndvi(series["nir"].values[3], series["red"].values[3]))
+    assert mid.max() < comp["ndvi_max"].values.min()  # bare at the middle, green in the median
+    plain = composite(series, CompositeOptions("year"))
+    assert "ndvi_mid" not in plain
+    fset = FULL_FEATURES.with_temporal(("ndvi_max", "ndvi_mid"))
+    landcover, cube = surface_reflectance((64, 64), seed=5)
+    bands = single_observation({b: cube[i] for i, b in enumerate(BANDS)}, fset)
+    np.testing.assert_array_equal(bands["ndvi_mid"], bands["ndvi_max"])  # one observation
+    x = compute_features(bands, fset).reshape(len(fset), -1).T
+    opts = TrainOptions(hidden=(8,), max_iter=40)
+    fitted = fit_pixel_model(x, landcover.ravel(), fset, SCHEME, "tiny-mid", opts)
+    assert fitted.reads_date_view and fitted.date_view is None
+    assert classify(comp, fitted)["class"].values.shape == (1, 4, 4)
+    with pytest.raises(MissingBandsError, match="ndvi_mid") as caught:
+        classify(plain.compute(), fitted)
+    assert "\n" not in str(caught.value)
+    dates = [dt.date(2021, m, 10) for m in (3, 6, 9)]
+    made = write_s2_catalog(tmp_path / "cat", dates, size_px=32)
+    source = StaticCatalogSource(made.catalog_path, name="test")
+    aoi = Aoi("m", made.aoi_lonlat)
+    end = dt.date(2021, 12, 31)
+    assert "ndvi_mid" in run_composite(aoi, dates[0], end, source, RunOptions("year"), fitted)
+    assert "ndvi_mid" not in run_composite(aoi, dates[0], end, source, RunOptions("year"))
+
+
 def test_a_report_names_the_date_view_and_release_the_model_file_carries() -> None:
     from geomon.report.model_card import rules_phrase
 

@@ -272,6 +272,35 @@ def test_cascade_command(
     np.testing.assert_array_equal(made.refine.thresholds, np.float32([np.inf, 0.5, 0.99, 0.5, 0.5]))
 
 
+def test_cascade_widens_the_stage_that_reads_fewer_features(
+    stages: tuple[PixelModel, PixelModel, PixelModel],
+    tmp_path: Path,
+) -> None:
+    """``geomon cascade`` of stages whose features differ by a period statistic: the narrower
+    stage reads the other's with zero weights on the rest, so it gives its own answers."""
+    first, _, _ = stages
+    route = bundled_model("geomon-shared-reduced-v15").route
+    assert route is not None and route.model.refine is None
+    late = route.model  # v11's features and ndvi_max_late
+    assert [n for n in late.features.names if n not in first.features.names] == ["ndvi_max_late"]
+    wide, narrow = tmp_path / "wide.gmodel", tmp_path / "narrow.gmodel"
+    save_model(late, wide)
+    save_model(first, narrow)
+    for one, two in ((wide, narrow), (narrow, wide)):
+        out = tmp_path / f"{one.stem}-{two.stem}.gmodel"
+        assert main(["cascade", str(one), str(two), "--out", str(out)]) == 0
+        made = load_model(out)
+        assert made.refine is not None
+        assert made.features == made.refine.model.features == late.features
+    made = load_model(tmp_path / "wide-narrow.gmodel")
+    assert made.refine is not None
+    x, valid = _features(late, 4000, seed=3)
+    keep = [late.features.names.index(n) for n in first.features.names]
+    widened, own = made.refine.model.predict(x, valid), first.predict(x[keep], valid)
+    assert (widened.code == own.code).mean() > 0.999
+    np.testing.assert_allclose(widened.probability, own.probability, atol=1e-4)
+
+
 def test_more_pixels_than_a_batch_go_to_the_second_stage(
     stages: tuple[PixelModel, PixelModel, PixelModel],
 ) -> None:

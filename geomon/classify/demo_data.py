@@ -17,7 +17,7 @@ import xarray as xr
 from affine import Affine
 
 from geomon.classify.classes import CLASS_NAMES
-from geomon.classify.features import FeatureSet, single_observation
+from geomon.classify.features import VIEW_STATISTICS, FeatureSet, single_observation
 from geomon.classify.samples import (
     DEMO_COVER_LABELS,
     DEMO_SCHEME,
@@ -325,6 +325,7 @@ def demo_samples(
 
     sampling = sampling or DemoSampling()
     rng = np.random.default_rng(sampling.seed)
+    view = any(name in VIEW_STATISTICS for name in fset.temporal)  # composites with a date view
     parts = []
     total = sum(len(c.mine_ids) for c in catalogs)
     with tqdm(total=total, desc="training pixels", unit="mine", disable=not progress) as bar:
@@ -332,7 +333,7 @@ def demo_samples(
             lut = label_lookup(cover_codes(catalog), DEMO_SCHEME, DEMO_COVER_LABELS)
             for mine_id in catalog.mine_ids:
                 for period in (None, *sampling.periods):
-                    data = load_mine(catalog, mine_id, period)
+                    data = load_mine(catalog, mine_id, period, view and period is not None)
                     parts.append(_mine_samples(data, lut, fset, sampling, rng))
                 bar.update()
     return stack_samples(parts)

@@ -36,6 +36,7 @@ __all__ = [
     "PERIOD_STATISTICS",
     "REDUCED_BANDS",
     "REDUCED_FEATURES",
+    "VIEW_STATISTICS",
     "ContextFeature",
     "FeatureSet",
     "bsi",
@@ -146,10 +147,15 @@ _PERIOD_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
     "ndvi_max": (("nir", "red"), ndvi),
     # the same over the period's second half, the whole period's where that half has none
     "ndvi_max_late": (("nir", "red"), ndvi),
+    # the NDVI of the clear observation nearest the period's middle (its date view; composites
+    # with CompositeOptions(date_view=True)): ground cleared within the period is low there
+    "ndvi_mid": (("nir", "red"), ndvi),
 }
 #: the period variables that are an NDVI of some observation (they move with the bands' NDVI when
 #: training reflectance is perturbed: ``geomon.classify.samples.augment``)
-NDVI_STATISTICS: tuple[str, ...] = ("ndvi_max", "ndvi_max_late")
+NDVI_STATISTICS: tuple[str, ...] = ("ndvi_max", "ndvi_max_late", "ndvi_mid")
+#: period variables a composite has only with its date view (``CompositeOptions(date_view=True)``)
+VIEW_STATISTICS: tuple[str, ...] = ("ndvi_mid",)
 
 _STATS = ("mean", "std")
 _MAX_WINDOW = 101

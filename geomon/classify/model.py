@@ -143,6 +143,17 @@ class PixelModel:
         return None if not view else float(view["min_probability"])
 
     @property
+    def reads_date_view(self) -> bool:
+        """Whether the composites this model classifies need each period's date view
+        (``CompositeOptions(date_view=True)``): it classifies the view (:attr:`date_view`) or
+        reads a statistic of it (``ndvi_mid``, :data:`~geomon.classify.features.VIEW_STATISTICS`)."""
+        from geomon.classify.features import VIEW_STATISTICS
+
+        return self.date_view is not None or any(
+            name in VIEW_STATISTICS for name in self.features.temporal
+        )
+
+    @property
     def date_view_release(self) -> float | None:
         """The probability from which this model's class of a period's date view replaces a
         composite ``bare_disturbed`` with the view's other clear class

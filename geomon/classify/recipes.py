@@ -229,7 +229,7 @@ def evaluate_on_demo(
     for catalog, mine_ids in demo_mines(seeds, years, progress, "evaluate"):
         lut = contract_lookup(catalog)
         for mine_id in mine_ids:
-            data = load_mine(catalog, mine_id, period, model.date_view is not None)
+            data = load_mine(catalog, mine_id, period, model.reads_date_view)
             pred = classify_dataset(data.imagery, model)["class"].values
             res = float(abs(data.imagery["x"].values[1] - data.imagery["x"].values[0]))
             mapped += np.bincount(pred.ravel(), minlength=k)[:k] * res * res / 10_000
@@ -403,7 +403,8 @@ def calibration_pixels(
     parts = []
     for catalog, mine_ids in demo_mines(seeds, progress=progress, desc="calibration mines"):
         for mine_id in mine_ids:
-            parts.append(classifiable_features(load_mine(catalog, mine_id, "year").imagery, model))
+            data = load_mine(catalog, mine_id, "year", model.reads_date_view)
+            parts.append(classifiable_features(data.imagery, model))
     return sample_pixels(np.concatenate(parts, axis=1), n)
 
 

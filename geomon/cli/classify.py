@@ -148,6 +148,13 @@ def _computed(comp: xr.Dataset) -> xr.Dataset:
     "before the middle of a period is low there, though the period's greatest NDVI saw it green.",
 )
 @click.option(
+    "--mid-ndvi",
+    is_flag=True,
+    help="Add the NDVI of the clear observation nearest the period's middle (ndvi_mid, from the "
+    "composite's date view): ground cleared within a period is low there, though its median "
+    "still looks green.",
+)
+@click.option(
     "--middle-labels",
     is_flag=True,
     help="With --demo-seeds: label composite pixels by their truth at the period's middle scene, "
@@ -205,6 +212,7 @@ def train(
     context: bool,
     temporal: bool,
     late_ndvi: bool,
+    mid_ndvi: bool,
     middle_labels: bool,
     per_label: int | None,
     label_bias: tuple[str, ...],
@@ -216,7 +224,7 @@ def train(
     """Train a pixel model from a label raster or labelled polygons plus imagery, or on demo seeds."""
     from geomon.classify import save_model
     from geomon.classify.demo_data import DemoSampling
-    from geomon.classify.features import shipped_features
+    from geomon.classify.features import VIEW_STATISTICS, shipped_features
     from geomon.classify.recipes import DemoRecipe, train_on_demo, train_on_reference
     from geomon.classify.train import CONTRACT_SCHEME, TrainOptions
     from geomon.scheduler import dask_client
@@ -224,12 +232,15 @@ def train(
     fset = shipped_features(bands)  # the shipped models' features, unless the flags say less
     if not context:
         fset = fset.with_context(())
-    if late_ndvi and not temporal:
-        raise ConfigError("--late-ndvi is a temporal statistic: leave out --no-temporal")
+    if (late_ndvi or mid_ndvi) and not temporal:
+        raise ConfigError(
+            "--late-ndvi and --mid-ndvi are temporal statistics: leave out --no-temporal"
+        )
     if not temporal:
         fset = fset.with_temporal(())
-    elif late_ndvi:
-        fset = fset.with_temporal((*fset.temporal, "ndvi_max_late"))
+    else:
+        extra = [n for n, on in (("ndvi_max_late", late_ndvi), ("ndvi_mid", mid_ndvi)) if on]
+        fset = fset.with_temporal((*fset.temporal, *extra))
     name = model_id or out.stem
     options = TrainOptions(label_bias=_label_bias(label_bias))
     if max_iter is not None:
@@ -257,9 +268,11 @@ def train(
             model = train_on_demo(fset, name, recipe, progress=True)
         elif labels_path is not None:
             options.check_label_bias(CONTRACT_SCHEME.labels)  # before the composite is made
+            view = any(name in VIEW_STATISTICS for name in fset.temporal)
             comp = _composite(
-                mine_id, aoi_file, registry_dir, start, end, source, period, fset.bands, max_cloud
-            )
+                mine_id, aoi_file, registry_dir, start, end, source, period, fset.bands, max_cloud,
+                date_view=view,
+            )  # fmt: skip
             ref = _reference(comp, labels_path)
             model = train_on_reference(
                 _computed(comp), ref, fset, name, options, source=str(labels_path)
@@ -408,7 +421,7 @@ def evaluate(
             comp = _composite(*where, None, max_cloud)
             reference = _reference(comp, reference_path)  # a bad file fails before the work
             chosen = model or select_model(str(v) for v in comp.data_vars)
-            if chosen.date_view is not None:  # (lazy: nothing was read yet)
+            if chosen.reads_date_view:  # (lazy: nothing was read yet)
                 comp = _composite(*where, None, max_cloud, date_view=True)
             classes = compute_classes(classify(comp, chosen), progress=True)
             report = evaluate_on_reference(classes, reference)
@@ -604,15 +617,22 @@ def cascade(
 ) -> None:
     """Join two models of the same features into a two-stage model: FIRST classifies every
     pixel; where its class is not accepted or its probability is below --min-probability (or
-    the class's own, --accept CLASS=P), SECOND (e.g. a wider network) decides."""
+    the class's own, --accept CLASS=P), SECOND (e.g. a wider network) decides. A stage that
+    reads a subset of the other's features is widened to them with zero weights (the same
+    answers)."""
     from geomon.classify import load_model
-    from geomon.classify.model import Refinement
+    from geomon.classify.model import Refinement, widen
     from geomon.classify.model_io import save_model
     from geomon.classify.train import with_label_bias
 
     a, b = load_model(first), load_model(second)
     if a.refine is not None or b.refine is not None:
         raise ConfigError("both models must have one stage; give the single-stage model files")
+    # the stage that reads fewer features reads the other's, with zero weights on the rest
+    if set(b.features.names) < set(a.features.names):
+        b = widen(b, a.features, a)
+    elif set(a.features.names) < set(b.features.names):
+        a = widen(a, b.features, b)
     shifts = _label_bias(label_bias, "--second-label-bias")
     unknown = [label for label, _ in shifts if label not in b.labels]
     if unknown:
@@ -710,7 +730,8 @@ def quantize(
                 "or --demo-seeds the model was trained on"
             )
         comp = _computed(_composite(mine_id, aoi_file, registry_dir, start, end, source, period,
-                                    model.features.bands, max_cloud))  # fmt: skip
+                                    model.features.bands, max_cloud,
+                                    date_view=model.reads_date_view))  # fmt: skip
         x = sample_pixels(classifiable_features(comp, model), pixels)
         where = f"{mine_id or aoi_file} {start:%Y-%m-%d}..{end:%Y-%m-%d}, {period}"
     name = model_id or out.stem

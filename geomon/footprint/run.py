@@ -110,7 +110,7 @@ def run_composite(
     query = Query(aoi, start, end, max_cloud=options.max_cloud)
     bands = model.features.bands if model is not None and not options.all_bands else None
     load_opts = LoadOptions(bands=bands, chunk=options.chunk)
-    view = model is not None and model.date_view is not None
+    view = model is not None and model.reads_date_view
     comp_opts = CompositeOptions(options.period, date_view=view)  # type: ignore[arg-type]
     return load_composite(source, query, load_opts, comp_opts)
 
@@ -130,7 +130,7 @@ def run_footprint(
     seconds: dict[str, float] = {}
     comp = run_composite(aoi, start, end, source, options, model)
     chosen = model or select_model(str(v) for v in comp.data_vars)
-    if model is None and chosen.date_view is not None:  # (lazy: nothing was read yet)
+    if model is None and chosen.reads_date_view:  # (lazy: nothing was read yet)
         every_band = replace(options, all_bands=True)  # the bands it had, and the date view
         comp = run_composite(aoi, start, end, source, every_band, chosen)
     lazy = classify(comp, chosen)

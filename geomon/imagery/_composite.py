@@ -271,8 +271,19 @@ _NDVI_BANDS = ("nir", "red")
 VIEW_PREFIX = "view_"
 NDVI_MAX = "ndvi_max"
 NDVI_MAX_LATE = "ndvi_max_late"
-#: composite variables that are temporal statistics of the period (beside the band medians)
-TEMPORAL_VARIABLES = (NDVI_MAX, NDVI_MAX_LATE)
+NDVI_MID = "ndvi_mid"
+#: composite variables that are temporal statistics of the period (beside the band medians);
+#: ``ndvi_mid`` only with :attr:`~geomon.imagery.CompositeOptions.date_view`
+TEMPORAL_VARIABLES = (NDVI_MAX, NDVI_MAX_LATE, NDVI_MID)
+
+
+def _ndvi_block(nir: np.ndarray, red: np.ndarray) -> np.ndarray:
+    """``(nir - red) / (nir + red)`` as float32, 0 where the sum is 0 (NaN stays NaN): the
+    formula of :func:`geomon.classify.features.ndvi`."""
+    total = nir + red
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (nir - red) / total
+    return np.where(total == 0, np.float32(0), out).astype(np.float32, copy=False)
 
 
 def _late_steps(
@@ -347,6 +358,9 @@ def composite_raw(
         out[NDVI_MAX] = _ndvi_max(ds, mask, valid_factor, sizes)
         late = _late_steps(ds["time"].values, starts, sizes, options.period)
         out[NDVI_MAX_LATE] = _ndvi_max(ds, mask, valid_factor, sizes, late)
+        if options.date_view:  # the NDVI of the clear observation nearest the period's middle
+            views = [out[VIEW_PREFIX + b] for b in _NDVI_BANDS]
+            out[NDVI_MID] = da.map_blocks(_ndvi_block, *views, dtype=np.float32)
     count = _per_period(
         _count_task, [mask], sizes, like, np.int16, 0, lambda t0, size, h, w: (valid_factor, (h, w))
     )
@@ -366,7 +380,8 @@ def composite(
     (default: the data's first and last dates), the bands' median over clear observations,
     ``ndvi_max`` (the greatest NDVI over them, where red and nir are present),
     ``ndvi_max_late`` (the greatest over those in the period's second half, or ``ndvi_max`` where
-    that half has none), ``clear_count``
+    that half has none), with ``options.date_view`` each band's date view ``view_<band>`` and
+    ``ndvi_mid`` (the NDVI of that view), ``clear_count``
     (int16), ``valid`` (clear_count >= 1) and ``low_coverage`` (per period)."""
     if "valid" not in ds:
         raise ConfigError("composite needs a 'valid' mask; load imagery with geomon.imagery.load")
