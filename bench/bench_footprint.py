@@ -126,7 +126,7 @@ def _classifier_blocks(comp: xr.Dataset, model: PixelModel, chunk: int) -> xr.Da
     handed back: half the benchmark's samples in the kernel's ``clear_page_erms``), and that copy
     was 0.3 s of a 1.3 s classify stage (``bench.bench_footprint`` notes, stop 25)."""
     views = [f"view_{b}" for b in model.features.bands] if model.date_view is not None else []
-    names = [*model.features.inputs, *views, "valid"]  # a date view is an input too
+    names = list(dict.fromkeys([*model.features.inputs, *views, "valid"]))  # a view: an input
     chunked = comp[names].chunk({"time": 1, "y": chunk, "x": chunk}, token="bench-composite")
     return comp.assign(chunked.data_vars)
 

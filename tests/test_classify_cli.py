@@ -206,7 +206,14 @@ def test_train_hidden_sets_the_layers(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.parametrize(
-    ("flag", "n_features"), [("--no-context", 18), ("--no-temporal", 31), ("--late-ndvi", 33)]
+    ("flag", "n_features"),
+    [
+        ("--no-context", 18),
+        ("--no-temporal", 31),
+        ("--late-ndvi", 33),
+        ("--mid-ndvi", 33),
+        ("--view-bands", 42),
+    ],
 )
 def test_train_flags_leave_out_context_or_period_statistics(
     tmp_path: Path, flag: str, n_features: int, capsys: pytest.CaptureFixture[str]
@@ -219,6 +226,17 @@ def test_train_flags_leave_out_context_or_period_statistics(
                  "--period", "year", "--source", f"stac:{cat}", "--labels", str(labels),
                  flag, "--hidden", "8", "--out", str(model)]) == 0  # fmt: skip
     assert len(load_model(model).features) == n_features
+    if flag in ("--mid-ndvi", "--view-bands"):  # statistics of the date view: composites with it
+        made = load_model(model)
+        views = (
+            ("ndvi_mid",)
+            if flag == "--mid-ndvi"
+            else tuple(f"view_{b}" for b in made.features.bands)
+        )
+        assert made.features.temporal == ("ndvi_max", *views) and made.reads_date_view
+        assert main(["train", "--demo-seeds", "1", flag, "--no-temporal",
+                     "--out", str(tmp_path / "bad.gmodel")]) == 2  # fmt: skip
+        assert "leave out --no-temporal" in capsys.readouterr().err
     if flag == "--late-ndvi":
         assert load_model(model).features.temporal == ("ndvi_max", "ndvi_max_late")
         bad = tmp_path / "bad.gmodel"

@@ -3,7 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geomon.classify.features import REDUCED_FEATURES, ContextFeature, compute_features
+from geomon.classify.features import (
+    REDUCED_BANDS,
+    REDUCED_FEATURES,
+    ContextFeature,
+    compute_features,
+)
 from geomon.classify.samples import DEMO_COVER_LABELS, DEMO_SCHEME, Augment, augment, sample_pixels
 from geomon.errors import ConfigError
 
@@ -75,6 +80,13 @@ def test_augmented_ndvi_max_moves_with_the_ndvi_of_the_median() -> None:
     out = augment(scene, np.random.default_rng(6), Augment(haze_fraction=1.0))
     for name in fset.temporal:
         np.testing.assert_allclose(out[name], ndvi(out["nir"], out["red"]), atol=1e-6)
+    views = REDUCED_FEATURES.with_temporal(["ndvi_mid", *(f"view_{b}" for b in REDUCED_BANDS)])
+    scene = single_observation(_bands(500), views)  # one observation: its own date view
+    out = augment(scene, np.random.default_rng(8), Augment(haze_fraction=0.5))
+    for b in REDUCED_BANDS:  # a band's date view is perturbed as the band
+        np.testing.assert_array_equal(out[f"view_{b}"], out[b])
+        assert not np.array_equal(out[b], scene[b])
+    np.testing.assert_allclose(out["ndvi_mid"], ndvi(out["nir"], out["red"]), atol=1e-6)
     period = {**scene, "ndvi_max": np.full(500, 0.8, np.float32)}
     period["ndvi_max_late"] = np.full(500, 0.1, np.float32)
     bright = augment(period, np.random.default_rng(7), Augment(tilt=0.0, haze_fraction=0.0))

@@ -138,6 +138,10 @@ _DIFFERENCE_TERMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 INDEX_BANDS: dict[str, tuple[str, ...]] = {name: spec[0] for name, spec in _INDICES.items()}
 
 
+def _as_float32(band: Array) -> Array:
+    return np.asarray(band, dtype=np.float32)
+
+
 #: temporal statistic of the period (a composite variable, see ``geomon.imagery.composite``, read
 #: as a feature as it is) -> the bands it is computed from, and the value it takes for a period of
 #: one observation (a single scene). Tried and dropped on validation seeds: ``ndvi_rise`` =
@@ -150,12 +154,14 @@ _PERIOD_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[..., Array]]] = {
     # the NDVI of the clear observation nearest the period's middle (its date view; composites
     # with CompositeOptions(date_view=True)): ground cleared within the period is low there
     "ndvi_mid": (("nir", "red"), ndvi),
+    # each band's date view itself (``view_<band>``; for one observation: the band)
+    **{f"view_{b}": ((b,), _as_float32) for b in FULL_BANDS},
 }
 #: the period variables that are an NDVI of some observation (they move with the bands' NDVI when
 #: training reflectance is perturbed: ``geomon.classify.samples.augment``)
 NDVI_STATISTICS: tuple[str, ...] = ("ndvi_max", "ndvi_max_late", "ndvi_mid")
 #: period variables a composite has only with its date view (``CompositeOptions(date_view=True)``)
-VIEW_STATISTICS: tuple[str, ...] = ("ndvi_mid",)
+VIEW_STATISTICS: tuple[str, ...] = ("ndvi_mid", *(f"view_{b}" for b in FULL_BANDS))
 
 _STATS = ("mean", "std")
 _MAX_WINDOW = 101

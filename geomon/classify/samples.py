@@ -11,6 +11,7 @@ import numpy as np
 from geomon.classify.features import NDVI_STATISTICS, FeatureSet, compute_features, ndvi
 from geomon.classify.train import LabelScheme
 from geomon.errors import ConfigError
+from geomon.imagery._composite import VIEW_PREFIX
 
 __all__ = [
     "DEMO_COVER_LABELS",
@@ -125,9 +126,10 @@ def _perturb(
     k = rng.uniform(*options.haze_exponent, n).astype(np.float32)
     out = {}
     for name, values in bands.items():
-        if name not in WAVELENGTH_UM:
+        band = name.removeprefix(VIEW_PREFIX)  # a band's date view is perturbed as the band
+        if band not in WAVELENGTH_UM:
             continue
-        wl = np.float32(WAVELENGTH_UM[name])
+        wl = np.float32(WAVELENGTH_UM[band])
         haze = level * (wl / np.float32(WAVELENGTH_UM["blue"])) ** (-k)
         out[name] = (values * bright * (1 + tilt * (wl - 1)) + haze).astype(np.float32)
     stats = [name for name in NDVI_STATISTICS if name in bands]

@@ -155,6 +155,12 @@ def _computed(comp: xr.Dataset) -> xr.Dataset:
     "still looks green.",
 )
 @click.option(
+    "--view-bands",
+    is_flag=True,
+    help="Add each band's date view (view_<band>: its value in the clear observation nearest "
+    "the period's middle) to the features, beside the band's median.",
+)
+@click.option(
     "--middle-labels",
     is_flag=True,
     help="With --demo-seeds: label composite pixels by their truth at the period's middle scene, "
@@ -213,6 +219,7 @@ def train(
     temporal: bool,
     late_ndvi: bool,
     mid_ndvi: bool,
+    view_bands: bool,
     middle_labels: bool,
     per_label: int | None,
     label_bias: tuple[str, ...],
@@ -232,15 +239,17 @@ def train(
     fset = shipped_features(bands)  # the shipped models' features, unless the flags say less
     if not context:
         fset = fset.with_context(())
-    if (late_ndvi or mid_ndvi) and not temporal:
+    if (late_ndvi or mid_ndvi or view_bands) and not temporal:
         raise ConfigError(
-            "--late-ndvi and --mid-ndvi are temporal statistics: leave out --no-temporal"
+            "--late-ndvi, --mid-ndvi and --view-bands are temporal statistics: "
+            "leave out --no-temporal"
         )
     if not temporal:
         fset = fset.with_temporal(())
     else:
         extra = [n for n, on in (("ndvi_max_late", late_ndvi), ("ndvi_mid", mid_ndvi)) if on]
-        fset = fset.with_temporal((*fset.temporal, *extra))
+        views = [f"view_{b}" for b in fset.bands] if view_bands else []
+        fset = fset.with_temporal((*fset.temporal, *extra, *views))
     name = model_id or out.stem
     options = TrainOptions(label_bias=_label_bias(label_bias))
     if max_iter is not None:
