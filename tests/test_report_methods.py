@@ -311,7 +311,7 @@ def test_model_card_summary_names_two_stages() -> None:
     from geomon.pipeline.stages import model_info
 
     info = model_info(select_model(REDUCED_FEATURES.bands))
-    assert "two stages: hidden layers (32, 16) on every pixel, (128, 64) where" in info["summary"]
+    assert "two stages: hidden layers (64, 32) on every pixel, (128, 64) where" in info["summary"]
     assert "stages" not in parse_card(CARD)["summary"]
 
 

@@ -114,7 +114,9 @@ class DemoSampling:
     bits, is ``geomon-shared-reduced-v14``, the default shared-band model by the rule in
     ``docs/model-choice.md`` (validation 0.9580 / 0.9375; test seeds 297-316 0.9557 / 0.9354),
     then with its first stage's shift at +0.5 ``geomon-shared-reduced-v15`` (0.9646 / 0.9447;
-    test seeds 337-356 0.9613 / 0.9415)."""
+    test seeds 337-356 0.9613 / 0.9415). Stop 38: with each band's date view and its NDVI as
+    features (``--view-bands --mid-ndvi``), ``--middle-labels`` and a (64, 32) first stage,
+    ``geomon-shared-reduced-v16`` (0.9658 / 0.9525; test seeds 377-396 0.9647 / 0.9518)."""
     periods: tuple[str, ...] = ("year", "quarter")
     """Composite periods sampled besides single scenes (the chain classifies composites)."""
     augment: Augment = field(default_factory=Augment)

@@ -69,8 +69,10 @@ __all__ = [
 #: per-mine error: the rule in ``docs/model-choice.md``, stop 37), 297-316 (a routed shared-band
 #: model against v11 by the rule there, stop 37), 317-336 (the 8-bit v12 and the tail thresholds
 #: by mean per-mine error, the second rule there, stop 37), 337-356 (v14 with a first stage less
-#: shifted against bare, the third rule there, stop 37).
-#: The next unused test seed is 357.
+#: shifted against bare, the third rule there, stop 37), 357-376 (the 8-bit v12 at v12's own
+#: tail threshold, decision G there, stop 38: not adopted), 377-396 (a shared-band model that
+#: reads each band's date view against v15, stop 38: ``geomon-shared-reduced-v16``).
+#: The next unused test seed is 397.
 FIRST_TEST_SEED = 101
 
 
