@@ -17,7 +17,7 @@ import xarray as xr
 from affine import Affine
 
 from geomon.classify.classes import CLASS_NAMES
-from geomon.classify.features import VIEW_STATISTICS, FeatureSet, single_observation
+from geomon.classify.features import FeatureSet, single_observation
 from geomon.classify.samples import (
     DEMO_COVER_LABELS,
     DEMO_SCHEME,
@@ -327,7 +327,7 @@ def demo_samples(
 
     sampling = sampling or DemoSampling()
     rng = np.random.default_rng(sampling.seed)
-    view = any(name in VIEW_STATISTICS for name in fset.temporal)  # composites with a date view
+    view = fset.reads_date_view  # composites with their date view
     parts = []
     total = sum(len(c.mine_ids) for c in catalogs)
     with tqdm(total=total, desc="training pixels", unit="mine", disable=not progress) as bar:

@@ -261,6 +261,12 @@ class FeatureSet:
         """This set with temporal statistics ``temporal`` (replacing any it had)."""
         return FeatureSet(self.bands, self.indices, self.context, tuple(temporal))
 
+    @property
+    def reads_date_view(self) -> bool:
+        """Whether a temporal statistic of this set is one of the date view's
+        (:data:`VIEW_STATISTICS`): composites for it need ``CompositeOptions(date_view=True)``."""
+        return any(name in VIEW_STATISTICS for name in self.temporal)
+
     def __len__(self) -> int:
         return len(self.bands) + len(self.indices) + len(self.temporal) + len(self.context)
 

@@ -147,11 +147,7 @@ class PixelModel:
         """Whether the composites this model classifies need each period's date view
         (``CompositeOptions(date_view=True)``): it classifies the view (:attr:`date_view`) or
         reads a statistic of it (``ndvi_mid``, :data:`~geomon.classify.features.VIEW_STATISTICS`)."""
-        from geomon.classify.features import VIEW_STATISTICS
-
-        return self.date_view is not None or any(
-            name in VIEW_STATISTICS for name in self.features.temporal
-        )
+        return self.date_view is not None or self.features.reads_date_view
 
     @property
     def date_view_release(self) -> float | None:

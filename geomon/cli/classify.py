@@ -231,7 +231,7 @@ def train(
     """Train a pixel model from a label raster or labelled polygons plus imagery, or on demo seeds."""
     from geomon.classify import save_model
     from geomon.classify.demo_data import DemoSampling
-    from geomon.classify.features import VIEW_STATISTICS, shipped_features
+    from geomon.classify.features import shipped_features
     from geomon.classify.recipes import DemoRecipe, train_on_demo, train_on_reference
     from geomon.classify.train import CONTRACT_SCHEME, TrainOptions
     from geomon.scheduler import dask_client
@@ -277,10 +277,9 @@ def train(
             model = train_on_demo(fset, name, recipe, progress=True)
         elif labels_path is not None:
             options.check_label_bias(CONTRACT_SCHEME.labels)  # before the composite is made
-            view = any(name in VIEW_STATISTICS for name in fset.temporal)
             comp = _composite(
                 mine_id, aoi_file, registry_dir, start, end, source, period, fset.bands, max_cloud,
-                date_view=view,
+                date_view=fset.reads_date_view,
             )  # fmt: skip
             ref = _reference(comp, labels_path)
             model = train_on_reference(
