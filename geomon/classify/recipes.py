@@ -71,7 +71,8 @@ __all__ = [
 #: by mean per-mine error, the second rule there, stop 37), 337-356 (v14 with a first stage less
 #: shifted against bare, the third rule there, stop 37), 357-376 (the 8-bit v12 at v12's own
 #: tail threshold, decision G there, stop 38: not adopted), 377-396 (a shared-band model that
-#: reads each band's date view against v15, stop 38: ``geomon-shared-reduced-v16``).
+#: reads each band's date view against v15, stop 38: ``geomon-shared-reduced-v16``); 397-416 were
+#: built for decision H there (stop 38) and never read: its candidate failed before the test.
 #: The next unused test seed is 397.
 FIRST_TEST_SEED = 101
 
