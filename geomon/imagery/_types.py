@@ -170,9 +170,11 @@ class CompositeOptions:
     date_view: bool = False
     """Also give each band's *date view* ``view_<band>``: per pixel, its value in the clear
     observation nearest the period's middle (the period's middle step, then outwards, the
-    earlier first at equal distance). A model that carries a date view
-    (:attr:`geomon.classify.PixelModel.date_view`) classifies it too; the band reads are shared
-    with the medians'."""
+    earlier first at equal distance), and where red and nir are given ``ndvi_mid``, the NDVI of
+    their views. A model that carries a date view (:attr:`geomon.classify.PixelModel.date_view`)
+    classifies it too, and one may read these as features
+    (:attr:`geomon.classify.PixelModel.reads_date_view`); the band reads are shared with the
+    medians'."""
 
     def __post_init__(self) -> None:
         if self.period not in ("month", "quarter", "year"):
