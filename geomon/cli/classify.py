@@ -175,6 +175,13 @@ def _computed(comp: xr.Dataset) -> xr.Dataset:
     "scenes, each composite period; default: DemoSampling.per_label, 1200).",
 )
 @click.option(
+    "--brightness",
+    default=None,
+    metavar="LOW,HIGH",
+    help="With --demo-seeds: the range of the brightness factor each training image is "
+    "multiplied by (illumination, slope; default 0.85,1.18: Augment.brightness).",
+)
+@click.option(
     "--label-bias",
     "label_bias",
     multiple=True,
@@ -222,6 +229,7 @@ def train(
     view_bands: bool,
     middle_labels: bool,
     per_label: int | None,
+    brightness: str | None,
     label_bias: tuple[str, ...],
     max_iter: int | None,
     hidden: str | None,
@@ -233,6 +241,7 @@ def train(
     from geomon.classify.demo_data import DemoSampling
     from geomon.classify.features import shipped_features
     from geomon.classify.recipes import DemoRecipe, train_on_demo, train_on_reference
+    from geomon.classify.samples import Augment
     from geomon.classify.train import CONTRACT_SCHEME, TrainOptions
     from geomon.scheduler import dask_client
 
@@ -265,12 +274,17 @@ def train(
         raise ConfigError("--middle-labels labels demo composites: give --demo-seeds too")
     if per_label is not None and not seeds:
         raise ConfigError("--per-label draws demo pixels: give --demo-seeds too")
+    if brightness is not None and not seeds:
+        raise ConfigError("--brightness perturbs demo pixels: give --demo-seeds too")
+    augment = Augment() if brightness is None else Augment(brightness=_brightness(brightness))
     with dask_client(scheduler):
         if seeds:
             recipe = DemoRecipe(
                 seeds=seeds,
                 sampling=DemoSampling(
-                    middle_labels=middle_labels, per_label=per_label or DemoSampling.per_label
+                    middle_labels=middle_labels,
+                    per_label=per_label or DemoSampling.per_label,
+                    augment=augment,
                 ),
                 train=options,
             )
@@ -293,6 +307,20 @@ def train(
     balance = model.info.get("training_data", {}).get("class_balance", {})
     click.echo(f"wrote {out} ({out.stat().st_size} bytes, sha256 {sha})")
     click.echo(f"model {name}: {len(fset)} features, {len(model.labels)} labels, samples {balance}")
+
+
+def _brightness(text: str) -> tuple[float, float]:
+    """``--brightness LOW,HIGH`` as two factors, 0 < LOW <= HIGH."""
+    parts = text.split(",")
+    try:
+        low, high = (float(v) for v in parts)
+    except ValueError:
+        low = high = math.nan
+    if not 0 < low <= high < math.inf:
+        raise ConfigError(
+            f"--brightness {text!r}: give LOW,HIGH with 0 < LOW <= HIGH, e.g. 0.6,1.18"
+        )
+    return low, high
 
 
 def _hidden(text: str) -> tuple[int, ...]:
