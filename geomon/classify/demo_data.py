@@ -335,7 +335,7 @@ def demo_samples(
             lut = label_lookup(cover_codes(catalog), DEMO_SCHEME, DEMO_COVER_LABELS)
             for mine_id in catalog.mine_ids:
                 for period in (None, *sampling.periods):
-                    data = load_mine(catalog, mine_id, period, view and period is not None)
+                    data = load_mine(catalog, mine_id, period, view)  # (scenes: no view)
                     parts.append(_mine_samples(data, lut, fset, sampling, rng))
                 bar.update()
     return stack_samples(parts)
