@@ -280,7 +280,7 @@ def test_a_model_of_one_period_statistic_classifies_its_date_view(chunked: bool)
 
 
 def test_ndvi_mid_is_the_date_views_ndvi_and_a_model_that_reads_it_gets_the_view(
-    tmp_path: Path,
+    tmp_path: Path, model: PixelModel
 ) -> None:
     """``ndvi_mid``, a period statistic of composites with their date view: the NDVI of the
     clear observation nearest the period's middle. A model that reads it has its composites
@@ -309,6 +309,11 @@ def test_ndvi_mid_is_the_date_views_ndvi_and_a_model_that_reads_it_gets_the_view
     opts = TrainOptions(hidden=(8,), max_iter=40)
     fitted = fit_pixel_model(x, landcover.ravel(), fset, SCHEME, "tiny-mid", opts)
     assert fitted.reads_date_view and fitted.date_view is None
+    from geomon.classify.card import model_card
+
+    card = model_card(fitted, "tiny.gmodel", "0" * 64, 1, {})
+    assert "`CompositeOptions(date_view=True)`" in card  # the card says the reader needs the view
+    assert "date_view=True" not in model_card(model, "m.gmodel", "0" * 64, 1, {})
     assert classify(comp, fitted)["class"].values.shape == (1, 4, 4)
     with pytest.raises(MissingBandsError, match="ndvi_mid") as caught:
         classify(plain.compute(), fitted)

@@ -178,6 +178,14 @@ def model_card(
                 "(composite variables, `geomon/imagery/_composite.py`; for a single scene, the "
                 "statistic of its one observation: `single_observation` in "
                 "`geomon/classify/features.py`)"
+                + (
+                    "; `ndvi_mid` and `view_<band>` are the period's clear observation nearest "
+                    "its middle, so composites for this model carry their date view "
+                    "(`CompositeOptions(date_view=True)`; geomon's readers ask for it because "
+                    "`PixelModel.reads_date_view` is true)"
+                    if model.features.reads_date_view
+                    else ""
+                )
             ]
             if model.features.temporal
             else []
