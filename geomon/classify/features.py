@@ -25,6 +25,7 @@ from typing import Literal
 import numpy as np
 
 from geomon.errors import ConfigError, MissingBandsError
+from geomon.imagery._indices import normalized_difference
 
 __all__ = [
     "CONTEXT",
@@ -68,16 +69,6 @@ FULL_BANDS: tuple[str, ...] = (
 REDUCED_BANDS: tuple[str, ...] = ("blue", "red", "nir", "swir16", "swir22")
 
 Array = np.ndarray
-
-
-def normalized_difference(a: Array, b: Array) -> Array:
-    """``(a - b) / (a + b)`` as float32; 0 where the sum is 0, NaN where an input is NaN."""
-    a = np.asarray(a, dtype=np.float32)
-    b = np.asarray(b, dtype=np.float32)
-    total = a + b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = (a - b) / total
-    return np.where(total == 0, np.float32(0), out).astype(np.float32, copy=False)
 
 
 def ndvi(nir: Array, red: Array) -> Array:

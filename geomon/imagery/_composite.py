@@ -28,6 +28,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from geomon.errors import ConfigError
 from geomon.imagery._bands import BANDS
+from geomon.imagery._indices import normalized_difference
 from geomon.imagery._kernels import median_clear, ndvi_max_clear, nearest_clear, nearest_first
 from geomon.imagery._reader import stacked_read
 from geomon.imagery._types import CompositeOptions, Period
@@ -277,15 +278,6 @@ NDVI_MID = "ndvi_mid"
 TEMPORAL_VARIABLES = (NDVI_MAX, NDVI_MAX_LATE, NDVI_MID)
 
 
-def _ndvi_block(nir: np.ndarray, red: np.ndarray) -> np.ndarray:
-    """``(nir - red) / (nir + red)`` as float32, 0 where the sum is 0 (NaN stays NaN): the
-    formula of :func:`geomon.classify.features.ndvi`."""
-    total = nir + red
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = (nir - red) / total
-    return np.where(total == 0, np.float32(0), out).astype(np.float32, copy=False)
-
-
 def _late_steps(
     times: np.ndarray, starts: Sequence[dt.date], sizes: Sequence[int], period: Period
 ) -> dict[int, int]:
@@ -360,7 +352,7 @@ def composite_raw(
         out[NDVI_MAX_LATE] = _ndvi_max(ds, mask, valid_factor, sizes, late)
         if options.date_view:  # the NDVI of the clear observation nearest the period's middle
             views = [out[VIEW_PREFIX + b] for b in _NDVI_BANDS]
-            out[NDVI_MID] = da.map_blocks(_ndvi_block, *views, dtype=np.float32)
+            out[NDVI_MID] = da.map_blocks(normalized_difference, *views, dtype=np.float32)
     count = _per_period(
         _count_task, [mask], sizes, like, np.int16, 0, lambda t0, size, h, w: (valid_factor, (h, w))
     )
