@@ -310,8 +310,10 @@ def shipped_features(bands: Literal["full", "reduced"]) -> FeatureSet:
     (those of ``geomon-s2-full-v8`` and ``geomon-shared-reduced-v11``): the bands and indices of
     :data:`FULL_FEATURES` or :data:`REDUCED_FEATURES`, then :data:`PERIOD_STATISTICS` and
     :data:`CONTEXT` (an experiment that trains on the bare sets compares a 17-feature model with
-    32-feature ones). The default full model (``geomon-s2-full-v12`` since stop 37, v9 from
-    stop 32) routes to a model trained with ``--late-ndvi``, which reads ``ndvi_max_late`` too."""
+    32-feature ones). The default models (``geomon-s2-full-v15`` since stop 39,
+    ``geomon-shared-reduced-v16`` since stop 38) read each band's date view and its NDVI too
+    (``--view-bands --mid-ndvi``) and route to a model trained with ``--late-ndvi``, which
+    reads ``ndvi_max_late`` too."""
     if bands not in ("full", "reduced"):
         raise ConfigError(f"bands {bands!r}: use 'full' or 'reduced'")
     base = FULL_FEATURES if bands == "full" else REDUCED_FEATURES

@@ -72,8 +72,9 @@ __all__ = [
 #: shifted against bare, the third rule there, stop 37), 357-376 (the 8-bit v12 at v12's own
 #: tail threshold, decision G there, stop 38: not adopted), 377-396 (a shared-band model that
 #: reads each band's date view against v15, stop 38: ``geomon-shared-reduced-v16``); 397-416 were
-#: built for decision H there (stop 38) and never read: its candidate failed before the test.
-#: The next unused test seed is 397.
+#: built for decision H there (stop 38) and not read then: its candidate failed before the
+#: test; decision I's (stop 39) failed its gate too, and decision J read them (stop 39: the
+#: full-band view model against v12, ``geomon-s2-full-v15``). The next unused test seed is 417.
 FIRST_TEST_SEED = 101
 
 
