@@ -89,7 +89,7 @@ def test_middle_scene_report_counts_ground_that_changed_within_its_period(
     from geomon.classify.recipes import pixel_counts
     from geomon.footprint.assess import truth_codes
 
-    data = load_mine(catalog, "kamoto", "year", model.date_view is not None)
+    data = load_mine(catalog, "kamoto", "year", model.reads_date_view)
     lut = contract_lookup(catalog)
     truth = truth_codes(catalog, data.imagery)
     middle = lut[truth]
