@@ -158,9 +158,7 @@ def test_integer_layers_keep_the_float_models_classes_on_real_pixels(
     print(f"{model.model_id}: {n - same} of {n} changed; probability 99th percentile "
           f"{np.quantile(d, 0.99):.4f}, largest {d.max():.4f}")  # fmt: skip
     assert same / n >= (0.995 if eight else 0.9995)
-    assert np.quantile(d, 0.99) <= (0.08 if eight else 0.01) and d.max() <= (
-        0.6 if eight else 0.06
-    )
+    assert np.quantile(d, 0.99) <= (0.08 if eight else 0.01) and d.max() <= (0.6 if eight else 0.06)
 
 
 @pytest.mark.parametrize("sizes", [(26, 32, 16, 9), (7, 5, 3, 4), (33, 9, 1, 2)])
