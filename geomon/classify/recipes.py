@@ -74,7 +74,8 @@ __all__ = [
 #: reads each band's date view against v15, stop 38: ``geomon-shared-reduced-v16``); 397-416 were
 #: built for decision H there (stop 38) and not read then: its candidate failed before the
 #: test; decision I's (stop 39) failed its gate too, and decision J read them (stop 39: the
-#: full-band view model against v12, ``geomon-s2-full-v15``). The next unused test seed is 417.
+#: full-band view model against v12, ``geomon-s2-full-v15``), 417-436 (v16 with a darker first
+#: stage against v16, decision K there, stop 39: not adopted). The next unused test seed is 437.
 FIRST_TEST_SEED = 101
 
 
