@@ -251,17 +251,18 @@ def test_train_flags_leave_out_context_or_period_statistics(
                      "--per-label", "10", "--out", str(bad)]) == 2  # fmt: skip
         err = capsys.readouterr().err
         assert "--per-label draws demo pixels: give --demo-seeds too" in err
+        assert len(err.strip().splitlines()) == 1
         assert main(["train", "--aoi", str(aoi), "--start", "2021-01-01", "--end", "2021-12-31",
                      "--period", "year", "--source", f"stac:{cat}", "--labels", str(labels),
                      "--brightness", "0.6,1.18", "--out", str(bad)]) == 2  # fmt: skip
-        assert "--brightness perturbs demo pixels" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "--brightness perturbs demo pixels" in err and len(err.strip().splitlines()) == 1
         for value in ("0.6", "1.2,0.6", "0,1", "a,b", "0.6,inf"):
             assert main(["train", "--demo-seeds", "1", "--brightness", value,
                          "--out", str(bad)]) == 2  # fmt: skip
             err = capsys.readouterr().err
             assert f"--brightness {value!r}" in err and len(err.strip().splitlines()) == 1
         assert not bad.exists()
-        assert len(err.strip().splitlines()) == 1
         assert main(["train", "--demo-seeds", "1", "--per-label", "0", "--out", str(bad)]) == 2
         assert "--per-label" in capsys.readouterr().err
         assert not bad.exists()

@@ -280,7 +280,7 @@ def test_a_model_of_one_period_statistic_classifies_its_date_view(chunked: bool)
 
 
 def test_ndvi_mid_is_the_date_views_ndvi_and_a_model_that_reads_it_gets_the_view(
-    tmp_path: Path, model: PixelModel
+    tmp_path: Path,
 ) -> None:
     """``ndvi_mid``, a period statistic of composites with their date view: the NDVI of the
     clear observation nearest the period's middle. A model that reads it has its composites
@@ -313,7 +313,12 @@ def test_ndvi_mid_is_the_date_views_ndvi_and_a_model_that_reads_it_gets_the_view
 
     card = model_card(fitted, "tiny.gmodel", "0" * 64, 1, {})
     assert "`CompositeOptions(date_view=True)`" in card  # the card says the reader needs the view
-    assert "date_view=True" not in model_card(model, "m.gmodel", "0" * 64, 1, {})
+    medians = FULL_FEATURES.with_temporal(("ndvi_max",))  # period statistics, none of the view
+    x = compute_features(bands, medians).reshape(len(medians), -1).T
+    plain_model = fit_pixel_model(x, landcover.ravel(), medians, SCHEME, "tiny-max", opts)
+    plain_card = model_card(plain_model, "m.gmodel", "0" * 64, 1, {})
+    assert "temporal statistics of the period: ndvi_max " in plain_card
+    assert "date_view=True" not in plain_card
     assert classify(comp, fitted)["class"].values.shape == (1, 4, 4)
     with pytest.raises(MissingBandsError, match="ndvi_mid") as caught:
         classify(plain.compute(), fitted)
