@@ -61,7 +61,7 @@ from typing import Any, Literal
 import numpy as np
 
 from geomon.errors import ConfigError
-from geomon.footprint.assess import FootprintCheck, check_demo_footprint
+from geomon.footprint.assess import FootprintCheck, check_demo_footprint, truth_as_classes
 from geomon.footprint.change import ChangeOptions, rules_of
 
 GRID: dict[str, tuple[Any, ...]] = {
@@ -181,31 +181,6 @@ def _classes(
     for name, out in zip(names, runs, strict=True):
         print(f"model {name}, seeds {seeds}, {len(out)} mine runs", flush=True)
     return list(zip(names, runs, strict=True))
-
-
-def truth_as_classes(classes: Any, codes: np.ndarray, lut: np.ndarray) -> Any:
-    """``classes`` with each pixel's class set to its period's middle-scene truth (``codes``:
-    :func:`~geomon.footprint.assess.truth_codes`; ``lut``: truth code -> contract class, 255
-    for none) where the composite saw it clear (class not 0), at probability 1: what a perfect
-    classifier of the period's middle scene would hand the change rules. A date view's map is
-    left out: the rules read the truth here (before stop 34 they read a date-view model's
-    ``composite_class``, so the "truth" runs were the classifier's)."""
-    from geomon.classify.apply import COMPOSITE_PREFIX
-    from geomon.footprint import rule_inputs
-
-    classes = rule_inputs(classes)  # the composite's own classes: "seen" is the composite's
-    classes = classes.drop_vars([v for v in classes.data_vars if v.startswith(COMPOSITE_PREFIX)])
-    seen = classes["class"].values > 0
-    mapped = lut[codes]
-    out = classes.copy()
-    cls = np.where(seen & (mapped != 255), mapped, 0).astype(classes["class"].dtype)
-    out["class"] = (classes["class"].dims, cls)
-    if "probability" in classes:
-        out["probability"] = (
-            classes["probability"].dims,
-            np.ones(cls.shape, classes["probability"].dtype),
-        )
-    return out
 
 
 def _truth_runs(runs: list[tuple[Any, Any, Any, str]]) -> list[tuple[Any, Any, Any, str]]:

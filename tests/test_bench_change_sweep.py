@@ -1,4 +1,5 @@
-"""bench/change_sweep.py's truth-class runs: the truth in place of the classifier."""
+"""The truth-class runs (the truth in place of the classifier): bench/change_sweep.py and the
+new-area check's rules' reach."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 import xarray as xr
 
 from geomon.footprint import rule_inputs
+from geomon.footprint.assess import truth_as_classes
 
 change_sweep = pytest.importorskip("bench.change_sweep")
 
@@ -23,7 +25,7 @@ def test_truth_as_classes_keeps_the_composites_clear_pixels() -> None:
     lut = np.full(256, 255, np.uint8)
     lut[[1, 10, 12]] = [1, 2, 3]  # forest, pit, tailings pond; code 0 (no data) has no class
     codes = np.array([[[10, 12, 10, 0]], [[1, 10, 12, 10]]], np.uint8)
-    out = change_sweep.truth_as_classes(classes, codes, lut)
+    out = truth_as_classes(classes, codes, lut)
     # the truth where the composite saw the ground; 0 where it did not or the truth has no class
     assert out["class"].values.tolist() == [[[2, 3, 0, 0]], [[1, 2, 3, 0]]]
     assert (out["probability"].values == 1).all() and out["probability"].dtype == np.float32
@@ -36,7 +38,7 @@ def test_truth_as_classes_keeps_the_composites_clear_pixels() -> None:
         composite_probability=classes["probability"],
         **{"class": classes["class"].where(classes["class"] > 0, 1).astype(np.uint8)},
     )
-    out = change_sweep.truth_as_classes(viewed, codes, lut)
+    out = truth_as_classes(viewed, codes, lut)
     assert "composite_class" not in out and "composite_probability" not in out
     assert rule_inputs(out)["class"].values.tolist() == [[[2, 3, 0, 0]], [[1, 2, 3, 0]]]
 

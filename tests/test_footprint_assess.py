@@ -68,10 +68,14 @@ def test_new_area_by_period_adds_up_to_the_series_check(tmp_path: Path) -> None:
         assert found <= true + 1e-9 and true <= mapped + 1e-9
     assert check.truth_disturbed_ha[0] > 0 and check.found_ha[0] > 0  # a mine at the baseline
     assert "disturbed land the footprint holds: first period" in format_checks([check])
+    # the rules' reach: what they find with the truth's own classes, never more than the truth
+    assert check.reach_new_ha is not None and 0 < check.reach_new_ha <= check.truth_new_ha
+    assert "the rules' reach (the truth's own classes" in format_checks([check])
     # given the truth (a sweep reads it once for many options), the new-area figures only
     truth = truth_disturbed(catalog, classes)
     given = check_demo_footprint(catalog, classes, mask, "kamoto", truth=truth)
     assert given.new_ha == check.new_ha and given.disturbed_ha == ()
+    assert given.reach_new_ha is None
     # the new-area check counts mine ground: revegetated mine land is not disturbed for it
     from geomon.classify.demo_data import cover_codes
 
@@ -180,3 +184,64 @@ def test_check_table_compares_the_footprint_with_the_disturbed_land() -> None:
     # no per-period areas (a sweep passes the truth): no section
     plain = [FootprintCheck("a@1", 100.0, 10.4, 10.0, 0.1, 0.0)]
     assert "disturbed land" not in format_checks(plain)
+
+
+def test_the_rules_reach_leaves_out_new_ground_seen_clear_too_seldom_at_the_series_end() -> None:
+    """With the truth's own classes the rules confirm new ground at the series end only where
+    the last period rests on ``tail_min_clear`` clear views; ground first seen clear after its
+    onset is persisting. Four pixels over three periods (truth code 10 is a pit, 1 forest)."""
+    import xarray as xr
+    from rasterio.transform import from_origin
+
+    from geomon.footprint.assess import _against_truth, truth_as_classes
+    from geomon.footprint.change import ChangeOptions
+
+    dims = ("time", "y", "x")
+    seen = np.array([[[2, 2, 2, 0]], [[2, 2, 2, 2]], [[2, 2, 2, 2]]], np.uint8)  # 0: cloud
+    counts = np.array([[[3, 3, 3, 0]], [[3, 3, 3, 3]], [[1, 3, 3, 3]]], np.int16)
+    classes = xr.Dataset(
+        {
+            "class": (dims, seen),
+            "probability": (dims, np.full(seen.shape, 0.9, np.float32)),
+            "clear_count": (dims, counts),
+        },
+        coords={"x": [5.0, 15.0, 25.0, 35.0], "y": [5.0], "time": [0, 1, 2]},
+    ).rio.write_crs("EPSG:32633")
+    classes = classes.rio.write_transform(from_origin(0, 10, 10, 10))
+    # pit from the last period (seen once there), from the last (seen three times), from the
+    # second, and from the second on land never seen clear at the baseline
+    codes = np.array([[[1, 1, 1, 1]], [[1, 1, 10, 10]], [[10, 10, 10, 10]]], np.uint8)
+    lut = np.full(256, 255, np.uint8)
+    lut[[1, 10]] = [1, 2]
+    truth = codes == 10
+    perfect = truth_as_classes(classes, codes, lut)
+    rules = ChangeOptions(tail_min_clear=2)
+    _, new_t, _, truth_new, px = _against_truth(None, perfect, np.ones((1, 4), bool), rules, truth)
+    assert truth_new.tolist() == [[True, True, True, True]]
+    assert (truth_new & new_t.any(axis=0)).tolist() == [[False, True, True, False]]
+    assert px == pytest.approx(0.01)
+
+
+def test_check_table_says_what_the_rules_can_reach() -> None:
+    from geomon.footprint.assess import FootprintCheck, format_checks
+
+    checks = [
+        FootprintCheck("a@1", 100.0, 10.4, 10.0, 0.1, 0.0, reach_new_ha=10.0),  # reach 0 %
+        FootprintCheck("b@1", 100.0, 8.0, 10.0, 0.3, 2.3, reach_new_ha=9.0),  # reach -10 %
+        FootprintCheck("c@1", 100.0, 0.0, 0.0, 0.0, 0.0, reach_new_ha=0.0),  # nothing new
+    ]
+    lines = format_checks(checks).splitlines()
+    reach, classifier = lines[-2:]
+    assert reach == (
+        "the rules' reach (the truth's own classes through the same rules: a perfect "
+        "classifier): 1 of 2 mines within 5 % of the truth, 1.0 ha of the truly new area "
+        "beyond it (seen clear too seldom at the series end to confirm, or first seen after its "
+        "onset); beyond 5 % even with perfect classes: b@1 -10.0 %"
+    )
+    # a: 10.4 against 10.0 (+4 %), b: 8.0 against 9.0 (-11 %)
+    assert classifier == (
+        "mines within 5 % of the area the rules can reach (the classifier's part): 1 of 2"
+    )
+    # a check without the reach (a sweep's): no such lines
+    plain = [FootprintCheck("a@1", 100.0, 10.4, 10.0, 0.1, 0.0)]
+    assert "reach" not in format_checks(plain)

@@ -55,6 +55,7 @@ __all__ = [
     "nearest_first",
     "new_by_period",
     "truly_new",
+    "truth_as_classes",
     "truth_codes",
     "truth_disturbed",
 ]
@@ -89,6 +90,19 @@ class FootprintCheck:
     true_footprint_ha: tuple[float, ...] = ()
     """Per period, the footprint's area the mine truly disturbed, revegetated or not (land
     regrowing that the rules do not yet confirm rehabilitated is mine land all the same)."""
+    reach_new_ha: float | None = None
+    """Truly new area the same change rules mark new when fed the truth's own classes where the
+    composite saw the ground clear (:func:`truth_as_classes`): what a perfect classifier would
+    let them find. The truly new ground beyond it was seen clear too seldom at the series end
+    for the persistence rule (``tail_min_clear``), or first seen clear only after the truth's
+    onset (no baseline view: ``persisting``). None when not computed."""
+
+    @property
+    def reach_error(self) -> float:
+        """(reach - truth) / truth: the rules' own error on this mine with perfect classes."""
+        if self.reach_new_ha is None or not self.truth_new_ha:
+            return float("nan")
+        return (self.reach_new_ha - self.truth_new_ha) / self.truth_new_ha
 
     @property
     def new_error(self) -> float:
@@ -197,6 +211,32 @@ def gap_codes(root: str) -> np.ndarray:
     return lut
 
 
+def truth_as_classes(classes: xr.Dataset, codes: np.ndarray, lut: np.ndarray) -> xr.Dataset:
+    """``classes`` with each pixel's class set to its period's middle-scene truth (``codes``:
+    :func:`truth_codes`; ``lut``: truth code -> contract class, 255
+    for none) where the composite saw it clear (class not 0), at probability 1: what a perfect
+    classifier of the period's middle scene would hand the change rules. A date view's map is
+    left out: the rules read the truth here (before stop 34 they read a date-view model's
+    ``composite_class``, so the "truth" runs were the classifier's). What the new-area check's
+    rules' reach (:attr:`FootprintCheck.reach_new_ha`) and ``bench.change_sweep
+    --truth-classes`` run the rules on."""
+    from geomon.classify.apply import COMPOSITE_PREFIX
+
+    classes = rule_inputs(classes)  # the composite's own classes: "seen" is the composite's
+    classes = classes.drop_vars([v for v in classes.data_vars if v.startswith(COMPOSITE_PREFIX)])
+    seen = classes["class"].values > 0
+    mapped = lut[codes]
+    out = classes.copy()
+    cls = np.where(seen & (mapped != 255), mapped, 0).astype(classes["class"].dtype)
+    out["class"] = (classes["class"].dims, cls)
+    if "probability" in classes:
+        out["probability"] = (
+            classes["probability"].dims,
+            np.ones(cls.shape, classes["probability"].dtype),
+        )
+    return out
+
+
 def truth_disturbed(catalog: object, classes: xr.Dataset) -> np.ndarray:
     """bool ``(time, y, x)``: mine ground (a disturbed cover not vegetated:
     :func:`_mine_ground_codes`) at the middle scene of each period (gaps filled:
@@ -258,10 +298,16 @@ def check_demo_footprint(
     compared with the unvegetated disturbed land, per period (``disturbed_ha`` ...), and its
     precision with all the land the mine disturbed, revegetated or not."""
     disturbed = None
+    reach: float | None = None
     if truth is None:
+        from geomon.classify.demo_data import contract_lookup
+
         root = str(catalog.root)  # type: ignore[attr-defined]
         codes = truth_codes(catalog, classes)
         disturbed, truth = _disturbed_codes(root)[codes], _mine_ground_codes(root)[codes]
+        perfect = truth_as_classes(classes, codes, contract_lookup(catalog))  # type: ignore[arg-type]
+        _, found_t, _, found_new, px = _against_truth(catalog, perfect, aoi_mask, options, truth)
+        reach = float((found_new & found_t.any(axis=0)).sum()) * px
     result, new_t, truth, truth_new, px_ha = _against_truth(
         catalog, classes, aoi_mask, options, truth
     )
@@ -289,6 +335,7 @@ def check_demo_footprint(
         false_new_ha=float((new & ~ever).sum()) * px_ha,
         missed_new_ha=float((truth_new & ~new).sum()) * px_ha,
         **land,
+        reach_new_ha=reach,
     )
 
 
@@ -369,7 +416,37 @@ def format_checks(checks: list[FootprintCheck]) -> str:
             f"{tot.gross_error_ha:.1f} ha ({100 * tot.gross_error_ha / tot.truth_new_ha:.1f} % "
             f"of the truly new area); mean |error| {100 * float(np.mean(errors)):.2f} %"
         )
+        lines += _reach_lines([c for c in checks if c.truth_new_ha])
     return "\n".join(lines + _disturbed_lines(checks))
+
+
+def _reach_lines(checks: list[FootprintCheck]) -> list[str]:
+    """The rules' reach (:attr:`FootprintCheck.reach_new_ha`) over ``checks`` (mines with truly
+    new area): how many mines the rules bring within 5 % of the truth with perfect classes,
+    which they cannot, and how many mines the chain brings within 5 % of that reach (the
+    classifier's part of the error); nothing when a check lacks it."""
+    if not checks or any(c.reach_new_ha is None for c in checks):
+        return []
+    beyond = [c for c in checks if abs(c.reach_error) > 0.05]
+    beyond_ha = sum(c.truth_new_ha - (c.reach_new_ha or 0.0) for c in checks)
+    out_of_reach = ", ".join(f"{c.mine_id} {100 * c.reach_error:+.1f} %" for c in beyond)
+    reached = [c for c in checks if c.reach_new_ha]
+    near = sum(
+        abs(c.new_ha - (c.reach_new_ha or 0.0)) <= 0.05 * (c.reach_new_ha or 0.0) for c in reached
+    )
+    return [
+        f"the rules' reach (the truth's own classes through the same rules: a perfect "
+        f"classifier): {len(checks) - len(beyond)} of {len(checks)} mines within 5 % of the "
+        f"truth, {beyond_ha:.1f} ha of the truly new area beyond it (seen clear too seldom at "
+        f"the series end to confirm, or first seen after its onset)"
+        + (
+            f"; beyond 5 % even with perfect classes: {out_of_reach}"
+            if beyond
+            else ""
+        ),
+        f"mines within 5 % of the area the rules can reach (the classifier's part): {near} of "
+        f"{len(reached)}",
+    ]
 
 
 def _share(part: float, whole: float) -> str:
