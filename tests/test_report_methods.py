@@ -94,6 +94,32 @@ def test_model_card_gives_summary_and_accuracy() -> None:
     limits = _accuracy_limits(classifier_info({"id": "m1", "card": CARD}))
     assert any("-2.1 % in total" in x and "; per mine: 2 of 3 within 5 %" in x for x in limits)
     assert any("stayed the same through a period" in x for x in limits)  # demo-seed F1: stable px
+    assert "perfect classes" not in text  # a card without the rules' reach lines
+    # with them (geomon evaluate --footprint since stop 40) the report says what no classifier
+    # could change, and how near the chain comes to what the rules can reach
+    reach = (
+        "the rules' reach (the truth's own classes through the same rules: a perfect "
+        "classifier): 2 of 3 mines within 5 % of the truth, 1.0 ha of the truly new area beyond "
+        "it (seen clear too seldom at the series end to confirm, or first seen after its onset)\n"
+        "mines within 5 % of the area the rules can reach (the classifier's part): 3 of 3\n"
+    )
+    reached = CARD.replace("total  ", reach + "total  ")
+    assert parse_card(reached)["accuracy"]["mines_within_5pct_by_the_rules"] == 2
+    assert parse_card(reached)["accuracy"]["mines_within_5pct_of_the_rules_reach"] == 3
+    text = accuracy_text(classifier_info({"id": "m1", "card": reached}))
+    assert (
+        "per mine: 2 of 3 within 5 %, median |error| 3.0 %, largest 8.0 % (with perfect classes "
+        "the change rules alone put 2 of 3 within 5 %: new ground seen clear too seldom cannot "
+        "be confirmed; 3 of 3 are within 5 % of what the rules can reach)"
+    ) in text
+    assert "mines_within_5pct_by_the_rules" not in text  # not repeated as a raw figure
+    # lines for another number of mines than the block's rows are not this block's
+    assert (
+        "mines_within_5pct_by_the_rules"
+        not in parse_card(CARD.replace("total  ", reach.replace("of 3", "of 4") + "total  "))[
+            "accuracy"
+        ]
+    )
     assert card["evaluated_on"] == "demo seeds 7, year composites"
     assert "random forest" in card["summary"] and "1,200 labelled pixels" in card["summary"]
     assert "4 bands + 2 spectral indices" in card["summary"]

@@ -223,7 +223,9 @@ def truth_as_classes(classes: xr.Dataset, codes: np.ndarray, lut: np.ndarray) ->
     from geomon.classify.apply import COMPOSITE_PREFIX
 
     classes = rule_inputs(classes)  # the composite's own classes: "seen" is the composite's
-    classes = classes.drop_vars([v for v in classes.data_vars if v.startswith(COMPOSITE_PREFIX)])
+    classes = classes.drop_vars(
+        [v for v in classes.data_vars if str(v).startswith(COMPOSITE_PREFIX)]
+    )
     seen = classes["class"].values > 0
     mapped = lut[codes]
     out = classes.copy()
@@ -439,11 +441,7 @@ def _reach_lines(checks: list[FootprintCheck]) -> list[str]:
         f"classifier): {len(checks) - len(beyond)} of {len(checks)} mines within 5 % of the "
         f"truth, {beyond_ha:.1f} ha of the truly new area beyond it (seen clear too seldom at "
         f"the series end to confirm, or first seen after its onset)"
-        + (
-            f"; beyond 5 % even with perfect classes: {out_of_reach}"
-            if beyond
-            else ""
-        ),
+        + (f"; beyond 5 % even with perfect classes: {out_of_reach}" if beyond else ""),
         f"mines within 5 % of the area the rules can reach (the classifier's part): {near} of "
         f"{len(reached)}",
     ]

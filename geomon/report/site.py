@@ -24,7 +24,7 @@ from geomon.report.document import (
     fmt_range,
 )
 from geomon.report.inputs import ReportOptions, SiteResults
-from geomon.report.model_card import PER_MINE, per_mine_text
+from geomon.report.model_card import PER_MINE, REACH, per_mine_text
 
 __all__ = [
     "accuracy_text",
@@ -632,7 +632,7 @@ def accuracy_text(cl: dict[str, Any]) -> str:
             pct = key.endswith("_pct")
             parts.append(f"{label} {v:+.1f}" if pct else f"{label}{stable} {v:.3f}")
     per_mine = per_mine_text(acc)
-    for k in PER_MINE:
+    for k in (*PER_MINE, *REACH):
         acc.pop(k, None)
     if per_mine:
         parts.append(f"new-disturbance area per mine: {per_mine}")
