@@ -116,7 +116,9 @@ class DemoSampling:
     then with its first stage's shift at +0.5 ``geomon-shared-reduced-v15`` (0.9646 / 0.9447;
     test seeds 337-356 0.9613 / 0.9415). Stop 38: with each band's date view and its NDVI as
     features (``--view-bands --mid-ndvi``), ``--middle-labels`` and a (64, 32) first stage,
-    ``geomon-shared-reduced-v16`` (0.9658 / 0.9525; test seeds 377-396 0.9647 / 0.9518)."""
+    ``geomon-shared-reduced-v16`` (0.9658 / 0.9525; test seeds 377-396 0.9647 / 0.9518). Stop 40:
+    its second stage trained likewise, ``geomon-shared-reduced-v17`` (0.9675 / 0.9569; test seeds
+    437-456 0.9657 / 0.9554, v16 0.9629 / 0.9519)."""
     periods: tuple[str, ...] = ("year", "quarter")
     """Composite periods sampled besides single scenes (the chain classifies composites)."""
     augment: Augment = field(default_factory=Augment)

@@ -311,7 +311,7 @@ def shipped_features(bands: Literal["full", "reduced"]) -> FeatureSet:
     :data:`FULL_FEATURES` or :data:`REDUCED_FEATURES`, then :data:`PERIOD_STATISTICS` and
     :data:`CONTEXT` (an experiment that trains on the bare sets compares a 17-feature model with
     32-feature ones). The default models (``geomon-s2-full-v15`` since stop 39,
-    ``geomon-shared-reduced-v16`` since stop 38) read each band's date view and its NDVI too
+    ``geomon-shared-reduced-v17`` since stop 40) read each band's date view and its NDVI too
     (``--view-bands --mid-ndvi``) and route to a model trained with ``--late-ndvi``, which
     reads ``ndvi_max_late`` too."""
     if bands not in ("full", "reduced"):

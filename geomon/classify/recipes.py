@@ -75,7 +75,9 @@ __all__ = [
 #: built for decision H there (stop 38) and not read then: its candidate failed before the
 #: test; decision I's (stop 39) failed its gate too, and decision J read them (stop 39: the
 #: full-band view model against v12, ``geomon-s2-full-v15``), 417-436 (v16 with a darker first
-#: stage against v16, decision K there, stop 39: not adopted). The next unused test seed is 437.
+#: stage against v16, decision K there, stop 39: not adopted), 437-456 (v16's recipe with a second
+#: stage that reads the date view against v16, decision L there, stop 40:
+#: ``geomon-shared-reduced-v17``). The next unused test seed is 457.
 FIRST_TEST_SEED = 101
 
 
