@@ -77,7 +77,8 @@ __all__ = [
 #: full-band view model against v12, ``geomon-s2-full-v15``), 417-436 (v16 with a darker first
 #: stage against v16, decision K there, stop 39: not adopted), 437-456 (v16's recipe with a second
 #: stage that reads the date view against v16, decision L there, stop 40:
-#: ``geomon-shared-reduced-v17``). The next unused test seed is 457.
+#: ``geomon-shared-reduced-v17``), 457-476 (both defaults once more, a confirmation that chose
+#: nothing, stop 40). The next unused test seed is 477.
 FIRST_TEST_SEED = 101
 
 
