@@ -213,9 +213,9 @@ def gap_codes(root: str) -> np.ndarray:
 
 def truth_as_classes(classes: xr.Dataset, codes: np.ndarray, lut: np.ndarray) -> xr.Dataset:
     """``classes`` with each pixel's class set to its period's middle-scene truth (``codes``:
-    :func:`truth_codes`; ``lut``: truth code -> contract class, 255
-    for none) where the composite saw it clear (class not 0), at probability 1: what a perfect
-    classifier of the period's middle scene would hand the change rules. A date view's map is
+    :func:`truth_codes`; ``lut``: truth code -> contract class, 255 for none) where the
+    composite saw it clear (class not 0), at probability 1: what a perfect classifier of the
+    period's middle scene would hand the change rules. A date view's map is
     left out: the rules read the truth here (before stop 34 they read a date-view model's
     ``composite_class``, so the "truth" runs were the classifier's). What the new-area check's
     rules' reach (:attr:`FootprintCheck.reach_new_ha`) and ``bench.change_sweep
